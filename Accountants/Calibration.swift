@@ -1,0 +1,157 @@
+import RealModule
+
+/// Calibration: the mechanism parameter that just meets a privacy target.
+///
+/// Every search builds a *fresh* accountant for each trial value (the accountant you
+/// pass is a factory, never mutated) and returns a value whose ε has been evaluated and
+/// found ≤ the target: the conservative end of the final bracket. The searches work in
+/// log space (σ and q span orders of magnitude) to a relative tolerance.
+///
+/// ```swift
+/// let target = try PrivacyBudget(epsilon: 2, delta: 1e-6)
+/// let sigma = try Calibration.noiseMultiplier(target: target, accountant: { RDPAccountant() }) {
+///   .selfComposed(.poissonSampled(probability: 1e-3, .gaussian(noiseMultiplier: $0)), count: 2000)
+/// }
+/// ```
+public enum Calibration {
+  /// The relative tolerance of continuous searches: the returned σ is within a factor
+  /// 1 + 1e-6 of the smallest σ meeting the target (and the returned q of the largest q).
+  public static let defaultRelativeTolerance = 1e-6
+
+  /// The range searched for noise multipliers. Above 10⁶ the target is treated as
+  /// unreachable (Opacus uses the same cap); below 10⁻⁴ noise is irrelevant.
+  public static let noiseMultiplierRange: ClosedRange<Double> = 1e-4...1e6
+
+  /// The range searched for sampling probabilities.
+  public static let samplingProbabilityRange: ClosedRange<Double> = 1e-12...1
+
+  /// The smallest noise multiplier σ whose event meets `target`, within
+  /// `relativeTolerance`; ε(returned σ) ≤ target.ε always holds.
+  ///
+  /// - Parameters:
+  ///   - target: the (ε, δ) to meet.
+  ///   - accountant: makes a fresh, empty accountant per trial.
+  ///   - relativeTolerance: the search stops when the bracket [σ_lo, σ_hi] has
+  ///     σ_hi/σ_lo ≤ 1 + tolerance; σ_hi is returned.
+  ///   - event: the event of the whole run for a given σ; ε must not increase with σ.
+  /// - Throws: ``AccountingError/noBracketFound(reason:)`` when even σ = 10⁶ misses the
+  ///   target, ``AccountingError/cannotCompose(_:)`` when the accountant rejects the event.
+  /// - Complexity: about 10–25 accountant evaluations.
+  public static func noiseMultiplier<A: PrivacyAccountant>(
+    target: PrivacyBudget,
+    accountant: () -> A,
+    relativeTolerance: Double = defaultRelativeTolerance,
+    event: (Double) -> DPEvent
+  ) throws(AccountingError) -> Double {
+    try logSpaceBoundary(
+      target: target, range: noiseMultiplierRange, epsilonIncreases: false,
+      relativeTolerance: relativeTolerance, name: "noise multiplier"
+    ) { (sigma: Double) throws(AccountingError) -> Double in
+      try epsilon(of: event(sigma), target: target, accountant: accountant)
+    }
+  }
+
+  /// The largest sampling probability q whose event meets `target`, within
+  /// `relativeTolerance`; ε(returned q) ≤ target.ε always holds. Returns 1 when q = 1
+  /// meets the target.
+  ///
+  /// - Parameter event: the event of the whole run for a given q; ε must not decrease with q.
+  /// - Throws: ``AccountingError/noBracketFound(reason:)`` when even q = 10⁻¹² misses
+  ///   the target; ``AccountingError/cannotCompose(_:)`` when the accountant rejects the event.
+  public static func samplingProbability<A: PrivacyAccountant>(
+    target: PrivacyBudget,
+    accountant: () -> A,
+    relativeTolerance: Double = defaultRelativeTolerance,
+    event: (Double) -> DPEvent
+  ) throws(AccountingError) -> Double {
+    try logSpaceBoundary(
+      target: target, range: samplingProbabilityRange, epsilonIncreases: true,
+      relativeTolerance: relativeTolerance, name: "sampling probability"
+    ) { (probability: Double) throws(AccountingError) -> Double in
+      try epsilon(of: event(probability), target: target, accountant: accountant)
+    }
+  }
+
+  /// The largest count n ≤ `limit` (steps, rounds) whose event meets `target`:
+  /// ε(n) ≤ target.ε < ε(n + 1), exactly.
+  ///
+  /// - Parameter event: the event of the whole run for n repetitions; ε must not decrease with n.
+  /// - Throws: ``AccountingError/noBracketFound(reason:)`` when even n = 1 misses the
+  ///   target; ``AccountingError/cannotCompose(_:)`` when the accountant rejects the event.
+  /// - Complexity: O(log n) accountant evaluations.
+  public static func count<A: PrivacyAccountant>(
+    target: PrivacyBudget,
+    accountant: () -> A,
+    limit: Int = 1 << 40,
+    event: (Int) -> DPEvent
+  ) throws(AccountingError) -> Int {
+    let found = try RootFinding.largestFeasibleInteger(limit: limit) { (n: Int) throws(AccountingError) -> Bool in
+      try epsilon(of: event(n), target: target, accountant: accountant) <= target.epsilon
+    }
+    guard let found else {
+      throw .noBracketFound(
+        reason: "even a count of 1 exceeds ε = \(target.epsilon) at δ = \(target.delta); lower the noise's cost or raise the target.")
+    }
+    return found
+  }
+
+  // MARK: - Implementation
+
+  private static func epsilon<A: PrivacyAccountant>(
+    of event: DPEvent, target: PrivacyBudget, accountant: () -> A
+  ) throws(AccountingError) -> Double {
+    var fresh = accountant()
+    try fresh.compose(event)
+    return try fresh.epsilon(delta: target.delta)
+  }
+
+  /// The boundary of {x ∈ range : ε(x) ≤ target} for ε monotone in x, searched in
+  /// u = ±log x so that ε decreases in u; returns the feasible end of the final bracket.
+  private static func logSpaceBoundary(
+    target: PrivacyBudget, range: ClosedRange<Double>, epsilonIncreases: Bool,
+    relativeTolerance: Double, name: String,
+    _ epsilonAt: (Double) throws(AccountingError) -> Double
+  ) throws(AccountingError) -> Double {
+    guard relativeTolerance.isFinite, relativeTolerance > 0 else {
+      throw .invalidArgument(name: "relative tolerance", value: relativeTolerance, requirement: "be finite and > 0")
+    }
+    let sign = epsilonIncreases ? -1.0 : 1.0
+    func x(_ u: Double) -> Double { min(max(Double.exp(sign * u), range.lowerBound), range.upperBound) }
+    func gap(_ u: Double) throws(AccountingError) -> Double { try epsilonAt(x(u)) - target.epsilon }
+    // In u, feasible points lie above the boundary; the feasible limit of the range is
+    // its upper end in u.
+    let feasibleLimit = epsilonIncreases ? -Double.log(range.lowerBound) : Double.log(range.upperBound)
+    let infeasibleLimit = epsilonIncreases ? -Double.log(range.upperBound) : Double.log(range.lowerBound)
+    let step = Double.log(2.0)
+    var u = min(max(0, infeasibleLimit), feasibleLimit)  // start at x = 1 (σ = 1, q = 1)
+    var f = try gap(u)
+    var infeasible: (u: Double, f: Double)
+    var feasible: (u: Double, f: Double)
+    if f <= 0 {
+      feasible = (u, f)
+      repeat {
+        if feasible.u <= infeasibleLimit { return x(feasible.u) }
+        u = max(feasible.u - step, infeasibleLimit)
+        f = try gap(u)
+        if f <= 0 { feasible = (u, f) }
+      } while f <= 0
+      infeasible = (u, f)
+    } else {
+      infeasible = (u, f)
+      repeat {
+        guard infeasible.u < feasibleLimit else {
+          throw .noBracketFound(
+            reason: "no \(name) in [\(range.lowerBound), \(range.upperBound)] meets ε = \(target.epsilon) at δ = \(target.delta).")
+        }
+        u = min(infeasible.u + step, feasibleLimit)
+        f = try gap(u)
+        if f > 0 { infeasible = (u, f) }
+      } while f > 0
+      feasible = (u, f)
+    }
+    let tolerance = Double.log(onePlus: relativeTolerance)
+    let boundary = try RootFinding.feasibleBoundary(
+      infeasible: infeasible, feasible: feasible, tolerance: tolerance, gap)
+    return x(boundary)
+  }
+}

@@ -1,0 +1,97 @@
+/// Stable JSON form of ``DPEvent``, with type and field names mirroring dp_accounting's
+/// `dp_event.py`, so a ledger written by dpfl reads naturally next to a Python one:
+///
+/// ```json
+/// {"type": "SelfComposed", "count": 2000,
+///  "event": {"type": "PoissonSampled", "sampling_probability": 0.001,
+///            "event": {"type": "Gaussian", "noise_multiplier": 1.1}}}
+/// ```
+///
+/// The names are part of dpfl's file format: a name is never reused for a new meaning.
+extension DPEvent: Codable {
+  private enum CodingKeys: String, CodingKey {
+    case type
+    case noiseMultiplier = "noise_multiplier"
+    case samplingProbability = "sampling_probability"
+    case sourceDatasetSize = "source_dataset_size"
+    case sampleSize = "sample_size"
+    case event
+    case events
+    case count
+  }
+
+  private enum TypeName: String, Codable {
+    case noOp = "NoOp"
+    case nonPrivate = "NonPrivate"
+    case gaussian = "Gaussian"
+    case laplace = "Laplace"
+    case poissonSampled = "PoissonSampled"
+    case sampledWithoutReplacement = "SampledWithoutReplacement"
+    case selfComposed = "SelfComposed"
+    case composed = "Composed"
+  }
+
+  /// Decodes an event from its stable JSON form.
+  /// - Throws: `DecodingError` for an unknown `type` or a missing field.
+  public init(from decoder: any Decoder) throws {
+    let container = try decoder.container(keyedBy: CodingKeys.self)
+    switch try container.decode(TypeName.self, forKey: .type) {
+    case .noOp:
+      self = .noOp
+    case .nonPrivate:
+      self = .nonPrivate
+    case .gaussian:
+      self = .gaussian(noiseMultiplier: try container.decode(Double.self, forKey: .noiseMultiplier))
+    case .laplace:
+      self = .laplace(noiseMultiplier: try container.decode(Double.self, forKey: .noiseMultiplier))
+    case .poissonSampled:
+      self = .poissonSampled(
+        probability: try container.decode(Double.self, forKey: .samplingProbability),
+        try container.decode(DPEvent.self, forKey: .event))
+    case .sampledWithoutReplacement:
+      self = .sampledWithoutReplacement(
+        sourceSize: try container.decode(Int.self, forKey: .sourceDatasetSize),
+        sampleSize: try container.decode(Int.self, forKey: .sampleSize),
+        try container.decode(DPEvent.self, forKey: .event))
+    case .selfComposed:
+      self = .selfComposed(
+        try container.decode(DPEvent.self, forKey: .event),
+        count: try container.decode(Int.self, forKey: .count))
+    case .composed:
+      self = .composed(try container.decode([DPEvent].self, forKey: .events))
+    }
+  }
+
+  /// Encodes the event in its stable JSON form.
+  public func encode(to encoder: any Encoder) throws {
+    var container = encoder.container(keyedBy: CodingKeys.self)
+    switch self {
+    case .noOp:
+      try container.encode(TypeName.noOp, forKey: .type)
+    case .nonPrivate:
+      try container.encode(TypeName.nonPrivate, forKey: .type)
+    case .gaussian(let noiseMultiplier):
+      try container.encode(TypeName.gaussian, forKey: .type)
+      try container.encode(noiseMultiplier, forKey: .noiseMultiplier)
+    case .laplace(let noiseMultiplier):
+      try container.encode(TypeName.laplace, forKey: .type)
+      try container.encode(noiseMultiplier, forKey: .noiseMultiplier)
+    case .poissonSampled(let probability, let event):
+      try container.encode(TypeName.poissonSampled, forKey: .type)
+      try container.encode(probability, forKey: .samplingProbability)
+      try container.encode(event, forKey: .event)
+    case .sampledWithoutReplacement(let sourceSize, let sampleSize, let event):
+      try container.encode(TypeName.sampledWithoutReplacement, forKey: .type)
+      try container.encode(sourceSize, forKey: .sourceDatasetSize)
+      try container.encode(sampleSize, forKey: .sampleSize)
+      try container.encode(event, forKey: .event)
+    case .selfComposed(let event, let count):
+      try container.encode(TypeName.selfComposed, forKey: .type)
+      try container.encode(event, forKey: .event)
+      try container.encode(count, forKey: .count)
+    case .composed(let events):
+      try container.encode(TypeName.composed, forKey: .type)
+      try container.encode(events, forKey: .events)
+    }
+  }
+}

@@ -1,0 +1,62 @@
+/// Why an accountant cannot compose an event: the innermost offending sub-event and
+/// a sentence saying what is wrong with it.
+public struct CompositionFailure: Hashable, Sendable, CustomStringConvertible {
+  /// The innermost sub-event that caused the failure.
+  public var event: DPEvent
+  /// What is wrong, in the form "<what> must <requirement>; got <value>." or
+  /// "<accountant> does not support <event>: <why>."
+  public var reason: String
+
+  /// Creates a failure for `event` with the given reason.
+  public init(event: DPEvent, reason: String) {
+    self.event = event
+    self.reason = reason
+  }
+
+  /// The reason followed by the offending sub-event.
+  public var description: String { "\(reason) (in event \(event.summary))" }
+}
+
+extension DPEvent {
+  /// Checks every parameter of the event tree against its documented range, whichever
+  /// accountant is used.
+  ///
+  /// - Returns: `nil` when every parameter is valid, otherwise the first invalid
+  ///   sub-event in depth-first order, with the rule it breaks.
+  public func parameterFailure() -> CompositionFailure? {
+    switch self {
+    case .noOp, .nonPrivate:
+      return nil
+    case .gaussian(let noiseMultiplier), .laplace(let noiseMultiplier):
+      guard noiseMultiplier.isFinite, noiseMultiplier >= 0 else {
+        return fail("noise multiplier must be finite and ≥ 0; got \(noiseMultiplier).")
+      }
+      return nil
+    case .poissonSampled(let probability, let event):
+      guard probability >= 0, probability <= 1 else {
+        return fail("sampling probability must be in [0, 1]; got \(probability).")
+      }
+      return event.parameterFailure()
+    case .sampledWithoutReplacement(let sourceSize, let sampleSize, let event):
+      guard sourceSize >= 1 else {
+        return fail("source size must be ≥ 1; got \(sourceSize).")
+      }
+      guard sampleSize >= 0, sampleSize <= sourceSize else {
+        return fail("sample size must be in [0, \(sourceSize)] (the source size); got \(sampleSize).")
+      }
+      return event.parameterFailure()
+    case .selfComposed(let event, let count):
+      guard count >= 0 else { return fail("count must be ≥ 0; got \(count).") }
+      return event.parameterFailure()
+    case .composed(let events):
+      for event in events {
+        if let failure = event.parameterFailure() { return failure }
+      }
+      return nil
+    }
+  }
+
+  private func fail(_ reason: String) -> CompositionFailure {
+    CompositionFailure(event: self, reason: reason)
+  }
+}

@@ -1,0 +1,50 @@
+import RealModule
+
+/// Log-space arithmetic for the RDP series, whose terms over- and underflow Double
+/// long before the sums that matter do. Internal: these are implementation details.
+enum LogSpace {
+  /// log(eˣ + eʸ), exact for x or y = −∞. Computed as max + log1p(e^(min−max)) so
+  /// neither exponential can overflow (the same expression as dp_accounting's
+  /// `_log_add`, which keeps results comparable to the last bits).
+  static func add(_ x: Double, _ y: Double) -> Double {
+    let (small, large) = x < y ? (x, y) : (y, x)
+    if small == -.infinity { return large }
+    return Double.log(onePlus: Double.exp(small - large)) + large
+  }
+
+  /// log|eˣ − eʸ| and whether eˣ ≥ eʸ (dp_accounting's `_log_sub_sign`).
+  static func subtractWithSign(_ x: Double, _ y: Double) -> (isNonNegative: Bool, magnitude: Double) {
+    if x > y { return (true, x + Double.log(onePlus: -Double.exp(y - x))) }
+    if x < y { return (false, y + Double.log(onePlus: -Double.exp(x - y))) }
+    return (true, -.infinity)
+  }
+
+  /// log|C(n, k)| for real n and integer-or-real k through log|Γ|:
+  /// log|Γ(n+1)| − log|Γ(k+1)| − log|Γ(n−k+1)|. For integer n ≥ k this is the log of
+  /// the ordinary binomial coefficient, which overflows Double beyond n ≈ 1030 if
+  /// formed directly; for fractional n it is the magnitude of the generalised
+  /// coefficient (whose sign alternates once k > n + 1).
+  static func binomialMagnitude(_ n: Double, _ k: Double) -> Double {
+    Double.logGamma(n + 1) - Double.logGamma(k + 1) - Double.logGamma(n - k + 1)
+  }
+
+  /// log(erfc(x)), accurate where erfc(x) underflows (x ≳ 26.5).
+  ///
+  /// Below `asymptoticThreshold` the library erfc is accurate to a few ulp and far from
+  /// underflow. Above it, the asymptotic expansion
+  /// erfc(x) = e^(−x²)/(x√π) · Σₙ (−1)ⁿ (2n−1)!! / (2x²)ⁿ (Abramowitz & Stegun 7.1.23)
+  /// is used; at x ≥ 20 its terms fall below 1e-16 relative after a handful of terms.
+  static func erfc(_ x: Double) -> Double {
+    if x < asymptoticThreshold { return Double.log(Double.erfc(x)) }
+    let inverseTwoXSquared = 1 / (2 * x * x)
+    var term = 1.0
+    var series = 1.0
+    for n in 1...12 {
+      term *= -Double(2 * n - 1) * inverseTwoXSquared
+      series += term
+    }
+    return -x * x - Double.log(x) - 0.5 * Double.log(.pi) + Double.log(series)
+  }
+
+  static let asymptoticThreshold = 20.0
+}

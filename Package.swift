@@ -1,0 +1,55 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+  name: "dpfl",
+  platforms: [.macOS(.v15)],
+  products: [
+    .library(name: "Accountants", targets: ["Accountants"]),
+    .executable(name: "dpfl", targets: ["dpfl"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
+    .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+  ],
+  targets: [
+    // MARK: Public API
+
+    /// The privacy math: events, accountants, conversions, calibration. No model code.
+    .target(
+      name: "Accountants",
+      dependencies: [.product(name: "RealModule", package: "swift-numerics")],
+      path: "Accountants"
+    ),
+    /// The command-line interface as a library, so tests can drive it.
+    .target(
+      name: "DPFLCommands",
+      dependencies: [
+        "Accountants",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]
+    ),
+    .executableTarget(name: "dpfl", dependencies: ["DPFLCommands"]),
+
+    // MARK: Tests
+
+    .target(
+      name: "DPTestSupport",
+      dependencies: ["Accountants", .product(name: "RealModule", package: "swift-numerics")],
+      path: "Tests/DPTestSupport"
+    ),
+    .testTarget(
+      name: "AccountantsTests",
+      dependencies: [
+        "Accountants", "DPTestSupport",
+        .product(name: "PropertyBased", package: "swift-property-based"),
+      ],
+      resources: [.copy("Fixtures")]
+    ),
+    .testTarget(
+      name: "DPFLCommandsTests",
+      dependencies: ["DPFLCommands", "DPTestSupport"]
+    ),
+  ]
+)

@@ -1,0 +1,78 @@
+import Foundation
+
+/// Runs JSON Lines batches: one query per line, one JSON result per line, in order.
+/// A bad line yields `{"error": "...", "line": N}` and the others still run.
+enum BatchRunner {
+  /// Answers every line of `path` ('-' for stdin) and prints the results to stdout.
+  ///
+  /// - Parameters:
+  ///   - defaults: fields given as flags; each line's own fields take precedence.
+  ///   - allowed: the keys a line may have.
+  ///   - timings: add `seconds`, the time `answer` took, to each result.
+  ///   - answer: validates and answers one query.
+  /// - Returns: whether every line succeeded.
+  /// - Throws: ``CLIError/unreadableFile(path:reason:)`` when the file cannot be read.
+  static func run<Result: Encodable>(
+    path: String, defaults: RawQuery, allowed: Set<QueryField>, timings: Bool,
+    answer: (RawQuery) throws(CLIError) -> Result
+  ) throws(CLIError) -> Bool {
+    let data: Data
+    if path == "-" {
+      data = FileHandle.standardInput.readDataToEndOfFile()
+    } else {
+      guard let contents = FileManager.default.contents(atPath: path) else {
+        throw .unreadableFile(path: path, reason: "no such file, or not readable.")
+      }
+      data = contents
+    }
+    let decoder = JSONDecoder()
+    var allSucceeded = true
+    let lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+    for (index, line) in lines.enumerated() where !line.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+      let clock = ContinuousClock()
+      let start = clock.now
+      do throws(CLIError) {
+        let object: [String: JSONScalar]
+        do {
+          object = try decoder.decode([String: JSONScalar].self, from: Data(line.utf8))
+        } catch {
+          throw .malformedLine(reason: "\(line.prefix(80))")
+        }
+        let result = try answer(RawQuery(json: object, allowed: allowed).overriding(defaults))
+        let seconds = timings ? (clock.now - start).seconds : nil
+        print(Rendering.json(Timed(result: result, seconds: seconds)))
+      } catch {
+        allSucceeded = false
+        print(Rendering.json(LineError(error: error.message(.jsonKey), line: index + 1)))
+      }
+    }
+    return allSucceeded
+  }
+
+  /// A result with an optional `seconds` key added beside its own keys.
+  private struct Timed<Result: Encodable>: Encodable {
+    var result: Result
+    var seconds: Double?
+
+    private enum CodingKeys: String, CodingKey { case seconds }
+
+    func encode(to encoder: any Encoder) throws {
+      try result.encode(to: encoder)
+      var container = encoder.container(keyedBy: CodingKeys.self)
+      try container.encodeIfPresent(seconds, forKey: .seconds)
+    }
+  }
+
+  private struct LineError: Encodable {
+    var error: String
+    var line: Int
+  }
+}
+
+extension Duration {
+  /// The duration in seconds as a Double.
+  var seconds: Double {
+    let (whole, fraction) = components
+    return Double(whole) + Double(fraction) * 1e-18
+  }
+}

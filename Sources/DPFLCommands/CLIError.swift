@@ -1,0 +1,102 @@
+import Accountants
+import ArgumentParser
+import Foundation
+
+/// A named input of a query, spelled as a flag on the command line (`--noise-multiplier`)
+/// and as a key in JSON Lines batches (`noise_multiplier`).
+enum QueryField: String, CaseIterable, Sendable {
+  case noiseMultiplier = "noise_multiplier"
+  case samplingRate = "sampling_rate"
+  case steps
+  case population
+  case cohortSize = "cohort_size"
+  case rounds
+  case delta
+  case epsilon
+  case accountant
+  case conversion
+  case sampling
+  case clippingBound = "clipping_bound"
+  case solve
+
+  /// The command-line spelling.
+  var flag: String { "--" + rawValue.replacingOccurrences(of: "_", with: "-") }
+}
+
+/// How error messages name fields: as flags for the command line, as keys in batches.
+enum FieldSpelling: Sendable {
+  case flag
+  case jsonKey
+
+  func name(_ field: QueryField) -> String {
+    switch self {
+    case .flag: return field.flag
+    case .jsonKey: return field.rawValue
+    }
+  }
+}
+
+/// A user error of the CLI, rendered as one line naming the flag (or key), the value
+/// and what is allowed. Exit codes follow sysexits: 64 usage, 65 malformed data.
+enum CLIError: Error, Equatable, Sendable {
+  /// A field's value is outside what is allowed.
+  case invalidValue(QueryField, value: String, requirement: String)
+  /// A required field is missing; `hint` says which alternatives exist.
+  case missing(QueryField, hint: String)
+  /// Fields that cannot be combined.
+  case conflict(QueryField, QueryField, reason: String)
+  /// A value of the wrong JSON type, or a key that does not exist.
+  case malformedField(key: String, reason: String)
+  /// A line of a batch file that is not a JSON object.
+  case malformedLine(reason: String)
+  /// A file that cannot be read.
+  case unreadableFile(path: String, reason: String)
+  /// The accountant rejected the query (unreachable target, unsupported event).
+  case accounting(AccountingError)
+  /// Some lines of a batch failed; their results say why.
+  case batchHadErrors
+
+  /// One line, fields spelled as flags or JSON keys.
+  func message(_ spelling: FieldSpelling) -> String {
+    switch self {
+    case .invalidValue(let field, let value, let requirement):
+      return "\(spelling.name(field)) must \(requirement); got \(value)."
+    case .missing(let field, let hint):
+      return "\(spelling.name(field)) is required; \(hint)"
+    case .conflict(let first, let second, let reason):
+      return "\(spelling.name(first)) and \(spelling.name(second)) cannot be combined: \(reason)"
+    case .malformedField(let key, let reason):
+      return "\(key): \(reason)"
+    case .malformedLine(let reason):
+      return "not a JSON object: \(reason)"
+    case .unreadableFile(let path, let reason):
+      return "cannot read \(path): \(reason)"
+    case .accounting(let error):
+      return error.description
+    case .batchHadErrors:
+      return "some lines of the batch failed; their results carry \"error\" and \"line\"."
+    }
+  }
+
+  /// 64 (usage) for bad flags and values, 65 for malformed files, 1 otherwise.
+  var exitCode: Int32 {
+    switch self {
+    case .invalidValue, .missing, .conflict: return 64
+    case .malformedField, .malformedLine, .batchHadErrors: return 65
+    case .unreadableFile: return 66
+    case .accounting(.noBracketFound), .accounting(.cannotCompose): return 1
+    case .accounting(.invalidArgument): return 64
+    }
+  }
+}
+
+/// Runs a command body; a ``CLIError`` becomes one line "Error: …" on stderr and the
+/// error's exit code, never a trap or a usage dump.
+func reportingErrors(_ body: () throws(CLIError) -> Void) throws {
+  do {
+    try body()
+  } catch {
+    FileHandle.standardError.write(Data("Error: \(error.message(.flag))\n".utf8))
+    throw ExitCode(error.exitCode)
+  }
+}

@@ -1,0 +1,15 @@
+import ArgumentParser
+
+/// The `dpfl` root command: plan the noise, account for a run.
+public struct DPFL: ParsableCommand {
+  public static let configuration = CommandConfiguration(
+    commandName: "dpfl",
+    abstract: "Differential-privacy accounting and private federated fine-tuning.",
+    discussion: """
+      dpfl plan     sizes the noise for a privacy target (ε, δ) and a schedule.
+      dpfl account  reports the ε (or δ) that a noise level and schedule spend.
+      """,
+    subcommands: [PlanCommand.self, AccountCommand.self])
+
+  public init() {}
+}

@@ -1,0 +1,74 @@
+import Accountants
+import ArgumentParser
+
+/// `dpfl plan`: the noise multiplier that meets a privacy target, or the rounds a noise
+/// multiplier affords.
+struct PlanCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "plan",
+    abstract: "Find the noise multiplier that meets a privacy target (ε, δ) for a schedule.",
+    discussion: """
+      With only --epsilon, plans the built-in federated run: 1,000 of 1,000,000 clients per \
+      round, 2,000 rounds, δ = 1/population. The answer always meets the target: its ε is \
+      computed and is ≤ the target.
+
+      Examples:
+        dpfl plan --epsilon 2
+        dpfl plan --epsilon 8 --delta 1e-5 --sampling-rate 0.004 --steps 14000 --clipping-bound 1
+        dpfl plan --epsilon 2 --solve rounds --noise-multiplier 1.2 --format json
+      """)
+
+  @Option(parsing: .unconditional, help: "Target ε > 0.")
+  var epsilon: Double?
+
+  @Option(parsing: .unconditional, help: "Target δ in (0, 1); default 1/population when --population is given.")
+  var delta: Double?
+
+  @OptionGroup var schedule: ScheduleOptions
+
+  @Option(help: "What to solve for: noise-multiplier (default) or rounds (needs --noise-multiplier).")
+  var solve: PlanUnknown?
+
+  @Option(parsing: .unconditional, help: "With --solve rounds: the noise multiplier σ = noise std / clipping bound C.")
+  var noiseMultiplier: Double?
+
+  @Option(parsing: .unconditional, help: "Clipping bound C > 0, to report the noise std on the cohort sum (σ·C) and mean (σ·C/M).")
+  var clippingBound: Double?
+
+  @Option(help: "rdp (default) or moments (Abadi et al. 2016: orders 2…33, classic conversion).")
+  var accountant: AccountantChoice?
+
+  @Option(help: "RDP → (ε, δ) conversion: improved (default) or classic.")
+  var conversion: RDPConversion?
+
+  @OptionGroup var output: OutputOptions
+
+  init() {}
+
+  /// The query as given on the command line.
+  var rawQuery: RawQuery {
+    var raw = RawQuery(
+      noiseMultiplier: noiseMultiplier, delta: delta, epsilon: epsilon, accountant: accountant,
+      conversion: conversion, clippingBound: clippingBound, solve: solve)
+    schedule.apply(to: &raw)
+    return raw
+  }
+
+  func run() throws {
+    try reportingErrors { () throws(CLIError) in
+      if let path = output.batch {
+        let succeeded = try BatchRunner.run(
+          path: path, defaults: rawQuery, allowed: PlanQuery.fields, timings: output.timings
+        ) { (raw: RawQuery) throws(CLIError) -> PlanResult in
+          try PlanQuery(raw).solve()
+        }
+        if !succeeded { throw CLIError.batchHadErrors }
+        return
+      }
+      let query = try PlanQuery(rawQuery)
+      var result = try query.solve()
+      result.budgetCurve = try query.budgetCurve(result)
+      print(output.format == .json ? Rendering.json(result) : Rendering.text(result))
+    }
+  }
+}

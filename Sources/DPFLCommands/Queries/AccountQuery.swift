@@ -1,0 +1,71 @@
+import Accountants
+
+/// A validated `dpfl account` query: a noise multiplier and schedule, and either δ (to
+/// get ε) or ε (to get δ).
+struct AccountQuery: Equatable, Sendable {
+  enum Target: Equatable, Sendable {
+    case delta(Double)
+    case epsilon(Double)
+  }
+
+  /// The fields `dpfl account` accepts, as flags and as batch keys.
+  static let fields: Set<QueryField> = [
+    .noiseMultiplier, .samplingRate, .steps, .population, .cohortSize, .rounds,
+    .delta, .epsilon, .accountant, .conversion, .sampling,
+  ]
+
+  var noiseMultiplier: Double
+  var sampling: Sampling
+  var steps: Int
+  var target: Target
+  var method: AccountingMethod
+
+  /// Validates every field; the first problem is reported.
+  init(_ raw: RawQuery) throws(CLIError) {
+    guard let noiseMultiplier = raw.noiseMultiplier else {
+      throw .missing(.noiseMultiplier, hint: "the noise std divided by the clipping bound C.")
+    }
+    self.noiseMultiplier = try Validate.nonNegative(noiseMultiplier, .noiseMultiplier)
+    sampling = try Sampling(raw)
+    guard let steps = try raw.stepCount() else {
+      throw .missing(.steps, hint: "give --steps (or --rounds).")
+    }
+    self.steps = steps
+    switch (raw.delta, raw.epsilon) {
+    case (let delta?, nil): target = .delta(try Validate.delta(delta, .delta))
+    case (nil, let epsilon?): target = .epsilon(try Validate.nonNegative(epsilon, .epsilon))
+    case (nil, nil): throw .missing(.delta, hint: "give --delta to get ε, or --epsilon to get δ.")
+    case (.some, .some): throw .conflict(.delta, .epsilon, reason: "give --delta to get ε, or --epsilon to get δ.")
+    }
+    method = try AccountingMethod(raw, sampling: sampling)
+  }
+
+  /// Runs the accountant.
+  func evaluate() throws(CLIError) -> AccountResult {
+    let event = sampling.event(noiseMultiplier: noiseMultiplier, steps: steps)
+    let epsilon: Double
+    let delta: Double
+    let bound: RDPBound
+    switch target {
+    case .delta(let given):
+      bound = try method.epsilon(of: event, delta: given)
+      (epsilon, delta) = (bound.value, given)
+    case .epsilon(let given):
+      bound = try method.delta(of: event, epsilon: given)
+      (epsilon, delta) = (given, bound.value)
+    }
+    return AccountResult(
+      epsilon: epsilon, delta: delta, solvedFor: target.solvedFor, method: method, sampling: sampling,
+      steps: steps, noiseMultiplier: noiseMultiplier, bound: bound)
+  }
+}
+
+extension AccountQuery.Target {
+  /// Which of ε and δ the query computes.
+  var solvedFor: AccountResult.Unknown {
+    switch self {
+    case .delta: return .epsilon
+    case .epsilon: return .delta
+    }
+  }
+}

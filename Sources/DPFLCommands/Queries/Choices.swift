@@ -1,0 +1,28 @@
+import Accountants
+import ArgumentParser
+
+/// Which accountant answers a query (the CLI's only string → type mapping).
+enum AccountantChoice: String, CaseIterable, Sendable, ExpressibleByArgument {
+  /// Rényi DP on dp_accounting's 156-order grid.
+  case rdp
+  /// Abadi et al.'s moments accountant: orders 2…33, classic conversion.
+  case moments
+}
+
+/// How cohorts (or batches) are sampled, which fixes the neighbouring relation.
+enum SamplingScheme: String, CaseIterable, Sendable, ExpressibleByArgument {
+  /// Each record or client joins independently with probability q (add/remove neighbours).
+  case poisson
+  /// Exactly M of N are drawn without replacement (replace-one neighbours).
+  case fixedSize = "fixed-size"
+}
+
+/// What `dpfl plan` solves for.
+enum PlanUnknown: String, CaseIterable, Sendable, ExpressibleByArgument {
+  /// The smallest noise multiplier meeting the target.
+  case noiseMultiplier = "noise-multiplier"
+  /// The most rounds (steps) a given noise multiplier affords.
+  case rounds
+}
+
+extension RDPConversion: ExpressibleByArgument {}

@@ -1,0 +1,132 @@
+import Accountants
+
+/// A validated `dpfl plan` query: a privacy target and a schedule, solved for the noise
+/// multiplier (default) or for the number of rounds a given noise multiplier affords.
+struct PlanQuery: Equatable, Sendable {
+  /// The built-in federated run that `dpfl plan --epsilon E` assumes when no schedule is
+  /// given: 1,000 of 1,000,000 clients per round for 2,000 rounds, δ = 1/population.
+  enum Defaults {
+    static let population = 1_000_000
+    static let cohortSize = 1_000
+    static let rounds = 2_000
+  }
+
+  /// The fields `dpfl plan` accepts, as flags and as batch keys.
+  static let fields: Set<QueryField> = [
+    .epsilon, .delta, .samplingRate, .steps, .population, .cohortSize, .rounds,
+    .accountant, .conversion, .sampling, .clippingBound, .solve, .noiseMultiplier,
+  ]
+
+  var target: PrivacyBudget
+  var sampling: Sampling
+  var unknown: PlanUnknown
+  /// The steps to plan for (solving σ), or `nil` when solving for rounds.
+  var steps: Int?
+  /// The given noise multiplier when solving for rounds.
+  var noiseMultiplier: Double?
+  var method: AccountingMethod
+  var clippingBound: Double?
+  /// Human-readable descriptions of the defaults that were filled in.
+  var assumedDefaults: [String]
+
+  /// Validates every field and fills in the built-in run's defaults when no schedule is given.
+  init(_ raw: RawQuery) throws(CLIError) {
+    var raw = raw
+    var assumed: [String] = []
+    unknown = raw.solve ?? .noiseMultiplier
+    let scheduleGiven = raw.samplingRate != nil || raw.population != nil || raw.cohortSize != nil
+      || raw.steps != nil || raw.rounds != nil
+    if !scheduleGiven {
+      raw.population = Defaults.population
+      raw.cohortSize = Defaults.cohortSize
+      assumed += ["population 1,000,000", "cohort 1,000 per round"]
+      if unknown == .noiseMultiplier {
+        raw.rounds = Defaults.rounds
+        assumed.append("2,000 rounds")
+      }
+    }
+    guard let epsilon = raw.epsilon else {
+      throw .missing(.epsilon, hint: "the privacy target ε to plan for.")
+    }
+    let delta: Double
+    if let given = raw.delta {
+      delta = try Validate.delta(given, .delta)
+    } else if let population = raw.population, population > 1 {
+      delta = 1 / Double(population)
+      assumed.append("δ = 1/population")
+    } else {
+      throw .missing(.delta, hint: "δ defaults to 1/population only when --population is given.")
+    }
+    target = try Self.budget(epsilon: Validate.positive(epsilon, .epsilon), delta: delta)
+    sampling = try Sampling(raw)
+    method = try AccountingMethod(raw, sampling: sampling)
+    clippingBound = try raw.clippingBound.map { (bound: Double) throws(CLIError) -> Double in
+      try Validate.positive(bound, .clippingBound)
+    }
+    assumedDefaults = assumed
+    switch unknown {
+    case .noiseMultiplier:
+      if raw.noiseMultiplier != nil {
+        throw .conflict(.noiseMultiplier, .solve, reason: "plan solves for the noise multiplier; use --solve rounds to find the rounds a given σ affords.")
+      }
+      guard let steps = try raw.stepCount() else {
+        throw .missing(.steps, hint: "give --steps (or --rounds) to plan the noise for.")
+      }
+      self.steps = steps
+    case .rounds:
+      guard let noiseMultiplier = raw.noiseMultiplier else {
+        throw .missing(.noiseMultiplier, hint: "--solve rounds finds the rounds a given noise multiplier affords.")
+      }
+      if try raw.stepCount() != nil {
+        throw .conflict(.steps, .solve, reason: "--solve rounds computes the number of rounds.")
+      }
+      self.noiseMultiplier = try Validate.positive(noiseMultiplier, .noiseMultiplier)
+    }
+  }
+
+  private static func budget(epsilon: Double, delta: Double) throws(CLIError) -> PrivacyBudget {
+    do {
+      return try PrivacyBudget(epsilon: epsilon, delta: delta)
+    } catch {
+      throw .accounting(error)
+    }
+  }
+
+  /// Solves for the unknown; the answer always meets the target (ε ≤ target).
+  func solve() throws(CLIError) -> PlanResult {
+    let sigma: Double
+    let stepCount: Int
+    do {
+      switch unknown {
+      case .noiseMultiplier:
+        stepCount = steps ?? 1
+        sigma = try Calibration.noiseMultiplier(target: target, accountant: method.makeAccountant) {
+          sampling.event(noiseMultiplier: $0, steps: stepCount)
+        }
+      case .rounds:
+        sigma = noiseMultiplier ?? 0
+        stepCount = try Calibration.count(target: target, accountant: method.makeAccountant) {
+          sampling.event(noiseMultiplier: sigma, steps: $0)
+        }
+      }
+    } catch {
+      throw .accounting(error)
+    }
+    let achieved = try method.epsilon(of: sampling.event(noiseMultiplier: sigma, steps: stepCount), delta: target.delta)
+    return PlanResult(query: self, noiseMultiplier: sigma, steps: stepCount, achieved: achieved)
+  }
+
+  /// ε after fractions of the planned steps (and one step past them when solving
+  /// rounds), for the budget curve.
+  func budgetCurve(_ result: PlanResult) throws(CLIError) -> [PlanResult.CurvePoint] {
+    let total = result.steps
+    var counts = [0.1, 0.25, 0.5, 0.75].map { max(1, Int((Double(total) * $0).rounded())) } + [total]
+    if unknown == .rounds { counts.append(total + 1) }
+    var points: [PlanResult.CurvePoint] = []
+    for count in Set(counts).sorted() {
+      let event = sampling.event(noiseMultiplier: result.noiseMultiplier, steps: count)
+      points.append(.init(steps: count, epsilon: try method.epsilon(of: event, delta: target.delta).value))
+    }
+    return points
+  }
+}

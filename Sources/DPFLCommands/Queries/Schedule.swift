@@ -1,0 +1,74 @@
+import Accountants
+
+/// How a record (or client) is sampled each step: Poisson with rate q, or a fixed-size
+/// cohort of M out of a population of N.
+struct Sampling: Equatable, Sendable {
+  var scheme: SamplingScheme
+  /// q: the Poisson probability, or M/N for fixed-size cohorts.
+  var rate: Double
+  var population: Int?
+  var cohortSize: Int?
+
+  /// Reads `--sampling-rate Q`, or `--population N --cohort-size M`, and `--sampling`.
+  init(_ raw: RawQuery) throws(CLIError) {
+    scheme = raw.sampling ?? .poisson
+    if let samplingRate = raw.samplingRate {
+      if raw.cohortSize != nil { throw .conflict(.samplingRate, .cohortSize, reason: "give one of the two.") }
+      if raw.population != nil {
+        throw .conflict(.samplingRate, .population, reason: "give --sampling-rate, or --population with --cohort-size.")
+      }
+      guard scheme == .poisson else {
+        throw .missing(.population, hint: "fixed-size sampling needs --population and --cohort-size.")
+      }
+      rate = try Validate.samplingRate(samplingRate, .samplingRate)
+      return
+    }
+    guard let population = raw.population else {
+      throw .missing(.samplingRate, hint: "give --sampling-rate, or --population and --cohort-size.")
+    }
+    guard let cohortSize = raw.cohortSize else {
+      throw .missing(.cohortSize, hint: "--population needs --cohort-size (clients per round).")
+    }
+    self.population = try Validate.count(population, .population)
+    guard cohortSize >= 1, cohortSize <= population else {
+      throw .invalidValue(.cohortSize, value: "\(cohortSize)", requirement: "be in [1, \(population)] (the population)")
+    }
+    self.cohortSize = cohortSize
+    rate = Double(cohortSize) / Double(population)
+  }
+
+  /// The neighbouring relation the scheme is analysed under.
+  var neighboringRelation: NeighboringRelation {
+    switch scheme {
+    case .poisson: return .addOrRemoveOne
+    case .fixedSize: return .replaceOne
+    }
+  }
+
+  /// The event of `steps` sampled Gaussian releases with noise standard deviation σ·C,
+  /// C being the clipping bound. Under replace-one neighbours a sum clipped at C has
+  /// sensitivity 2C, so the event's noise multiplier is σ/2.
+  func event(noiseMultiplier: Double, steps: Int) -> DPEvent {
+    switch scheme {
+    case .poisson:
+      return .selfComposed(.poissonSampled(probability: rate, .gaussian(noiseMultiplier: noiseMultiplier)), count: steps)
+    case .fixedSize:
+      // Sampling guarantees population and cohort size for fixed-size schemes.
+      let gaussian = DPEvent.gaussian(noiseMultiplier: noiseMultiplier / 2)
+      return .selfComposed(
+        .sampledWithoutReplacement(sourceSize: population ?? 1, sampleSize: cohortSize ?? 1, gaussian), count: steps)
+    }
+  }
+}
+
+extension RawQuery {
+  /// `--steps` or its federated synonym `--rounds`, validated; `nil` when neither is given.
+  func stepCount() throws(CLIError) -> Int? {
+    switch (steps, rounds) {
+    case (let steps?, nil): return try Validate.count(steps, .steps)
+    case (nil, let rounds?): return try Validate.count(rounds, .rounds)
+    case (nil, nil): return nil
+    case (.some, .some): throw .conflict(.steps, .rounds, reason: "they are synonyms; give one.")
+    }
+  }
+}

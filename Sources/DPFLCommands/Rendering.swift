@@ -1,0 +1,136 @@
+import Accountants
+import Foundation
+
+/// Text (for people) and JSON (for programs) renderings of results.
+enum Rendering {
+  /// One line of JSON with sorted keys; infinities as the string "inf".
+  static func json<T: Encodable>(_ value: T) -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    encoder.nonConformingFloatEncodingStrategy = .convertToString(
+      positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+    do {
+      return String(decoding: try encoder.encode(value), as: UTF8.self)
+    } catch {
+      // Every result type encodes plain numbers, strings and arrays; this is unreachable.
+      preconditionFailure("JSON encoding of \(T.self) failed: \(error)")
+    }
+  }
+
+  /// A compact number: 6 significant digits, "∞" for infinity.
+  static func number(_ value: Double) -> String {
+    if value.isInfinite { return value > 0 ? "∞" : "-∞" }
+    return String(format: "%.6g", value)
+  }
+
+  /// A positive number rounded *up* to 6 significant digits, for noise multipliers a
+  /// user may copy: the rounded σ adds noise, so it still meets the target.
+  static func roundedUp(_ value: Double) -> String {
+    guard value.isFinite, value > 0 else { return number(value) }
+    let scale = pow(10, (log10(value)).rounded(.down) - 5)
+    return String(format: "%.6g", (value / scale).rounded(.up) * scale)
+  }
+
+  /// A number with 9 significant digits, to show how close a plan is to its target.
+  static func precise(_ value: Double) -> String {
+    value.isFinite ? String(format: "%.9g", value) : number(value)
+  }
+
+  /// A count with thousands separators (1,000,000).
+  static func count(_ value: Int) -> String {
+    let digits = Array(String(value.magnitude))
+    var groups: [String] = []
+    var end = digits.count
+    while end > 0 {
+      groups.insert(String(digits[max(0, end - 3)..<end]), at: 0)
+      end -= 3
+    }
+    return (value < 0 ? "-" : "") + groups.joined(separator: ",")
+  }
+
+  static func text(_ result: AccountResult) -> String {
+    let headline: String
+    switch result.solvedFor {
+    case .epsilon: headline = "ε = \(number(result.epsilon)) at δ = \(number(result.delta)) (upper bound)"
+    case .delta: headline = "δ = \(number(result.delta)) at ε = \(number(result.epsilon)) (upper bound)"
+    }
+    var lines = [
+      headline,
+      "  accountant  \(describe(result.method, bound: result.bound))",
+      "  schedule    \(describe(result.sampling, steps: result.steps))",
+      "  noise       σ = \(number(result.noiseMultiplier)) (noise std σ·C for clipping bound C)",
+    ]
+    lines += edgeWarning(result.bound)
+    return lines.joined(separator: "\n")
+  }
+
+  static func text(_ result: PlanResult) -> String {
+    let query = result.query
+    let target = "ε = \(number(query.target.epsilon)) at δ = \(number(query.target.delta))"
+    var lines: [String]
+    switch query.unknown {
+    case .noiseMultiplier:
+      lines = ["noise multiplier σ = \(roundedUp(result.noiseMultiplier)) (rounded up) meets \(target) (achieved ε = \(precise(result.achieved.value)))"]
+    case .rounds:
+      lines = ["\(count(result.steps)) rounds at σ = \(number(result.noiseMultiplier)) meet \(target) (achieved ε = \(precise(result.achieved.value)))"]
+    }
+    lines.append("  accountant  \(describe(query.method, bound: result.achieved))")
+    lines.append("  schedule    \(describe(query.sampling, steps: result.steps))")
+    if let sum = result.noiseStdOnSum {
+      var noise = "  noise       std σ·C = \(number(sum)) on the cohort sum"
+      if let mean = result.noiseStdOnMean, let cohort = query.sampling.cohortSize {
+        noise += "; σ·C/\(count(cohort)) = \(number(mean)) on the mean update"
+      }
+      lines.append(noise)
+    } else {
+      lines.append("  noise       std σ·C on the cohort sum (give --clipping-bound C for numbers)")
+    }
+    if !query.assumedDefaults.isEmpty {
+      lines.append("  assumed     \(query.assumedDefaults.joined(separator: ", ")) (the built-in federated run's defaults; pass flags to change them)")
+    }
+    lines += edgeWarning(result.achieved)
+    if let curve = result.budgetCurve {
+      lines.append("")
+      lines.append("  budget curve at σ = \(number(result.noiseMultiplier)), δ = \(number(query.target.delta))")
+      lines.append("  " + "steps".leftPadded(to: 12) + "ε".leftPadded(to: 12))
+      for point in curve {
+        let marker = point.epsilon > query.target.epsilon ? "  over target" : ""
+        lines.append("  " + count(point.steps).leftPadded(to: 12) + number(point.epsilon).leftPadded(to: 12) + marker)
+      }
+    }
+    return lines.joined(separator: "\n")
+  }
+
+  private static func describe(_ method: AccountingMethod, bound: RDPBound) -> String {
+    let name = method.choice == .moments ? "moments (Abadi et al. 2016)" : "RDP"
+    let order = bound.optimalOrder.map { ", optimal order α = \(number($0))" } ?? ""
+    return "\(name), \(method.conversion.rawValue) conversion, \(method.orders.values.count) orders (\(method.orders.name))\(order)"
+  }
+
+  private static func describe(_ sampling: Sampling, steps: Int) -> String {
+    let rate = "q = \(number(sampling.rate))"
+    let who: String
+    if let population = sampling.population, let cohort = sampling.cohortSize {
+      who = "\(count(cohort)) of \(count(population)) per step (\(rate))"
+    } else {
+      who = rate
+    }
+    switch sampling.scheme {
+    case .poisson:
+      return "Poisson sampling, \(who), \(count(steps)) steps; add/remove-one neighbours"
+    case .fixedSize:
+      return "fixed-size sampling without replacement, \(who), \(count(steps)) steps; replace-one neighbours (sensitivity 2C)"
+    }
+  }
+
+  private static func edgeWarning(_ bound: RDPBound) -> [String] {
+    guard bound.orderAtGridEdge else { return [] }
+    return ["  note        the optimal order is at the edge of the grid: a wider grid might give a smaller bound."]
+  }
+}
+
+extension String {
+  fileprivate func leftPadded(to width: Int) -> String {
+    count >= width ? self : String(repeating: " ", count: width - count) + self
+  }
+}

@@ -1,0 +1,2 @@
+import DPFLCommands
+DPFL.main()
