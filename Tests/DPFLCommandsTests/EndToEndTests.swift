@@ -1,0 +1,101 @@
+import Foundation
+import Testing
+
+/// Runs the built binary: stdout, stderr and exit codes as a user sees them.
+@Suite("dpfl end to end")
+struct EndToEndTests {
+  @Test("plan --epsilon 2 plans the built-in run and says which defaults it assumed")
+  func planDefault() throws {
+    let output = try BinaryRunner.run(["plan", "--epsilon", "2"])
+    #expect(output.status == 0, "\(output.stderr)")
+    #expect(output.stdout.hasPrefix("noise multiplier σ = "))
+    #expect(output.stdout.contains("assumed     population 1,000,000, cohort 1,000 per round, 2,000 rounds, δ = 1/population"))
+    #expect(output.stdout.contains("budget curve"))
+  }
+
+  @Test("plan --format json prints one object with the contract's keys, ε ≤ target")
+  func planJSON() throws {
+    let output = try BinaryRunner.run(["plan", "--epsilon", "2", "--clipping-bound", "1", "--format", "json"])
+    #expect(output.status == 0, "\(output.stderr)")
+    let json = try BinaryRunner.json(output)
+    for key in ["noise_multiplier", "epsilon", "target_epsilon", "delta", "accountant", "sampling_rate", "steps",
+                "noise_std_on_sum", "noise_std_on_mean", "budget_curve", "bound"] {
+      #expect(json[key] != nil, "missing key \(key)")
+    }
+    let epsilon = try #require(json["epsilon"] as? Double)
+    let sigma = try #require(json["noise_multiplier"] as? Double)
+    #expect(epsilon <= 2)
+    let mean = try #require(json["noise_std_on_mean"] as? Double)
+    #expect(abs(mean - sigma / 1000) <= 1e-15 * sigma)
+  }
+
+  @Test("plan → account reproduces ε ≤ target from the planned σ")
+  func planThenAccount() throws {
+    let plan = try BinaryRunner.json(BinaryRunner.run(["plan", "--epsilon", "1.5", "--format", "json"]))
+    let sigma = try #require(plan["noise_multiplier"] as? Double)
+    let account = try BinaryRunner.run([
+      "account", "--noise-multiplier", "\(sigma)", "--population", "1000000", "--cohort-size", "1000",
+      "--rounds", "2000", "--delta", "1e-6", "--format", "json",
+    ])
+    #expect(account.status == 0, "\(account.stderr)")
+    let json = try BinaryRunner.json(account)
+    let epsilon = try #require(json["epsilon"] as? Double)
+    #expect(epsilon <= 1.5)
+    #expect(epsilon > 1.5 * (1 - 1e-5))
+    for key in ["epsilon", "delta", "accountant", "conversion", "sampling", "sampling_rate", "steps", "noise_multiplier",
+                "optimal_order", "order_at_grid_edge", "bound"] {
+      #expect(json[key] != nil, "missing key \(key)")
+    }
+    #expect(json["bound"] as? String == "upper")
+  }
+
+  @Test("bad input exits 64 with one line on stderr and nothing on stdout")
+  func badInput() throws {
+    let output = try BinaryRunner.run(["account", "--noise-multiplier", "1", "--sampling-rate", "2", "--steps", "10", "--delta", "1e-5"])
+    #expect(output.status == 64)
+    #expect(output.stdout.isEmpty)
+    #expect(output.stderr == "Error: --sampling-rate must be in (0, 1]; got 2.0.\n")
+    let negative = try BinaryRunner.run(["account", "--noise-multiplier", "1", "--sampling-rate", "0.1", "--steps", "-3", "--delta", "1e-5"])
+    #expect(negative.status == 64)
+    #expect(negative.stderr == "Error: --steps must be ≥ 1; got -3.\n")
+  }
+
+  @Test("a batch answers every good line in order and reports bad lines by number")
+  func batch() throws {
+    let input = """
+      {"noise_multiplier": 1.1, "sampling_rate": 0.01, "steps": 10000, "delta": 1e-5}
+      {"noise_multiplier": 1.1, "sampling_rate": 2, "steps": 10, "delta": 1e-5}
+
+      not json
+      {"noise_multiplier": 4, "population": 60000, "cohort_size": 600, "rounds": 1000, "epsilon": 1, "accountant": "moments"}
+      """
+    let output = try BinaryRunner.run(["account", "--batch", "-", "--timings"], stdin: input)
+    #expect(output.status == 65)
+    let lines = output.stdout.split(separator: "\n").map { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+    try #require(lines.count == 4)
+    #expect(abs((lines[0]?["epsilon"] as? Double ?? 0) - 5.632010670) < 1e-6)
+    #expect(lines[0]?["seconds"] is Double)
+    #expect(lines[1]?["error"] as? String == "sampling_rate must be in (0, 1]; got 2.0.")
+    #expect(lines[1]?["line"] as? Int == 2)
+    #expect(lines[2]?["line"] as? Int == 4)
+    #expect(lines[3]?["accountant"] as? String == "moments")
+    #expect(lines[3]?["conversion"] as? String == "classic")
+  }
+
+  @Test("plan batches take the same keys and skip the budget curve")
+  func planBatch() throws {
+    let output = try BinaryRunner.run(["plan", "--batch", "-"], stdin: #"{"epsilon": 2, "delta": 1e-6, "sampling_rate": 0.001, "steps": 2000}"# + "\n")
+    #expect(output.status == 0, "\(output.stderr)")
+    let json = try BinaryRunner.json(output)
+    #expect((json["epsilon"] as? Double ?? 3) <= 2)
+    #expect(json["budget_curve"] == nil)
+  }
+
+  @Test("the root help lists the commands")
+  func rootHelp() throws {
+    let output = try BinaryRunner.run(["--help"])
+    #expect(output.status == 0)
+    #expect(output.stdout.contains("plan"))
+    #expect(output.stdout.contains("account"))
+  }
+}
