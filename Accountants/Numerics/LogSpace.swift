@@ -25,7 +25,21 @@ enum LogSpace {
   /// formed directly; for fractional n it is the magnitude of the generalised
   /// coefficient (whose sign alternates once k > n + 1).
   static func binomialMagnitude(_ n: Double, _ k: Double) -> Double {
-    Double.logGamma(n + 1) - Double.logGamma(k + 1) - Double.logGamma(n - k + 1)
+    logFactorial(n) - logFactorial(k) - logFactorial(n - k)
+  }
+
+  /// log k! for k = 0 … ``logFactorialTableSize`` − 1, from log Γ (the same values
+  /// ``binomialMagnitude(_:_:)`` would compute, looked up instead of recomputed).
+  static let logFactorials: [Double] = (0..<logFactorialTableSize).map { Double.logGamma(Double($0) + 1) }
+
+  /// Covers every integer order up to 2048.
+  static let logFactorialTableSize = 2049
+
+  /// log|Γ(x + 1)|: a table look-up for whole x in the table, log Γ otherwise.
+  @inline(__always)
+  static func logFactorial(_ x: Double) -> Double {
+    if x >= 0, x < Double(logFactorialTableSize), x.rounded() == x { return logFactorials[Int(x)] }
+    return Double.logGamma(x + 1)
   }
 
   /// log(erfc(x)), accurate where erfc(x) underflows (x ≳ 26.5).

@@ -25,8 +25,10 @@ public struct RDPAccountant: PrivacyAccountant, Equatable {
   public let conversion: RDPConversion
   /// The neighbouring relation of every result.
   public let neighboringRelation: NeighboringRelation
-  /// The total RDP of everything composed, one value per order of ``orders``.
-  public private(set) var rdp: [Double]
+  /// The distinct per-step mechanisms composed so far with their multiplicities, in
+  /// first-composed order (RDP adds up per order, so this is all a query needs).
+  private var mechanisms: [RDPTerm] = []
+  private var mechanismIndex: [RDPMechanism: Int] = [:]
   private var builder = DPEventBuilder()
 
   /// Creates an empty accountant.
@@ -43,7 +45,13 @@ public struct RDPAccountant: PrivacyAccountant, Equatable {
     self.orders = orders
     self.conversion = conversion
     self.neighboringRelation = neighboringRelation
-    self.rdp = [Double](repeating: 0, count: orders.values.count)
+  }
+
+  /// The total RDP of everything composed, one value per order of ``orders``.
+  /// - Complexity: evaluates every order; queries evaluate only the orders they need.
+  public var rdp: [Double] {
+    var curve = curve()
+    return curve.all()
   }
 
   /// Everything composed so far.
@@ -55,15 +63,20 @@ public struct RDPAccountant: PrivacyAccountant, Equatable {
   }
 
   /// Composes `count` repetitions of `event` (all or nothing).
-  /// - Complexity: O(orders · α_max) per distinct sampled event; counts are free.
+  /// - Complexity: O(size of the event); the RDP curves are evaluated by queries.
   public mutating func compose(_ event: DPEvent, count: Int) throws(AccountingError) {
     guard count >= 1 else {
       throw .invalidArgument(name: "count", value: Double(count), requirement: "be ≥ 1")
     }
     if let failure = check(event) { throw .cannotCompose(failure) }
-    let increment = perOrderRDP(of: event)
-    let factor = Double(count)
-    for index in rdp.indices { rdp[index] += factor * increment[index] }
+    for (mechanism, multiplicity) in Self.flatten(event, count: Double(count)) {
+      if let index = mechanismIndex[mechanism] {
+        mechanisms[index].count += multiplicity
+      } else {
+        mechanismIndex[mechanism] = mechanisms.count
+        mechanisms.append(RDPTerm(mechanism: mechanism, count: multiplicity))
+      }
+    }
     builder.compose(event, count: count)
   }
 
@@ -73,7 +86,8 @@ public struct RDPAccountant: PrivacyAccountant, Equatable {
     guard delta >= 0, delta <= 1 else {
       throw .invalidArgument(name: "delta", value: delta, requirement: "be in [0, 1]")
     }
-    return conversion.epsilon(orders: orders.values, rdp: rdp, delta: delta)
+    var curve = curve()
+    return conversion.epsilon(curve: &curve, delta: delta)
   }
 
   /// δ(ε) with the optimal order and the grid-edge flag.
@@ -82,7 +96,8 @@ public struct RDPAccountant: PrivacyAccountant, Equatable {
     guard epsilon >= 0 else {
       throw .invalidArgument(name: "epsilon", value: epsilon, requirement: "be ≥ 0")
     }
-    return conversion.delta(orders: orders.values, rdp: rdp, epsilon: epsilon)
+    var curve = curve()
+    return conversion.delta(curve: &curve, epsilon: epsilon)
   }
 
   public func epsilon(delta: Double) throws(AccountingError) -> Double {
@@ -144,41 +159,32 @@ public struct RDPAccountant: PrivacyAccountant, Equatable {
     }
   }
 
-  /// Per-order RDP of one occurrence of a supported event.
-  private func perOrderRDP(of event: DPEvent) -> [Double] {
-    let alphas = orders.values
+  private func curve() -> RDPCurve {
+    RDPCurve(orders: orders.values, mechanisms: mechanisms)
+  }
+
+  /// The per-step mechanisms of a supported event with their multiplicities
+  /// (`count` × the event's own repetitions); no-ops and zero counts vanish.
+  private static func flatten(_ event: DPEvent, count: Double) -> [(RDPMechanism, Double)] {
     switch event {
     case .noOp:
-      return [Double](repeating: 0, count: alphas.count)
+      return []
     case .nonPrivate:
-      return [Double](repeating: .infinity, count: alphas.count)
+      return [(.nonPrivate, count)]
     case .gaussian(let noiseMultiplier):
-      return alphas.map {
-        SubsampledGaussianRDP.epsilon(samplingProbability: 1, noiseMultiplier: noiseMultiplier, order: $0)
-      }
+      return [(.gaussian(noiseMultiplier: noiseMultiplier), count)]
     case .laplace(let noiseMultiplier):
-      return alphas.map { LaplaceRDP.epsilon(noiseMultiplier: noiseMultiplier, order: $0) }
+      return [(.laplace(noiseMultiplier: noiseMultiplier), count)]
     case .poissonSampled(let probability, let inner):
-      let sigma = Self.effectiveNoiseMultiplier(inner)
-      return alphas.map {
-        SubsampledGaussianRDP.epsilon(samplingProbability: probability, noiseMultiplier: sigma, order: $0)
-      }
+      return [(.poissonSampledGaussian(probability: probability, noiseMultiplier: effectiveNoiseMultiplier(inner)), count)]
     case .sampledWithoutReplacement(let sourceSize, let sampleSize, let inner):
-      let sigma = Self.effectiveNoiseMultiplier(inner)
       let fraction = Double(sampleSize) / Double(sourceSize)
-      return alphas.map {
-        SampledWithoutReplacementRDP.epsilon(samplingFraction: fraction, noiseMultiplier: sigma, order: $0)
-      }
-    case .selfComposed(let inner, let count):
+      return [(.sampledWithoutReplacementGaussian(fraction: fraction, noiseMultiplier: effectiveNoiseMultiplier(inner)), count)]
+    case .selfComposed(let inner, let repetitions):
       // count = 0 is a no-op, even around a non-private event (0 · ∞ would be NaN).
-      guard count > 0 else { return [Double](repeating: 0, count: alphas.count) }
-      return perOrderRDP(of: inner).map { Double(count) * $0 }
+      return repetitions == 0 ? [] : flatten(inner, count: count * Double(repetitions))
     case .composed(let events):
-      var total = [Double](repeating: 0, count: alphas.count)
-      for inner in events {
-        for (index, value) in perOrderRDP(of: inner).enumerated() { total[index] += value }
-      }
-      return total
+      return events.flatMap { flatten($0, count: count) }
     }
   }
 

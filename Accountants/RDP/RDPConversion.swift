@@ -29,63 +29,60 @@ public struct RDPBound: Hashable, Sendable {
 }
 
 extension RDPConversion {
-  /// ε(δ) from total RDP values `rdp[i]` at `orders[i]`.
-  /// - Precondition: `orders` and `rdp` have the same count; δ ∈ [0, 1] (checked by the caller).
-  func epsilon(orders: [Double], rdp: [Double], delta: Double) -> RDPBound {
-    precondition(orders.count == rdp.count, "orders and rdp must have the same count")
+  /// ε(δ) of the composition in `curve`: the grid minimum of the per-order bound.
+  /// - Precondition: δ ∈ [0, 1] (checked by the caller).
+  func epsilon(curve: inout RDPCurve, delta: Double) -> RDPBound {
     if delta == 0 {
-      let allZero = rdp.allSatisfy { $0 == 0 }
+      let allZero = curve.all().allSatisfy { $0 == 0 }
       return RDPBound(value: allZero ? 0 : .infinity, optimalOrder: nil, orderAtGridEdge: false)
     }
-    let logDelta = Double.log(delta)
-    let candidates = zip(orders, rdp).map { alpha, r -> Double in
-      // R(α) ≤ 0 at some α > 1 means identical distributions (negative only from rounding).
-      if r <= 0 { return 0 }
-      switch self {
-      case .improved:
-        if delta * delta + Double.expMinusOne(-r) > 0 { return 0 }
-        if alpha > 1.01 {
-          return r + Double.log(onePlus: -1 / alpha) - Double.log(delta * alpha) / (alpha - 1)
-        }
-        return .infinity
-      case .classic:
-        return r - logDelta / (alpha - 1)
-      }
-    }
-    return Self.minimum(candidates, orders: orders) { max(0, $0) }
+    let orders = curve.orders
+    let best = curve.minimize { i, r in epsilonCandidate(order: orders[i], rdp: r, delta: delta) }
+    return Self.bound(max(0, best.value), index: best.index, orders: orders)
   }
 
-  /// δ(ε) from total RDP values `rdp[i]` at `orders[i]`, clamped at ≤ 1.
-  /// - Precondition: `orders` and `rdp` have the same count; ε ≥ 0 (checked by the caller).
-  func delta(orders: [Double], rdp: [Double], epsilon: Double) -> RDPBound {
-    precondition(orders.count == rdp.count, "orders and rdp must have the same count")
-    let logDeltas = zip(orders, rdp).map { alpha, r -> Double in
-      if r <= 0 { return -.infinity }
-      switch self {
-      case .improved:
-        var logDelta = 0.5 * Double.log(onePlus: -Double.exp(-r))
-        if alpha > 1.01 {
-          let bound = (alpha - 1) * (r - epsilon + Double.log(onePlus: -1 / alpha)) - Double.log(alpha)
-          logDelta = min(logDelta, bound)
-        }
-        return logDelta
-      case .classic:
-        return (alpha - 1) * (r - epsilon)
-      }
-    }
-    return Self.minimum(logDeltas, orders: orders) { min(Double.exp($0), 1) }
+  /// δ(ε) of the composition in `curve`, clamped at ≤ 1.
+  /// - Precondition: ε ≥ 0 (checked by the caller).
+  func delta(curve: inout RDPCurve, epsilon: Double) -> RDPBound {
+    let orders = curve.orders
+    let best = curve.minimize { i, r in logDeltaCandidate(order: orders[i], rdp: r, epsilon: epsilon) }
+    return Self.bound(min(Double.exp(best.value), 1), index: best.index, orders: orders)
   }
 
-  /// The first minimum of `values` (NaN never wins), mapped through `finish`.
-  private static func minimum(
-    _ values: [Double], orders: [Double], finish: (Double) -> Double
-  ) -> RDPBound {
-    var best = 0
-    for index in values.indices.dropFirst() where values[index] < values[best] || values[best].isNaN {
-      best = index
+  /// The ε bound at one order for total RDP r; non-decreasing in r.
+  private func epsilonCandidate(order alpha: Double, rdp r: Double, delta: Double) -> Double {
+    // R(α) ≤ 0 at some α > 1 means identical distributions (negative only from rounding).
+    if r <= 0 { return 0 }
+    switch self {
+    case .improved:
+      if delta * delta + Double.expMinusOne(-r) > 0 { return 0 }
+      if alpha > 1.01 {
+        return r + Double.log(onePlus: -1 / alpha) - Double.log(delta * alpha) / (alpha - 1)
+      }
+      return .infinity
+    case .classic:
+      return r - Double.log(delta) / (alpha - 1)
     }
-    let value = finish(values[best].isNaN ? .infinity : values[best])
-    let atEdge = value > 0 && value.isFinite && (best == 0 || best == values.count - 1)
-    return RDPBound(value: value, optimalOrder: orders[best], orderAtGridEdge: atEdge)
+  }
+
+  /// The log δ bound at one order for total RDP r; non-decreasing in r.
+  private func logDeltaCandidate(order alpha: Double, rdp r: Double, epsilon: Double) -> Double {
+    if r <= 0 { return -.infinity }
+    switch self {
+    case .improved:
+      var logDelta = 0.5 * Double.log(onePlus: -Double.exp(-r))
+      if alpha > 1.01 {
+        let bound = (alpha - 1) * (r - epsilon + Double.log(onePlus: -1 / alpha)) - Double.log(alpha)
+        logDelta = min(logDelta, bound)
+      }
+      return logDelta
+    case .classic:
+      return (alpha - 1) * (r - epsilon)
+    }
+  }
+
+  private static func bound(_ value: Double, index: Int, orders: [Double]) -> RDPBound {
+    let atEdge = value > 0 && value.isFinite && (index == 0 || index == orders.count - 1)
+    return RDPBound(value: value, optimalOrder: orders[index], orderAtGridEdge: atEdge)
   }
 }

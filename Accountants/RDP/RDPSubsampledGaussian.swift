@@ -71,12 +71,14 @@ enum SubsampledGaussianRDP {
     let twoSigmaSquared = 2 * (sigma * sigma)
     let sqrtTwoSigma = 2.0.squareRoot() * sigma
     let logHalf = Double.log(0.5)
+    let logGammaAlphaPlusOne = LogSpace.logFactorial(alpha)
     var lastS0 = -Double.infinity
     var lastS1 = -Double.infinity
     for k in 0..<maximumSeriesTerms {
       let i = Double(k)
       let j = alpha - i
-      let logCoefficient = LogSpace.binomialMagnitude(alpha, i)
+      // log|C(α, i)|, with log Γ(α + 1) hoisted out of the loop.
+      let logCoefficient = logGammaAlphaPlusOne - LogSpace.logFactorial(i) - LogSpace.logFactorial(j)
       let logT0 = logCoefficient + i * logQ + j * logOneMinusQ
       let logT1 = logCoefficient + j * logQ + i * logOneMinusQ
       let logE0 = logHalf + LogSpace.erfc((i - z0) / sqrtTwoSigma)

@@ -150,9 +150,34 @@ struct RDPAccountantTests {
       try a.compose(first)
       var b = RDPAccountant()
       try b.compose(second)
-      for index in both.rdp.indices {
-        expectClose(both.rdp[index], a.rdp[index] + b.rdp[index], relative: 1e-12, absolute: 1e-300, "seed \(seed)")
+      for (total, (x, y)) in zip(both.rdp, zip(a.rdp, b.rdp)) {
+        expectClose(total, x + y, relative: 1e-12, absolute: 1e-300, "seed \(seed)")
       }
+    }
+  }
+
+  @Test("the pruned search over orders finds the same ε and δ as trying every order alone")
+  func prunedSearchIsExact() async {
+    await propertyCheck(count: 20, input: Gen.uint64(in: 0...UInt64.max)) { seed in
+      var generator = SeededGenerator(seed: seed)
+      let event = DPEvent.composed([
+        .selfComposed(RandomEvents.sampledGaussian(using: &generator), count: Int(generator.logUniform(1, 1e5))),
+        RandomEvents.supported(seed: seed),
+      ])
+      let delta = generator.logUniform(1e-12, 1e-3)
+      let epsilon = generator.logUniform(0.1, 20)
+      var full = RDPAccountant()
+      try full.compose(event)
+      var bestEpsilon = Double.infinity
+      var bestDelta = Double.infinity
+      for order in RDPOrders.dpAccountingDefault.values {
+        var single = RDPAccountant(orders: try RDPOrders([order]))
+        try single.compose(event)
+        bestEpsilon = min(bestEpsilon, try single.epsilon(delta: delta))
+        bestDelta = min(bestDelta, try single.delta(epsilon: epsilon))
+      }
+      #expect(try full.epsilon(delta: delta) == bestEpsilon, "seed \(seed)")
+      #expect(try full.delta(epsilon: epsilon) == bestDelta, "seed \(seed)")
     }
   }
 
@@ -193,13 +218,6 @@ struct QuadratureFixture: Decodable {
     var noiseMultiplier: Double
     var order: Double
     var logA: Double
-
-    enum CodingKeys: String, CodingKey {
-      case samplingRate = "sampling_rate"
-      case noiseMultiplier = "noise_multiplier"
-      case order
-      case logA = "log_a"
-    }
   }
 
   var rtol: Double

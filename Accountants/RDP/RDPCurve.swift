@@ -1,0 +1,140 @@
+/// The total RDP of a composition of mechanisms on a grid of orders, evaluated lazily,
+/// and the minimisation over the grid that every RDP conversion needs.
+///
+/// A conversion picks the order minimising f(α, R(α)) for a function f that is
+/// non-decreasing in R (true of both conversions and of log δ(ε)). Three facts about a
+/// true RDP curve R give cheap lower bounds on R at an order without evaluating it:
+/// 1. R is non-decreasing in α (Mironov 2017, arXiv:1702.07476v3, Prop. 9);
+/// 2. K(α) = (α−1)·R(α) = log E_Q[(P/Q)^α] is a cumulant generating function, hence convex,
+///    with K(1) = 0: it lies above the extension of every chord between two orders;
+/// 3. R(α) ≥ KL ≥ 2·TV² (Pinsker).
+/// For the Poisson-subsampled Gaussian the integer orders are exact finite sums and cheap,
+/// while fractional orders need a slowly converging series whose result is an upper bound
+/// of R; so the exact integer values bound the fractional ones from below. An order whose
+/// lower bound of f already exceeds the best value found cannot be the minimum and is not
+/// evaluated. ``minimize(_:)`` returns the grid minimum — the same value and the same
+/// first minimising order as evaluating every order — after a fraction of the work.
+struct RDPCurve {
+  let orders: [Double]
+  let mechanisms: [RDPTerm]
+  /// perStep[m][i]: per-step RDP of mechanism m at grid order i, once computed.
+  private var perStep: [[Double?]]
+  /// Exact per-step RDP at integer orders (on the grid or not), for the lower bounds.
+  private var integerValues: [[Int: Double]]
+
+  init(orders: [Double], mechanisms: [RDPTerm]) {
+    self.orders = orders
+    self.mechanisms = mechanisms
+    perStep = mechanisms.map { _ in [Double?](repeating: nil, count: orders.count) }
+    integerValues = mechanisms.map { _ in [:] }
+  }
+
+  /// Σ count · per-step RDP at order index `i`.
+  mutating func total(at i: Int) -> Double {
+    var sum = 0.0
+    for m in mechanisms.indices { sum += mechanisms[m].count * perStepValue(m, i) }
+    return sum
+  }
+
+  /// Every order's total, in grid order.
+  mutating func all() -> [Double] { orders.indices.map { total(at: $0) } }
+
+  /// The first index minimising `f(i, total(i))`, and that minimum, for `f`
+  /// non-decreasing in its second argument.
+  mutating func minimize(_ f: (Int, Double) -> Double) -> (index: Int, value: Double) {
+    var bestIndex = orders.count
+    var best = Double.infinity
+    func consider(_ i: Int, _ value: Double) {
+      let value = value.isNaN ? .infinity : value
+      if value < best || (value == best && i < bestIndex) {
+        best = value
+        bestIndex = i
+      }
+    }
+    for i in seedIndices() { consider(i, f(i, total(at: i))) }
+    for i in orders.indices {
+      var lowerBound = 0.0
+      for m in mechanisms.indices { lowerBound += mechanisms[m].count * perStepLowerBound(m, i) }
+      let bound = f(i, lowerBound)
+      // Rounding in the sums is far below 1e-9 relative; the margin keeps a pruned order
+      // from hiding a rounding-level tie.
+      if bound > best + 1e-9 * abs(best) + 1e-12 || (bound >= best && i > bestIndex) { continue }
+      consider(i, f(i, total(at: i)))
+    }
+    return (bestIndex, best)
+  }
+
+  // MARK: - Per-step values and bounds
+
+  private mutating func perStepValue(_ m: Int, _ i: Int) -> Double {
+    if let value = perStep[m][i] { return value }
+    let alpha = orders[i]
+    let value = alpha.rounded() == alpha && alpha <= Double(1 << 20)
+      ? integerValue(m, Int(alpha))
+      : mechanisms[m].mechanism.epsilon(order: alpha)
+    perStep[m][i] = value
+    return value
+  }
+
+  private mutating func integerValue(_ m: Int, _ n: Int) -> Double {
+    if let value = integerValues[m][n] { return value }
+    let value = mechanisms[m].mechanism.epsilon(order: Double(n))
+    integerValues[m][n] = value
+    return value
+  }
+
+  /// A lower bound on mechanism m's per-step RDP at grid order i, never above the value
+  /// ``perStepValue(_:_:)`` would return, and cheap.
+  private mutating func perStepLowerBound(_ m: Int, _ i: Int) -> Double {
+    let mechanism = mechanisms[m].mechanism
+    if mechanism.hasClosedForm { return perStepValue(m, i) }
+    let alpha = orders[i]
+    if let value = perStep[m][i], mechanism.isExactAnchor(order: alpha) { return value }
+    var bound = mechanism.orderFreeLowerBound
+    guard mechanism.hasExactIntegerOrders else { return bound }
+    // K(n) = (n−1)·R(n) at integer orders, exact.
+    func k(_ n: Int) -> Double { n == 1 ? 0 : Double(n - 1) * integerValue(m, n) }
+    if alpha.rounded() == alpha {
+      // An integer order not yet evaluated: bound it from the two largest integer orders
+      // evaluated below it (monotonicity, and the chord of K through them).
+      let below = integerValues[m].keys.filter { Double($0) < alpha }.sorted().suffix(2)
+      if let b = below.last {
+        bound = max(bound, integerValue(m, b))
+        if below.count == 2, let a = below.first {
+          let slope = (k(b) - k(a)) / Double(b - a)
+          bound = max(bound, (k(b) + (alpha - Double(b)) * slope) / (alpha - 1))
+        }
+      }
+      return bound
+    }
+    // A fractional order between the integers n and n + 1: the chords of K through
+    // (n−1, n) and (n+1, n+2) extended to α, and monotonicity from n.
+    let n = Int(alpha.rounded(.down))
+    if n >= 2 {
+      bound = max(bound, integerValue(m, n))
+      bound = max(bound, (k(n) + (alpha - Double(n)) * (k(n) - k(n - 1))) / (alpha - 1))
+    }
+    bound = max(bound, (k(n + 1) - (Double(n + 1) - alpha) * (k(n + 2) - k(n + 1))) / (alpha - 1))
+    return bound
+  }
+
+  /// Integer orders spread over the grid (about ×1.5 apart, and the largest two up to 63),
+  /// evaluated first so that the walk starts with a good best value.
+  private func seedIndices() -> [Int] {
+    let integers = orders.indices.filter { orders[$0].rounded() == orders[$0] && orders[$0] <= 63 }
+    var indices: [Int] = []
+    var next = 2.0
+    for i in integers where orders[i] >= next {
+      indices.append(i)
+      next = (orders[i] * 1.5).rounded(.up)
+    }
+    for i in integers.suffix(2) where !indices.contains(i) { indices.append(i) }
+    return indices
+  }
+}
+
+/// A mechanism and how many times it was composed.
+struct RDPTerm: Hashable, Sendable {
+  var mechanism: RDPMechanism
+  var count: Double
+}

@@ -1,0 +1,109 @@
+import Accountants
+import DPTestSupport
+import Testing
+
+/// dpfl against dp-accounting 0.6.0 and Opacus 1.6.0 on the golden cases of
+/// `rdp_poisson.json` (Poisson sampling, add/remove neighbours).
+@Suite("RDP golden values (Poisson)")
+struct RDPGoldenTests {
+  static let fixture: RDPFixture = {
+    do {
+      return try Golden.load(RDPFixture.self, "rdp_poisson.json", in: .module)
+    } catch {
+      preconditionFailure("cannot load rdp_poisson.json: \(error)")
+    }
+  }()
+
+  private static func accountant(
+    _ item: RDPFixture.Case, orders: RDPOrders = .dpAccountingDefault, conversion: RDPConversion = .improved
+  ) throws -> RDPAccountant {
+    var accountant = RDPAccountant(orders: orders, conversion: conversion)
+    let q = try #require(item.samplingRate)
+    try accountant.compose(.poissonSampled(probability: q, .gaussian(noiseMultiplier: item.noiseMultiplier)), count: item.steps)
+    return accountant
+  }
+
+  @Test("the fixture has at least 300 random cases and the named edge cases")
+  func coverage() {
+    #expect(Self.fixture.cases.filter { $0.name.hasPrefix("random") }.count >= 300)
+    #expect(Self.fixture.cases.count - 300 >= 25)
+    #expect(Self.fixture.grids["dp_accounting_default"] == RDPOrders.dpAccountingDefault.values)
+    #expect(Self.fixture.grids["opacus_default"] == RDPOrders.opacusDefault.values)
+    #expect(Self.fixture.grids["integer"] == RDPOrders.integer.values)
+  }
+
+  @Test("ε(δ) equals dp_accounting's on its default grid (improved conversion), optimal order included")
+  func defaultGrid() throws {
+    for item in Self.fixture.cases {
+      let bound = try Self.accountant(item).epsilonBound(delta: item.delta)
+      let tolerance = Self.fixture.tolerance(value: item.dpAccounting.epsilon, steps: item.steps, order: item.dpAccounting.optimalOrder)
+      expectClose(bound.value, item.dpAccounting.epsilon, relative: 0, absolute: tolerance, item.name)
+      if bound.value > 0 { #expect(bound.optimalOrder == item.dpAccounting.optimalOrder, "\(item.name)") }
+    }
+  }
+
+  @Test("ε(δ) equals dp_accounting's on the integer grid 2…63, 128…1024")
+  func integerGrid() throws {
+    for item in Self.fixture.cases {
+      let bound = try Self.accountant(item, orders: .integer).epsilonBound(delta: item.delta)
+      let tolerance = Self.fixture.tolerance(
+        value: item.dpAccounting.epsilonInteger, steps: item.steps, order: item.dpAccounting.optimalOrderInteger)
+      expectClose(bound.value, item.dpAccounting.epsilonInteger, relative: 0, absolute: tolerance, item.name)
+    }
+  }
+
+  @Test("the classic conversion equals Mironov Prop. 3 applied to dp_accounting's RDP curve")
+  func classicConversion() throws {
+    for item in Self.fixture.cases {
+      let expected = try #require(item.dpAccounting.epsilonClassic)
+      let value = try Self.accountant(item, conversion: .classic).epsilon(delta: item.delta)
+      let order = try #require(item.dpAccounting.optimalOrderClassic)
+      let tolerance = Self.fixture.tolerance(value: expected, steps: item.steps, order: order)
+      expectClose(value, expected, relative: 0, absolute: tolerance, item.name)
+    }
+  }
+
+  @Test("δ(ε) equals dp_accounting's get_delta")
+  func deltaForEpsilon() throws {
+    for item in Self.fixture.cases {
+      let value = try Self.accountant(item).delta(epsilon: item.targetEpsilon)
+      let tolerance = Self.fixture.deltaTolerance(value: item.dpAccounting.delta, steps: item.steps)
+      expectClose(value, item.dpAccounting.delta, relative: 0, absolute: max(tolerance, 1e-300), item.name)
+    }
+  }
+
+  @Test("per-step RDP equals dp_accounting's at every order of the default grid")
+  func perOrder() throws {
+    for item in Self.fixture.perOrder {
+      var accountant = RDPAccountant()
+      let q = try #require(item.samplingRate)
+      try accountant.compose(.poissonSampled(probability: q, .gaussian(noiseMultiplier: item.noiseMultiplier)))
+      let curve = accountant.rdp
+      for (index, order) in RDPOrders.dpAccountingDefault.values.enumerated() {
+        let tolerance = Self.fixture.tolerance(value: item.rdp[index], steps: 1, order: order)
+        expectClose(curve[index], item.rdp[index], relative: 0, absolute: tolerance, "q=\(q) σ=\(item.noiseMultiplier) α=\(order)")
+      }
+    }
+  }
+
+  @Test("on Opacus's own grid dpfl is never below Opacus, and equal where Opacus's optimum is an integer order")
+  func opacus() throws {
+    var compared = 0
+    for item in Self.fixture.cases {
+      guard let opacus = item.opacus?.value else { continue }
+      let bound = try Self.accountant(item, orders: .opacusDefault).epsilonBound(delta: item.delta)
+      // dpfl clamps at 0 and applies the KL bound, which Opacus does not: those answers
+      // are smaller and still valid. Everywhere else dpfl's fractional-order terms are
+      // upper bounds of Opacus's signed ones.
+      guard bound.value > 0 else { continue }
+      compared += 1
+      let slack = Self.fixture.tolerance(value: opacus.epsilon, steps: item.steps, order: opacus.optimalOrder)
+      #expect(bound.value >= opacus.epsilon - slack, "\(item.name): \(bound.value) < Opacus \(opacus.epsilon)")
+      if opacus.optimalOrder.rounded() == opacus.optimalOrder {
+        let tolerance = Self.fixture.tolerance(value: opacus.epsilon, steps: item.steps, order: opacus.optimalOrder)
+        expectClose(bound.value, opacus.epsilon, relative: 0, absolute: tolerance, item.name)
+      }
+    }
+    #expect(compared >= 250)
+  }
+}
