@@ -92,10 +92,10 @@ enum Rendering {
     if let curve = result.budgetCurve {
       lines.append("")
       lines.append("  budget curve at σ = \(number(result.noiseMultiplier)), δ = \(number(query.target.delta))")
-      lines.append("  " + "steps".leftPadded(to: 12) + "ε".leftPadded(to: 12))
+      lines.append("  " + "steps".leftPadded(to: 12) + "ε".leftPadded(to: 14))
       for point in curve {
         let marker = point.epsilon > query.target.epsilon ? "  over target" : ""
-        lines.append("  " + count(point.steps).leftPadded(to: 12) + number(point.epsilon).leftPadded(to: 12) + marker)
+        lines.append("  " + count(point.steps).leftPadded(to: 12) + precise(point.epsilon).leftPadded(to: 14) + marker)
       }
     }
     return lines.joined(separator: "\n")
