@@ -6,13 +6,7 @@ import Testing
 /// 0.6.0's `calibrate_dp_mechanism` on `calibration.json`.
 @Suite("Calibration golden values")
 struct CalibrationGoldenTests {
-  static let fixture: CalibrationFixture = {
-    do {
-      return try Golden.load(CalibrationFixture.self, "calibration.json", in: .module)
-    } catch {
-      preconditionFailure("cannot load calibration.json: \(error)")
-    }
-  }()
+  static let fixture = Golden.required(CalibrationFixture.self, "calibration.json", in: .module)
 
   private static func event(_ q: Double, _ steps: Int) -> (Double) -> DPEvent {
     { .selfComposed(.poissonSampled(probability: q, .gaussian(noiseMultiplier: $0)), count: steps) }

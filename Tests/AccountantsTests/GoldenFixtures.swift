@@ -6,23 +6,24 @@ import Foundation
 
 /// `rdp_poisson.json` and `rdp_fixed_size.json`.
 struct RDPFixture: Decodable, Sendable {
-  /// The floating-point agreement two float64 implementations of log A_α can reach: the
-  /// sum is ≈ 1 + (a tiny number) and its log is formed from terms whose log-binomials
-  /// come from different log-gamma implementations (glibc's and SciPy's), so each per-step
-  /// log A carries an absolute rounding error of order 1e-15 in both libraries.
-  static let logAAbsoluteTolerance = 1e-13
-
-  /// |dpfl − peer| allowed for an ε or per-order value: `rtol` relative, plus the
-  /// rounding of log A accumulated over `steps` steps at the optimal order.
-  func tolerance(value: Double, steps: Int, order: Double) -> Double {
-    max(atol, rtol * abs(value)) + Double(steps) * Self.logAAbsoluteTolerance / (order - 1)
+  /// |dpfl − fixture| allowed for a value of `item`: the case's own `rtol` where the file
+  /// gives one (dp_accounting's measured error and the float64 rounding budget of log A_α;
+  /// see `Fixtures/README.md`), else the file's, and never below `atol`.
+  func tolerance(_ item: Case, value: Double) -> Double {
+    max(atol, (item.rtol ?? rtol) * abs(value))
   }
 
-  /// |dpfl − peer| allowed for a δ: log δ = (α−1)(T·R(α) − ε + …) multiplies the rounding
-  /// of each per-step R(α) by (α−1)·T, so δ is compared to 1e-7 relative plus the log A
-  /// rounding accumulated over the steps (δ is an exponent: 1e-7 of it is immaterial).
-  func deltaTolerance(value: Double, steps: Int) -> Double {
-    abs(value) * (1e-7 + Double(steps) * Self.logAAbsoluteTolerance)
+  /// |dpfl − fixture| allowed for a δ of `item`. log δ = (α−1)(T·R(α) − ε) + … multiplies
+  /// the rounding of each step's log A_α (≲ 1e-13 in float64, in either library) by T, so
+  /// δ is compared to 1e-7 relative plus T·1e-13, or the case's own `rtol` if larger (δ is
+  /// an exponent: 1e-7 of it is immaterial).
+  func deltaTolerance(_ item: Case, value: Double) -> Double {
+    max(abs(value) * max(item.rtol ?? rtol, 1e-7 + Double(item.steps) * 1e-13), 1e-300)
+  }
+
+  /// |dpfl − fixture| allowed for per-step value `index` of a per-order entry.
+  func tolerance(_ entry: PerOrder, index: Int, value: Double) -> Double {
+    max(atol, (entry.rtolPerOrder?[index] ?? rtol) * abs(value))
   }
 
   struct DPAccountingResult: Decodable, Sendable {
@@ -51,6 +52,10 @@ struct RDPFixture: Decodable, Sendable {
     var delta: Double
     var targetEpsilon: Double
     var dpAccounting: DPAccountingResult
+    /// Overrides the file's `rtol` for this case.
+    var rtol: Double?
+    /// Optimal-order keys whose order is not determined (another order is within tolerance).
+    var orderTies: [String]?
     /// Absent for fixed-size sampling (Opacus has none); a string where Opacus raised an error.
     var opacus: PeerResult<OpacusResult>?
   }
@@ -62,6 +67,8 @@ struct RDPFixture: Decodable, Sendable {
     var noiseMultiplier: Double
     var grid: String
     var rdp: [Double]
+    /// Overrides the file's `rtol` order by order.
+    var rtolPerOrder: [Double]?
   }
 
   var rtol: Double

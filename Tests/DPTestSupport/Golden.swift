@@ -16,4 +16,14 @@ public enum Golden {
       positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
     return try decoder.decode(T.self, from: Data(contentsOf: url))
   }
+
+  /// ``load(_:_:in:)`` for static fixtures shared by a suite: a missing or malformed
+  /// fixture stops the run with the file name and the decoding error.
+  public static func required<T: Decodable>(_ type: T.Type, _ name: String, in bundle: Bundle) -> T {
+    do {
+      return try load(type, name, in: bundle)
+    } catch {
+      preconditionFailure("cannot load fixture \(name): \(error)")
+    }
+  }
 }
