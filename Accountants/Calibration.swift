@@ -43,12 +43,9 @@ public enum Calibration {
     relativeTolerance: Double = defaultRelativeTolerance,
     event: (Double) -> DPEvent
   ) throws(AccountingError) -> Double {
-    try logSpaceBoundary(
+    try continuousBoundary(
       target: target, range: noiseMultiplierRange, epsilonIncreases: false,
-      relativeTolerance: relativeTolerance, name: "noise multiplier"
-    ) { (sigma: Double) throws(AccountingError) -> Double in
-      try epsilon(of: event(sigma), target: target, accountant: accountant)
-    }
+      relativeTolerance: relativeTolerance, name: "noise multiplier", accountant: accountant, event: event)
   }
 
   /// The largest sampling probability q whose event meets `target`, within
@@ -64,12 +61,9 @@ public enum Calibration {
     relativeTolerance: Double = defaultRelativeTolerance,
     event: (Double) -> DPEvent
   ) throws(AccountingError) -> Double {
-    try logSpaceBoundary(
+    try continuousBoundary(
       target: target, range: samplingProbabilityRange, epsilonIncreases: true,
-      relativeTolerance: relativeTolerance, name: "sampling probability"
-    ) { (probability: Double) throws(AccountingError) -> Double in
-      try epsilon(of: event(probability), target: target, accountant: accountant)
-    }
+      relativeTolerance: relativeTolerance, name: "sampling probability", accountant: accountant, event: event)
   }
 
   /// The largest count n ≤ `limit` (steps, rounds) whose event meets `target`:
@@ -97,6 +91,26 @@ public enum Calibration {
 
   // MARK: - Implementation
 
+  /// The continuous search behind ``noiseMultiplier(target:accountant:relativeTolerance:event:)``
+  /// and ``samplingProbability(target:accountant:relativeTolerance:event:)``, started from
+  /// a cheap first answer for RDP accountants (see `Calibration+RDP.swift`).
+  private static func continuousBoundary<A: PrivacyAccountant>(
+    target: PrivacyBudget, range: ClosedRange<Double>, epsilonIncreases: Bool,
+    relativeTolerance: Double, name: String, accountant: () -> A, event: (Double) -> DPEvent
+  ) throws(AccountingError) -> Double {
+    let search = Search(
+      target: target, range: range, epsilonIncreases: epsilonIncreases,
+      relativeTolerance: relativeTolerance, name: name)
+    if let template = accountant() as? RDPAccountant, template.ledger == .noOp,
+      let found = try search.startingFromIntegerOrders(template: template, event: event)
+    {
+      return found
+    }
+    return try search.boundary(start: 1) { (x: Double) throws(AccountingError) -> Double in
+      try epsilon(of: event(x), target: target, accountant: accountant)
+    }
+  }
+
   private static func epsilon<A: PrivacyAccountant>(
     of event: DPEvent, target: PrivacyBudget, accountant: () -> A
   ) throws(AccountingError) -> Double {
@@ -104,54 +118,68 @@ public enum Calibration {
     try fresh.compose(event)
     return try fresh.epsilon(delta: target.delta)
   }
+}
 
-  /// The boundary of {x ∈ range : ε(x) ≤ target} for ε monotone in x, searched in
-  /// u = ±log x so that ε decreases in u; returns the feasible end of the final bracket.
-  private static func logSpaceBoundary(
-    target: PrivacyBudget, range: ClosedRange<Double>, epsilonIncreases: Bool,
-    relativeTolerance: Double, name: String,
-    _ epsilonAt: (Double) throws(AccountingError) -> Double
-  ) throws(AccountingError) -> Double {
-    guard relativeTolerance.isFinite, relativeTolerance > 0 else {
-      throw .invalidArgument(name: "relative tolerance", value: relativeTolerance, requirement: "be finite and > 0")
+extension Calibration {
+  /// One continuous calibration problem: find the boundary of {x ∈ range : ε(x) ≤ target}
+  /// for ε monotone in x.
+  struct Search {
+    var target: PrivacyBudget
+    var range: ClosedRange<Double>
+    var epsilonIncreases: Bool
+    var relativeTolerance: Double
+    var name: String
+
+    /// The boundary for `epsilonAt`, searched in u = ±log x so that ε decreases in u,
+    /// from x = `start`; returns the feasible end of the final bracket. The bracket grows
+    /// from a factor `1 + initialStep` around the start, doubling its step each time.
+    func boundary(
+      start: Double, initialStep: Double = 1, _ epsilonAt: (Double) throws(AccountingError) -> Double
+    ) throws(AccountingError) -> Double {
+      guard relativeTolerance.isFinite, relativeTolerance > 0 else {
+        throw .invalidArgument(name: "relative tolerance", value: relativeTolerance, requirement: "be finite and > 0")
+      }
+      let sign = epsilonIncreases ? -1.0 : 1.0
+      func x(_ u: Double) -> Double { min(max(Double.exp(sign * u), range.lowerBound), range.upperBound) }
+      func gap(_ u: Double) throws(AccountingError) -> Double { try epsilonAt(x(u)) - target.epsilon }
+      // In u, feasible points lie above the boundary; the feasible limit of the range is
+      // its upper end in u.
+      let feasibleLimit = epsilonIncreases ? -Double.log(range.lowerBound) : Double.log(range.upperBound)
+      let infeasibleLimit = epsilonIncreases ? -Double.log(range.upperBound) : Double.log(range.lowerBound)
+      var step = Double.log(onePlus: initialStep)
+      var u = min(max(sign * Double.log(start), infeasibleLimit), feasibleLimit)
+      var f = try gap(u)
+      var infeasible: (u: Double, f: Double)
+      var feasible: (u: Double, f: Double)
+      if f <= 0 {
+        feasible = (u, f)
+        repeat {
+          if feasible.u <= infeasibleLimit { return x(feasible.u) }
+          u = max(feasible.u - step, infeasibleLimit)
+          step *= 2
+          f = try gap(u)
+          if f <= 0 { feasible = (u, f) }
+        } while f <= 0
+        infeasible = (u, f)
+      } else {
+        infeasible = (u, f)
+        repeat {
+          guard infeasible.u < feasibleLimit else {
+            throw .noBracketFound(
+              reason: "no \(name) in [\(range.lowerBound), \(range.upperBound)] meets ε = \(target.epsilon) at δ = \(target.delta).")
+          }
+          u = min(infeasible.u + step, feasibleLimit)
+          step *= 2
+          f = try gap(u)
+          if f > 0 { infeasible = (u, f) }
+        } while f > 0
+        feasible = (u, f)
+      }
+      let tolerance = Double.log(onePlus: relativeTolerance)
+      let found = try RootFinding.feasibleBoundary(
+        infeasible: infeasible, feasible: feasible, tolerance: tolerance, gap)
+      return x(found)
     }
-    let sign = epsilonIncreases ? -1.0 : 1.0
-    func x(_ u: Double) -> Double { min(max(Double.exp(sign * u), range.lowerBound), range.upperBound) }
-    func gap(_ u: Double) throws(AccountingError) -> Double { try epsilonAt(x(u)) - target.epsilon }
-    // In u, feasible points lie above the boundary; the feasible limit of the range is
-    // its upper end in u.
-    let feasibleLimit = epsilonIncreases ? -Double.log(range.lowerBound) : Double.log(range.upperBound)
-    let infeasibleLimit = epsilonIncreases ? -Double.log(range.upperBound) : Double.log(range.lowerBound)
-    let step = Double.log(2.0)
-    var u = min(max(0, infeasibleLimit), feasibleLimit)  // start at x = 1 (σ = 1, q = 1)
-    var f = try gap(u)
-    var infeasible: (u: Double, f: Double)
-    var feasible: (u: Double, f: Double)
-    if f <= 0 {
-      feasible = (u, f)
-      repeat {
-        if feasible.u <= infeasibleLimit { return x(feasible.u) }
-        u = max(feasible.u - step, infeasibleLimit)
-        f = try gap(u)
-        if f <= 0 { feasible = (u, f) }
-      } while f <= 0
-      infeasible = (u, f)
-    } else {
-      infeasible = (u, f)
-      repeat {
-        guard infeasible.u < feasibleLimit else {
-          throw .noBracketFound(
-            reason: "no \(name) in [\(range.lowerBound), \(range.upperBound)] meets ε = \(target.epsilon) at δ = \(target.delta).")
-        }
-        u = min(infeasible.u + step, feasibleLimit)
-        f = try gap(u)
-        if f > 0 { infeasible = (u, f) }
-      } while f > 0
-      feasible = (u, f)
-    }
-    let tolerance = Double.log(onePlus: relativeTolerance)
-    let boundary = try RootFinding.feasibleBoundary(
-      infeasible: infeasible, feasible: feasible, tolerance: tolerance, gap)
-    return x(boundary)
+
   }
 }

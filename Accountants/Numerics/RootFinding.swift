@@ -7,8 +7,10 @@ enum RootFinding {
   ///
   /// Method: regula falsi with the Illinois modification (the retained endpoint's value
   /// is halved when the same side is kept twice), falling back to bisection when a
-  /// function value is infinite or the secant step lands outside the middle 98 % of the
-  /// bracket; converges superlinearly on smooth ε(log σ) and never loses the bracket.
+  /// function value is infinite. A secant step that lands within half a tolerance of an
+  /// endpoint is moved to half a tolerance inside, so that an endpoint already at the
+  /// root closes the bracket in one more step. Converges superlinearly on smooth
+  /// ε(log σ) and never loses the bracket.
   static func feasibleBoundary<E: Error>(
     infeasible: (u: Double, f: Double), feasible: (u: Double, f: Double), tolerance: Double,
     _ f: (Double) throws(E) -> Double
@@ -21,7 +23,7 @@ enum RootFinding {
       var u = a + width / 2
       if fa.isFinite, fb.isFinite, fa != fb {
         let secant = b - fb * (b - a) / (fb - fa)
-        if secant > a + 0.01 * width, secant < b - 0.01 * width { u = secant }
+        if secant.isFinite { u = min(max(secant, a + tolerance / 2), b - tolerance / 2) }
       }
       let fu = try f(u)
       if fu > 0 {
