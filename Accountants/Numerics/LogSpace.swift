@@ -61,4 +61,29 @@ enum LogSpace {
   }
 
   static let asymptoticThreshold = 20.0
+
+  /// A running sum of e^{xᵢ} held as e^{shift}·(1 + rest): one exp per term instead of the
+  /// exp and log1p of ``add(_:_:)``, and log1p(rest) keeps the digits of a sum that is
+  /// 1 + (something tiny), which is what log A_α usually is.
+  struct Sum {
+    private var shift = -Double.infinity
+    private var rest = 0.0
+
+    /// Adds e^x.
+    @inline(__always)
+    mutating func add(_ x: Double) {
+      if x <= shift {
+        rest += Double.exp(x - shift)
+      } else if shift == -.infinity {
+        shift = x
+      } else {
+        // x becomes the reference; the old reference and the rest scale down.
+        rest = (1 + rest) * Double.exp(shift - x)
+        shift = x
+      }
+    }
+
+    /// log of the sum (−∞ for an empty sum).
+    var logValue: Double { shift == -.infinity ? shift : shift + Double.log(onePlus: rest) }
+  }
 }

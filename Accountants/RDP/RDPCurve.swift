@@ -19,14 +19,17 @@ struct RDPCurve {
   let mechanisms: [RDPTerm]
   /// perStep[m][i]: per-step RDP of mechanism m at grid order i, once computed.
   private var perStep: [[Double?]]
-  /// Exact per-step RDP at integer orders (on the grid or not), for the lower bounds.
-  private var integerValues: [[Int: Double]]
+  /// Exact per-step RDP at integer orders (on the grid or not; NaN until computed),
+  /// indexed by the order, for the lower bounds.
+  private var integerValues: [[Double]]
 
   init(orders: [Double], mechanisms: [RDPTerm]) {
     self.orders = orders
     self.mechanisms = mechanisms
     perStep = mechanisms.map { _ in [Double?](repeating: nil, count: orders.count) }
-    integerValues = mechanisms.map { _ in [:] }
+    // Orders up to two past the largest grid order (the chords of fractional orders).
+    let integerLimit = Int(min(orders.max() ?? 0, Double(1 << 20))) + 3
+    integerValues = mechanisms.map { _ in [Double](repeating: .nan, count: integerLimit + 1) }
   }
 
   /// Σ count · per-step RDP at order index `i`.
@@ -77,10 +80,10 @@ struct RDPCurve {
   }
 
   private mutating func integerValue(_ m: Int, _ n: Int) -> Double {
-    if let value = integerValues[m][n] { return value }
+    if !integerValues[m][n].isNaN { return integerValues[m][n] }
     let value = mechanisms[m].mechanism.epsilon(order: Double(n))
-    integerValues[m][n] = value
-    return value
+    integerValues[m][n] = value.isNaN ? .infinity : value
+    return integerValues[m][n]
   }
 
   /// A lower bound on mechanism m's per-step RDP at grid order i, never above the value
@@ -97,10 +100,15 @@ struct RDPCurve {
     if alpha.rounded() == alpha {
       // An integer order not yet evaluated: bound it from the two largest integer orders
       // evaluated below it (monotonicity, and the chord of K through them).
-      let below = integerValues[m].keys.filter { Double($0) < alpha }.sorted().suffix(2)
-      if let b = below.last {
+      var below: [Int] = []
+      var n = Int(alpha) - 1
+      while n >= 2, below.count < 2 {
+        if !integerValues[m][n].isNaN { below.append(n) }
+        n -= 1
+      }
+      if let b = below.first {
         bound = max(bound, integerValue(m, b))
-        if below.count == 2, let a = below.first {
+        if let a = below.dropFirst().first {
           let slope = (k(b) - k(a)) / Double(b - a)
           bound = max(bound, (k(b) + (alpha - Double(b)) * slope) / (alpha - 1))
         }

@@ -30,10 +30,11 @@ enum SubsampledGaussianRDP {
 
   /// log A_α for integer α ≥ 2 (MTZ19 §3.2, a finite binomial expansion):
   /// A_α = Σ_{k=0}^{α} C(α,k) (1−q)^{α−k} q^k exp((k² − k)/(2σ²)).
-  /// Every term is formed and summed in log space; log C(α,k) comes from log Γ so that
-  /// orders up to 1024 and beyond never overflow.
+  /// Every term is formed in log space and summed relative to the largest (see
+  /// ``LogSpace/Sum``); log C(α,k) comes from a log-Γ table so that orders up to 1024 and
+  /// beyond never overflow.
   static func logAInteger(q: Double, sigma: Double, alpha: Int) -> Double {
-    var logA = -Double.infinity
+    var sum = LogSpace.Sum()
     let logOneMinusQ = Double.log(onePlus: -q)
     let logQ = Double.log(q)
     let twoSigmaSquared = 2 * (sigma * sigma)
@@ -41,9 +42,9 @@ enum SubsampledGaussianRDP {
     for k in 0...alpha {
       let i = Double(k)
       let logCoefficient = LogSpace.binomialMagnitude(order, i) + i * logQ + (order - i) * logOneMinusQ
-      logA = LogSpace.add(logA, logCoefficient + (i * i - i) / twoSigmaSquared)
+      sum.add(logCoefficient + (i * i - i) / twoSigmaSquared)
     }
-    return logA
+    return sum.logValue
   }
 
   /// log A_α for fractional α > 1 (MTZ19 §3.3): A_α = A₀ + A₁ with two infinite series
@@ -63,8 +64,7 @@ enum SubsampledGaussianRDP {
   /// that has not happened after ``maximumSeriesTerms`` terms the order is excluded
   /// (+∞): an excluded order can only make ε larger, never wrong. Never NaN.
   static func logAFractional(q: Double, sigma: Double, alpha: Double) -> Double {
-    var logA0 = -Double.infinity
-    var logA1 = -Double.infinity
+    var sum = LogSpace.Sum()
     let z0 = sigma * sigma * Double.log(1 / q - 1) + 0.5
     let logOneMinusQ = Double.log(onePlus: -q)
     let logQ = Double.log(q)
@@ -72,22 +72,24 @@ enum SubsampledGaussianRDP {
     let sqrtTwoSigma = 2.0.squareRoot() * sigma
     let logHalf = Double.log(0.5)
     let logGammaAlphaPlusOne = LogSpace.logFactorial(alpha)
+    // log|Γ(α − k + 1)|, stepped down by log|Γ(x − 1)| = log|Γ(x)| − log|x − 1|.
+    var logGammaJPlusOne = logGammaAlphaPlusOne
     var lastS0 = -Double.infinity
     var lastS1 = -Double.infinity
     for k in 0..<maximumSeriesTerms {
       let i = Double(k)
       let j = alpha - i
-      // log|C(α, i)|, with log Γ(α + 1) hoisted out of the loop.
-      let logCoefficient = logGammaAlphaPlusOne - LogSpace.logFactorial(i) - LogSpace.logFactorial(j)
+      if k > 0 { logGammaJPlusOne -= Double.log(abs(j + 1)) }
+      let logCoefficient = logGammaAlphaPlusOne - LogSpace.logFactorial(i) - logGammaJPlusOne
       let logT0 = logCoefficient + i * logQ + j * logOneMinusQ
       let logT1 = logCoefficient + j * logQ + i * logOneMinusQ
       let logE0 = logHalf + LogSpace.erfc((i - z0) / sqrtTwoSigma)
       let logE1 = logHalf + LogSpace.erfc((z0 - j) / sqrtTwoSigma)
       let logS0 = logT0 + (i * i - i) / twoSigmaSquared + logE0
       let logS1 = logT1 + (j * j - j) / twoSigmaSquared + logE1
-      logA0 = LogSpace.add(logA0, logS0)
-      logA1 = LogSpace.add(logA1, logS1)
-      let total = LogSpace.add(logA0, logA1)
+      sum.add(logS0)
+      sum.add(logS1)
+      let total = sum.logValue
       if logS0 < lastS0, logS1 < lastS1, max(logS0, logS1) < total - 30 {
         return total
       }
