@@ -9,6 +9,7 @@ public struct DPFL: ParsableCommand {
       dpfl plan     sizes the noise for a privacy target (ε, δ) and a schedule.
       dpfl account  reports the ε (or δ) that a noise level and schedule spend.
       """,
+    version: "0.1.0-dev",
     subcommands: [PlanCommand.self, AccountCommand.self])
 
   public init() {}

@@ -91,7 +91,8 @@ enum Rendering {
     lines += edgeWarning(result.achieved)
     if let curve = result.budgetCurve {
       lines.append("")
-      lines.append("  budget curve at σ = \(number(result.noiseMultiplier)), δ = \(number(query.target.delta))")
+      let sigma = query.unknown == .noiseMultiplier ? roundedUp(result.noiseMultiplier) : number(result.noiseMultiplier)
+      lines.append("  budget curve at σ = \(sigma), δ = \(number(query.target.delta))")
       lines.append("  " + "steps".leftPadded(to: 12) + "ε".leftPadded(to: 14))
       for point in curve {
         let marker = point.epsilon > query.target.epsilon ? "  over target" : ""
