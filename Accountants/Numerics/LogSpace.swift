@@ -72,6 +72,7 @@ enum LogSpace {
     /// Adds e^x.
     @inline(__always)
     mutating func add(_ x: Double) {
+      if x == -.infinity { return }  // adding 0
       if x <= shift {
         rest += Double.exp(x - shift)
       } else if shift == -.infinity {

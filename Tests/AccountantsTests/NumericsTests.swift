@@ -13,6 +13,24 @@ struct NumericsTests {
     expectClose(LogSpace.add(Double.log(2), Double.log(3)), Double.log(5), relative: 1e-15)
   }
 
+  @Test("the running log-sum is exact at −∞, keeps 1 + tiny, and rescales to the largest term")
+  func logSum() {
+    var empty = LogSpace.Sum()
+    #expect(empty.logValue == -.infinity)
+    empty.add(-.infinity)
+    #expect(empty.logValue == -.infinity)
+    var sum = LogSpace.Sum()
+    for x: Double in [Double.log(2), -.infinity, Double.log(3), 800, Double.log(5)] { sum.add(x) }
+    expectClose(sum.logValue, 800, relative: 1e-15)
+    var small = LogSpace.Sum()
+    small.add(0)
+    small.add(-40)  // 1 + e^-40: log1p keeps the 4.2e-18
+    expectClose(small.logValue, Double.exp(-40), relative: 1e-12)
+    var mixed = LogSpace.Sum()
+    for x in [Double.log(2), Double.log(3), Double.log(5)] { mixed.add(x) }
+    expectClose(mixed.logValue, Double.log(10), relative: 1e-15)
+  }
+
   @Test("log-space subtraction reports the sign")
   func logSubtract() {
     let (positive, magnitude) = LogSpace.subtractWithSign(Double.log(5), Double.log(3))
