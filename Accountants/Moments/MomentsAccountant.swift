@@ -13,11 +13,13 @@ public struct MomentsAccountant: PrivacyAccountant, Equatable {
   /// Creates an empty moments accountant.
   /// - Parameter orders: the orders λ + 1 (default ``RDPOrders/moments``: 2, …, 33).
   public init(orders: RDPOrders = .moments) {
-    rdpAccountant = RDPAccountant(orders: orders, conversion: .classic)
+    rdpAccountant = .moments(orders: orders)
   }
 
   /// The orders λ + 1 at which the log-moments are tracked.
   public var orders: RDPOrders { rdpAccountant.orders }
+  /// Always ``RDPConversion/classic``, the paper's tail bound.
+  public var conversion: RDPConversion { rdpAccountant.conversion }
   /// Always add/remove one, the relation of the paper.
   public var neighboringRelation: NeighboringRelation { rdpAccountant.neighboringRelation }
   /// Everything composed so far.
@@ -45,5 +47,14 @@ public struct MomentsAccountant: PrivacyAccountant, Equatable {
 
   public func delta(epsilon: Double) throws(AccountingError) -> Double {
     try rdpAccountant.delta(epsilon: epsilon)
+  }
+}
+
+extension RDPAccountant {
+  /// An RDP accountant configured as the moments accountant: the orders λ + 1 (default
+  /// 2, …, 33) and the classic conversion. ``MomentsAccountant`` is a view over it; this
+  /// form is for code that needs the concrete ``RDPAccountant`` type (e.g. calibration).
+  public static func moments(orders: RDPOrders = .moments) -> RDPAccountant {
+    RDPAccountant(orders: orders, conversion: .classic)
   }
 }

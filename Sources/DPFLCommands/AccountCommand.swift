@@ -25,7 +25,7 @@ struct AccountCommand: ParsableCommand {
   var epsilon: Double?
 
   @Option(help: "rdp (Rényi DP, 156 orders up to 1024) or moments (Abadi et al. 2016: orders 2…33, classic conversion).")
-  var accountant: AccountantChoice?
+  var accountant: Audit.Method?
 
   @Option(help: "RDP → (ε, δ) conversion: improved (Canonne–Kamath–Steinke 2020, default) or classic (Mironov 2017).")
   var conversion: RDPConversion?

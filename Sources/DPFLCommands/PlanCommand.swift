@@ -36,7 +36,7 @@ struct PlanCommand: ParsableCommand {
   var clippingBound: Double?
 
   @Option(help: "rdp (default) or moments (Abadi et al. 2016: orders 2…33, classic conversion).")
-  var accountant: AccountantChoice?
+  var accountant: Audit.Method?
 
   @Option(help: "RDP → (ε, δ) conversion: improved (default) or classic.")
   var conversion: RDPConversion?

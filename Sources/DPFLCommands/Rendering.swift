@@ -54,13 +54,18 @@ enum Rendering {
     case .epsilon: headline = "ε = \(number(result.epsilon)) at δ = \(number(result.delta)) (upper bound)"
     case .delta: headline = "δ = \(number(result.delta)) at ε = \(number(result.epsilon)) (upper bound)"
     }
+    let finding = result.finding
     var lines = [
       headline,
-      "  accountant  \(describe(result.method, bound: result.bound))",
-      "  schedule    \(describe(result.sampling, steps: result.steps))",
-      "  noise       σ = \(number(result.noiseMultiplier)) (noise std σ·C for clipping bound C)",
+      "  accountant  \(describe(finding.method, finding.conversion, finding.orders, bound: finding.bound))",
     ]
-    lines += edgeWarning(result.bound)
+    if let schedule = result.schedule {
+      lines.append("  schedule    \(describe(schedule.sampling, steps: schedule.steps))")
+      lines.append("  noise       σ = \(number(schedule.noiseMultiplier)) (noise std σ·C for clipping bound C)")
+    } else {
+      lines.append("  ledger      \(result.ledger.summary); \(finding.neighboringRelation.rawValue) neighbours")
+    }
+    lines += edgeWarning(finding.bound)
     return lines.joined(separator: "\n")
   }
 
@@ -74,7 +79,7 @@ enum Rendering {
     case .rounds:
       lines = ["\(count(result.steps)) rounds at σ = \(number(result.noiseMultiplier)) meet \(target) (achieved ε = \(precise(result.achieved.value)))"]
     }
-    lines.append("  accountant  \(describe(query.method, bound: result.achieved))")
+    lines.append("  accountant  \(describe(query.method.choice, query.method.conversion, query.method.orders, bound: result.achieved))")
     lines.append("  schedule    \(describe(query.sampling, steps: result.steps))")
     if let sum = result.noiseStdOnSum {
       var noise = "  noise       std σ·C = \(number(sum)) on the cohort sum"
@@ -102,10 +107,10 @@ enum Rendering {
     return lines.joined(separator: "\n")
   }
 
-  private static func describe(_ method: AccountingMethod, bound: RDPBound) -> String {
-    let name = method.choice == .moments ? "moments (Abadi et al. 2016)" : "RDP"
+  private static func describe(_ method: Audit.Method, _ conversion: RDPConversion, _ orders: RDPOrders, bound: RDPBound) -> String {
+    let name = method == .moments ? "moments (Abadi et al. 2016)" : "RDP"
     let order = bound.optimalOrder.map { ", optimal order α = \(number($0))" } ?? ""
-    return "\(name), \(method.conversion.rawValue) conversion, \(method.orders.values.count) orders (\(method.orders.name))\(order)"
+    return "\(name), \(conversion.rawValue) conversion, \(orders.values.count) orders (\(orders.name))\(order)"
   }
 
   private static func describe(_ sampling: Sampling, steps: Int) -> String {

@@ -87,7 +87,7 @@ struct QueryValidationTests {
     var library = RDPAccountant(neighboringRelation: .replaceOne)
     try library.compose(.sampledWithoutReplacement(sourceSize: 60000, sampleSize: 256, .gaussian(noiseMultiplier: 1)), count: 100)
     #expect(result.epsilon == (try library.epsilon(delta: 1e-5)))
-    #expect(result.method.neighboringRelation == .replaceOne)
+    #expect(result.finding.neighboringRelation == .replaceOne)
   }
 
   @Test("plan fills in the built-in run's defaults only when no schedule is given")

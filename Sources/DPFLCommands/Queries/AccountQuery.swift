@@ -43,29 +43,7 @@ struct AccountQuery: Equatable, Sendable {
   /// Runs the accountant.
   func evaluate() throws(CLIError) -> AccountResult {
     let event = sampling.event(noiseMultiplier: noiseMultiplier, steps: steps)
-    let epsilon: Double
-    let delta: Double
-    let bound: RDPBound
-    switch target {
-    case .delta(let given):
-      bound = try method.epsilon(of: event, delta: given)
-      (epsilon, delta) = (bound.value, given)
-    case .epsilon(let given):
-      bound = try method.delta(of: event, epsilon: given)
-      (epsilon, delta) = (given, bound.value)
-    }
-    return AccountResult(
-      epsilon: epsilon, delta: delta, solvedFor: target.solvedFor, method: method, sampling: sampling,
-      steps: steps, noiseMultiplier: noiseMultiplier, bound: bound)
-  }
-}
-
-extension AccountQuery.Target {
-  /// Which of ε and δ the query computes.
-  var solvedFor: AccountResult.Unknown {
-    switch self {
-    case .delta: return .epsilon
-    case .epsilon: return .delta
-    }
+    let schedule = AccountResult.Schedule(sampling: sampling, steps: steps, noiseMultiplier: noiseMultiplier)
+    return AccountResult(finding: try method.finding(of: event, target: target), target: target, schedule: schedule, ledger: event)
   }
 }

@@ -2,7 +2,7 @@ import Accountants
 
 /// The accountant, conversion and order grid that answer a query.
 struct AccountingMethod: Equatable, Sendable {
-  var choice: AccountantChoice
+  var choice: Audit.Method
   var conversion: RDPConversion
   var neighboringRelation: NeighboringRelation
 
@@ -25,39 +25,44 @@ struct AccountingMethod: Equatable, Sendable {
     }
   }
 
-  /// The order grid: dp_accounting's 156 orders for RDP, 2…33 for moments.
-  var orders: RDPOrders {
+  /// The order grid the accountant minimises over.
+  var orders: RDPOrders { choice.accountant(conversion: conversion, neighboringRelation: neighboringRelation).orders }
+
+  /// A fresh, empty accountant of the concrete type calibration needs (the moments
+  /// accountant as ``RDPAccountant/moments(orders:)``).
+  func makeAccountant() -> RDPAccountant {
     switch choice {
-    case .rdp: return .dpAccountingDefault
-    case .moments: return .moments
+    case .rdp: return RDPAccountant(conversion: conversion, neighboringRelation: neighboringRelation)
+    case .moments: return .moments()
     }
   }
 
-  /// A fresh, empty accountant. The moments accountant is RDP on its orders with the
-  /// classic conversion (see ``MomentsAccountant``).
-  func makeAccountant() -> RDPAccountant {
-    RDPAccountant(orders: orders, conversion: conversion, neighboringRelation: neighboringRelation)
+  /// The accountant's finding for `event` at the fixed ε or δ of `target`.
+  func finding(of event: DPEvent, target: AccountQuery.Target) throws(CLIError) -> Audit.Finding {
+    try Self.single(Self.findings(of: event, target: target, methods: [choice], conversion: conversion))
   }
 
   /// ε at δ for `event`, with its optimal order.
   func epsilon(of event: DPEvent, delta: Double) throws(CLIError) -> RDPBound {
-    do {
-      var accountant = makeAccountant()
-      try accountant.compose(event)
-      return try accountant.epsilonBound(delta: delta)
-    } catch {
-      throw .accounting(error)
+    try finding(of: event, target: .delta(delta)).bound
+  }
+
+  /// Every method's finding for `event` at the fixed ε or δ of `target`.
+  static func findings(
+    of event: DPEvent, target: AccountQuery.Target, methods: [Audit.Method], conversion: RDPConversion
+  ) -> [(method: Audit.Method, finding: Result<Audit.Finding, AccountingError>)] {
+    switch target {
+    case .delta(let delta): return Audit.epsilon(ledger: event, delta: delta, methods: methods, conversion: conversion)
+    case .epsilon(let epsilon): return Audit.delta(ledger: event, epsilon: epsilon, methods: methods, conversion: conversion)
     }
   }
 
-  /// δ at ε for `event`, with its optimal order.
-  func delta(of event: DPEvent, epsilon: Double) throws(CLIError) -> RDPBound {
-    do {
-      var accountant = makeAccountant()
-      try accountant.compose(event)
-      return try accountant.deltaBound(epsilon: epsilon)
-    } catch {
-      throw .accounting(error)
+  private static func single(
+    _ findings: [(method: Audit.Method, finding: Result<Audit.Finding, AccountingError>)]
+  ) throws(CLIError) -> Audit.Finding {
+    switch findings[0].finding {
+    case .success(let finding): return finding
+    case .failure(let error): throw .accounting(error)
     }
   }
 }

@@ -1,13 +1,6 @@
 import Accountants
 import ArgumentParser
 
-/// Which accountant answers a query (the CLI's only string → type mapping).
-enum AccountantChoice: String, CaseIterable, Sendable, ExpressibleByArgument {
-  /// Rényi DP on dp_accounting's 156-order grid.
-  case rdp
-  /// Abadi et al.'s moments accountant: orders 2…33, classic conversion.
-  case moments
-}
 
 /// How cohorts (or batches) are sampled, which fixes the neighbouring relation.
 enum SamplingScheme: String, CaseIterable, Sendable, ExpressibleByArgument {
@@ -26,3 +19,4 @@ enum PlanUnknown: String, CaseIterable, Sendable, ExpressibleByArgument {
 }
 
 extension RDPConversion: ExpressibleByArgument {}
+extension Audit.Method: ExpressibleByArgument {}

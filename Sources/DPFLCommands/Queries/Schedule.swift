@@ -9,6 +9,13 @@ struct Sampling: Equatable, Sendable {
   var population: Int?
   var cohortSize: Int?
 
+  init(scheme: SamplingScheme, rate: Double, population: Int? = nil, cohortSize: Int? = nil) {
+    self.scheme = scheme
+    self.rate = rate
+    self.population = population
+    self.cohortSize = cohortSize
+  }
+
   /// Reads `--sampling-rate Q`, or `--population N --cohort-size M`, and `--sampling`.
   init(_ raw: RawQuery) throws(CLIError) {
     scheme = raw.sampling ?? .poisson

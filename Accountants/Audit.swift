@@ -1,0 +1,105 @@
+/// One-call re-accounting of a ledger: the ``DPEvent`` JSON that a training run writes (and
+/// that ``DPEventBuilder`` builds), accounted by one or several accountants side by side.
+///
+/// ```swift
+/// let ledger = try JSONDecoder().decode(DPEvent.self, from: Data(contentsOf: ledgerURL))
+/// for (method, finding) in Audit.epsilon(ledger: ledger, delta: 1e-6) {
+///   print(method, (try? finding.get())?.bound.value ?? .infinity)
+/// }
+/// ```
+///
+/// The neighbouring relation is read off the ledger: replace-one if it samples without
+/// replacement anywhere, add/remove otherwise. An accountant that cannot account for the
+/// ledger reports its error in place of a finding; the others still answer.
+public enum Audit {
+  /// The accountants an audit can run.
+  public enum Method: String, CaseIterable, Codable, Sendable {
+    /// ``RDPAccountant`` on dp_accounting's 156 orders.
+    case rdp
+    /// ``MomentsAccountant``: orders 2…33, classic conversion (add/remove neighbours only).
+    case moments
+
+    /// A fresh accountant for this method. `conversion` applies to ``rdp``; the moments
+    /// accountant always uses the classic conversion.
+    public func accountant(
+      conversion: RDPConversion = .improved, neighboringRelation: NeighboringRelation = .addOrRemoveOne
+    ) -> any OrderGridAccountant {
+      switch self {
+      case .rdp:
+        return RDPAccountant(conversion: conversion, neighboringRelation: neighboringRelation)
+      case .moments:
+        return MomentsAccountant()
+      }
+    }
+  }
+
+  /// One accountant's answer for a ledger.
+  public struct Finding: Equatable, Sendable {
+    /// The accountant that answered.
+    public var method: Method
+    /// Its conversion.
+    public var conversion: RDPConversion
+    /// Its order grid.
+    public var orders: RDPOrders
+    /// The neighbouring relation of the answer.
+    public var neighboringRelation: NeighboringRelation
+    /// ε (from ``Audit/epsilon(ledger:delta:methods:conversion:)``) or δ (from
+    /// ``Audit/delta(ledger:epsilon:methods:conversion:)``), an upper bound, with the
+    /// optimal order.
+    public var bound: RDPBound
+  }
+
+  /// The relation a ledger is accounted under: replace-one if it contains a
+  /// `sampledWithoutReplacement` event, add/remove otherwise.
+  public static func neighboringRelation(of ledger: DPEvent) -> NeighboringRelation {
+    switch ledger {
+    case .sampledWithoutReplacement:
+      return .replaceOne
+    case .noOp, .nonPrivate, .gaussian, .laplace:
+      return .addOrRemoveOne
+    case .poissonSampled(_, let inner), .selfComposed(let inner, _):
+      return neighboringRelation(of: inner)
+    case .composed(let events):
+      return events.contains { neighboringRelation(of: $0) == .replaceOne } ? .replaceOne : .addOrRemoveOne
+    }
+  }
+
+  /// ε(δ) of `ledger` under each of `methods`, in the order given.
+  /// - Complexity: one accountant per method; each composes the whole ledger once.
+  public static func epsilon(
+    ledger: DPEvent, delta: Double, methods: [Method] = Method.allCases, conversion: RDPConversion = .improved
+  ) -> [(method: Method, finding: Result<Finding, AccountingError>)] {
+    methods.map { method in
+      (method, finding(method, ledger: ledger, conversion: conversion) { (accountant) throws(AccountingError) in
+        try accountant.epsilonBound(delta: delta)
+      })
+    }
+  }
+
+  /// δ(ε) of `ledger` under each of `methods`, in the order given.
+  public static func delta(
+    ledger: DPEvent, epsilon: Double, methods: [Method] = Method.allCases, conversion: RDPConversion = .improved
+  ) -> [(method: Method, finding: Result<Finding, AccountingError>)] {
+    methods.map { method in
+      (method, finding(method, ledger: ledger, conversion: conversion) { (accountant) throws(AccountingError) in
+        try accountant.deltaBound(epsilon: epsilon)
+      })
+    }
+  }
+
+  private static func finding(
+    _ method: Method, ledger: DPEvent, conversion: RDPConversion,
+    query: (any OrderGridAccountant) throws(AccountingError) -> RDPBound
+  ) -> Result<Finding, AccountingError> {
+    let relation = neighboringRelation(of: ledger)
+    var accountant = method.accountant(conversion: conversion, neighboringRelation: relation)
+    do {
+      try accountant.compose(ledger)
+      return .success(Finding(
+        method: method, conversion: accountant.conversion, orders: accountant.orders,
+        neighboringRelation: accountant.neighboringRelation, bound: try query(accountant)))
+    } catch {
+      return .failure(error)
+    }
+  }
+}

@@ -1,0 +1,16 @@
+/// An accountant that bounds ε(δ) and δ(ε) by minimising over a grid of Rényi orders and
+/// reports the order that attains the bound. The CLI and ``Audit`` use it to print the
+/// optimal order and the grid-edge flag with every result.
+public protocol OrderGridAccountant: PrivacyAccountant {
+  /// The Rényi orders minimised over.
+  var orders: RDPOrders { get }
+  /// How RDP is converted to (ε, δ).
+  var conversion: RDPConversion { get }
+  /// ε(δ) with the optimal order and the grid-edge flag.
+  func epsilonBound(delta: Double) throws(AccountingError) -> RDPBound
+  /// δ(ε) with the optimal order and the grid-edge flag.
+  func deltaBound(epsilon: Double) throws(AccountingError) -> RDPBound
+}
+
+extension RDPAccountant: OrderGridAccountant {}
+extension MomentsAccountant: OrderGridAccountant {}
