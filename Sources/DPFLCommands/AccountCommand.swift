@@ -11,6 +11,7 @@ struct AccountCommand: ParsableCommand {
         dpfl account --noise-multiplier 1.1 --sampling-rate 0.01 --steps 10000 --delta 1e-5
         dpfl account --noise-multiplier 1 --population 1000000 --cohort-size 1000 --rounds 2000 --delta 1e-6 --format json
         dpfl account --batch queries.jsonl --timings
+        dpfl account --ledger run/ledger.json --delta 1e-6 --compare
       """)
 
   @Option(parsing: .unconditional, help: "Noise multiplier σ: noise standard deviation / clipping bound C, ≥ 0.")
@@ -29,6 +30,16 @@ struct AccountCommand: ParsableCommand {
 
   @Option(help: "RDP → (ε, δ) conversion: improved (Canonne–Kamath–Steinke 2020, default) or classic (Mironov 2017).")
   var conversion: RDPConversion?
+
+  @Option(
+    help: ArgumentHelp(
+      "Re-account a ledger: the DPEvent JSON a training run writes ('-' for stdin).",
+      discussion: "Give --delta or --epsilon; the ledger replaces --noise-multiplier and the schedule flags.",
+      valueName: "file"))
+  var ledger: String?
+
+  @Flag(help: "With --ledger: answer with every accountant, side by side.")
+  var compare = false
 
   @OptionGroup var output: OutputOptions
 
@@ -53,8 +64,31 @@ struct AccountCommand: ParsableCommand {
         if !succeeded { throw CLIError.batchHadErrors }
         return
       }
+      if let path = ledger {
+        if output.batch != nil { throw CLIError.conflict(.ledger, .noiseMultiplier, reason: "--batch reads its own queries.") }
+        let results = try LedgerQuery(path: path, raw: rawQuery, compare: compare).evaluate()
+        try printLedgerResults(results)
+        return
+      }
+      if compare { throw CLIError.missing(.ledger, hint: "--compare re-accounts a ledger with every accountant.") }
       let result = try AccountQuery(rawQuery).evaluate()
       print(output.format == .json ? Rendering.json(result) : Rendering.text(result))
+    }
+  }
+
+  /// One result as usual; with `--compare`, every accountant's (or its error). Fails only
+  /// when no accountant could account for the ledger.
+  private func printLedgerResults(
+    _ results: [(method: Audit.Method, result: Result<AccountResult, CLIError>)]
+  ) throws(CLIError) {
+    if !compare, case .failure(let error) = results[0].result { throw error }
+    if !compare, case .success(let result) = results[0].result {
+      print(output.format == .json ? Rendering.json(result) : Rendering.text(result))
+      return
+    }
+    print(output.format == .json ? Rendering.json(LedgerComparison(results)) : Rendering.text(comparison: results))
+    if !results.contains(where: { (try? $0.result.get()) != nil }) {
+      throw .accounting(.noBracketFound(reason: "no accountant supports this ledger."))
     }
   }
 }

@@ -18,6 +18,8 @@ enum QueryField: String, CaseIterable, Sendable {
   case sampling
   case clippingBound = "clipping_bound"
   case solve
+  case ledger
+  case compare
 
   /// The command-line spelling.
   var flag: String { "--" + rawValue.replacingOccurrences(of: "_", with: "-") }
@@ -51,6 +53,8 @@ enum CLIError: Error, Equatable, Sendable {
   case malformedLine(reason: String)
   /// A file that cannot be read.
   case unreadableFile(path: String, reason: String)
+  /// A file whose content is not what it should be.
+  case malformedFile(path: String, reason: String)
   /// The accountant rejected the query (unreachable target, unsupported event).
   case accounting(AccountingError)
   /// Some lines of a batch failed; their results say why.
@@ -71,6 +75,8 @@ enum CLIError: Error, Equatable, Sendable {
       return "not a JSON object: \(reason)"
     case .unreadableFile(let path, let reason):
       return "cannot read \(path): \(reason)"
+    case .malformedFile(let path, let reason):
+      return "\(path): \(reason)"
     case .accounting(let error):
       return error.description
     case .batchHadErrors:
@@ -82,7 +88,7 @@ enum CLIError: Error, Equatable, Sendable {
   var exitCode: Int32 {
     switch self {
     case .invalidValue, .missing, .conflict: return 64
-    case .malformedField, .malformedLine, .batchHadErrors: return 65
+    case .malformedField, .malformedLine, .malformedFile, .batchHadErrors: return 65
     case .unreadableFile: return 66
     case .accounting(.noBracketFound), .accounting(.cannotCompose): return 1
     case .accounting(.invalidArgument): return 64

@@ -69,6 +69,29 @@ enum Rendering {
     return lines.joined(separator: "\n")
   }
 
+  /// `--compare`: one line per accountant, then the ledger.
+  static func text(comparison results: [(method: Audit.Method, result: Result<AccountResult, CLIError>)]) -> String {
+    var lines: [String] = []
+    var ledger: String?
+    for (method, result) in results {
+      let name = method.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)
+      switch result {
+      case .success(let value):
+        ledger = ledger ?? value.ledger.summary
+        let finding = value.finding
+        let order = finding.bound.optimalOrder.map { "α = \(number($0))" } ?? "α = –"
+        let answer = value.solvedFor == .epsilon
+          ? "ε = \(precise(value.epsilon)) at δ = \(number(value.delta))"
+          : "δ = \(precise(value.delta)) at ε = \(number(value.epsilon))"
+        lines.append("\(name) \(answer)  (\(finding.conversion.rawValue), \(finding.orders.name), \(order))")
+      case .failure(let error):
+        lines.append("\(name) cannot account for this ledger: \(error.message(.flag))")
+      }
+    }
+    if let ledger { lines.append("ledger    \(ledger)") }
+    return lines.joined(separator: "\n")
+  }
+
   static func text(_ result: PlanResult) -> String {
     let query = result.query
     let target = "ε = \(number(query.target.epsilon)) at δ = \(number(query.target.delta))"

@@ -99,3 +99,40 @@ struct EndToEndTests {
     #expect(output.stdout.contains("account"))
   }
 }
+
+/// `dpfl account --ledger`: re-accounting the JSON ledgers that runs write.
+@Suite("dpfl account --ledger")
+struct LedgerEndToEndTests {
+  private static let ledger = #"{"type":"SelfComposed","count":2000,"event":{"type":"PoissonSampled","sampling_probability":0.001,"event":{"type":"Gaussian","noise_multiplier":0.9}}}"#
+
+  @Test("a ledger prints the same JSON as the flags that describe the same run")
+  func sameAsFlags() throws {
+    let fromLedger = try BinaryRunner.run(["account", "--ledger", "-", "--delta", "1e-6", "--format", "json"], stdin: Self.ledger)
+    #expect(fromLedger.status == 0, "\(fromLedger.stderr)")
+    let fromFlags = try BinaryRunner.run([
+      "account", "--noise-multiplier", "0.9", "--sampling-rate", "0.001", "--steps", "2000", "--delta", "1e-6", "--format", "json",
+    ])
+    #expect(fromLedger.stdout == fromFlags.stdout)
+  }
+
+  @Test("--compare answers with every accountant")
+  func compare() throws {
+    let output = try BinaryRunner.run(["account", "--ledger", "-", "--delta", "1e-6", "--compare", "--format", "json"], stdin: Self.ledger)
+    #expect(output.status == 0, "\(output.stderr)")
+    let results = try #require(BinaryRunner.json(output)["results"] as? [[String: Any]])
+    #expect(results.map { $0["accountant"] as? String } == ["rdp", "moments"])
+    let rdp = try #require(results[0]["epsilon"] as? Double)
+    let moments = try #require(results[1]["epsilon"] as? Double)
+    #expect(rdp < moments)
+  }
+
+  @Test("a file that is not a ledger exits 65 with one line naming what is missing")
+  func malformed() throws {
+    let output = try BinaryRunner.run(["account", "--ledger", "-", "--delta", "1e-6"], stdin: #"{"type":"Gaussian"}"#)
+    #expect(output.status == 65)
+    #expect(output.stderr == "Error: stdin: not a DPEvent ledger (missing \"noise_multiplier\").\n")
+    let conflicting = try BinaryRunner.run(["account", "--ledger", "-", "--delta", "1e-6", "--steps", "3"], stdin: Self.ledger)
+    #expect(conflicting.status == 64)
+    #expect(conflicting.stderr == "Error: --ledger and --steps cannot be combined: the ledger says what was released.\n")
+  }
+}

@@ -31,12 +31,7 @@ struct AccountQuery: Equatable, Sendable {
       throw .missing(.steps, hint: "give --steps (or --rounds).")
     }
     self.steps = steps
-    switch (raw.delta, raw.epsilon) {
-    case (let delta?, nil): target = .delta(try Validate.delta(delta, .delta))
-    case (nil, let epsilon?): target = .epsilon(try Validate.nonNegative(epsilon, .epsilon))
-    case (nil, nil): throw .missing(.delta, hint: "give --delta to get ε, or --epsilon to get δ.")
-    case (.some, .some): throw .conflict(.delta, .epsilon, reason: "give --delta to get ε, or --epsilon to get δ.")
-    }
+    target = try Target(raw)
     method = try AccountingMethod(raw, sampling: sampling)
   }
 

@@ -1,0 +1,88 @@
+import Accountants
+import Foundation
+
+/// A validated `dpfl account --ledger FILE` query: re-account a ledger (the `DPEvent` JSON
+/// that training runs and ``DPEventBuilder`` write) at a fixed δ or ε, with one accountant
+/// or, with `--compare`, with every accountant side by side.
+struct LedgerQuery: Sendable {
+  var ledger: DPEvent
+  var target: AccountQuery.Target
+  var methods: [Audit.Method]
+  var conversion: RDPConversion
+
+  /// Reads and validates the ledger at `path` ('-' for stdin) and the target flags.
+  /// - Throws: ``CLIError/unreadableFile(path:reason:)``, ``CLIError/malformedFile(path:reason:)``
+  ///   for JSON that is not a ledger, and usage errors for the flags.
+  init(path: String, raw: RawQuery, compare: Bool) throws(CLIError) {
+    let scheduleFlags: [(QueryField, Bool)] = [
+      (.noiseMultiplier, raw.noiseMultiplier != nil), (.samplingRate, raw.samplingRate != nil),
+      (.steps, raw.steps != nil), (.population, raw.population != nil), (.cohortSize, raw.cohortSize != nil),
+      (.rounds, raw.rounds != nil), (.sampling, raw.sampling != nil),
+    ]
+    if let (field, _) = scheduleFlags.first(where: \.1) {
+      throw .conflict(.ledger, field, reason: "the ledger says what was released.")
+    }
+    if compare, raw.accountant != nil {
+      throw .conflict(.accountant, .compare, reason: "--compare runs every accountant.")
+    }
+    target = try AccountQuery.Target(raw)
+    methods = compare ? Audit.Method.allCases : [raw.accountant ?? .rdp]
+    conversion = raw.conversion ?? .improved
+    if raw.accountant == .moments, raw.conversion == .improved {
+      throw .conflict(.accountant, .conversion, reason: "the moments accountant uses the classic conversion.")
+    }
+    let data = try Self.read(path)
+    do {
+      ledger = try JSONDecoder().decode(DPEvent.self, from: data)
+    } catch {
+      throw .malformedFile(path: path == "-" ? "stdin" : path, reason: "not a DPEvent ledger (\(Self.describe(error))).")
+    }
+  }
+
+  /// Every requested accountant's result, or its error, in order.
+  func evaluate() -> [(method: Audit.Method, result: Result<AccountResult, CLIError>)] {
+    let schedule = AccountResult.Schedule(ledger: ledger)
+    return AccountingMethod.findings(of: ledger, target: target, methods: methods, conversion: conversion).map { method, finding in
+      (method, finding.map { AccountResult(finding: $0, target: target, schedule: schedule, ledger: ledger) }.mapError { .accounting($0) })
+    }
+  }
+
+  private static func read(_ path: String) throws(CLIError) -> Data {
+    if path == "-" { return FileHandle.standardInput.readDataToEndOfFile() }
+    guard let data = FileManager.default.contents(atPath: path) else {
+      throw .unreadableFile(path: path, reason: "no such file, or not readable.")
+    }
+    return data
+  }
+
+  /// A one-line reason for a decoding error: what was wrong and where.
+  private static func describe(_ error: any Error) -> String {
+    guard let decoding = error as? DecodingError else { return "\(error)" }
+    func place(_ context: DecodingError.Context) -> String {
+      let path = context.codingPath.map(\.stringValue).joined(separator: ".")
+      return path.isEmpty ? "" : " at \(path)"
+    }
+    switch decoding {
+    case .keyNotFound(let key, let context):
+      return "missing \"\(key.stringValue)\"\(place(context))"
+    case .typeMismatch(let type, let context), .valueNotFound(let type, let context):
+      return "expected \(type)\(place(context))"
+    case .dataCorrupted(let context):
+      return "\(context.debugDescription)\(place(context))"
+    @unknown default:
+      return "\(decoding)"
+    }
+  }
+}
+
+extension AccountQuery.Target {
+  /// `--delta D` (to get ε) or `--epsilon E` (to get δ), exactly one of them.
+  init(_ raw: RawQuery) throws(CLIError) {
+    switch (raw.delta, raw.epsilon) {
+    case (let delta?, nil): self = .delta(try Validate.delta(delta, .delta))
+    case (nil, let epsilon?): self = .epsilon(try Validate.nonNegative(epsilon, .epsilon))
+    case (nil, nil): throw .missing(.delta, hint: "give --delta to get ε, or --epsilon to get δ.")
+    case (.some, .some): throw .conflict(.delta, .epsilon, reason: "give --delta to get ε, or --epsilon to get δ.")
+    }
+  }
+}

@@ -1,0 +1,64 @@
+import Accountants
+import DPTestSupport
+import Foundation
+import Testing
+
+@Suite("Audit")
+struct AuditTests {
+  private static let ledger = DPEvent.composed([
+    .selfComposed(.poissonSampled(probability: 0.01, .gaussian(noiseMultiplier: 1.1)), count: 1000),
+    .selfComposed(.poissonSampled(probability: 0.02, .gaussian(noiseMultiplier: 1.5)), count: 500),
+  ])
+
+  @Test("each finding equals composing the ledger into that accountant directly")
+  func findingsMatchAccountants() throws {
+    let findings = Audit.epsilon(ledger: Self.ledger, delta: 1e-5)
+    #expect(findings.map(\.method) == [.rdp, .moments])
+    var rdp = RDPAccountant()
+    try rdp.compose(Self.ledger)
+    var moments = MomentsAccountant()
+    try moments.compose(Self.ledger)
+    #expect(try findings[0].finding.get().bound == rdp.epsilonBound(delta: 1e-5))
+    #expect(try findings[1].finding.get().bound == moments.epsilonBound(delta: 1e-5))
+    let deltas = Audit.delta(ledger: Self.ledger, epsilon: 2, methods: [.rdp])
+    #expect(try deltas[0].finding.get().bound == rdp.deltaBound(epsilon: 2))
+  }
+
+  @Test("a ledger read back from JSON audits to the same ε as the run that wrote it")
+  func jsonRoundTrip() throws {
+    var builder = DPEventBuilder()
+    for round in 0..<300 {
+      builder.compose(.poissonSampled(probability: round < 200 ? 0.01 : 0.02, .gaussian(noiseMultiplier: 1.2)))
+    }
+    let decoded = try JSONDecoder().decode(DPEvent.self, from: JSONEncoder().encode(builder.build()))
+    var live = RDPAccountant()
+    for round in 0..<300 {
+      try live.compose(.poissonSampled(probability: round < 200 ? 0.01 : 0.02, .gaussian(noiseMultiplier: 1.2)))
+    }
+    let audited = try Audit.epsilon(ledger: decoded, delta: 1e-6, methods: [.rdp])[0].finding.get()
+    expectClose(audited.bound.value, try live.epsilon(delta: 1e-6), relative: 1e-12)
+  }
+
+  @Test("the neighbouring relation is read off the ledger, and an accountant that cannot follow reports why")
+  func relations() throws {
+    let fixedSize = DPEvent.selfComposed(
+      .sampledWithoutReplacement(sourceSize: 1000, sampleSize: 10, .gaussian(noiseMultiplier: 1)), count: 10)
+    #expect(Audit.neighboringRelation(of: fixedSize) == .replaceOne)
+    #expect(Audit.neighboringRelation(of: .composed([Self.ledger, fixedSize])) == .replaceOne)
+    #expect(Audit.neighboringRelation(of: Self.ledger) == .addOrRemoveOne)
+    let findings = Audit.epsilon(ledger: fixedSize, delta: 1e-5)
+    #expect(try findings[0].finding.get().neighboringRelation == .replaceOne)
+    guard case .failure(.cannotCompose(let failure)) = findings[1].finding else {
+      Issue.record("the moments accountant must reject sampling without replacement")
+      return
+    }
+    #expect(failure.event == fixedSize.selfComposedInner)
+  }
+}
+
+extension DPEvent {
+  fileprivate var selfComposedInner: DPEvent? {
+    if case .selfComposed(let inner, _) = self { return inner }
+    return nil
+  }
+}
