@@ -86,5 +86,8 @@ enum LogSpace {
 
     /// log of the sum (−∞ for an empty sum).
     var logValue: Double { shift == -.infinity ? shift : shift + Double.log(onePlus: rest) }
+
+    /// log of the largest term so far: a lower bound of ``logValue``, at no cost.
+    var logLargestTerm: Double { shift }
   }
 }

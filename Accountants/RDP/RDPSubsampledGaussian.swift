@@ -89,9 +89,12 @@ enum SubsampledGaussianRDP {
       let logS1 = logT1 + (j * j - j) / twoSigmaSquared + logE1
       sum.add(logS0)
       sum.add(logS1)
-      let total = sum.logValue
-      if logS0 < lastS0, logS1 < lastS1, max(logS0, logS1) < total - 30 {
-        return total
+      // total ≤ largest + log(2k + 2): forming the total (a log1p) is only worth it when the
+      // stopping test can pass; the decision is the same as testing every time.
+      let largestTerm = max(logS0, logS1)
+      if logS0 < lastS0, logS1 < lastS1, largestTerm < sum.logLargestTerm + Double.log(Double(2 * k + 2)) - 30 {
+        let total = sum.logValue
+        if largestTerm < total - 30 { return total }
       }
       lastS0 = logS0
       lastS1 = logS1
