@@ -19,7 +19,7 @@ let package = Package(
     /// The privacy math: events, accountants, conversions, calibration. No model code.
     .target(
       name: "Accountants",
-      dependencies: [.product(name: "RealModule", package: "swift-numerics")],
+      dependencies: ["CMPFR", .product(name: "RealModule", package: "swift-numerics")],
       path: "Accountants"
     ),
     /// The command-line interface as a library, so tests can drive it.
@@ -31,6 +31,16 @@ let package = Package(
       ]
     ),
     .executableTarget(name: "dpfl", dependencies: ["DPFLCommands"]),
+
+    // MARK: Implementation details
+
+    /// MPFR and GMP (Debian: libmpfr-dev, libgmp-dev) for the certified RDP accountant's
+    /// directed-rounding arithmetic. `Sources/CMPFR/shim.h` includes gmp.h, then mpfr.h.
+    .systemLibrary(
+      name: "CMPFR",
+      pkgConfig: "mpfr",
+      providers: [.apt(["libmpfr-dev"])]
+    ),
 
     // MARK: Tests
 

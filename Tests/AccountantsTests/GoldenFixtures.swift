@@ -153,3 +153,19 @@ struct ExactFixedSizeFixture: Decodable, Sendable {
   var cases: [Case]
   var perOrder: [RDPFixture.PerOrder]
 }
+
+/// `rdp_poisson_exact.json`: the ε and δ of every `rdp_poisson.json` case on the integer
+/// grid, evaluated in 50-digit arithmetic and rounded to nearest
+/// (`Scripts/crosscheck/golden_poisson_exact.py`).
+struct ExactPoissonFixture: Decodable, Sendable {
+  struct Case: Decodable, Sendable {
+    var name: String
+    /// ε at the case's δ.
+    var epsilonInteger: Double
+    /// δ at the case's target ε (0 where it is below the Double range).
+    var deltaInteger: Double
+  }
+
+  var grid: [Double]
+  var cases: [Case]
+}
