@@ -18,9 +18,12 @@ public enum Audit {
     case rdp
     /// ``MomentsAccountant``: orders 2…33, classic conversion (add/remove neighbours only).
     case moments
+    /// ``CertifiedRDPAccountant``: a proven upper bound at integer orders (Poisson-sampled
+    /// Gaussians under add/remove neighbours only).
+    case certified
 
     /// A fresh accountant for this method. `conversion` applies to ``rdp``; the moments
-    /// accountant always uses the classic conversion.
+    /// accountant always uses the classic conversion, the certified one the improved one.
     public func accountant(
       conversion: RDPConversion = .improved, neighboringRelation: NeighboringRelation = .addOrRemoveOne
     ) -> any OrderGridAccountant {
@@ -29,6 +32,8 @@ public enum Audit {
         return RDPAccountant(conversion: conversion, neighboringRelation: neighboringRelation)
       case .moments:
         return MomentsAccountant()
+      case .certified:
+        return CertifiedRDPAccountant.standard
       }
     }
   }

@@ -14,3 +14,17 @@ public protocol OrderGridAccountant: PrivacyAccountant {
 
 extension RDPAccountant: OrderGridAccountant {}
 extension MomentsAccountant: OrderGridAccountant {}
+
+extension CertifiedRDPAccountant: OrderGridAccountant {
+  /// Always ``RDPConversion/improved``, evaluated with directed rounding.
+  public var conversion: RDPConversion { .improved }
+
+  /// An empty accountant on the default integer grid (2…63, 128, 256, 512, 1024).
+  public static let standard: CertifiedRDPAccountant = {
+    do {
+      return try CertifiedRDPAccountant()
+    } catch {
+      preconditionFailure("the default integer grid is valid: \(error)")
+    }
+  }()
+}

@@ -25,7 +25,7 @@ struct AccountCommand: ParsableCommand {
   @Option(parsing: .unconditional, help: "ε ≥ 0: report δ at this ε instead.")
   var epsilon: Double?
 
-  @Option(help: "rdp (Rényi DP, 156 orders up to 1024) or moments (Abadi et al. 2016: orders 2…33, classic conversion).")
+  @Option(help: "rdp (Rényi DP, 156 orders up to 1024), moments (Abadi et al. 2016: orders 2…33, classic conversion) or certified (integer orders, a proven upper bound via MPFR).")
   var accountant: Audit.Method?
 
   @Option(help: "RDP → (ε, δ) conversion: improved (Canonne–Kamath–Steinke 2020, default) or classic (Mironov 2017).")

@@ -35,7 +35,7 @@ struct PlanCommand: ParsableCommand {
   @Option(parsing: .unconditional, help: "Clipping bound C > 0, to report the noise std on the cohort sum (σ·C) and mean (σ·C/M).")
   var clippingBound: Double?
 
-  @Option(help: "rdp (default) or moments (Abadi et al. 2016: orders 2…33, classic conversion).")
+  @Option(help: "rdp (default), moments (Abadi et al. 2016: orders 2…33, classic conversion) or certified (a proven upper bound via MPFR; slower).")
   var accountant: Audit.Method?
 
   @Option(help: "RDP → (ε, δ) conversion: improved (default) or classic.")

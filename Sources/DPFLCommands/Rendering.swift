@@ -131,7 +131,12 @@ enum Rendering {
   }
 
   private static func describe(_ method: Audit.Method, _ conversion: RDPConversion, _ orders: RDPOrders, bound: RDPBound) -> String {
-    let name = method == .moments ? "moments (Abadi et al. 2016)" : "RDP"
+    let name: String
+    switch method {
+    case .rdp: name = "RDP"
+    case .moments: name = "moments (Abadi et al. 2016)"
+    case .certified: name = "certified RDP (MPFR, \(CertifiedRDPAccountant.precisionBits)-bit directed rounding; a proven upper bound)"
+    }
     let order = bound.optimalOrder.map { ", optimal order α = \(number($0))" } ?? ""
     return "\(name), \(conversion.rawValue) conversion, \(orders.values.count) orders (\(orders.name))\(order)"
   }

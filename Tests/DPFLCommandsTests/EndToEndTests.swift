@@ -120,10 +120,27 @@ struct LedgerEndToEndTests {
     let output = try BinaryRunner.run(["account", "--ledger", "-", "--delta", "1e-6", "--compare", "--format", "json"], stdin: Self.ledger)
     #expect(output.status == 0, "\(output.stderr)")
     let results = try #require(BinaryRunner.json(output)["results"] as? [[String: Any]])
-    #expect(results.map { $0["accountant"] as? String } == ["rdp", "moments"])
+    #expect(results.map { $0["accountant"] as? String } == ["rdp", "moments", "certified"])
     let rdp = try #require(results[0]["epsilon"] as? Double)
     let moments = try #require(results[1]["epsilon"] as? Double)
+    let certified = try #require(results[2]["epsilon"] as? Double)
     #expect(rdp < moments)
+    // The certified grid has integer orders only, so its bound is at least the RDP one.
+    #expect(certified >= rdp)
+    #expect(results[2]["certified"] as? Bool == true)
+    #expect(results[2]["precision_bits"] as? Int == 128)
+  }
+
+  @Test("plan --accountant certified returns a σ whose certified ε meets the target")
+  func certifiedPlan() throws {
+    let plan = try BinaryRunner.json(BinaryRunner.run(["plan", "--epsilon", "2", "--accountant", "certified", "--format", "json"]))
+    let sigma = try #require(plan["noise_multiplier"] as? Double)
+    #expect(plan["certified"] as? Bool == true)
+    let account = try BinaryRunner.json(BinaryRunner.run([
+      "account", "--noise-multiplier", "\(sigma)", "--population", "1000000", "--cohort-size", "1000", "--rounds", "2000",
+      "--delta", "1e-6", "--accountant", "certified", "--format", "json",
+    ]))
+    #expect(try #require(account["epsilon"] as? Double) <= 2)
   }
 
   @Test("a file that is not a ledger exits 65 with one line naming what is missing")

@@ -62,7 +62,7 @@ struct QueryValidationTests {
     #expect(throws: CLIError.malformedField(key: "steps", reason: "expected a whole number; got 2.5.")) {
       try RawQuery(json: ["steps": .number(2.5)], allowed: AccountQuery.fields)
     }
-    #expect(throws: CLIError.malformedField(key: "accountant", reason: "expected one of rdp, moments; got \"pld\".")) {
+    #expect(throws: CLIError.malformedField(key: "accountant", reason: "expected one of rdp, moments, certified; got \"pld\".")) {
       try RawQuery(json: ["accountant": .string("pld")], allowed: AccountQuery.fields)
     }
   }

@@ -43,9 +43,10 @@ struct AccountResult: Encodable, Equatable, Sendable {
     case optimalOrder = "optimal_order"
     case orderAtGridEdge = "order_at_grid_edge"
     case neighboringRelation = "neighboring_relation"
-    case population
+    case population, certified
     case cohortSize = "cohort_size"
     case solvedFor = "solved_for"
+    case precisionBits = "precision_bits"
   }
 
   func encode(to encoder: any Encoder) throws {
@@ -67,6 +68,9 @@ struct AccountResult: Encodable, Equatable, Sendable {
     try container.encode(finding.bound.optimalOrder, forKey: .optimalOrder)
     try container.encode(finding.bound.orderAtGridEdge, forKey: .orderAtGridEdge)
     try container.encode("upper", forKey: .bound)
+    let certified = finding.method == .certified
+    try container.encode(certified, forKey: .certified)
+    try container.encode(certified ? CertifiedRDPAccountant.precisionBits : nil, forKey: .precisionBits)
   }
 }
 

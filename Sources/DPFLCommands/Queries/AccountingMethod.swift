@@ -6,8 +6,8 @@ struct AccountingMethod: Equatable, Sendable {
   var conversion: RDPConversion
   var neighboringRelation: NeighboringRelation
 
-  /// Reads `--accountant` and `--conversion`; the moments accountant implies the
-  /// classic conversion and Poisson sampling.
+  /// Reads `--accountant` and `--conversion`; the moments accountant implies the classic
+  /// conversion, the certified one the improved conversion, and both Poisson sampling.
   init(_ raw: RawQuery, sampling: Sampling) throws(CLIError) {
     choice = raw.accountant ?? .rdp
     neighboringRelation = sampling.neighboringRelation
@@ -22,20 +22,19 @@ struct AccountingMethod: Equatable, Sendable {
         throw .conflict(.accountant, .sampling, reason: "the moments accountant analyses Poisson sampling only.")
       }
       conversion = .classic
+    case .certified:
+      if raw.conversion == .classic {
+        throw .conflict(.accountant, .conversion, reason: "the certified accountant uses the improved conversion.")
+      }
+      if sampling.scheme == .fixedSize {
+        throw .conflict(.accountant, .sampling, reason: "the certified accountant analyses Poisson sampling only.")
+      }
+      conversion = .improved
     }
   }
 
   /// The order grid the accountant minimises over.
   var orders: RDPOrders { choice.accountant(conversion: conversion, neighboringRelation: neighboringRelation).orders }
-
-  /// A fresh, empty accountant of the concrete type calibration needs (the moments
-  /// accountant as ``RDPAccountant/moments(orders:)``).
-  func makeAccountant() -> RDPAccountant {
-    switch choice {
-    case .rdp: return RDPAccountant(conversion: conversion, neighboringRelation: neighboringRelation)
-    case .moments: return .moments()
-    }
-  }
 
   /// The accountant's finding for `event` at the fixed ε or δ of `target`.
   func finding(of event: DPEvent, target: AccountQuery.Target) throws(CLIError) -> Audit.Finding {

@@ -94,18 +94,29 @@ struct PlanQuery: Equatable, Sendable {
 
   /// Solves for the unknown; the answer always meets the target (ε ≤ target).
   func solve() throws(CLIError) -> PlanResult {
+    switch method.choice {
+    case .rdp:
+      return try solve { RDPAccountant(conversion: method.conversion, neighboringRelation: method.neighboringRelation) }
+    case .moments:
+      return try solve { RDPAccountant.moments() }
+    case .certified:
+      return try solve { CertifiedRDPAccountant.standard }
+    }
+  }
+
+  private func solve<A: PrivacyAccountant>(with accountant: () -> A) throws(CLIError) -> PlanResult {
     let sigma: Double
     let stepCount: Int
     do {
       switch unknown {
       case .noiseMultiplier:
         stepCount = steps ?? 1
-        sigma = try Calibration.noiseMultiplier(target: target, accountant: method.makeAccountant) {
+        sigma = try Calibration.noiseMultiplier(target: target, accountant: accountant) {
           sampling.event(noiseMultiplier: $0, steps: stepCount)
         }
       case .rounds:
         sigma = noiseMultiplier ?? 0
-        stepCount = try Calibration.count(target: target, accountant: method.makeAccountant) {
+        stepCount = try Calibration.count(target: target, accountant: accountant) {
           sampling.event(noiseMultiplier: sigma, steps: $0)
         }
       }
