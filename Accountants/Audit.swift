@@ -25,7 +25,8 @@ public enum Audit {
     /// A fresh accountant for this method. `conversion` applies to ``rdp``; the moments
     /// accountant always uses the classic conversion, the certified one the improved one.
     public func accountant(
-      conversion: RDPConversion = .improved, neighboringRelation: NeighboringRelation = .addOrRemoveOne
+      conversion: RDPConversion = .improved,
+      neighboringRelation: NeighboringRelation = .addOrRemoveOne
     ) -> any OrderGridAccountant {
       switch self {
       case .rdp:
@@ -65,30 +66,41 @@ public enum Audit {
     case .poissonSampled(_, let inner), .selfComposed(let inner, _):
       return neighboringRelation(of: inner)
     case .composed(let events):
-      return events.contains { neighboringRelation(of: $0) == .replaceOne } ? .replaceOne : .addOrRemoveOne
+      return events.contains { neighboringRelation(of: $0) == .replaceOne }
+        ? .replaceOne : .addOrRemoveOne
     }
   }
 
   /// ε(δ) of `ledger` under each of `methods`, in the order given.
   /// - Complexity: one accountant per method; each composes the whole ledger once.
   public static func epsilon(
-    ledger: DPEvent, delta: Double, methods: [Method] = Method.allCases, conversion: RDPConversion = .improved
+    ledger: DPEvent, delta: Double, methods: [Method] = Method.allCases,
+    conversion: RDPConversion = .improved
   ) -> [(method: Method, finding: Result<Finding, AccountingError>)] {
     methods.map { method in
-      (method, finding(method, ledger: ledger, conversion: conversion) { (accountant) throws(AccountingError) in
-        try accountant.epsilonBound(delta: delta)
-      })
+      (
+        method,
+        finding(method, ledger: ledger, conversion: conversion) {
+          (accountant) throws(AccountingError) in
+          try accountant.epsilonBound(delta: delta)
+        }
+      )
     }
   }
 
   /// δ(ε) of `ledger` under each of `methods`, in the order given.
   public static func delta(
-    ledger: DPEvent, epsilon: Double, methods: [Method] = Method.allCases, conversion: RDPConversion = .improved
+    ledger: DPEvent, epsilon: Double, methods: [Method] = Method.allCases,
+    conversion: RDPConversion = .improved
   ) -> [(method: Method, finding: Result<Finding, AccountingError>)] {
     methods.map { method in
-      (method, finding(method, ledger: ledger, conversion: conversion) { (accountant) throws(AccountingError) in
-        try accountant.deltaBound(epsilon: epsilon)
-      })
+      (
+        method,
+        finding(method, ledger: ledger, conversion: conversion) {
+          (accountant) throws(AccountingError) in
+          try accountant.deltaBound(epsilon: epsilon)
+        }
+      )
     }
   }
 
@@ -100,9 +112,10 @@ public enum Audit {
     var accountant = method.accountant(conversion: conversion, neighboringRelation: relation)
     do {
       try accountant.compose(ledger)
-      return .success(Finding(
-        method: method, conversion: accountant.conversion, orders: accountant.orders,
-        neighboringRelation: accountant.neighboringRelation, bound: try query(accountant)))
+      return .success(
+        Finding(
+          method: method, conversion: accountant.conversion, orders: accountant.orders,
+          neighboringRelation: accountant.neighboringRelation, bound: try query(accountant)))
     } catch {
       return .failure(error)
     }

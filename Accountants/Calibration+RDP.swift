@@ -14,7 +14,8 @@ extension Calibration.Search {
     let integers = template.orders.values.filter { $0.rounded() == $0 }
     guard !integers.isEmpty, integers.count < template.orders.values.count else { return nil }
     let coarse = RDPAccountant(
-      orders: try RDPOrders(integers), conversion: template.conversion, neighboringRelation: template.neighboringRelation)
+      orders: try RDPOrders(integers), conversion: template.conversion,
+      neighboringRelation: template.neighboringRelation)
     func epsilon(_ accountant: RDPAccountant, at x: Double) throws(AccountingError) -> Double {
       var fresh = accountant
       try fresh.compose(event(x))
@@ -22,11 +23,14 @@ extension Calibration.Search {
     }
     let start: Double
     do {
-      start = try boundary(start: 1) { (x: Double) throws(AccountingError) -> Double in try epsilon(coarse, at: x) }
+      start = try boundary(start: 1) { (x: Double) throws(AccountingError) -> Double in
+        try epsilon(coarse, at: x)
+      }
     } catch .noBracketFound {
       return nil  // the integer orders alone never meet the target: search the whole grid
     }
-    return try boundary(start: start, initialStep: 0.02) { (x: Double) throws(AccountingError) -> Double in
+    return try boundary(start: start, initialStep: 0.02) {
+      (x: Double) throws(AccountingError) -> Double in
       try epsilon(template, at: x)
     }
   }

@@ -45,7 +45,8 @@ public enum Calibration {
   ) throws(AccountingError) -> Double {
     try continuousBoundary(
       target: target, range: noiseMultiplierRange, epsilonIncreases: false,
-      relativeTolerance: relativeTolerance, name: "noise multiplier", accountant: accountant, event: event)
+      relativeTolerance: relativeTolerance, name: "noise multiplier", accountant: accountant,
+      event: event)
   }
 
   /// The largest sampling probability q whose event meets `target`, within
@@ -63,7 +64,8 @@ public enum Calibration {
   ) throws(AccountingError) -> Double {
     try continuousBoundary(
       target: target, range: samplingProbabilityRange, epsilonIncreases: true,
-      relativeTolerance: relativeTolerance, name: "sampling probability", accountant: accountant, event: event)
+      relativeTolerance: relativeTolerance, name: "sampling probability", accountant: accountant,
+      event: event)
   }
 
   /// The largest count n ≤ `limit` (steps, rounds) whose event meets `target`:
@@ -79,12 +81,15 @@ public enum Calibration {
     limit: Int = 1 << 40,
     event: (Int) -> DPEvent
   ) throws(AccountingError) -> Int {
-    let found = try RootFinding.largestFeasibleInteger(limit: limit) { (n: Int) throws(AccountingError) -> Bool in
+    let found = try RootFinding.largestFeasibleInteger(limit: limit) {
+      (n: Int) throws(AccountingError) -> Bool in
       try epsilon(of: event(n), target: target, accountant: accountant) <= target.epsilon
     }
     guard let found else {
       throw .noBracketFound(
-        reason: "even a count of 1 exceeds ε = \(target.epsilon) at δ = \(target.delta); lower the noise's cost or raise the target.")
+        reason:
+          "even a count of 1 exceeds ε = \(target.epsilon) at δ = \(target.delta); lower the noise's cost or raise the target."
+      )
     }
     return found
   }
@@ -134,18 +139,26 @@ extension Calibration {
     /// from x = `start`; returns the feasible end of the final bracket. The bracket grows
     /// from a factor `1 + initialStep` around the start, doubling its step each time.
     func boundary(
-      start: Double, initialStep: Double = 1, _ epsilonAt: (Double) throws(AccountingError) -> Double
+      start: Double, initialStep: Double = 1,
+      _ epsilonAt: (Double) throws(AccountingError) -> Double
     ) throws(AccountingError) -> Double {
       guard relativeTolerance.isFinite, relativeTolerance > 0 else {
-        throw .invalidArgument(name: "relative tolerance", value: relativeTolerance, requirement: "be finite and > 0")
+        throw .invalidArgument(
+          name: "relative tolerance", value: relativeTolerance, requirement: "be finite and > 0")
       }
       let sign = epsilonIncreases ? -1.0 : 1.0
-      func x(_ u: Double) -> Double { min(max(Double.exp(sign * u), range.lowerBound), range.upperBound) }
-      func gap(_ u: Double) throws(AccountingError) -> Double { try epsilonAt(x(u)) - target.epsilon }
+      func x(_ u: Double) -> Double {
+        min(max(Double.exp(sign * u), range.lowerBound), range.upperBound)
+      }
+      func gap(_ u: Double) throws(AccountingError) -> Double {
+        try epsilonAt(x(u)) - target.epsilon
+      }
       // In u, feasible points lie above the boundary; the feasible limit of the range is
       // its upper end in u.
-      let feasibleLimit = epsilonIncreases ? -Double.log(range.lowerBound) : Double.log(range.upperBound)
-      let infeasibleLimit = epsilonIncreases ? -Double.log(range.upperBound) : Double.log(range.lowerBound)
+      let feasibleLimit =
+        epsilonIncreases ? -Double.log(range.lowerBound) : Double.log(range.upperBound)
+      let infeasibleLimit =
+        epsilonIncreases ? -Double.log(range.upperBound) : Double.log(range.lowerBound)
       var step = Double.log(onePlus: initialStep)
       var u = min(max(sign * Double.log(start), infeasibleLimit), feasibleLimit)
       var f = try gap(u)
@@ -166,7 +179,9 @@ extension Calibration {
         repeat {
           guard infeasible.u < feasibleLimit else {
             throw .noBracketFound(
-              reason: "no \(name) in [\(range.lowerBound), \(range.upperBound)] meets ε = \(target.epsilon) at δ = \(target.delta).")
+              reason:
+                "no \(name) in [\(range.lowerBound), \(range.upperBound)] meets ε = \(target.epsilon) at δ = \(target.delta)."
+            )
           }
           u = min(infeasible.u + step, feasibleLimit)
           step *= 2

@@ -42,7 +42,8 @@ extension DPEvent {
         return fail("source size must be ≥ 1; got \(sourceSize).")
       }
       guard sampleSize >= 0, sampleSize <= sourceSize else {
-        return fail("sample size must be in [0, \(sourceSize)] (the source size); got \(sampleSize).")
+        return fail(
+          "sample size must be in [0, \(sourceSize)] (the source size); got \(sampleSize).")
       }
       return event.parameterFailure()
     case .selfComposed(let event, let count):

@@ -76,13 +76,17 @@ public struct CertifiedRDPAccountant: PrivacyAccountant, Equatable {
   ///   order is not an integer or exceeds ``maximumOrder``.
   public init(orders: RDPOrders = .integer) throws(AccountingError) {
     for order in orders.values where order.rounded() != order {
-      throw .invalidArgument(name: "RDP order", value: order, requirement: "be an integer for the certified accountant")
+      throw .invalidArgument(
+        name: "RDP order", value: order, requirement: "be an integer for the certified accountant")
     }
     for order in orders.values where order > Double(Self.maximumOrder) {
       throw .invalidArgument(
-        name: "RDP order", value: order, requirement: "be ≤ \(Self.maximumOrder) for the certified accountant")
+        name: "RDP order", value: order,
+        requirement: "be ≤ \(Self.maximumOrder) for the certified accountant")
     }
-    precondition(mpfr_buildopt_tls_p() != 0, "CertifiedRDPAccountant needs an MPFR built thread-safe (with TLS)")
+    precondition(
+      mpfr_buildopt_tls_p() != 0,
+      "CertifiedRDPAccountant needs an MPFR built thread-safe (with TLS)")
     self.orders = orders
     self.integerOrders = orders.values.map { Int($0) }
   }
@@ -186,7 +190,8 @@ public struct CertifiedRDPAccountant: PrivacyAccountant, Equatable {
       return CompositionFailure(
         event: event,
         reason:
-          "the certified RDP accountant supports PoissonSampled only around a Gaussian or a composition of Gaussians.")
+          "the certified RDP accountant supports PoissonSampled only around a Gaussian or a composition of Gaussians."
+      )
     }
   }
 
@@ -200,7 +205,8 @@ public struct CertifiedRDPAccountant: PrivacyAccountant, Equatable {
     }
     return CompositionFailure(
       event: event,
-      reason: "the certified RDP accountant does not support \(name) yet: use RDPAccountant for it.")
+      reason: "the certified RDP accountant does not support \(name) yet: use RDPAccountant for it."
+    )
   }
 
   // MARK: - Evaluation
@@ -230,7 +236,8 @@ public struct CertifiedRDPAccountant: PrivacyAccountant, Equatable {
         CertifiedSubsampledGaussian.inverseVariance(into: inverseVariance, of: noise)
         for (index, alpha) in integerOrders.enumerated() {
           CertifiedSubsampledGaussian.rdp(
-            into: perStep, probability: probability, inverseVariance: inverseVariance, order: alpha, scratch: scratch)
+            into: perStep, probability: probability, inverseVariance: inverseVariance, order: alpha,
+            scratch: scratch)
           mpfr_mul_z(perStep.raw, perStep.raw, count.raw, MPFR_RNDU)
           mpfr_add(totals[index].raw, totals[index].raw, perStep.raw, MPFR_RNDU)
         }

@@ -49,13 +49,15 @@ enum CertifiedSubsampledGaussian {
   ///   - s: an upper bound of Σᵢ σᵢ⁻² (1/σ² for one Gaussian), finite and > 0.
   ///   - alpha: the order, ≥ 2.
   static func logA(
-    into result: MPFRNumber, probability q: MPFRNumber, inverseVariance s: MPFRNumber, order alpha: Int, scratch: Scratch
+    into result: MPFRNumber, probability q: MPFRNumber, inverseVariance s: MPFRNumber,
+    order alpha: Int, scratch: Scratch
   ) {
     precondition(alpha >= 2, "integer orders start at 2; got \(alpha)")
     let order = UInt(alpha)
     // The raw pointers, hoisted: the loop is ~10 MPFR calls per term and α terms.
     let ratio = scratch.ratio.raw, weight = scratch.weight.raw, growth = scratch.growth.raw
-    let gap = scratch.gap.raw, excess = scratch.excess.raw, product = scratch.product.raw, sum = scratch.sum.raw
+    let gap = scratch.gap.raw, excess = scratch.excess.raw, product = scratch.product.raw,
+      sum = scratch.sum.raw
     // q/(1−q) rounded up: numerator exact, denominator rounded down.
     mpfr_ui_sub(scratch.oneMinusQDown.raw, 1, q.raw, MPFR_RNDD)
     mpfr_div(ratio, q.raw, scratch.oneMinusQDown.raw, MPFR_RNDU)
@@ -64,7 +66,7 @@ enum CertifiedSubsampledGaussian {
     mpfr_pow_ui(weight, scratch.oneMinusQUp.raw, order, MPFR_RNDU)
     // g = expm1(S) rounded up.
     mpfr_expm1(growth, s.raw, MPFR_RNDU)
-    mpfr_set_zero(gap, 1)     // G_1
+    mpfr_set_zero(gap, 1)  // G_1
     mpfr_set_zero(excess, 1)  // D_1
     mpfr_set_zero(sum, 1)
     for k in 1...order {
@@ -97,7 +99,8 @@ enum CertifiedSubsampledGaussian {
   ///   - q: the sampling probability, exact, 0 < q ≤ 1 (q = 0 never reaches here).
   ///   - s: an upper bound of Σᵢ σᵢ⁻², ≥ 0, possibly +∞.
   static func rdp(
-    into result: MPFRNumber, probability q: MPFRNumber, inverseVariance s: MPFRNumber, order alpha: Int, scratch: Scratch
+    into result: MPFRNumber, probability q: MPFRNumber, inverseVariance s: MPFRNumber,
+    order alpha: Int, scratch: Scratch
   ) {
     if s.isZero {
       result.setZero()
@@ -116,7 +119,9 @@ enum CertifiedSubsampledGaussian {
   /// Double (for tests against quadrature): 0 for q = 0, +∞ for σ = 0, α(α−1)/(2σ²)
   /// for q = 1.
   /// - Precondition: q ∈ [0, 1], σ ≥ 0, α ≥ 2.
-  static func logAUpperBound(probability: Double, noiseMultiplier: Double, order alpha: Int) -> Double {
+  static func logAUpperBound(probability: Double, noiseMultiplier: Double, order alpha: Int)
+    -> Double
+  {
     if probability == 0 { return 0 }
     let s = MPFRNumber()
     inverseVariance(into: s, of: .gaussian(noiseMultiplier: noiseMultiplier))

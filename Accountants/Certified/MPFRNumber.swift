@@ -33,7 +33,8 @@ final class MPFRNumber {
   /// - Precondition: `value` is not NaN.
   convenience init(exactly value: Double, precision: Int = CertifiedRDPAccountant.precisionBits) {
     precondition(!value.isNaN, "MPFRNumber(exactly:) needs a number; got NaN")
-    precondition(precision >= Double.significandBitCount + 1, "a Double needs ≥ 53 bits to be exact")
+    precondition(
+      precision >= Double.significandBitCount + 1, "a Double needs ≥ 53 bits to be exact")
     self.init(precision: precision)
     let ternary = mpfr_set_d(raw, value, MPFR_RNDN)
     precondition(ternary == 0, "mpfr_set_d was inexact for \(value)")

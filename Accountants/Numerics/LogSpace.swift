@@ -13,7 +13,8 @@ enum LogSpace {
   }
 
   /// log|eˣ − eʸ| and whether eˣ ≥ eʸ (dp_accounting's `_log_sub_sign`).
-  static func subtractWithSign(_ x: Double, _ y: Double) -> (isNonNegative: Bool, magnitude: Double) {
+  static func subtractWithSign(_ x: Double, _ y: Double) -> (isNonNegative: Bool, magnitude: Double)
+  {
     if x > y { return (true, x + Double.log(onePlus: -Double.exp(y - x))) }
     if x < y { return (false, y + Double.log(onePlus: -Double.exp(x - y))) }
     return (true, -.infinity)
@@ -30,7 +31,9 @@ enum LogSpace {
 
   /// log k! for k = 0 … ``logFactorialTableSize`` − 1, from log Γ (the same values
   /// ``binomialMagnitude(_:_:)`` would compute, looked up instead of recomputed).
-  static let logFactorials: [Double] = (0..<logFactorialTableSize).map { Double.logGamma(Double($0) + 1) }
+  static let logFactorials: [Double] = (0..<logFactorialTableSize).map {
+    Double.logGamma(Double($0) + 1)
+  }
 
   /// Covers every integer order up to 2048.
   static let logFactorialTableSize = 2049

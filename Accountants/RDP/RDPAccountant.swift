@@ -119,14 +119,18 @@ public struct RDPAccountant: PrivacyAccountant, Equatable {
       guard neighboringRelation == .addOrRemoveOne else {
         return CompositionFailure(
           event: event,
-          reason: "PoissonSampled needs add/remove neighbours; this accountant uses \(neighboringRelation.rawValue).")
+          reason:
+            "PoissonSampled needs add/remove neighbours; this accountant uses \(neighboringRelation.rawValue)."
+        )
       }
       return gaussianFailure(inner, sampledBy: "PoissonSampled")
     case .sampledWithoutReplacement(_, _, let inner):
       guard neighboringRelation == .replaceOne else {
         return CompositionFailure(
           event: event,
-          reason: "SampledWithoutReplacement needs replace-one neighbours; this accountant uses \(neighboringRelation.rawValue).")
+          reason:
+            "SampledWithoutReplacement needs replace-one neighbours; this accountant uses \(neighboringRelation.rawValue)."
+        )
       }
       return gaussianFailure(inner, sampledBy: "SampledWithoutReplacement")
     case .selfComposed(let inner, _):
@@ -155,7 +159,9 @@ public struct RDPAccountant: PrivacyAccountant, Equatable {
     case .noOp, .nonPrivate, .laplace, .poissonSampled, .sampledWithoutReplacement:
       return CompositionFailure(
         event: event,
-        reason: "the RDP accountant supports \(sampler) only around a Gaussian or a composition of Gaussians.")
+        reason:
+          "the RDP accountant supports \(sampler) only around a Gaussian or a composition of Gaussians."
+      )
     }
   }
 
@@ -176,10 +182,20 @@ public struct RDPAccountant: PrivacyAccountant, Equatable {
     case .laplace(let noiseMultiplier):
       return [(.laplace(noiseMultiplier: noiseMultiplier), count)]
     case .poissonSampled(let probability, let inner):
-      return [(.poissonSampledGaussian(probability: probability, noiseMultiplier: effectiveNoiseMultiplier(inner)), count)]
+      return [
+        (
+          .poissonSampledGaussian(
+            probability: probability, noiseMultiplier: effectiveNoiseMultiplier(inner)), count
+        )
+      ]
     case .sampledWithoutReplacement(let sourceSize, let sampleSize, let inner):
       let fraction = Double(sampleSize) / Double(sourceSize)
-      return [(.sampledWithoutReplacementGaussian(fraction: fraction, noiseMultiplier: effectiveNoiseMultiplier(inner)), count)]
+      return [
+        (
+          .sampledWithoutReplacementGaussian(
+            fraction: fraction, noiseMultiplier: effectiveNoiseMultiplier(inner)), count
+        )
+      ]
     case .selfComposed(let inner, let repetitions):
       // count = 0 is a no-op, even around a non-private event (0 · ∞ would be NaN).
       return repetitions == 0 ? [] : flatten(inner, count: count * Double(repetitions))

@@ -45,7 +45,9 @@ extension RDPConversion {
   /// - Precondition: ε ≥ 0 (checked by the caller).
   func delta(curve: inout RDPCurve, epsilon: Double) -> RDPBound {
     let orders = curve.orders
-    let best = curve.minimize { i, r in logDeltaCandidate(order: orders[i], rdp: r, epsilon: epsilon) }
+    let best = curve.minimize { i, r in
+      logDeltaCandidate(order: orders[i], rdp: r, epsilon: epsilon)
+    }
     return Self.bound(min(Double.exp(best.value), 1), index: best.index, orders: orders)
   }
 
@@ -72,7 +74,8 @@ extension RDPConversion {
     case .improved:
       var logDelta = 0.5 * Double.log(onePlus: -Double.exp(-r))
       if alpha > 1.01 {
-        let bound = (alpha - 1) * (r - epsilon + Double.log(onePlus: -1 / alpha)) - Double.log(alpha)
+        let bound =
+          (alpha - 1) * (r - epsilon + Double.log(onePlus: -1 / alpha)) - Double.log(alpha)
         logDelta = min(logDelta, bound)
       }
       return logDelta

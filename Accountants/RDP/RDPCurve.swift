@@ -72,7 +72,8 @@ struct RDPCurve {
   private mutating func perStepValue(_ m: Int, _ i: Int) -> Double {
     if let value = perStep[m][i] { return value }
     let alpha = orders[i]
-    let value = alpha.rounded() == alpha && alpha <= Double(1 << 20)
+    let value =
+      alpha.rounded() == alpha && alpha <= Double(1 << 20)
       ? integerValue(m, Int(alpha))
       : mechanisms[m].mechanism.epsilon(order: alpha)
     perStep[m][i] = value

@@ -15,13 +15,16 @@ enum RDPMechanism: Hashable, Sendable {
     case .nonPrivate:
       return .infinity
     case .gaussian(let sigma):
-      return SubsampledGaussianRDP.epsilon(samplingProbability: 1, noiseMultiplier: sigma, order: alpha)
+      return SubsampledGaussianRDP.epsilon(
+        samplingProbability: 1, noiseMultiplier: sigma, order: alpha)
     case .laplace(let b):
       return LaplaceRDP.epsilon(noiseMultiplier: b, order: alpha)
     case .poissonSampledGaussian(let q, let sigma):
-      return SubsampledGaussianRDP.epsilon(samplingProbability: q, noiseMultiplier: sigma, order: alpha)
+      return SubsampledGaussianRDP.epsilon(
+        samplingProbability: q, noiseMultiplier: sigma, order: alpha)
     case .sampledWithoutReplacementGaussian(let fraction, let sigma):
-      return SampledWithoutReplacementRDP.epsilon(samplingFraction: fraction, noiseMultiplier: sigma, order: alpha)
+      return SampledWithoutReplacementRDP.epsilon(
+        samplingFraction: fraction, noiseMultiplier: sigma, order: alpha)
     }
   }
 

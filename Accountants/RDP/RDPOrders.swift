@@ -16,7 +16,9 @@ public struct RDPOrders: Hashable, Sendable {
   /// and small δ, where Opacus's grid (which stops at 63) is loose.
   public static let dpAccountingDefault = RDPOrders(
     uncheckedName: "dp_accounting_default",
-    values: (1...99).map { 1 + Double($0) / 10 } + (11...63).map(Double.init) + [128, 256, 512, 1024])
+    values: (1...99).map { 1 + Double($0) / 10 } + (11...63).map(Double.init) + [
+      128, 256, 512, 1024,
+    ])
 
   /// Opacus 1.6.0's `RDPAccountant.DEFAULT_ALPHAS`, 151 orders: 1.1, …, 10.9, 12, …, 63
   /// (order 11 is missing). Provided to reproduce Opacus numbers.

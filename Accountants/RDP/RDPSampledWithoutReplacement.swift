@@ -30,7 +30,9 @@ enum SampledWithoutReplacementRDP {
   static let forwardDifferenceLimit = 256
 
   /// ε(α) of one step at sampling fraction q and noise multiplier σ.
-  static func epsilon(samplingFraction q: Double, noiseMultiplier sigma: Double, order alpha: Double) -> Double {
+  static func epsilon(
+    samplingFraction q: Double, noiseMultiplier sigma: Double, order alpha: Double
+  ) -> Double {
     if q == 0 || sigma == .infinity { return 0 }
     if sigma == 0 { return .infinity }
     if q == 1 { return alpha / (2 * sigma * sigma) }
@@ -56,11 +58,13 @@ enum SampledWithoutReplacementRDP {
     let log2 = Double.log(2.0)
     let log4 = Double.log(4.0)
     let logF2Minus1 = gaussianEpsilon(2) + Double.log(onePlus: -Double.exp(-gaussianEpsilon(2)))
-    let secondTerm = 2 * logQ + LogSpace.binomialMagnitude(order, 2)
+    let secondTerm =
+      2 * logQ + LogSpace.binomialMagnitude(order, 2)
       + min(log4 + logF2Minus1, gaussianEpsilon(2) + log2)
     var logA = LogSpace.add(0, secondTerm)
     guard alpha >= 3 else { return logA }
-    let differences = alpha <= forwardDifferenceLimit ? logForwardDifferences(of: cgf, count: alpha) : nil
+    let differences =
+      alpha <= forwardDifferenceLimit ? logForwardDifferences(of: cgf, count: alpha) : nil
     for j in 3...alpha {
       let i = Double(j)
       var s = log2 + cgf(i - 1)

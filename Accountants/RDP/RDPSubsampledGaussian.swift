@@ -17,11 +17,14 @@ enum SubsampledGaussianRDP {
   ///
   /// Special cases first: q = 0 → 0; σ = 0 → +∞; q = 1 → α/(2σ²) (the Gaussian
   /// mechanism; the general formulas divide by log(1 − q)); σ = +∞ → 0.
-  static func epsilon(samplingProbability q: Double, noiseMultiplier sigma: Double, order alpha: Double) -> Double {
+  static func epsilon(
+    samplingProbability q: Double, noiseMultiplier sigma: Double, order alpha: Double
+  ) -> Double {
     if q == 0 || sigma == .infinity { return 0 }
     if sigma == 0 { return .infinity }
     if q == 1 { return alpha / (2 * sigma * sigma) }
-    let logA = alpha.rounded() == alpha
+    let logA =
+      alpha.rounded() == alpha
       ? logAInteger(q: q, sigma: sigma, alpha: Int(alpha))
       : logAFractional(q: q, sigma: sigma, alpha: alpha)
     // A NaN can only come from an arithmetic corner; excluding the order is the safe answer.
@@ -41,7 +44,8 @@ enum SubsampledGaussianRDP {
     let order = Double(alpha)
     for k in 0...alpha {
       let i = Double(k)
-      let logCoefficient = LogSpace.binomialMagnitude(order, i) + i * logQ + (order - i) * logOneMinusQ
+      let logCoefficient =
+        LogSpace.binomialMagnitude(order, i) + i * logQ + (order - i) * logOneMinusQ
       sum.add(logCoefficient + (i * i - i) / twoSigmaSquared)
     }
     return sum.logValue
@@ -92,7 +96,9 @@ enum SubsampledGaussianRDP {
       // total ≤ largest + log(2k + 2): forming the total (a log1p) is only worth it when the
       // stopping test can pass; the decision is the same as testing every time.
       let largestTerm = max(logS0, logS1)
-      if logS0 < lastS0, logS1 < lastS1, largestTerm < sum.logLargestTerm + Double.log(Double(2 * k + 2)) - 30 {
+      if logS0 < lastS0, logS1 < lastS1,
+        largestTerm < sum.logLargestTerm + Double.log(Double(2 * k + 2)) - 30
+      {
         let total = sum.logValue
         if largestTerm < total - 30 { return total }
       }

@@ -14,7 +14,9 @@ struct AccountCommand: ParsableCommand {
         dpfl account --ledger run/ledger.json --delta 1e-6 --compare
       """)
 
-  @Option(parsing: .unconditional, help: "Noise multiplier σ: noise standard deviation / clipping bound C, ≥ 0.")
+  @Option(
+    parsing: .unconditional,
+    help: "Noise multiplier σ: noise standard deviation / clipping bound C, ≥ 0.")
   var noiseMultiplier: Double?
 
   @OptionGroup var schedule: ScheduleOptions
@@ -25,16 +27,23 @@ struct AccountCommand: ParsableCommand {
   @Option(parsing: .unconditional, help: "ε ≥ 0: report δ at this ε instead.")
   var epsilon: Double?
 
-  @Option(help: "rdp (Rényi DP, 156 orders up to 1024), moments (Abadi et al. 2016: orders 2…33, classic conversion) or certified (integer orders, a proven upper bound via MPFR).")
+  @Option(
+    help:
+      "rdp (Rényi DP, 156 orders up to 1024), moments (Abadi et al. 2016: orders 2…33, classic conversion) or certified (integer orders, a proven upper bound via MPFR)."
+  )
   var accountant: Audit.Method?
 
-  @Option(help: "RDP → (ε, δ) conversion: improved (Canonne–Kamath–Steinke 2020, default) or classic (Mironov 2017).")
+  @Option(
+    help:
+      "RDP → (ε, δ) conversion: improved (Canonne–Kamath–Steinke 2020, default) or classic (Mironov 2017)."
+  )
   var conversion: RDPConversion?
 
   @Option(
     help: ArgumentHelp(
       "Re-account a ledger: the DPEvent JSON a training run writes ('-' for stdin).",
-      discussion: "Give --delta or --epsilon; the ledger replaces --noise-multiplier and the schedule flags.",
+      discussion:
+        "Give --delta or --epsilon; the ledger replaces --noise-multiplier and the schedule flags.",
       valueName: "file"))
   var ledger: String?
 
@@ -48,7 +57,8 @@ struct AccountCommand: ParsableCommand {
   /// The query as given on the command line.
   var rawQuery: RawQuery {
     var raw = RawQuery(
-      noiseMultiplier: noiseMultiplier, delta: delta, epsilon: epsilon, accountant: accountant, conversion: conversion)
+      noiseMultiplier: noiseMultiplier, delta: delta, epsilon: epsilon, accountant: accountant,
+      conversion: conversion)
     schedule.apply(to: &raw)
     return raw
   }
@@ -65,12 +75,18 @@ struct AccountCommand: ParsableCommand {
         return
       }
       if let path = ledger {
-        if output.batch != nil { throw CLIError.conflict(.ledger, .noiseMultiplier, reason: "--batch reads its own queries.") }
+        if output.batch != nil {
+          throw CLIError.conflict(
+            .ledger, .noiseMultiplier, reason: "--batch reads its own queries.")
+        }
         let results = try LedgerQuery(path: path, raw: rawQuery, compare: compare).evaluate()
         try printLedgerResults(results)
         return
       }
-      if compare { throw CLIError.missing(.ledger, hint: "--compare re-accounts a ledger with every accountant.") }
+      if compare {
+        throw CLIError.missing(
+          .ledger, hint: "--compare re-accounts a ledger with every accountant.")
+      }
       let result = try AccountQuery(rawQuery).evaluate()
       print(output.format == .json ? Rendering.json(result) : Rendering.text(result))
     }
@@ -86,7 +102,9 @@ struct AccountCommand: ParsableCommand {
       print(output.format == .json ? Rendering.json(result) : Rendering.text(result))
       return
     }
-    print(output.format == .json ? Rendering.json(LedgerComparison(results)) : Rendering.text(comparison: results))
+    print(
+      output.format == .json
+        ? Rendering.json(LedgerComparison(results)) : Rendering.text(comparison: results))
     if !results.contains(where: { (try? $0.result.get()) != nil }) {
       throw .accounting(.noBracketFound(reason: "no accountant supports this ledger."))
     }

@@ -27,8 +27,10 @@ enum BatchRunner {
     }
     let decoder = JSONDecoder()
     var allSucceeded = true
-    let lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
-    for (index, line) in lines.enumerated() where !line.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+    let lines = String(decoding: data, as: UTF8.self).split(
+      separator: "\n", omittingEmptySubsequences: false)
+    for (index, line) in lines.enumerated()
+    where !line.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
       let clock = ContinuousClock()
       let start = clock.now
       do throws(CLIError) {

@@ -21,21 +21,31 @@ struct PlanCommand: ParsableCommand {
   @Option(parsing: .unconditional, help: "Target ε > 0.")
   var epsilon: Double?
 
-  @Option(parsing: .unconditional, help: "Target δ in (0, 1); default 1/population when --population is given.")
+  @Option(
+    parsing: .unconditional,
+    help: "Target δ in (0, 1); default 1/population when --population is given.")
   var delta: Double?
 
   @OptionGroup var schedule: ScheduleOptions
 
-  @Option(help: "What to solve for: noise-multiplier (default) or rounds (needs --noise-multiplier).")
+  @Option(
+    help: "What to solve for: noise-multiplier (default) or rounds (needs --noise-multiplier).")
   var solve: PlanUnknown?
 
-  @Option(parsing: .unconditional, help: "With --solve rounds: the noise multiplier σ = noise std / clipping bound C.")
+  @Option(
+    parsing: .unconditional,
+    help: "With --solve rounds: the noise multiplier σ = noise std / clipping bound C.")
   var noiseMultiplier: Double?
 
-  @Option(parsing: .unconditional, help: "Clipping bound C > 0, to report the noise std on the cohort sum (σ·C) and mean (σ·C/M).")
+  @Option(
+    parsing: .unconditional,
+    help: "Clipping bound C > 0, to report the noise std on the cohort sum (σ·C) and mean (σ·C/M).")
   var clippingBound: Double?
 
-  @Option(help: "rdp (default), moments (Abadi et al. 2016: orders 2…33, classic conversion) or certified (a proven upper bound via MPFR; slower).")
+  @Option(
+    help:
+      "rdp (default), moments (Abadi et al. 2016: orders 2…33, classic conversion) or certified (a proven upper bound via MPFR; slower)."
+  )
   var accountant: Audit.Method?
 
   @Option(help: "RDP → (ε, δ) conversion: improved (default) or classic.")

@@ -51,8 +51,10 @@ enum Rendering {
   static func text(_ result: AccountResult) -> String {
     let headline: String
     switch result.solvedFor {
-    case .epsilon: headline = "ε = \(number(result.epsilon)) at δ = \(number(result.delta)) (upper bound)"
-    case .delta: headline = "δ = \(number(result.delta)) at ε = \(number(result.epsilon)) (upper bound)"
+    case .epsilon:
+      headline = "ε = \(number(result.epsilon)) at δ = \(number(result.delta)) (upper bound)"
+    case .delta:
+      headline = "δ = \(number(result.delta)) at ε = \(number(result.epsilon)) (upper bound)"
     }
     let finding = result.finding
     var lines = [
@@ -61,16 +63,22 @@ enum Rendering {
     ]
     if let schedule = result.schedule {
       lines.append("  schedule    \(describe(schedule.sampling, steps: schedule.steps))")
-      lines.append("  noise       σ = \(number(schedule.noiseMultiplier)) (noise std σ·C for clipping bound C)")
+      lines.append(
+        "  noise       σ = \(number(schedule.noiseMultiplier)) (noise std σ·C for clipping bound C)"
+      )
     } else {
-      lines.append("  ledger      \(result.ledger.summary); \(finding.neighboringRelation.rawValue) neighbours")
+      lines.append(
+        "  ledger      \(result.ledger.summary); \(finding.neighboringRelation.rawValue) neighbours"
+      )
     }
     lines += edgeWarning(finding.bound)
     return lines.joined(separator: "\n")
   }
 
   /// `--compare`: one line per accountant, then the ledger.
-  static func text(comparison results: [(method: Audit.Method, result: Result<AccountResult, CLIError>)]) -> String {
+  static func text(
+    comparison results: [(method: Audit.Method, result: Result<AccountResult, CLIError>)]
+  ) -> String {
     var lines: [String] = []
     var ledger: String?
     for (method, result) in results {
@@ -80,10 +88,12 @@ enum Rendering {
         ledger = ledger ?? value.ledger.summary
         let finding = value.finding
         let order = finding.bound.optimalOrder.map { "α = \(number($0))" } ?? "α = –"
-        let answer = value.solvedFor == .epsilon
+        let answer =
+          value.solvedFor == .epsilon
           ? "ε = \(precise(value.epsilon)) at δ = \(number(value.delta))"
           : "δ = \(precise(value.delta)) at ε = \(number(value.epsilon))"
-        lines.append("\(name) \(answer)  (\(finding.conversion.rawValue), \(finding.orders.name), \(order))")
+        lines.append(
+          "\(name) \(answer)  (\(finding.conversion.rawValue), \(finding.orders.name), \(order))")
       case .failure(let error):
         lines.append("\(name) cannot account for this ledger: \(error.message(.flag))")
       }
@@ -98,11 +108,17 @@ enum Rendering {
     var lines: [String]
     switch query.unknown {
     case .noiseMultiplier:
-      lines = ["noise multiplier σ = \(roundedUp(result.noiseMultiplier)) (rounded up) meets \(target) (achieved ε = \(precise(result.achieved.value)))"]
+      lines = [
+        "noise multiplier σ = \(roundedUp(result.noiseMultiplier)) (rounded up) meets \(target) (achieved ε = \(precise(result.achieved.value)))"
+      ]
     case .rounds:
-      lines = ["\(count(result.steps)) rounds at σ = \(number(result.noiseMultiplier)) meet \(target) (achieved ε = \(precise(result.achieved.value)))"]
+      lines = [
+        "\(count(result.steps)) rounds at σ = \(number(result.noiseMultiplier)) meet \(target) (achieved ε = \(precise(result.achieved.value)))"
+      ]
     }
-    lines.append("  accountant  \(describe(query.method.choice, query.method.conversion, query.method.orders, bound: result.achieved))")
+    lines.append(
+      "  accountant  \(describe(query.method.choice, query.method.conversion, query.method.orders, bound: result.achieved))"
+    )
     lines.append("  schedule    \(describe(query.sampling, steps: result.steps))")
     if let sum = result.noiseStdOnSum {
       var noise = "  noise       std σ·C = \(number(sum)) on the cohort sum"
@@ -114,31 +130,42 @@ enum Rendering {
       lines.append("  noise       std σ·C on the cohort sum (give --clipping-bound C for numbers)")
     }
     if !query.assumedDefaults.isEmpty {
-      lines.append("  assumed     \(query.assumedDefaults.joined(separator: ", ")) (the built-in federated run's defaults; pass flags to change them)")
+      lines.append(
+        "  assumed     \(query.assumedDefaults.joined(separator: ", ")) (the built-in federated run's defaults; pass flags to change them)"
+      )
     }
     lines += edgeWarning(result.achieved)
     if let curve = result.budgetCurve {
       lines.append("")
-      let sigma = query.unknown == .noiseMultiplier ? roundedUp(result.noiseMultiplier) : number(result.noiseMultiplier)
+      let sigma =
+        query.unknown == .noiseMultiplier
+        ? roundedUp(result.noiseMultiplier) : number(result.noiseMultiplier)
       lines.append("  budget curve at σ = \(sigma), δ = \(number(query.target.delta))")
       lines.append("  " + "steps".leftPadded(to: 12) + "ε".leftPadded(to: 14))
       for point in curve {
         let marker = point.epsilon > query.target.epsilon ? "  over target" : ""
-        lines.append("  " + count(point.steps).leftPadded(to: 12) + precise(point.epsilon).leftPadded(to: 14) + marker)
+        lines.append(
+          "  " + count(point.steps).leftPadded(to: 12) + precise(point.epsilon).leftPadded(to: 14)
+            + marker)
       }
     }
     return lines.joined(separator: "\n")
   }
 
-  private static func describe(_ method: Audit.Method, _ conversion: RDPConversion, _ orders: RDPOrders, bound: RDPBound) -> String {
+  private static func describe(
+    _ method: Audit.Method, _ conversion: RDPConversion, _ orders: RDPOrders, bound: RDPBound
+  ) -> String {
     let name: String
     switch method {
     case .rdp: name = "RDP"
     case .moments: name = "moments (Abadi et al. 2016)"
-    case .certified: name = "certified RDP (MPFR, \(CertifiedRDPAccountant.precisionBits)-bit directed rounding; a proven upper bound)"
+    case .certified:
+      name =
+        "certified RDP (MPFR, \(CertifiedRDPAccountant.precisionBits)-bit directed rounding; a proven upper bound)"
     }
     let order = bound.optimalOrder.map { ", optimal order α = \(number($0))" } ?? ""
-    return "\(name), \(conversion.rawValue) conversion, \(orders.values.count) orders (\(orders.name))\(order)"
+    return
+      "\(name), \(conversion.rawValue) conversion, \(orders.values.count) orders (\(orders.name))\(order)"
   }
 
   private static func describe(_ sampling: Sampling, steps: Int) -> String {
@@ -153,13 +180,16 @@ enum Rendering {
     case .poisson:
       return "Poisson sampling, \(who), \(count(steps)) steps; add/remove-one neighbours"
     case .fixedSize:
-      return "fixed-size sampling without replacement, \(who), \(count(steps)) steps; replace-one neighbours (sensitivity 2C)"
+      return
+        "fixed-size sampling without replacement, \(who), \(count(steps)) steps; replace-one neighbours (sensitivity 2C)"
     }
   }
 
   private static func edgeWarning(_ bound: RDPBound) -> [String] {
     guard bound.orderAtGridEdge else { return [] }
-    return ["  note        the optimal order is at the edge of the grid: a wider grid might give a smaller bound."]
+    return [
+      "  note        the optimal order is at the edge of the grid: a wider grid might give a smaller bound."
+    ]
   }
 }
 

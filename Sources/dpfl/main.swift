@@ -1,2 +1,3 @@
 import DPFLCommands
+
 DPFL.main()

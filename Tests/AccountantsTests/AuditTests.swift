@@ -31,21 +31,27 @@ struct AuditTests {
   func jsonRoundTrip() throws {
     var builder = DPEventBuilder()
     for round in 0..<300 {
-      builder.compose(.poissonSampled(probability: round < 200 ? 0.01 : 0.02, .gaussian(noiseMultiplier: 1.2)))
+      builder.compose(
+        .poissonSampled(probability: round < 200 ? 0.01 : 0.02, .gaussian(noiseMultiplier: 1.2)))
     }
-    let decoded = try JSONDecoder().decode(DPEvent.self, from: JSONEncoder().encode(builder.build()))
+    let decoded = try JSONDecoder().decode(
+      DPEvent.self, from: JSONEncoder().encode(builder.build()))
     var live = RDPAccountant()
     for round in 0..<300 {
-      try live.compose(.poissonSampled(probability: round < 200 ? 0.01 : 0.02, .gaussian(noiseMultiplier: 1.2)))
+      try live.compose(
+        .poissonSampled(probability: round < 200 ? 0.01 : 0.02, .gaussian(noiseMultiplier: 1.2)))
     }
     let audited = try Audit.epsilon(ledger: decoded, delta: 1e-6, methods: [.rdp])[0].finding.get()
     expectClose(audited.bound.value, try live.epsilon(delta: 1e-6), relative: 1e-12)
   }
 
-  @Test("the neighbouring relation is read off the ledger, and an accountant that cannot follow reports why")
+  @Test(
+    "the neighbouring relation is read off the ledger, and an accountant that cannot follow reports why"
+  )
   func relations() throws {
     let fixedSize = DPEvent.selfComposed(
-      .sampledWithoutReplacement(sourceSize: 1000, sampleSize: 10, .gaussian(noiseMultiplier: 1)), count: 10)
+      .sampledWithoutReplacement(sourceSize: 1000, sampleSize: 10, .gaussian(noiseMultiplier: 1)),
+      count: 10)
     #expect(Audit.neighboringRelation(of: fixedSize) == .replaceOne)
     #expect(Audit.neighboringRelation(of: .composed([Self.ledger, fixedSize])) == .replaceOne)
     #expect(Audit.neighboringRelation(of: Self.ledger) == .addOrRemoveOne)

@@ -18,16 +18,21 @@ struct CalibrationGoldenTests {
     for item in Self.fixture.cases {
       let target = try PrivacyBudget(epsilon: item.targetEpsilon, delta: item.delta)
       let make = Self.event(item.samplingRate, item.steps)
-      let sigma = try Calibration.noiseMultiplier(target: target, accountant: { RDPAccountant() }, event: make)
+      let sigma = try Calibration.noiseMultiplier(
+        target: target, accountant: { RDPAccountant() }, event: make)
       var accountant = RDPAccountant()
       try accountant.compose(make(sigma))
       #expect(try accountant.epsilon(delta: item.delta) <= item.targetEpsilon, "\(item.name)")
-      expectClose(sigma, item.dpAccounting.noiseMultiplier, relative: Self.fixture.rtol, absolute: Self.fixture.atol, item.name)
+      expectClose(
+        sigma, item.dpAccounting.noiseMultiplier, relative: Self.fixture.rtol,
+        absolute: Self.fixture.atol, item.name)
       // Opacus searches to a tolerance of 0.01 in ε on a grid without orders 11 and > 63,
       // so its σ is larger — except where its signed fractional series is smaller than the
       // conservative bound both dpfl and dp_accounting use (listed in the fixture).
       if let opacus = item.opacus.value, !Self.fixture.opacusBelowDpAccounting.contains(item.name) {
-        #expect(sigma <= opacus.noiseMultiplier, "\(item.name): \(sigma) > Opacus \(opacus.noiseMultiplier)")
+        #expect(
+          sigma <= opacus.noiseMultiplier,
+          "\(item.name): \(sigma) > Opacus \(opacus.noiseMultiplier)")
       }
     }
   }
@@ -38,7 +43,10 @@ struct CalibrationGoldenTests {
     for item in Self.fixture.maxSteps {
       let target = try PrivacyBudget(epsilon: item.targetEpsilon, delta: item.delta)
       let steps = try Calibration.count(target: target, accountant: { RDPAccountant() }) {
-        .selfComposed(.poissonSampled(probability: item.samplingRate, .gaussian(noiseMultiplier: item.noiseMultiplier)), count: $0)
+        .selfComposed(
+          .poissonSampled(
+            probability: item.samplingRate, .gaussian(noiseMultiplier: item.noiseMultiplier)),
+          count: $0)
       }
       #expect(steps == item.dpAccounting.steps, "\(item.name)")
     }

@@ -21,19 +21,26 @@ struct CalibrationTests {
       var generator = SeededGenerator(seed: seed)
       let q = generator.logUniform(1e-4, 0.5)
       let steps = Int(generator.logUniform(10, 1e5))
-      let target = try PrivacyBudget(epsilon: generator.logUniform(0.3, 10), delta: generator.logUniform(1e-10, 1e-3))
+      let target = try PrivacyBudget(
+        epsilon: generator.logUniform(0.3, 10), delta: generator.logUniform(1e-10, 1e-3))
       let make = Self.run(q, steps)
-      let sigma = try Calibration.noiseMultiplier(target: target, accountant: { RDPAccountant() }, event: make)
+      let sigma = try Calibration.noiseMultiplier(
+        target: target, accountant: { RDPAccountant() }, event: make)
       let label = "seed \(seed): q=\(q) T=\(steps) target=\(target)"
       #expect(try Self.epsilon(make(sigma), delta: target.delta) <= target.epsilon, "\(label)")
-      #expect(try Self.epsilon(make(sigma / (1 + 2e-6)), delta: target.delta) > target.epsilon, "\(label)")
+      #expect(
+        try Self.epsilon(make(sigma / (1 + 2e-6)), delta: target.delta) > target.epsilon, "\(label)"
+      )
     }
   }
 
   @Test("the largest count meets the target and one more step does not")
   func countIsExact() throws {
     let target = try PrivacyBudget(epsilon: 2, delta: 1e-6)
-    let event = { (n: Int) in DPEvent.selfComposed(.poissonSampled(probability: 1e-3, .gaussian(noiseMultiplier: 0.9)), count: n) }
+    let event = { (n: Int) in
+      DPEvent.selfComposed(
+        .poissonSampled(probability: 1e-3, .gaussian(noiseMultiplier: 0.9)), count: n)
+    }
     let steps = try Calibration.count(target: target, accountant: { RDPAccountant() }, event: event)
     #expect(try Self.epsilon(event(steps), delta: 1e-6) <= 2)
     #expect(try Self.epsilon(event(steps + 1), delta: 1e-6) > 2)
@@ -42,33 +49,48 @@ struct CalibrationTests {
   @Test("the largest sampling probability meets the target within the tolerance")
   func samplingProbability() throws {
     let target = try PrivacyBudget(epsilon: 1, delta: 1e-5)
-    let event = { (q: Double) in DPEvent.selfComposed(.poissonSampled(probability: q, .gaussian(noiseMultiplier: 1.2)), count: 1000) }
-    let q = try Calibration.samplingProbability(target: target, accountant: { RDPAccountant() }, event: event)
+    let event = { (q: Double) in
+      DPEvent.selfComposed(
+        .poissonSampled(probability: q, .gaussian(noiseMultiplier: 1.2)), count: 1000)
+    }
+    let q = try Calibration.samplingProbability(
+      target: target, accountant: { RDPAccountant() }, event: event)
     #expect(try Self.epsilon(event(q), delta: 1e-5) <= 1)
     #expect(try Self.epsilon(event(q * (1 + 2e-6)), delta: 1e-5) > 1)
     // A generous budget allows sampling everything.
     let loose = try PrivacyBudget(epsilon: 1e4, delta: 1e-5)
-    #expect(try Calibration.samplingProbability(target: loose, accountant: { RDPAccountant() }, event: event) == 1)
+    #expect(
+      try Calibration.samplingProbability(
+        target: loose, accountant: { RDPAccountant() }, event: event) == 1)
   }
 
   @Test("unreachable targets and invalid budgets are typed errors")
   func errors() throws {
-    #expect(throws: AccountingError.invalidArgument(name: "epsilon", value: 0, requirement: "be finite and > 0")) {
+    #expect(
+      throws: AccountingError.invalidArgument(
+        name: "epsilon", value: 0, requirement: "be finite and > 0")
+    ) {
       try PrivacyBudget(epsilon: 0, delta: 1e-5)
     }
-    #expect(throws: AccountingError.invalidArgument(name: "delta", value: 1, requirement: "be in (0, 1)")) {
+    #expect(
+      throws: AccountingError.invalidArgument(name: "delta", value: 1, requirement: "be in (0, 1)")
+    ) {
       try PrivacyBudget(epsilon: 1, delta: 1)
     }
     // A non-private release can never meet a finite ε, whatever the noise.
     let target = try PrivacyBudget(epsilon: 1, delta: 1e-5)
     #expect {
-      try Calibration.noiseMultiplier(target: target, accountant: { RDPAccountant() }) { _ in .nonPrivate }
+      try Calibration.noiseMultiplier(target: target, accountant: { RDPAccountant() }) { _ in
+        .nonPrivate
+      }
     } throws: { error in
       guard case AccountingError.noBracketFound = error else { return false }
       return true
     }
     #expect {
-      try Calibration.count(target: target, accountant: { RDPAccountant() }) { _ in .gaussian(noiseMultiplier: 0.1) }
+      try Calibration.count(target: target, accountant: { RDPAccountant() }) { _ in
+        .gaussian(noiseMultiplier: 0.1)
+      }
     } throws: { error in
       guard case AccountingError.noBracketFound = error else { return false }
       return true

@@ -1,7 +1,8 @@
-@testable import Accountants
 import DPTestSupport
 import RealModule
 import Testing
+
+@testable import Accountants
 
 /// ``CertifiedRDPAccountant``: the accountant contract; ε and δ never below their exact
 /// (50-digit) values on the integer grid and at most a few ulps above; agreement with the
@@ -15,7 +16,9 @@ struct CertifiedRDPAccountantTests {
     .poissonSampled(probability: q, .gaussian(noiseMultiplier: sigma))
   }
 
-  private static func certified(_ event: DPEvent, orders: RDPOrders = .integer) throws -> CertifiedRDPAccountant {
+  private static func certified(_ event: DPEvent, orders: RDPOrders = .integer) throws
+    -> CertifiedRDPAccountant
+  {
     var accountant = try CertifiedRDPAccountant(orders: orders)
     try accountant.compose(event)
     return accountant
@@ -38,7 +41,8 @@ struct CertifiedRDPAccountantTests {
       { fresh }, unsupported: .laplace(noiseMultiplier: 1), supported: Self.sampled(0.01, 1.1))
     try checkAccountantConformance(
       { fresh },
-      unsupported: .sampledWithoutReplacement(sourceSize: 100, sampleSize: 10, .gaussian(noiseMultiplier: 1)),
+      unsupported: .sampledWithoutReplacement(
+        sourceSize: 100, sampleSize: 10, .gaussian(noiseMultiplier: 1)),
       supported: .composed([.gaussian(noiseMultiplier: 3), Self.sampled(0.2, 2)]))
   }
 
@@ -49,9 +53,12 @@ struct CertifiedRDPAccountantTests {
     _ value: Double, of exact: Double, ulps: Double = 4, _ label: String,
     sourceLocation: SourceLocation = #_sourceLocation
   ) {
-    #expect(value >= exact, "\(label): \(value) is below the exact \(exact)", sourceLocation: sourceLocation)
     #expect(
-      value <= exact + ulps * exact.ulp, "\(label): \(value) is more than \(ulps) ulps above the exact \(exact)",
+      value >= exact, "\(label): \(value) is below the exact \(exact)",
+      sourceLocation: sourceLocation)
+    #expect(
+      value <= exact + ulps * exact.ulp,
+      "\(label): \(value) is more than \(ulps) ulps above the exact \(exact)",
       sourceLocation: sourceLocation)
   }
 
@@ -62,7 +69,9 @@ struct CertifiedRDPAccountantTests {
   ///   are off the exact value by more than 1e-12 (up to 8.7e-8 relative, random-229; the
   ///   fixture's per-case `rtol` is that budget), so the certified value may lie below
   ///   theirs by that much: there they are the inaccurate ones.
-  @Test("ε on the golden cases: ≥ the exact value, ≤ 4 ulps above it, within 1e-9 of the float64 accountants")
+  @Test(
+    "ε on the golden cases: ≥ the exact value, ≤ 4 ulps above it, within 1e-9 of the float64 accountants"
+  )
   func golden() throws {
     let exact = Golden.required(ExactPoissonFixture.self, "rdp_poisson_exact.json", in: .module)
     #expect(exact.grid == RDPOrders.integer.values)
@@ -71,17 +80,25 @@ struct CertifiedRDPAccountantTests {
       let event = try Self.event(item)
       let certified = try Self.certified(event).epsilonBound(delta: item.delta)
       let reference = try Self.double(event).epsilonBound(delta: item.delta)
-      let label = "\(item.name): q=\(item.samplingRate ?? .nan) σ=\(item.noiseMultiplier) T=\(item.steps)"
+      let label =
+        "\(item.name): q=\(item.samplingRate ?? .nan) σ=\(item.noiseMultiplier) T=\(item.steps)"
       let truth = try #require(exactByName[item.name], "\(item.name) has no exact value")
       Self.expectUpperBound(certified.value, of: truth.epsilonInteger, label)
-      let tolerance = max(1e-9 * reference.value, Self.fixture.tolerance(item, value: reference.value))
-      expectClose(certified.value, reference.value, relative: 0, absolute: tolerance, "\(label) (RDPAccountant)")
+      let tolerance = max(
+        1e-9 * reference.value, Self.fixture.tolerance(item, value: reference.value))
+      expectClose(
+        certified.value, reference.value, relative: 0, absolute: tolerance,
+        "\(label) (RDPAccountant)")
       let expected = item.dpAccounting.epsilonInteger
       let dpAccountingTolerance = Self.fixture.tolerance(item, value: expected)
-      expectClose(certified.value, expected, relative: 0, absolute: dpAccountingTolerance, "\(label) (dp_accounting)")
-      if certified.value > 0, reference.value > 0, certified.optimalOrder != reference.optimalOrder {
+      expectClose(
+        certified.value, expected, relative: 0, absolute: dpAccountingTolerance,
+        "\(label) (dp_accounting)")
+      if certified.value > 0, reference.value > 0, certified.optimalOrder != reference.optimalOrder
+      {
         // A different order can only win by a tie within the float64 accountant's error.
-        expectClose(certified.value, reference.value, relative: 0, absolute: tolerance, "\(label): order tie")
+        expectClose(
+          certified.value, reference.value, relative: 0, absolute: tolerance, "\(label): order tie")
       }
     }
   }
@@ -89,7 +106,9 @@ struct CertifiedRDPAccountantTests {
   /// Every case of `rdp_poisson.json` at the case's target ε, against the exact value
   /// (never below, ≤ 8 ulps above: log δ is multiplied by α − 1 before the exponential)
   /// and the Double accountant (within the fixture's δ tolerance).
-  @Test("δ(ε) on the golden cases: an upper bound of the exact value, and close to the Double accountant")
+  @Test(
+    "δ(ε) on the golden cases: an upper bound of the exact value, and close to the Double accountant"
+  )
   func goldenDelta() throws {
     let exact = Golden.required(ExactPoissonFixture.self, "rdp_poisson_exact.json", in: .module)
     for (item, truth) in zip(Self.fixture.cases, exact.cases) {
@@ -110,7 +129,8 @@ struct CertifiedRDPAccountantTests {
     var compared = 0
     for item in golden.cases where item.order.rounded() == item.order {
       let logA = CertifiedSubsampledGaussian.logAUpperBound(
-        probability: item.samplingRate, noiseMultiplier: item.noiseMultiplier, order: Int(item.order))
+        probability: item.samplingRate, noiseMultiplier: item.noiseMultiplier,
+        order: Int(item.order))
       let label = "q=\(item.samplingRate) σ=\(item.noiseMultiplier) α=\(item.order)"
       // The fixture is the quadrature rounded to nearest; a Double rounded up from a
       // bound of the exact value is never below that.
@@ -129,7 +149,9 @@ struct CertifiedRDPAccountantTests {
     #expect(try Self.certified(Self.sampled(1, 1.3)).rdp == plain.rdp)
     for (order, value) in zip(RDPOrders.integer.values, plain.rdp) {
       let expected = order / (2 * 1.3 * 1.3)
-      #expect(value >= expected.nextDown && value <= expected.nextUp, "α = \(order): \(value) vs \(expected)")
+      #expect(
+        value >= expected.nextDown && value <= expected.nextUp,
+        "α = \(order): \(value) vs \(expected)")
     }
     let none = try Self.certified(.selfComposed(Self.sampled(0, 0), count: 1000))
     #expect(none.rdp.allSatisfy { $0 == 0 })
@@ -152,7 +174,8 @@ struct CertifiedRDPAccountantTests {
       // A_α − 1 = Σ_{k≥2} C(α,k) (1−q)^{α−k} q^k expm1(k(k−1)/(2σ²)): all terms positive.
       let s = 1 / (sigma * sigma)
       let order2 = steps * Double.log(onePlus: q * q * Double.expMinusOne(s))
-      let excess3 = 3 * q * q * (1 - q) * Double.expMinusOne(s) + q * q * q * Double.expMinusOne(3 * s)
+      let excess3 =
+        3 * q * q * (1 - q) * Double.expMinusOne(s) + q * q * q * Double.expMinusOne(3 * s)
       let order3 = steps * Double.log(onePlus: excess3) / 2
       expectClose(rdp[0], order2, relative: 1e-14, "σ=\(sigma) α=2")
       expectClose(rdp[1], order3, relative: 1e-14, "σ=\(sigma) α=3")
@@ -164,7 +187,9 @@ struct CertifiedRDPAccountantTests {
     // 4 × 2⁻² = 1: the same inverse variance, bit for bit.
     let nested = DPEvent.poissonSampled(
       probability: 0.02,
-      .composed([.gaussian(noiseMultiplier: 2), .selfComposed(.gaussian(noiseMultiplier: 2), count: 3)]))
+      .composed([
+        .gaussian(noiseMultiplier: 2), .selfComposed(.gaussian(noiseMultiplier: 2), count: 3),
+      ]))
     #expect(try Self.certified(nested).rdp == Self.certified(Self.sampled(0.02, 1)).rdp)
   }
 
@@ -173,7 +198,9 @@ struct CertifiedRDPAccountantTests {
     let step = Self.sampled(0.01, 2)
     let orders = try RDPOrders([2, 32])
     let one = try Self.certified(step, orders: orders).rdp
-    let many = try Self.certified(.selfComposed(.selfComposed(step, count: 1 << 40), count: 1 << 30), orders: orders).rdp
+    let many = try Self.certified(
+      .selfComposed(.selfComposed(step, count: 1 << 40), count: 1 << 30), orders: orders
+    ).rdp
     for (value, single) in zip(many, one) { expectClose(value, single * 0x1p70, relative: 1e-15) }
   }
 
@@ -184,7 +211,9 @@ struct CertifiedRDPAccountantTests {
     #expect(throws: expected) {
       _ = try CertifiedRDPAccountant(orders: try RDPOrders([2, 2.5, 3]))
     }
-    #expect(throws: AccountingError.self) { _ = try CertifiedRDPAccountant(orders: .dpAccountingDefault) }
+    #expect(throws: AccountingError.self) {
+      _ = try CertifiedRDPAccountant(orders: .dpAccountingDefault)
+    }
     #expect(try CertifiedRDPAccountant().orders == .integer)
   }
 
@@ -192,12 +221,17 @@ struct CertifiedRDPAccountantTests {
   func unsupported() throws {
     let accountant = try CertifiedRDPAccountant()
     let laplace = DPEvent.laplace(noiseMultiplier: 1)
-    let failure = accountant.check(.composed([Self.sampled(0.1, 1), .selfComposed(laplace, count: 2)]))
+    let failure = accountant.check(
+      .composed([Self.sampled(0.1, 1), .selfComposed(laplace, count: 2)]))
     #expect(failure?.event == laplace)
-    #expect(failure?.reason == "the certified RDP accountant does not support Laplace yet: use RDPAccountant for it.")
-    let sampledLaplace = DPEvent.poissonSampled(probability: 0.1, .composed([.gaussian(noiseMultiplier: 1), laplace]))
+    #expect(
+      failure?.reason
+        == "the certified RDP accountant does not support Laplace yet: use RDPAccountant for it.")
+    let sampledLaplace = DPEvent.poissonSampled(
+      probability: 0.1, .composed([.gaussian(noiseMultiplier: 1), laplace]))
     #expect(accountant.check(sampledLaplace)?.event == laplace)
-    let wor = DPEvent.sampledWithoutReplacement(sourceSize: 10, sampleSize: 2, .gaussian(noiseMultiplier: 1))
+    let wor = DPEvent.sampledWithoutReplacement(
+      sourceSize: 10, sampleSize: 2, .gaussian(noiseMultiplier: 1))
     #expect(accountant.check(wor)?.event == wor)
     #expect(accountant.check(.poissonSampled(probability: 0.1, .nonPrivate))?.event == .nonPrivate)
     #expect(accountant.neighboringRelation == .addOrRemoveOne)

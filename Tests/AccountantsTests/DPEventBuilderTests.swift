@@ -23,7 +23,8 @@ struct DPEventBuilderTests {
     builder.compose(a, count: 4)
     builder.compose(b)
     builder.compose(a, count: 2)
-    #expect(builder.build() == .composed([.selfComposed(a, count: 5), b, .selfComposed(a, count: 2)]))
+    #expect(
+      builder.build() == .composed([.selfComposed(a, count: 5), b, .selfComposed(a, count: 2)]))
   }
 
   @Test("the accountant's ledger is the run-length form of what it composed")
@@ -31,7 +32,8 @@ struct DPEventBuilderTests {
     var accountant = RDPAccountant()
     for _ in 0..<100 { try accountant.compose(a) }
     try accountant.compose(b, count: 3)
-    #expect(accountant.ledger == .composed([.selfComposed(a, count: 100), .selfComposed(b, count: 3)]))
+    #expect(
+      accountant.ledger == .composed([.selfComposed(a, count: 100), .selfComposed(b, count: 3)]))
   }
 
   @Test("composing the ledger equals composing the events one by one")
@@ -48,7 +50,9 @@ struct DPEventBuilderTests {
       for (x, y) in zip(replay.rdp, oneByOne.rdp) {
         expectClose(x, y, relative: 1e-12, absolute: 1e-300, "seed \(seed)")
       }
-      expectClose(try replay.epsilon(delta: 1e-6), try oneByOne.epsilon(delta: 1e-6), relative: 1e-12, "seed \(seed)")
+      expectClose(
+        try replay.epsilon(delta: 1e-6), try oneByOne.epsilon(delta: 1e-6), relative: 1e-12,
+        "seed \(seed)")
     }
   }
 }

@@ -18,8 +18,10 @@ struct DPEventTests {
       json
         == #"{"count":2000,"event":{"event":{"noise_multiplier":1.1,"type":"Gaussian"},"sampling_probability":0.001,"type":"PoissonSampled"},"type":"SelfComposed"}"#
     )
-    let wor = DPEvent.sampledWithoutReplacement(sourceSize: 60000, sampleSize: 256, .laplace(noiseMultiplier: 2))
-    let worJSON = String(decoding: try encoder.encode(DPEvent.composed([wor, .noOp, .nonPrivate])), as: UTF8.self)
+    let wor = DPEvent.sampledWithoutReplacement(
+      sourceSize: 60000, sampleSize: 256, .laplace(noiseMultiplier: 2))
+    let worJSON = String(
+      decoding: try encoder.encode(DPEvent.composed([wor, .noOp, .nonPrivate])), as: UTF8.self)
     #expect(
       worJSON
         == #"{"events":[{"event":{"noise_multiplier":2,"type":"Laplace"},"sample_size":256,"source_dataset_size":60000,"type":"SampledWithoutReplacement"},{"type":"NoOp"},{"type":"NonPrivate"}],"type":"Composed"}"#
@@ -38,7 +40,8 @@ struct DPEventTests {
   @Test("an unknown type is a decoding error")
   func unknownType() {
     #expect(throws: DecodingError.self) {
-      try JSONDecoder().decode(DPEvent.self, from: Data(#"{"type":"Exponential","noise_multiplier":1}"#.utf8))
+      try JSONDecoder().decode(
+        DPEvent.self, from: Data(#"{"type":"Exponential","noise_multiplier":1}"#.utf8))
     }
   }
 
@@ -47,9 +50,18 @@ struct DPEventTests {
     arguments: [
       (DPEvent.gaussian(noiseMultiplier: -1), "noise multiplier must be finite and ≥ 0; got -1.0."),
       (.laplace(noiseMultiplier: .nan), "noise multiplier must be finite and ≥ 0; got nan."),
-      (.poissonSampled(probability: 1.5, .gaussian(noiseMultiplier: 1)), "sampling probability must be in [0, 1]; got 1.5."),
-      (.sampledWithoutReplacement(sourceSize: 0, sampleSize: 0, .noOp), "source size must be ≥ 1; got 0."),
-      (.sampledWithoutReplacement(sourceSize: 10, sampleSize: 11, .noOp), "sample size must be in [0, 10] (the source size); got 11."),
+      (
+        .poissonSampled(probability: 1.5, .gaussian(noiseMultiplier: 1)),
+        "sampling probability must be in [0, 1]; got 1.5."
+      ),
+      (
+        .sampledWithoutReplacement(sourceSize: 0, sampleSize: 0, .noOp),
+        "source size must be ≥ 1; got 0."
+      ),
+      (
+        .sampledWithoutReplacement(sourceSize: 10, sampleSize: 11, .noOp),
+        "sample size must be in [0, 10] (the source size); got 11."
+      ),
       (.selfComposed(.noOp, count: -2), "count must be ≥ 0; got -2."),
     ])
   func invalidParameters(event: DPEvent, reason: String) {
@@ -68,6 +80,7 @@ struct DPEventTests {
 
   @Test("summary is one readable line")
   func summary() {
-    #expect(Self.example.summary == "SelfComposed(PoissonSampled(q=0.001, Gaussian(σ=1.1)), count=2000)")
+    #expect(
+      Self.example.summary == "SelfComposed(PoissonSampled(q=0.001, Gaussian(σ=1.1)), count=2000)")
   }
 }

@@ -11,16 +11,23 @@ import Testing
 struct FixedSizeGoldenTests {
   static let fixture = Golden.required(RDPFixture.self, "rdp_fixed_size.json", in: .module)
 
-  static let exact = Golden.required(ExactFixedSizeFixture.self, "rdp_fixed_size_exact.json", in: .module)
+  static let exact = Golden.required(
+    ExactFixedSizeFixture.self, "rdp_fixed_size_exact.json", in: .module)
 
-  private static func event(_ sourceSize: Int?, _ sampleSize: Int?, _ sigma: Double) throws -> DPEvent {
+  private static func event(_ sourceSize: Int?, _ sampleSize: Int?, _ sigma: Double) throws
+    -> DPEvent
+  {
     .sampledWithoutReplacement(
-      sourceSize: try #require(sourceSize), sampleSize: try #require(sampleSize), .gaussian(noiseMultiplier: sigma))
+      sourceSize: try #require(sourceSize), sampleSize: try #require(sampleSize),
+      .gaussian(noiseMultiplier: sigma))
   }
 
-  private static func accountant(_ item: RDPFixture.Case, orders: RDPOrders = .dpAccountingDefault) throws -> RDPAccountant {
+  private static func accountant(_ item: RDPFixture.Case, orders: RDPOrders = .dpAccountingDefault)
+    throws -> RDPAccountant
+  {
     var accountant = RDPAccountant(orders: orders, neighboringRelation: .replaceOne)
-    try accountant.compose(event(item.sourceSize, item.sampleSize, item.noiseMultiplier), count: item.steps)
+    try accountant.compose(
+      event(item.sourceSize, item.sampleSize, item.noiseMultiplier), count: item.steps)
     return accountant
   }
 
@@ -37,7 +44,9 @@ struct FixedSizeGoldenTests {
   ) -> Bool {
     #expect(value >= exact - tolerance, "\(label): \(value) is below the exact \(exact)")
     let peerError = abs(peer - exact)
-    expectClose(value, exact, relative: 0, absolute: tolerance + 2 * peerError, "\(label) (exact; dp_accounting off by \(peerError))")
+    expectClose(
+      value, exact, relative: 0, absolute: tolerance + 2 * peerError,
+      "\(label) (exact; dp_accounting off by \(peerError))")
     return peerError <= tolerance
   }
 
@@ -53,12 +62,17 @@ struct FixedSizeGoldenTests {
     for (item, exact) in zip(Self.fixture.cases, Self.exact.cases) {
       let value = try Self.accountant(item).epsilon(delta: item.delta)
       let tolerance = Self.fixture.tolerance(item, value: exact.epsilon)
-      if Self.expectAgreement(value, exact: exact.epsilon, peer: item.dpAccounting.epsilon, tolerance: tolerance, item.name) {
+      if Self.expectAgreement(
+        value, exact: exact.epsilon, peer: item.dpAccounting.epsilon, tolerance: tolerance,
+        item.name)
+      {
         peerExact += 1
       }
       let integer = try Self.accountant(item, orders: .integer).epsilon(delta: item.delta)
       let integerTolerance = Self.fixture.tolerance(item, value: exact.epsilonInteger)
-      Self.expectAgreement(integer, exact: exact.epsilonInteger, peer: item.dpAccounting.epsilonInteger, tolerance: integerTolerance, item.name)
+      Self.expectAgreement(
+        integer, exact: exact.epsilonInteger, peer: item.dpAccounting.epsilonInteger,
+        tolerance: integerTolerance, item.name)
     }
     // The cross-check with the peer must not be vacuous.
     #expect(peerExact >= Self.fixture.cases.count * 3 / 4)
@@ -69,7 +83,8 @@ struct FixedSizeGoldenTests {
     for (item, exact) in zip(Self.fixture.cases, Self.exact.cases) {
       let value = try Self.accountant(item).delta(epsilon: item.targetEpsilon)
       let tolerance = Self.fixture.deltaTolerance(item, value: exact.delta)
-      Self.expectAgreement(value, exact: exact.delta, peer: item.dpAccounting.delta, tolerance: tolerance, item.name)
+      Self.expectAgreement(
+        value, exact: exact.delta, peer: item.dpAccounting.delta, tolerance: tolerance, item.name)
     }
   }
 
@@ -84,12 +99,16 @@ struct FixedSizeGoldenTests {
         // The file tolerance, not the per-order override: that one records how far
         // dp_accounting is from the exact value, which the agreement check adds itself.
         let tolerance = max(Self.fixture.atol, Self.fixture.rtol * abs(exact.rdp[index]))
-        let label = "n=\(item.sourceSize ?? 0) m=\(item.sampleSize ?? 0) σ=\(item.noiseMultiplier) α=\(order)"
-        if Self.expectAgreement(curve[index], exact: exact.rdp[index], peer: item.rdp[index], tolerance: tolerance, label) {
+        let label =
+          "n=\(item.sourceSize ?? 0) m=\(item.sampleSize ?? 0) σ=\(item.noiseMultiplier) α=\(order)"
+        if Self.expectAgreement(
+          curve[index], exact: exact.rdp[index], peer: item.rdp[index], tolerance: tolerance, label)
+        {
           peerExact += 1
         }
       }
     }
-    #expect(peerExact >= Self.fixture.perOrder.count * RDPOrders.dpAccountingDefault.values.count * 3 / 4)
+    #expect(
+      peerExact >= Self.fixture.perOrder.count * RDPOrders.dpAccountingDefault.values.count * 3 / 4)
   }
 }

@@ -1,7 +1,8 @@
-@testable import Accountants
 import DPTestSupport
 import RealModule
 import Testing
+
+@testable import Accountants
 
 @Suite("Numerics")
 struct NumericsTests {
@@ -63,12 +64,14 @@ struct NumericsTests {
     // f(u) = e^(−u) − 0.3 is decreasing; its root is u = −log 0.3.
     let f = { (u: Double) -> Double in Double.exp(-u) - 0.3 }
     let root = -Double.log(0.3)
-    let found = RootFinding.feasibleBoundary(infeasible: (0, f(0)), feasible: (5, f(5)), tolerance: 1e-9, f)
+    let found = RootFinding.feasibleBoundary(
+      infeasible: (0, f(0)), feasible: (5, f(5)), tolerance: 1e-9, f)
     #expect(found >= root)
     #expect(found - root <= 1e-9)
     // Infinite values on the infeasible side fall back to bisection.
     let g = { (u: Double) -> Double in u < 1 ? .infinity : 2 - u }
-    let edge = RootFinding.feasibleBoundary(infeasible: (0, .infinity), feasible: (10, -8), tolerance: 1e-9, g)
+    let edge = RootFinding.feasibleBoundary(
+      infeasible: (0, .infinity), feasible: (10, -8), tolerance: 1e-9, g)
     #expect(edge >= 2 && edge - 2 <= 1e-9)
   }
 

@@ -10,7 +10,9 @@ struct RDPAccountantTests {
     .poissonSampled(probability: q, .gaussian(noiseMultiplier: sigma))
   }
 
-  private static func epsilon(_ event: DPEvent, delta: Double = 1e-5, accountant: RDPAccountant = RDPAccountant()) throws -> Double {
+  private static func epsilon(
+    _ event: DPEvent, delta: Double = 1e-5, accountant: RDPAccountant = RDPAccountant()
+  ) throws -> Double {
     var accountant = accountant
     try accountant.compose(event)
     return try accountant.epsilon(delta: delta)
@@ -20,12 +22,14 @@ struct RDPAccountantTests {
   func conformance() throws {
     try checkAccountantConformance(
       { RDPAccountant() },
-      unsupported: .sampledWithoutReplacement(sourceSize: 100, sampleSize: 10, .gaussian(noiseMultiplier: 1)),
+      unsupported: .sampledWithoutReplacement(
+        sourceSize: 100, sampleSize: 10, .gaussian(noiseMultiplier: 1)),
       supported: Self.sampled(0.01, 1.1))
     try checkAccountantConformance(
       { RDPAccountant(neighboringRelation: .replaceOne) },
       unsupported: Self.sampled(0.01, 1.1),
-      supported: .sampledWithoutReplacement(sourceSize: 1000, sampleSize: 10, .gaussian(noiseMultiplier: 1.1)))
+      supported: .sampledWithoutReplacement(
+        sourceSize: 1000, sampleSize: 10, .gaussian(noiseMultiplier: 1.1)))
   }
 
   @Test("the Gaussian mechanism has RDP α/(2σ²) at every order")
@@ -57,7 +61,10 @@ struct RDPAccountantTests {
   @Test("nested Gaussians on one sample act as one Gaussian with σ = (Σσᵢ⁻²)^(−1/2)")
   func effectiveNoiseMultiplier() throws {
     let nested = DPEvent.poissonSampled(
-      probability: 0.02, .composed([.gaussian(noiseMultiplier: 2), .selfComposed(.gaussian(noiseMultiplier: 4), count: 4)]))
+      probability: 0.02,
+      .composed([
+        .gaussian(noiseMultiplier: 2), .selfComposed(.gaussian(noiseMultiplier: 4), count: 4),
+      ]))
     // 1/4 + 4/16 = 1/2, so σ = √2.
     var a = RDPAccountant()
     try a.compose(nested)
@@ -73,14 +80,18 @@ struct RDPAccountantTests {
     try accountant.compose(.laplace(noiseMultiplier: b))
     for (alpha, value) in zip(accountant.orders.values, accountant.rdp) where alpha <= 63 {
       // ε(α) = log( α/(2α−1) e^{(α−1)/b} + (α−1)/(2α−1) e^{−α/b} ) / (α−1)
-      let expected = Double.log(
-        alpha / (2 * alpha - 1) * Double.exp((alpha - 1) / b) + (alpha - 1) / (2 * alpha - 1) * Double.exp(-alpha / b))
+      let expected =
+        Double.log(
+          alpha / (2 * alpha - 1) * Double.exp((alpha - 1) / b) + (alpha - 1) / (2 * alpha - 1)
+            * Double.exp(-alpha / b))
         / (alpha - 1)
       expectClose(value, expected, relative: 1e-12, "α = \(alpha)")
     }
   }
 
-  @Test("log A_α equals numerical integration (mpmath) at integer orders and bounds it from above at fractional ones")
+  @Test(
+    "log A_α equals numerical integration (mpmath) at integer orders and bounds it from above at fractional ones"
+  )
   func logAAgainstQuadrature() throws {
     let golden = try Golden.load(QuadratureFixture.self, "log_a_mpmath.json", in: .module)
     for item in golden.cases {
@@ -100,18 +111,24 @@ struct RDPAccountantTests {
 
   @Test("unsupported combinations name the innermost event and the relation")
   func unsupported() {
-    let poissonUnderReplaceOne = RDPAccountant(neighboringRelation: .replaceOne).check(Self.sampled(0.1, 1))
-    #expect(poissonUnderReplaceOne?.reason == "PoissonSampled needs add/remove neighbours; this accountant uses replace_one.")
-    let wor = DPEvent.sampledWithoutReplacement(sourceSize: 10, sampleSize: 2, .gaussian(noiseMultiplier: 1))
+    let poissonUnderReplaceOne = RDPAccountant(neighboringRelation: .replaceOne).check(
+      Self.sampled(0.1, 1))
+    #expect(
+      poissonUnderReplaceOne?.reason
+        == "PoissonSampled needs add/remove neighbours; this accountant uses replace_one.")
+    let wor = DPEvent.sampledWithoutReplacement(
+      sourceSize: 10, sampleSize: 2, .gaussian(noiseMultiplier: 1))
     #expect(RDPAccountant().check(wor)?.event == wor)
-    let sampledLaplace = DPEvent.poissonSampled(probability: 0.1, .composed([.gaussian(noiseMultiplier: 1), .laplace(noiseMultiplier: 1)]))
+    let sampledLaplace = DPEvent.poissonSampled(
+      probability: 0.1, .composed([.gaussian(noiseMultiplier: 1), .laplace(noiseMultiplier: 1)]))
     #expect(RDPAccountant().check(sampledLaplace)?.event == .laplace(noiseMultiplier: 1))
   }
 
   @Test("compose rejects counts below 1 and leaves the accountant unchanged")
   func badCount() throws {
     var accountant = RDPAccountant()
-    #expect(throws: AccountingError.invalidArgument(name: "count", value: 0, requirement: "be ≥ 1")) {
+    #expect(throws: AccountingError.invalidArgument(name: "count", value: 0, requirement: "be ≥ 1"))
+    {
       try accountant.compose(.noOp, count: 0)
     }
     #expect(accountant == RDPAccountant())
@@ -132,10 +149,19 @@ struct RDPAccountantTests {
       guard base < 100 else { return }
       let label = "seed \(seed): q=\(q) σ=\(sigma) T=\(steps) δ=\(delta) ε=\(base)"
       let slack = 1e-12 * max(1, base)
-      #expect(try Self.epsilon(.selfComposed(Self.sampled(q, sigma * 1.1), count: steps), delta: delta) <= base + slack, "\(label)")
-      #expect(try Self.epsilon(.selfComposed(Self.sampled(q, sigma), count: steps), delta: delta * 2) <= base + slack, "\(label)")
-      #expect(try Self.epsilon(.selfComposed(Self.sampled(q, sigma), count: steps * 2), delta: delta) >= base - slack, "\(label)")
-      #expect(try Self.epsilon(.selfComposed(Self.sampled(min(1, q * 1.5), sigma), count: steps), delta: delta) >= base - slack, "\(label)")
+      #expect(
+        try Self.epsilon(.selfComposed(Self.sampled(q, sigma * 1.1), count: steps), delta: delta)
+          <= base + slack, "\(label)")
+      #expect(
+        try Self.epsilon(.selfComposed(Self.sampled(q, sigma), count: steps), delta: delta * 2)
+          <= base + slack, "\(label)")
+      #expect(
+        try Self.epsilon(.selfComposed(Self.sampled(q, sigma), count: steps * 2), delta: delta)
+          >= base - slack, "\(label)")
+      #expect(
+        try Self.epsilon(
+          .selfComposed(Self.sampled(min(1, q * 1.5), sigma), count: steps), delta: delta) >= base
+          - slack, "\(label)")
     }
   }
 
@@ -161,7 +187,8 @@ struct RDPAccountantTests {
     await propertyCheck(count: 20, input: Gen.uint64(in: 0...UInt64.max)) { seed in
       var generator = SeededGenerator(seed: seed)
       let event = DPEvent.composed([
-        .selfComposed(RandomEvents.sampledGaussian(using: &generator), count: Int(generator.logUniform(1, 1e5))),
+        .selfComposed(
+          RandomEvents.sampledGaussian(using: &generator), count: Int(generator.logUniform(1, 1e5))),
         RandomEvents.supported(seed: seed),
       ])
       let delta = generator.logUniform(1e-12, 1e-3)
@@ -197,7 +224,8 @@ struct RDPAccountantTests {
   func momentsAccountant() throws {
     try checkAccountantConformance(
       { MomentsAccountant() },
-      unsupported: .sampledWithoutReplacement(sourceSize: 10, sampleSize: 1, .gaussian(noiseMultiplier: 1)),
+      unsupported: .sampledWithoutReplacement(
+        sourceSize: 10, sampleSize: 1, .gaussian(noiseMultiplier: 1)),
       supported: Self.sampled(0.01, 4))
     let event = DPEvent.selfComposed(Self.sampled(0.01, 4), count: 10_000)
     var moments = MomentsAccountant()

@@ -6,7 +6,10 @@ import Testing
 @Suite("RDP conversions")
 struct RDPConversionTests {
   /// An accountant holding T releases of a Gaussian with σ, whose RDP is Tα/(2σ²).
-  private static func gaussian(_ sigma: Double, steps: Int, orders: RDPOrders = .dpAccountingDefault, conversion: RDPConversion = .improved) throws -> RDPAccountant {
+  private static func gaussian(
+    _ sigma: Double, steps: Int, orders: RDPOrders = .dpAccountingDefault,
+    conversion: RDPConversion = .improved
+  ) throws -> RDPAccountant {
     var accountant = RDPAccountant(orders: orders, conversion: conversion)
     try accountant.compose(.gaussian(noiseMultiplier: sigma), count: steps)
     return accountant
@@ -17,7 +20,8 @@ struct RDPConversionTests {
     let accountant = try Self.gaussian(3, steps: 10, orders: RDPOrders([2, 5, 9]))
     let delta = 1e-6
     let expected = [2.0, 5, 9].map { alpha in
-      10 * alpha / 18 + Double.log((alpha - 1) / alpha) - (Double.log(delta) + Double.log(alpha)) / (alpha - 1)
+      10 * alpha / 18 + Double.log((alpha - 1) / alpha) - (Double.log(delta) + Double.log(alpha))
+        / (alpha - 1)
     }.min()!
     let bound = try accountant.epsilonBound(delta: delta)
     expectClose(bound.value, expected, relative: 1e-14)
@@ -27,7 +31,8 @@ struct RDPConversionTests {
 
   @Test("classic conversion is Mironov Prop. 3 and never below the improved one")
   func classicFormula() throws {
-    let classic = try Self.gaussian(3, steps: 10, orders: RDPOrders([2, 5, 9]), conversion: .classic)
+    let classic = try Self.gaussian(
+      3, steps: 10, orders: RDPOrders([2, 5, 9]), conversion: .classic)
     let delta = 1e-6
     let expected = [2.0, 5, 9].map { 10 * $0 / 18 - Double.log(delta) / ($0 - 1) }.min()!
     expectClose(try classic.epsilon(delta: delta), expected, relative: 1e-14)
@@ -55,7 +60,8 @@ struct RDPConversionTests {
   @Test("δ(ε) and ε(δ) are consistent: δ(ε(δ)) ≤ δ")
   func roundTrip() throws {
     var accountant = RDPAccountant()
-    try accountant.compose(.poissonSampled(probability: 0.01, .gaussian(noiseMultiplier: 1.1)), count: 10_000)
+    try accountant.compose(
+      .poissonSampled(probability: 0.01, .gaussian(noiseMultiplier: 1.1)), count: 10_000)
     for delta in [1e-12, 1e-8, 1e-5, 1e-3] {
       let epsilon = try accountant.epsilon(delta: delta)
       let back = try accountant.delta(epsilon: epsilon)
@@ -73,7 +79,8 @@ struct RDPConversionTests {
   @Test("an optimum at the largest order is flagged as a grid edge")
   func gridEdge() throws {
     var accountant = RDPAccountant()
-    try accountant.compose(.poissonSampled(probability: 1e-4, .gaussian(noiseMultiplier: 50)), count: 10)
+    try accountant.compose(
+      .poissonSampled(probability: 1e-4, .gaussian(noiseMultiplier: 50)), count: 10)
     let bound = try accountant.epsilonBound(delta: 1e-12)
     #expect(bound.optimalOrder == 1024)
     #expect(bound.orderAtGridEdge)
@@ -82,11 +89,16 @@ struct RDPConversionTests {
   @Test("queries reject δ outside [0, 1] and negative ε")
   func badQueries() throws {
     let accountant = RDPAccountant()
-    #expect(throws: AccountingError.invalidArgument(name: "delta", value: 1.5, requirement: "be in [0, 1]")) {
+    #expect(
+      throws: AccountingError.invalidArgument(
+        name: "delta", value: 1.5, requirement: "be in [0, 1]")
+    ) {
       try accountant.epsilon(delta: 1.5)
     }
     #expect(throws: AccountingError.self) { try accountant.epsilon(delta: .nan) }
-    #expect(throws: AccountingError.invalidArgument(name: "epsilon", value: -1, requirement: "be ≥ 0")) {
+    #expect(
+      throws: AccountingError.invalidArgument(name: "epsilon", value: -1, requirement: "be ≥ 0")
+    ) {
       try accountant.delta(epsilon: -1)
     }
   }

@@ -9,11 +9,14 @@ struct RDPGoldenTests {
   static let fixture = Golden.required(RDPFixture.self, "rdp_poisson.json", in: .module)
 
   private static func accountant(
-    _ item: RDPFixture.Case, orders: RDPOrders = .dpAccountingDefault, conversion: RDPConversion = .improved
+    _ item: RDPFixture.Case, orders: RDPOrders = .dpAccountingDefault,
+    conversion: RDPConversion = .improved
   ) throws -> RDPAccountant {
     var accountant = RDPAccountant(orders: orders, conversion: conversion)
     let q = try #require(item.samplingRate)
-    try accountant.compose(.poissonSampled(probability: q, .gaussian(noiseMultiplier: item.noiseMultiplier)), count: item.steps)
+    try accountant.compose(
+      .poissonSampled(probability: q, .gaussian(noiseMultiplier: item.noiseMultiplier)),
+      count: item.steps)
     return accountant
   }
 
@@ -26,11 +29,14 @@ struct RDPGoldenTests {
     #expect(Self.fixture.grids["integer"] == RDPOrders.integer.values)
   }
 
-  @Test("ε(δ) equals dp_accounting's on its default grid (improved conversion), optimal order included")
+  @Test(
+    "ε(δ) equals dp_accounting's on its default grid (improved conversion), optimal order included")
   func defaultGrid() throws {
     for item in Self.fixture.cases {
       let bound = try Self.accountant(item).epsilonBound(delta: item.delta)
-      expectClose(bound.value, item.dpAccounting.epsilon, relative: 0, absolute: Self.fixture.tolerance(item, value: item.dpAccounting.epsilon), item.name)
+      expectClose(
+        bound.value, item.dpAccounting.epsilon, relative: 0,
+        absolute: Self.fixture.tolerance(item, value: item.dpAccounting.epsilon), item.name)
       if bound.value > 0, !(item.orderTies ?? []).contains("optimal_order") {
         #expect(bound.optimalOrder == item.dpAccounting.optimalOrder, "\(item.name)")
       }
@@ -42,7 +48,8 @@ struct RDPGoldenTests {
     for item in Self.fixture.cases {
       let bound = try Self.accountant(item, orders: .integer).epsilonBound(delta: item.delta)
       let tolerance = Self.fixture.tolerance(item, value: item.dpAccounting.epsilonInteger)
-      expectClose(bound.value, item.dpAccounting.epsilonInteger, relative: 0, absolute: tolerance, item.name)
+      expectClose(
+        bound.value, item.dpAccounting.epsilonInteger, relative: 0, absolute: tolerance, item.name)
     }
   }
 
@@ -51,7 +58,9 @@ struct RDPGoldenTests {
     for item in Self.fixture.cases {
       let expected = try #require(item.dpAccounting.epsilonClassic)
       let value = try Self.accountant(item, conversion: .classic).epsilon(delta: item.delta)
-      expectClose(value, expected, relative: 0, absolute: Self.fixture.tolerance(item, value: expected), item.name)
+      expectClose(
+        value, expected, relative: 0, absolute: Self.fixture.tolerance(item, value: expected),
+        item.name)
     }
   }
 
@@ -69,16 +78,21 @@ struct RDPGoldenTests {
     for item in Self.fixture.perOrder {
       var accountant = RDPAccountant()
       let q = try #require(item.samplingRate)
-      try accountant.compose(.poissonSampled(probability: q, .gaussian(noiseMultiplier: item.noiseMultiplier)))
+      try accountant.compose(
+        .poissonSampled(probability: q, .gaussian(noiseMultiplier: item.noiseMultiplier)))
       let curve = accountant.rdp
       for (index, order) in RDPOrders.dpAccountingDefault.values.enumerated() {
         let tolerance = Self.fixture.tolerance(item, index: index, value: item.rdp[index])
-        expectClose(curve[index], item.rdp[index], relative: 0, absolute: tolerance, "q=\(q) σ=\(item.noiseMultiplier) α=\(order)")
+        expectClose(
+          curve[index], item.rdp[index], relative: 0, absolute: tolerance,
+          "q=\(q) σ=\(item.noiseMultiplier) α=\(order)")
       }
     }
   }
 
-  @Test("on Opacus's own grid dpfl is never below Opacus, and equal where Opacus's optimum is an integer order")
+  @Test(
+    "on Opacus's own grid dpfl is never below Opacus, and equal where Opacus's optimum is an integer order"
+  )
   func opacus() throws {
     var compared = 0
     for item in Self.fixture.cases {
@@ -90,9 +104,13 @@ struct RDPGoldenTests {
       guard bound.value > 0 else { continue }
       compared += 1
       let slack = Self.fixture.tolerance(item, value: opacus.epsilon)
-      #expect(bound.value >= opacus.epsilon - slack, "\(item.name): \(bound.value) < Opacus \(opacus.epsilon)")
+      #expect(
+        bound.value >= opacus.epsilon - slack,
+        "\(item.name): \(bound.value) < Opacus \(opacus.epsilon)")
       if opacus.optimalOrder.rounded() == opacus.optimalOrder {
-        expectClose(bound.value, opacus.epsilon, relative: 0, absolute: Self.fixture.tolerance(item, value: opacus.epsilon), item.name)
+        expectClose(
+          bound.value, opacus.epsilon, relative: 0,
+          absolute: Self.fixture.tolerance(item, value: opacus.epsilon), item.name)
       }
     }
     #expect(compared >= 250)

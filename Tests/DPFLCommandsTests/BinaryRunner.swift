@@ -10,7 +10,8 @@ enum BinaryRunner {
   }
 
   static var executable: URL {
-    URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("dpfl")
+    URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+      .appendingPathComponent("dpfl")
   }
 
   /// Runs `dpfl arguments…` with optional standard input and waits for it.
@@ -31,7 +32,8 @@ enum BinaryRunner {
     let stderrData = err.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     return Output(
-      stdout: String(decoding: stdoutData, as: UTF8.self), stderr: String(decoding: stderrData, as: UTF8.self),
+      stdout: String(decoding: stdoutData, as: UTF8.self),
+      stderr: String(decoding: stderrData, as: UTF8.self),
       status: process.terminationStatus)
   }
 

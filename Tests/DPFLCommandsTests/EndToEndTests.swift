@@ -9,17 +9,24 @@ struct EndToEndTests {
     let output = try BinaryRunner.run(["plan", "--epsilon", "2"])
     #expect(output.status == 0, "\(output.stderr)")
     #expect(output.stdout.hasPrefix("noise multiplier σ = "))
-    #expect(output.stdout.contains("assumed     population 1,000,000, cohort 1,000 per round, 2,000 rounds, δ = 1/population"))
+    #expect(
+      output.stdout.contains(
+        "assumed     population 1,000,000, cohort 1,000 per round, 2,000 rounds, δ = 1/population"))
     #expect(output.stdout.contains("budget curve"))
   }
 
   @Test("plan --format json prints one object with the contract's keys, ε ≤ target")
   func planJSON() throws {
-    let output = try BinaryRunner.run(["plan", "--epsilon", "2", "--clipping-bound", "1", "--format", "json"])
+    let output = try BinaryRunner.run([
+      "plan", "--epsilon", "2", "--clipping-bound", "1", "--format", "json",
+    ])
     #expect(output.status == 0, "\(output.stderr)")
     let json = try BinaryRunner.json(output)
-    for key in ["noise_multiplier", "epsilon", "target_epsilon", "delta", "accountant", "sampling_rate", "steps",
-                "noise_std_on_sum", "noise_std_on_mean", "budget_curve", "bound"] {
+    for key in [
+      "noise_multiplier", "epsilon", "target_epsilon", "delta", "accountant", "sampling_rate",
+      "steps",
+      "noise_std_on_sum", "noise_std_on_mean", "budget_curve", "bound",
+    ] {
       #expect(json[key] != nil, "missing key \(key)")
     }
     let epsilon = try #require(json["epsilon"] as? Double)
@@ -31,10 +38,12 @@ struct EndToEndTests {
 
   @Test("plan → account reproduces ε ≤ target from the planned σ")
   func planThenAccount() throws {
-    let plan = try BinaryRunner.json(BinaryRunner.run(["plan", "--epsilon", "1.5", "--format", "json"]))
+    let plan = try BinaryRunner.json(
+      BinaryRunner.run(["plan", "--epsilon", "1.5", "--format", "json"]))
     let sigma = try #require(plan["noise_multiplier"] as? Double)
     let account = try BinaryRunner.run([
-      "account", "--noise-multiplier", "\(sigma)", "--population", "1000000", "--cohort-size", "1000",
+      "account", "--noise-multiplier", "\(sigma)", "--population", "1000000", "--cohort-size",
+      "1000",
       "--rounds", "2000", "--delta", "1e-6", "--format", "json",
     ])
     #expect(account.status == 0, "\(account.stderr)")
@@ -42,8 +51,11 @@ struct EndToEndTests {
     let epsilon = try #require(json["epsilon"] as? Double)
     #expect(epsilon <= 1.5)
     #expect(epsilon > 1.5 * (1 - 1e-5))
-    for key in ["epsilon", "delta", "accountant", "conversion", "sampling", "sampling_rate", "steps", "noise_multiplier",
-                "optimal_order", "order_at_grid_edge", "bound"] {
+    for key in [
+      "epsilon", "delta", "accountant", "conversion", "sampling", "sampling_rate", "steps",
+      "noise_multiplier",
+      "optimal_order", "order_at_grid_edge", "bound",
+    ] {
       #expect(json[key] != nil, "missing key \(key)")
     }
     #expect(json["bound"] as? String == "upper")
@@ -51,11 +63,17 @@ struct EndToEndTests {
 
   @Test("bad input exits 64 with one line on stderr and nothing on stdout")
   func badInput() throws {
-    let output = try BinaryRunner.run(["account", "--noise-multiplier", "1", "--sampling-rate", "2", "--steps", "10", "--delta", "1e-5"])
+    let output = try BinaryRunner.run([
+      "account", "--noise-multiplier", "1", "--sampling-rate", "2", "--steps", "10", "--delta",
+      "1e-5",
+    ])
     #expect(output.status == 64)
     #expect(output.stdout.isEmpty)
     #expect(output.stderr == "Error: --sampling-rate must be in (0, 1]; got 2.0.\n")
-    let negative = try BinaryRunner.run(["account", "--noise-multiplier", "1", "--sampling-rate", "0.1", "--steps", "-3", "--delta", "1e-5"])
+    let negative = try BinaryRunner.run([
+      "account", "--noise-multiplier", "1", "--sampling-rate", "0.1", "--steps", "-3", "--delta",
+      "1e-5",
+    ])
     #expect(negative.status == 64)
     #expect(negative.stderr == "Error: --steps must be ≥ 1; got -3.\n")
   }
@@ -71,7 +89,9 @@ struct EndToEndTests {
       """
     let output = try BinaryRunner.run(["account", "--batch", "-", "--timings"], stdin: input)
     #expect(output.status == 65)
-    let lines = output.stdout.split(separator: "\n").map { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+    let lines = output.stdout.split(separator: "\n").map {
+      try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+    }
     try #require(lines.count == 4)
     #expect(abs((lines[0]?["epsilon"] as? Double ?? 0) - 5.632010670) < 1e-6)
     #expect(lines[0]?["seconds"] is Double)
@@ -84,7 +104,9 @@ struct EndToEndTests {
 
   @Test("plan batches take the same keys and skip the budget curve")
   func planBatch() throws {
-    let output = try BinaryRunner.run(["plan", "--batch", "-"], stdin: #"{"epsilon": 2, "delta": 1e-6, "sampling_rate": 0.001, "steps": 2000}"# + "\n")
+    let output = try BinaryRunner.run(
+      ["plan", "--batch", "-"],
+      stdin: #"{"epsilon": 2, "delta": 1e-6, "sampling_rate": 0.001, "steps": 2000}"# + "\n")
     #expect(output.status == 0, "\(output.stderr)")
     let json = try BinaryRunner.json(output)
     #expect((json["epsilon"] as? Double ?? 3) <= 2)
@@ -103,21 +125,26 @@ struct EndToEndTests {
 /// `dpfl account --ledger`: re-accounting the JSON ledgers that runs write.
 @Suite("dpfl account --ledger")
 struct LedgerEndToEndTests {
-  private static let ledger = #"{"type":"SelfComposed","count":2000,"event":{"type":"PoissonSampled","sampling_probability":0.001,"event":{"type":"Gaussian","noise_multiplier":0.9}}}"#
+  private static let ledger =
+    #"{"type":"SelfComposed","count":2000,"event":{"type":"PoissonSampled","sampling_probability":0.001,"event":{"type":"Gaussian","noise_multiplier":0.9}}}"#
 
   @Test("a ledger prints the same JSON as the flags that describe the same run")
   func sameAsFlags() throws {
-    let fromLedger = try BinaryRunner.run(["account", "--ledger", "-", "--delta", "1e-6", "--format", "json"], stdin: Self.ledger)
+    let fromLedger = try BinaryRunner.run(
+      ["account", "--ledger", "-", "--delta", "1e-6", "--format", "json"], stdin: Self.ledger)
     #expect(fromLedger.status == 0, "\(fromLedger.stderr)")
     let fromFlags = try BinaryRunner.run([
-      "account", "--noise-multiplier", "0.9", "--sampling-rate", "0.001", "--steps", "2000", "--delta", "1e-6", "--format", "json",
+      "account", "--noise-multiplier", "0.9", "--sampling-rate", "0.001", "--steps", "2000",
+      "--delta", "1e-6", "--format", "json",
     ])
     #expect(fromLedger.stdout == fromFlags.stdout)
   }
 
   @Test("--compare answers with every accountant")
   func compare() throws {
-    let output = try BinaryRunner.run(["account", "--ledger", "-", "--delta", "1e-6", "--compare", "--format", "json"], stdin: Self.ledger)
+    let output = try BinaryRunner.run(
+      ["account", "--ledger", "-", "--delta", "1e-6", "--compare", "--format", "json"],
+      stdin: Self.ledger)
     #expect(output.status == 0, "\(output.stderr)")
     let results = try #require(BinaryRunner.json(output)["results"] as? [[String: Any]])
     #expect(results.map { $0["accountant"] as? String } == ["rdp", "moments", "certified"])
@@ -133,23 +160,30 @@ struct LedgerEndToEndTests {
 
   @Test("plan --accountant certified returns a σ whose certified ε meets the target")
   func certifiedPlan() throws {
-    let plan = try BinaryRunner.json(BinaryRunner.run(["plan", "--epsilon", "2", "--accountant", "certified", "--format", "json"]))
+    let plan = try BinaryRunner.json(
+      BinaryRunner.run(["plan", "--epsilon", "2", "--accountant", "certified", "--format", "json"]))
     let sigma = try #require(plan["noise_multiplier"] as? Double)
     #expect(plan["certified"] as? Bool == true)
-    let account = try BinaryRunner.json(BinaryRunner.run([
-      "account", "--noise-multiplier", "\(sigma)", "--population", "1000000", "--cohort-size", "1000", "--rounds", "2000",
-      "--delta", "1e-6", "--accountant", "certified", "--format", "json",
-    ]))
+    let account = try BinaryRunner.json(
+      BinaryRunner.run([
+        "account", "--noise-multiplier", "\(sigma)", "--population", "1000000", "--cohort-size",
+        "1000", "--rounds", "2000",
+        "--delta", "1e-6", "--accountant", "certified", "--format", "json",
+      ]))
     #expect(try #require(account["epsilon"] as? Double) <= 2)
   }
 
   @Test("a file that is not a ledger exits 65 with one line naming what is missing")
   func malformed() throws {
-    let output = try BinaryRunner.run(["account", "--ledger", "-", "--delta", "1e-6"], stdin: #"{"type":"Gaussian"}"#)
+    let output = try BinaryRunner.run(
+      ["account", "--ledger", "-", "--delta", "1e-6"], stdin: #"{"type":"Gaussian"}"#)
     #expect(output.status == 65)
     #expect(output.stderr == "Error: stdin: not a DPEvent ledger (missing \"noise_multiplier\").\n")
-    let conflicting = try BinaryRunner.run(["account", "--ledger", "-", "--delta", "1e-6", "--steps", "3"], stdin: Self.ledger)
+    let conflicting = try BinaryRunner.run(
+      ["account", "--ledger", "-", "--delta", "1e-6", "--steps", "3"], stdin: Self.ledger)
     #expect(conflicting.status == 64)
-    #expect(conflicting.stderr == "Error: --ledger and --steps cannot be combined: the ledger says what was released.\n")
+    #expect(
+      conflicting.stderr
+        == "Error: --ledger and --steps cannot be combined: the ledger says what was released.\n")
   }
 }

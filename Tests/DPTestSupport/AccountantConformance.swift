@@ -25,19 +25,28 @@ public func checkAccountantConformance<A: PrivacyAccountant & Equatable>(
 
   var nonPrivate = make()
   try nonPrivate.compose(.composed([supported, .selfComposed(.nonPrivate, count: 2)]))
-  #expect(try nonPrivate.epsilon(delta: 1e-5) == .infinity, "nested nonPrivate ε", sourceLocation: sourceLocation)
+  #expect(
+    try nonPrivate.epsilon(delta: 1e-5) == .infinity, "nested nonPrivate ε",
+    sourceLocation: sourceLocation)
 
   var accountant = make()
   try accountant.compose(supported)
   let before = accountant
-  let nested = DPEvent.composed([supported, .selfComposed(.composed([.noOp, unsupported]), count: 3)])
+  let nested = DPEvent.composed([
+    supported, .selfComposed(.composed([.noOp, unsupported]), count: 3),
+  ])
   let failure = accountant.check(nested)
-  #expect(failure?.event == unsupported, "innermost sub-event named", sourceLocation: sourceLocation)
-  #expect(throws: AccountingError.self, sourceLocation: sourceLocation) { try accountant.compose(nested) }
+  #expect(
+    failure?.event == unsupported, "innermost sub-event named", sourceLocation: sourceLocation)
+  #expect(throws: AccountingError.self, sourceLocation: sourceLocation) {
+    try accountant.compose(nested)
+  }
   #expect(accountant == before, "a failed compose changes nothing", sourceLocation: sourceLocation)
 
   let invalid = DPEvent.composed([supported, .gaussian(noiseMultiplier: -1)])
-  #expect(accountant.check(invalid)?.event == .gaussian(noiseMultiplier: -1), sourceLocation: sourceLocation)
+  #expect(
+    accountant.check(invalid)?.event == .gaussian(noiseMultiplier: -1),
+    sourceLocation: sourceLocation)
 
   var once = make()
   try once.compose(.selfComposed(supported, count: 5))
@@ -47,7 +56,8 @@ public func checkAccountantConformance<A: PrivacyAccountant & Equatable>(
   let epsilonOneByOne = try oneByOne.epsilon(delta: 1e-6)
   #expect(
     abs(epsilonOnce - epsilonOneByOne) <= 1e-12 * max(1, epsilonOnce),
-    "selfComposed(e, 5) = 5 × compose(e): \(epsilonOnce) vs \(epsilonOneByOne)", sourceLocation: sourceLocation)
+    "selfComposed(e, 5) = 5 × compose(e): \(epsilonOnce) vs \(epsilonOneByOne)",
+    sourceLocation: sourceLocation)
 
   let ledger = once.ledger
   _ = try once.epsilon(delta: 1e-3)

@@ -10,7 +10,9 @@ public func expectClose(
   sourceLocation: SourceLocation = #_sourceLocation
 ) {
   if expected.isInfinite || actual.isInfinite || expected.isNaN || actual.isNaN {
-    #expect(actual == expected, "\(comment()) got \(actual), expected \(expected)", sourceLocation: sourceLocation)
+    #expect(
+      actual == expected, "\(comment()) got \(actual), expected \(expected)",
+      sourceLocation: sourceLocation)
     return
   }
   let bound = max(absolute, relative * abs(expected))

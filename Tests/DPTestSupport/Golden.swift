@@ -6,7 +6,9 @@ import Foundation
 /// as the JSON string "inf".
 public enum Golden {
   /// Decodes `name` (e.g. "rdp_poisson.json") from a test bundle's `Fixtures` folder.
-  public static func load<T: Decodable>(_ type: T.Type, _ name: String, in bundle: Bundle) throws -> T {
+  public static func load<T: Decodable>(_ type: T.Type, _ name: String, in bundle: Bundle) throws
+    -> T
+  {
     guard let url = bundle.url(forResource: "Fixtures/\(name)", withExtension: nil) else {
       throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: "Fixtures/\(name)"])
     }
@@ -19,7 +21,8 @@ public enum Golden {
 
   /// ``load(_:_:in:)`` for static fixtures shared by a suite: a missing or malformed
   /// fixture stops the run with the file name and the decoding error.
-  public static func required<T: Decodable>(_ type: T.Type, _ name: String, in bundle: Bundle) -> T {
+  public static func required<T: Decodable>(_ type: T.Type, _ name: String, in bundle: Bundle) -> T
+  {
     do {
       return try load(type, name, in: bundle)
     } catch {

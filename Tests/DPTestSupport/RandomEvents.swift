@@ -32,12 +32,15 @@ public enum RandomEvents {
     case 2: return .laplace(noiseMultiplier: generator.logUniform(0.3, 50))
     case 3: return sampledGaussian(using: &generator)
     case 4:
-      return .selfComposed(supported(depth: depth - 1, using: &generator), count: Int.random(in: 0...50, using: &generator))
+      return .selfComposed(
+        supported(depth: depth - 1, using: &generator),
+        count: Int.random(in: 0...50, using: &generator))
     case 5:
       let count = Int.random(in: 0...3, using: &generator)
       return .composed((0..<count).map { _ in supported(depth: depth - 1, using: &generator) })
     default:
-      return .poissonSampled(probability: generator.logUniform(1e-4, 1), gaussians(depth: depth - 1, using: &generator))
+      return .poissonSampled(
+        probability: generator.logUniform(1e-4, 1), gaussians(depth: depth - 1, using: &generator))
     }
   }
 
@@ -46,7 +49,10 @@ public enum RandomEvents {
     guard depth > 0 else { return gaussian }
     switch Int.random(in: 0..<3, using: &generator) {
     case 0: return gaussian
-    case 1: return .selfComposed(gaussians(depth: depth - 1, using: &generator), count: Int.random(in: 1...4, using: &generator))
+    case 1:
+      return .selfComposed(
+        gaussians(depth: depth - 1, using: &generator),
+        count: Int.random(in: 1...4, using: &generator))
     default: return .composed([gaussian, gaussians(depth: depth - 1, using: &generator)])
     }
   }
@@ -58,12 +64,19 @@ public enum RandomEvents {
     case 1: return .nonPrivate
     case 2: return .gaussian(noiseMultiplier: generator.logUniform(0.01, 100))
     case 3: return .laplace(noiseMultiplier: generator.logUniform(0.01, 100))
-    case 4: return .poissonSampled(probability: Double.random(in: 0...1, using: &generator), any(depth: depth - 1, using: &generator))
+    case 4:
+      return .poissonSampled(
+        probability: Double.random(in: 0...1, using: &generator),
+        any(depth: depth - 1, using: &generator))
     case 5:
       let source = Int.random(in: 1...1_000_000, using: &generator)
       return .sampledWithoutReplacement(
-        sourceSize: source, sampleSize: Int.random(in: 0...source, using: &generator), any(depth: depth - 1, using: &generator))
-    case 6: return .selfComposed(any(depth: depth - 1, using: &generator), count: Int.random(in: 0...1_000_000, using: &generator))
+        sourceSize: source, sampleSize: Int.random(in: 0...source, using: &generator),
+        any(depth: depth - 1, using: &generator))
+    case 6:
+      return .selfComposed(
+        any(depth: depth - 1, using: &generator),
+        count: Int.random(in: 0...1_000_000, using: &generator))
     default:
       let count = Int.random(in: 0...3, using: &generator)
       return .composed((0..<count).map { _ in any(depth: depth - 1, using: &generator) })

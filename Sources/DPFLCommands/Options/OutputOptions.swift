@@ -14,7 +14,8 @@ struct OutputOptions: ParsableArguments {
   @Option(
     help: ArgumentHelp(
       "Read queries from a JSON Lines file ('-' for stdin) and print one JSON result per line.",
-      discussion: "Keys are the flag names in snake_case; flags given on the command line are defaults for every line. A bad line prints {\"error\": …, \"line\": N} and the others still run.",
+      discussion:
+        "Keys are the flag names in snake_case; flags given on the command line are defaults for every line. A bad line prints {\"error\": …, \"line\": N} and the others still run.",
       valueName: "file"))
   var batch: String?
 

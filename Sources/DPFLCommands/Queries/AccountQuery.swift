@@ -38,7 +38,10 @@ struct AccountQuery: Equatable, Sendable {
   /// Runs the accountant.
   func evaluate() throws(CLIError) -> AccountResult {
     let event = sampling.event(noiseMultiplier: noiseMultiplier, steps: steps)
-    let schedule = AccountResult.Schedule(sampling: sampling, steps: steps, noiseMultiplier: noiseMultiplier)
-    return AccountResult(finding: try method.finding(of: event, target: target), target: target, schedule: schedule, ledger: event)
+    let schedule = AccountResult.Schedule(
+      sampling: sampling, steps: steps, noiseMultiplier: noiseMultiplier)
+    return AccountResult(
+      finding: try method.finding(of: event, target: target), target: target, schedule: schedule,
+      ledger: event)
   }
 }

@@ -70,7 +70,8 @@ struct AccountResult: Encodable, Equatable, Sendable {
     try container.encode("upper", forKey: .bound)
     let certified = finding.method == .certified
     try container.encode(certified, forKey: .certified)
-    try container.encode(certified ? CertifiedRDPAccountant.precisionBits : nil, forKey: .precisionBits)
+    try container.encode(
+      certified ? CertifiedRDPAccountant.precisionBits : nil, forKey: .precisionBits)
   }
 }
 
@@ -85,13 +86,17 @@ extension AccountResult.Schedule {
     }
     switch step {
     case .poissonSampled(let probability, .gaussian(let sigma)):
-      self.init(sampling: Sampling(scheme: .poisson, rate: probability), steps: steps, noiseMultiplier: sigma)
+      self.init(
+        sampling: Sampling(scheme: .poisson, rate: probability), steps: steps,
+        noiseMultiplier: sigma)
     case .sampledWithoutReplacement(let sourceSize, let sampleSize, .gaussian(let sigma)):
       // The event's σ is relative to the replace-one sensitivity 2C (see Sampling.event).
       let sampling = Sampling(
-        scheme: .fixedSize, rate: Double(sampleSize) / Double(sourceSize), population: sourceSize, cohortSize: sampleSize)
+        scheme: .fixedSize, rate: Double(sampleSize) / Double(sourceSize), population: sourceSize,
+        cohortSize: sampleSize)
       self.init(sampling: sampling, steps: steps, noiseMultiplier: 2 * sigma)
-    case .noOp, .nonPrivate, .gaussian, .laplace, .poissonSampled, .sampledWithoutReplacement, .selfComposed, .composed:
+    case .noOp, .nonPrivate, .gaussian, .laplace, .poissonSampled, .sampledWithoutReplacement,
+      .selfComposed, .composed:
       return nil
     }
   }

@@ -16,29 +16,38 @@ struct AccountingMethod: Equatable, Sendable {
       conversion = raw.conversion ?? .improved
     case .moments:
       if raw.conversion == .improved {
-        throw .conflict(.accountant, .conversion, reason: "the moments accountant uses the classic conversion.")
+        throw .conflict(
+          .accountant, .conversion, reason: "the moments accountant uses the classic conversion.")
       }
       if sampling.scheme == .fixedSize {
-        throw .conflict(.accountant, .sampling, reason: "the moments accountant analyses Poisson sampling only.")
+        throw .conflict(
+          .accountant, .sampling, reason: "the moments accountant analyses Poisson sampling only.")
       }
       conversion = .classic
     case .certified:
       if raw.conversion == .classic {
-        throw .conflict(.accountant, .conversion, reason: "the certified accountant uses the improved conversion.")
+        throw .conflict(
+          .accountant, .conversion, reason: "the certified accountant uses the improved conversion."
+        )
       }
       if sampling.scheme == .fixedSize {
-        throw .conflict(.accountant, .sampling, reason: "the certified accountant analyses Poisson sampling only.")
+        throw .conflict(
+          .accountant, .sampling, reason: "the certified accountant analyses Poisson sampling only."
+        )
       }
       conversion = .improved
     }
   }
 
   /// The order grid the accountant minimises over.
-  var orders: RDPOrders { choice.accountant(conversion: conversion, neighboringRelation: neighboringRelation).orders }
+  var orders: RDPOrders {
+    choice.accountant(conversion: conversion, neighboringRelation: neighboringRelation).orders
+  }
 
   /// The accountant's finding for `event` at the fixed ε or δ of `target`.
   func finding(of event: DPEvent, target: AccountQuery.Target) throws(CLIError) -> Audit.Finding {
-    try Self.single(Self.findings(of: event, target: target, methods: [choice], conversion: conversion))
+    try Self.single(
+      Self.findings(of: event, target: target, methods: [choice], conversion: conversion))
   }
 
   /// ε at δ for `event`, with its optimal order.
@@ -48,11 +57,14 @@ struct AccountingMethod: Equatable, Sendable {
 
   /// Every method's finding for `event` at the fixed ε or δ of `target`.
   static func findings(
-    of event: DPEvent, target: AccountQuery.Target, methods: [Audit.Method], conversion: RDPConversion
+    of event: DPEvent, target: AccountQuery.Target, methods: [Audit.Method],
+    conversion: RDPConversion
   ) -> [(method: Audit.Method, finding: Result<Audit.Finding, AccountingError>)] {
     switch target {
-    case .delta(let delta): return Audit.epsilon(ledger: event, delta: delta, methods: methods, conversion: conversion)
-    case .epsilon(let epsilon): return Audit.delta(ledger: event, epsilon: epsilon, methods: methods, conversion: conversion)
+    case .delta(let delta):
+      return Audit.epsilon(ledger: event, delta: delta, methods: methods, conversion: conversion)
+    case .epsilon(let epsilon):
+      return Audit.delta(ledger: event, epsilon: epsilon, methods: methods, conversion: conversion)
     }
   }
 

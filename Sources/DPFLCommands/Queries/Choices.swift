@@ -1,7 +1,6 @@
 import Accountants
 import ArgumentParser
 
-
 /// How cohorts (or batches) are sampled, which fixes the neighbouring relation.
 enum SamplingScheme: String, CaseIterable, Sendable, ExpressibleByArgument {
   /// Each record or client joins independently with probability q (add/remove neighbours).

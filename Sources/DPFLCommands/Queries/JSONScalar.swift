@@ -30,9 +30,11 @@ enum JSONScalar: Decodable, Equatable, Sendable {
     case .string(let text):
       if let value = Double(text), !value.isFinite { return value }
       throw .malformedField(key: key, reason: "expected a number; got \"\(text)\".")
-    case .bool(let value): throw .malformedField(key: key, reason: "expected a number; got \(value).")
+    case .bool(let value):
+      throw .malformedField(key: key, reason: "expected a number; got \(value).")
     case .null: throw .malformedField(key: key, reason: "expected a number; got null.")
-    case .nested: throw .malformedField(key: key, reason: "expected a number; got an array or object.")
+    case .nested:
+      throw .malformedField(key: key, reason: "expected a number; got an array or object.")
     }
   }
 

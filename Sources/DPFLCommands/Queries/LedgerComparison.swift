@@ -26,7 +26,8 @@ struct LedgerComparison: Encodable {
     self.results = results.map { method, result in
       switch result {
       case .success(let value): return .result(value)
-      case .failure(let error): return .failure(Failure(accountant: method.rawValue, error: error.message(.flag)))
+      case .failure(let error):
+        return .failure(Failure(accountant: method.rawValue, error: error.message(.flag)))
       }
     }
   }

@@ -16,7 +16,8 @@ struct LedgerQuery: Sendable {
   init(path: String, raw: RawQuery, compare: Bool) throws(CLIError) {
     let scheduleFlags: [(QueryField, Bool)] = [
       (.noiseMultiplier, raw.noiseMultiplier != nil), (.samplingRate, raw.samplingRate != nil),
-      (.steps, raw.steps != nil), (.population, raw.population != nil), (.cohortSize, raw.cohortSize != nil),
+      (.steps, raw.steps != nil), (.population, raw.population != nil),
+      (.cohortSize, raw.cohortSize != nil),
       (.rounds, raw.rounds != nil), (.sampling, raw.sampling != nil),
     ]
     if let (field, _) = scheduleFlags.first(where: \.1) {
@@ -29,21 +30,31 @@ struct LedgerQuery: Sendable {
     methods = compare ? Audit.Method.allCases : [raw.accountant ?? .rdp]
     conversion = raw.conversion ?? .improved
     if raw.accountant == .moments, raw.conversion == .improved {
-      throw .conflict(.accountant, .conversion, reason: "the moments accountant uses the classic conversion.")
+      throw .conflict(
+        .accountant, .conversion, reason: "the moments accountant uses the classic conversion.")
     }
     let data = try Self.read(path)
     do {
       ledger = try JSONDecoder().decode(DPEvent.self, from: data)
     } catch {
-      throw .malformedFile(path: path == "-" ? "stdin" : path, reason: "not a DPEvent ledger (\(Self.describe(error))).")
+      throw .malformedFile(
+        path: path == "-" ? "stdin" : path,
+        reason: "not a DPEvent ledger (\(Self.describe(error))).")
     }
   }
 
   /// Every requested accountant's result, or its error, in order.
   func evaluate() -> [(method: Audit.Method, result: Result<AccountResult, CLIError>)] {
     let schedule = AccountResult.Schedule(ledger: ledger)
-    return AccountingMethod.findings(of: ledger, target: target, methods: methods, conversion: conversion).map { method, finding in
-      (method, finding.map { AccountResult(finding: $0, target: target, schedule: schedule, ledger: ledger) }.mapError { .accounting($0) })
+    return AccountingMethod.findings(
+      of: ledger, target: target, methods: methods, conversion: conversion
+    ).map { method, finding in
+      (
+        method,
+        finding.map {
+          AccountResult(finding: $0, target: target, schedule: schedule, ledger: ledger)
+        }.mapError { .accounting($0) }
+      )
     }
   }
 
@@ -82,7 +93,8 @@ extension AccountQuery.Target {
     case (let delta?, nil): self = .delta(try Validate.delta(delta, .delta))
     case (nil, let epsilon?): self = .epsilon(try Validate.nonNegative(epsilon, .epsilon))
     case (nil, nil): throw .missing(.delta, hint: "give --delta to get ε, or --epsilon to get δ.")
-    case (.some, .some): throw .conflict(.delta, .epsilon, reason: "give --delta to get ε, or --epsilon to get δ.")
+    case (.some, .some):
+      throw .conflict(.delta, .epsilon, reason: "give --delta to get ε, or --epsilon to get δ.")
     }
   }
 }

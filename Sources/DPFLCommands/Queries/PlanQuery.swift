@@ -34,7 +34,8 @@ struct PlanQuery: Equatable, Sendable {
     var raw = raw
     var assumed: [String] = []
     unknown = raw.solve ?? .noiseMultiplier
-    let scheduleGiven = raw.samplingRate != nil || raw.population != nil || raw.cohortSize != nil
+    let scheduleGiven =
+      raw.samplingRate != nil || raw.population != nil || raw.cohortSize != nil
       || raw.steps != nil || raw.rounds != nil
     if !scheduleGiven {
       raw.population = Defaults.population
@@ -67,7 +68,11 @@ struct PlanQuery: Equatable, Sendable {
     switch unknown {
     case .noiseMultiplier:
       if raw.noiseMultiplier != nil {
-        throw .conflict(.noiseMultiplier, .solve, reason: "plan solves for the noise multiplier; use --solve rounds to find the rounds a given σ affords.")
+        throw .conflict(
+          .noiseMultiplier, .solve,
+          reason:
+            "plan solves for the noise multiplier; use --solve rounds to find the rounds a given σ affords."
+        )
       }
       guard let steps = try raw.stepCount() else {
         throw .missing(.steps, hint: "give --steps (or --rounds) to plan the noise for.")
@@ -75,7 +80,9 @@ struct PlanQuery: Equatable, Sendable {
       self.steps = steps
     case .rounds:
       guard let noiseMultiplier = raw.noiseMultiplier else {
-        throw .missing(.noiseMultiplier, hint: "--solve rounds finds the rounds a given noise multiplier affords.")
+        throw .missing(
+          .noiseMultiplier,
+          hint: "--solve rounds finds the rounds a given noise multiplier affords.")
       }
       if try raw.stepCount() != nil {
         throw .conflict(.steps, .solve, reason: "--solve rounds computes the number of rounds.")
@@ -96,7 +103,10 @@ struct PlanQuery: Equatable, Sendable {
   func solve() throws(CLIError) -> PlanResult {
     switch method.choice {
     case .rdp:
-      return try solve { RDPAccountant(conversion: method.conversion, neighboringRelation: method.neighboringRelation) }
+      return try solve {
+        RDPAccountant(
+          conversion: method.conversion, neighboringRelation: method.neighboringRelation)
+      }
     case .moments:
       return try solve { RDPAccountant.moments() }
     case .certified:
@@ -104,7 +114,8 @@ struct PlanQuery: Equatable, Sendable {
     }
   }
 
-  private func solve<A: PrivacyAccountant>(with accountant: () -> A) throws(CLIError) -> PlanResult {
+  private func solve<A: PrivacyAccountant>(with accountant: () -> A) throws(CLIError) -> PlanResult
+  {
     let sigma: Double
     let stepCount: Int
     do {
@@ -123,7 +134,8 @@ struct PlanQuery: Equatable, Sendable {
     } catch {
       throw .accounting(error)
     }
-    let achieved = try method.epsilon(of: sampling.event(noiseMultiplier: sigma, steps: stepCount), delta: target.delta)
+    let achieved = try method.epsilon(
+      of: sampling.event(noiseMultiplier: sigma, steps: stepCount), delta: target.delta)
     return PlanResult(query: self, noiseMultiplier: sigma, steps: stepCount, achieved: achieved)
   }
 
@@ -131,12 +143,14 @@ struct PlanQuery: Equatable, Sendable {
   /// rounds), for the budget curve.
   func budgetCurve(_ result: PlanResult) throws(CLIError) -> [PlanResult.CurvePoint] {
     let total = result.steps
-    var counts = [0.1, 0.25, 0.5, 0.75].map { max(1, Int((Double(total) * $0).rounded())) } + [total]
+    var counts =
+      [0.1, 0.25, 0.5, 0.75].map { max(1, Int((Double(total) * $0).rounded())) } + [total]
     if unknown == .rounds { counts.append(total + 1) }
     var points: [PlanResult.CurvePoint] = []
     for count in Set(counts).sorted() {
       let event = sampling.event(noiseMultiplier: result.noiseMultiplier, steps: count)
-      points.append(.init(steps: count, epsilon: try method.epsilon(of: event, delta: target.delta).value))
+      points.append(
+        .init(steps: count, epsilon: try method.epsilon(of: event, delta: target.delta).value))
     }
     return points
   }

@@ -34,7 +34,8 @@ struct PlanResult: Encodable, Equatable, Sendable {
   }
 
   private enum CodingKeys: String, CodingKey {
-    case epsilon, delta, accountant, conversion, sampling, steps, bound, orders, solve, population, certified
+    case epsilon, delta, accountant, conversion, sampling, steps, bound, orders, solve, population,
+      certified
     case precisionBits = "precision_bits"
     case noiseMultiplier = "noise_multiplier"
     case targetEpsilon = "target_epsilon"
@@ -76,6 +77,7 @@ struct PlanResult: Encodable, Equatable, Sendable {
     try container.encode("upper", forKey: .bound)
     let certified = query.method.choice == .certified
     try container.encode(certified, forKey: .certified)
-    try container.encode(certified ? CertifiedRDPAccountant.precisionBits : nil, forKey: .precisionBits)
+    try container.encode(
+      certified ? CertifiedRDPAccountant.precisionBits : nil, forKey: .precisionBits)
   }
 }

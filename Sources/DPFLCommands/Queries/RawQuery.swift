@@ -61,7 +61,8 @@ struct RawQuery: Equatable, Sendable {
       case .clippingBound: clippingBound = try value.number(key)
       case .solve: solve = try value.choice(key)
       case .ledger, .compare:
-        throw .malformedField(key: key, reason: "not available in batches; use dpfl account --ledger.")
+        throw .malformedField(
+          key: key, reason: "not available in batches; use dpfl account --ledger.")
       }
     }
   }

@@ -20,25 +20,33 @@ struct Sampling: Equatable, Sendable {
   init(_ raw: RawQuery) throws(CLIError) {
     scheme = raw.sampling ?? .poisson
     if let samplingRate = raw.samplingRate {
-      if raw.cohortSize != nil { throw .conflict(.samplingRate, .cohortSize, reason: "give one of the two.") }
+      if raw.cohortSize != nil {
+        throw .conflict(.samplingRate, .cohortSize, reason: "give one of the two.")
+      }
       if raw.population != nil {
-        throw .conflict(.samplingRate, .population, reason: "give --sampling-rate, or --population with --cohort-size.")
+        throw .conflict(
+          .samplingRate, .population,
+          reason: "give --sampling-rate, or --population with --cohort-size.")
       }
       guard scheme == .poisson else {
-        throw .missing(.population, hint: "fixed-size sampling needs --population and --cohort-size.")
+        throw .missing(
+          .population, hint: "fixed-size sampling needs --population and --cohort-size.")
       }
       rate = try Validate.samplingRate(samplingRate, .samplingRate)
       return
     }
     guard let population = raw.population else {
-      throw .missing(.samplingRate, hint: "give --sampling-rate, or --population and --cohort-size.")
+      throw .missing(
+        .samplingRate, hint: "give --sampling-rate, or --population and --cohort-size.")
     }
     guard let cohortSize = raw.cohortSize else {
       throw .missing(.cohortSize, hint: "--population needs --cohort-size (clients per round).")
     }
     self.population = try Validate.count(population, .population)
     guard cohortSize >= 1, cohortSize <= population else {
-      throw .invalidValue(.cohortSize, value: "\(cohortSize)", requirement: "be in [1, \(population)] (the population)")
+      throw .invalidValue(
+        .cohortSize, value: "\(cohortSize)",
+        requirement: "be in [1, \(population)] (the population)")
     }
     self.cohortSize = cohortSize
     rate = Double(cohortSize) / Double(population)
@@ -58,12 +66,15 @@ struct Sampling: Equatable, Sendable {
   func event(noiseMultiplier: Double, steps: Int) -> DPEvent {
     switch scheme {
     case .poisson:
-      return .selfComposed(.poissonSampled(probability: rate, .gaussian(noiseMultiplier: noiseMultiplier)), count: steps)
+      return .selfComposed(
+        .poissonSampled(probability: rate, .gaussian(noiseMultiplier: noiseMultiplier)),
+        count: steps)
     case .fixedSize:
       // Sampling guarantees population and cohort size for fixed-size schemes.
       let gaussian = DPEvent.gaussian(noiseMultiplier: noiseMultiplier / 2)
       return .selfComposed(
-        .sampledWithoutReplacement(sourceSize: population ?? 1, sampleSize: cohortSize ?? 1, gaussian), count: steps)
+        .sampledWithoutReplacement(
+          sourceSize: population ?? 1, sampleSize: cohortSize ?? 1, gaussian), count: steps)
     }
   }
 }
