@@ -17,6 +17,8 @@
 struct RDPCurve {
   let orders: [Double]
   let mechanisms: [RDPTerm]
+  /// Whether each order is a whole number.
+  private let isInteger: [Bool]
   /// perStep[m][i]: per-step RDP of mechanism m at grid order i, once computed.
   private var perStep: [[Double?]]
   /// Exact per-step RDP at integer orders (on the grid or not; NaN until computed),
@@ -26,6 +28,7 @@ struct RDPCurve {
   init(orders: [Double], mechanisms: [RDPTerm]) {
     self.orders = orders
     self.mechanisms = mechanisms
+    isInteger = orders.map { $0.rounded() == $0 }
     perStep = mechanisms.map { _ in [Double?](repeating: nil, count: orders.count) }
     // Orders up to two past the largest grid order (the chords of fractional orders).
     let integerLimit = Int(min(orders.max() ?? 0, Double(1 << 20))) + 3
@@ -73,7 +76,7 @@ struct RDPCurve {
     if let value = perStep[m][i] { return value }
     let alpha = orders[i]
     let value =
-      alpha.rounded() == alpha && alpha <= Double(1 << 20)
+      isInteger[i] && alpha <= Double(1 << 20)
       ? integerValue(m, Int(alpha))
       : mechanisms[m].mechanism.epsilon(order: alpha)
     perStep[m][i] = value
@@ -98,7 +101,7 @@ struct RDPCurve {
     guard mechanism.hasExactIntegerOrders else { return bound }
     // K(n) = (n−1)·R(n) at integer orders, exact.
     func k(_ n: Int) -> Double { n == 1 ? 0 : Double(n - 1) * integerValue(m, n) }
-    if alpha.rounded() == alpha {
+    if isInteger[i] {
       // An integer order not yet evaluated: bound it from the two largest integer orders
       // evaluated below it (monotonicity, and the chord of K through them).
       var below: [Int] = []
@@ -130,7 +133,7 @@ struct RDPCurve {
   /// Integer orders spread over the grid (about ×1.5 apart, and the largest two up to 63),
   /// evaluated first so that the walk starts with a good best value.
   private func seedIndices() -> [Int] {
-    let integers = orders.indices.filter { orders[$0].rounded() == orders[$0] && orders[$0] <= 63 }
+    let integers = orders.indices.filter { isInteger[$0] && orders[$0] <= 63 }
     var indices: [Int] = []
     var next = 2.0
     for i in integers where orders[i] >= next {

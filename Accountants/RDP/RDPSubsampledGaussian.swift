@@ -42,10 +42,16 @@ enum SubsampledGaussianRDP {
     let logQ = Double.log(q)
     let twoSigmaSquared = 2 * (sigma * sigma)
     let order = Double(alpha)
+    // The table read once, outside the loop (a static's every access is guarded).
+    let logFactorials = LogSpace.logFactorials
+    let tabulated = alpha < logFactorials.count
     for k in 0...alpha {
       let i = Double(k)
-      let logCoefficient =
-        LogSpace.binomialMagnitude(order, i) + i * logQ + (order - i) * logOneMinusQ
+      let logBinomial =
+        tabulated
+        ? logFactorials[alpha] - logFactorials[k] - logFactorials[alpha - k]
+        : LogSpace.binomialMagnitude(order, i)
+      let logCoefficient = logBinomial + i * logQ + (order - i) * logOneMinusQ
       sum.add(logCoefficient + (i * i - i) / twoSigmaSquared)
     }
     return sum.logValue
@@ -76,15 +82,18 @@ enum SubsampledGaussianRDP {
     let sqrtTwoSigma = 2.0.squareRoot() * sigma
     let logHalf = Double.log(0.5)
     let logGammaAlphaPlusOne = LogSpace.logFactorial(alpha)
+    let logFactorials = LogSpace.logFactorials
     // log|Γ(α − k + 1)|, stepped down by log|Γ(x − 1)| = log|Γ(x)| − log|x − 1|.
     var logGammaJPlusOne = logGammaAlphaPlusOne
+    let log2 = Double.log(2.0)
     var lastS0 = -Double.infinity
     var lastS1 = -Double.infinity
     for k in 0..<maximumSeriesTerms {
       let i = Double(k)
       let j = alpha - i
       if k > 0 { logGammaJPlusOne -= Double.log(abs(j + 1)) }
-      let logCoefficient = logGammaAlphaPlusOne - LogSpace.logFactorial(i) - logGammaJPlusOne
+      let logFactorialK = k < logFactorials.count ? logFactorials[k] : LogSpace.logFactorial(i)
+      let logCoefficient = logGammaAlphaPlusOne - logFactorialK - logGammaJPlusOne
       let logT0 = logCoefficient + i * logQ + j * logOneMinusQ
       let logT1 = logCoefficient + j * logQ + i * logOneMinusQ
       let logE0 = logHalf + LogSpace.erfc((i - z0) / sqrtTwoSigma)
@@ -93,11 +102,12 @@ enum SubsampledGaussianRDP {
       let logS1 = logT1 + (j * j - j) / twoSigmaSquared + logE1
       sum.add(logS0)
       sum.add(logS1)
-      // total ≤ largest + log(2k + 2): forming the total (a log1p) is only worth it when the
-      // stopping test can pass; the decision is the same as testing every time.
+      // total ≤ largest + log(2k + 2) ≤ largest + (⌊log₂(2k + 2)⌋ + 1)·log 2: forming the total
+      // (a log1p) is only worth it when the stopping test can pass; the decision is the same
+      // as testing every time.
       let largestTerm = max(logS0, logS1)
       if logS0 < lastS0, logS1 < lastS1,
-        largestTerm < sum.logLargestTerm + Double.log(Double(2 * k + 2)) - 30
+        largestTerm < sum.logLargestTerm + Double(Double(2 * k + 2).exponent + 1) * log2 - 30
       {
         let total = sum.logValue
         if largestTerm < total - 30 { return total }
