@@ -22,6 +22,9 @@ let package = Package(
       dependencies: ["CMPFR", .product(name: "RealModule", package: "swift-numerics")],
       path: "Accountants"
     ),
+    /// The model core: tensors and safetensors I/O, the WordPiece tokenizer (Foundation only
+    /// for now; layers, adapters and encoders follow).
+    .target(name: "DPModel", path: "Sources/DPModel"),
     /// The command-line interface as a library, so tests can drive it.
     .target(
       name: "DPFLCommands",
@@ -55,6 +58,11 @@ let package = Package(
         "Accountants", "DPTestSupport",
         .product(name: "PropertyBased", package: "swift-property-based"),
       ],
+      resources: [.copy("Fixtures")]
+    ),
+    .testTarget(
+      name: "DPModelTests",
+      dependencies: ["DPModel", "DPTestSupport"],
       resources: [.copy("Fixtures")]
     ),
     .testTarget(
