@@ -19,7 +19,7 @@ let package = Package(
     /// The privacy math: events, accountants, conversions, calibration. No model code.
     .target(
       name: "Accountants",
-      dependencies: ["CMPFR", .product(name: "RealModule", package: "swift-numerics")],
+      dependencies: ["CMPFR", "CFFTW", .product(name: "RealModule", package: "swift-numerics")],
       path: "Accountants"
     ),
     /// The model core: tensors and safetensors I/O, the WordPiece tokenizer (Foundation only
@@ -43,6 +43,13 @@ let package = Package(
       name: "CMPFR",
       pkgConfig: "mpfr",
       providers: [.apt(["libmpfr-dev"])]
+    ),
+
+    /// FFTW 3 (Debian: libfftw3-dev) for composing privacy-loss distributions by FFT.
+    .systemLibrary(
+      name: "CFFTW",
+      pkgConfig: "fftw3",
+      providers: [.apt(["libfftw3-dev"])]
     ),
 
     // MARK: Tests

@@ -13,6 +13,9 @@ public enum AccountingError: Error, Equatable, Sendable, CustomStringConvertible
   /// Calibration found no parameter value meeting the target within its search range.
   case noBracketFound(reason: String)
 
+  /// A computation would exceed its documented memory or time bound.
+  case resourceLimitExceeded(reason: String)
+
   /// One sentence naming the problem and its value.
   public var description: String {
     switch self {
@@ -20,7 +23,7 @@ public enum AccountingError: Error, Equatable, Sendable, CustomStringConvertible
       return failure.description
     case .invalidArgument(let name, let value, let requirement):
       return "\(name) must \(requirement); got \(value)."
-    case .noBracketFound(let reason):
+    case .noBracketFound(let reason), .resourceLimitExceeded(let reason):
       return reason
     }
   }

@@ -21,13 +21,17 @@ public enum Audit {
     /// ``CertifiedRDPAccountant``: a proven upper bound at integer orders (Poisson-sampled
     /// Gaussians under add/remove neighbours only).
     case certified
+    /// ``PLDAccountant``: the privacy-loss distribution, tight (Poisson-sampled Gaussians
+    /// under add/remove neighbours only).
+    case pld
 
-    /// A fresh accountant for this method. `conversion` applies to ``rdp``; the moments
-    /// accountant always uses the classic conversion, the certified one the improved one.
-    public func accountant(
+    /// A fresh accountant for an RDP-based method (`nil` for ``pld``). `conversion` applies
+    /// to ``rdp``; the moments accountant always uses the classic conversion, the certified
+    /// one the improved one.
+    public func gridAccountant(
       conversion: RDPConversion = .improved,
       neighboringRelation: NeighboringRelation = .addOrRemoveOne
-    ) -> any OrderGridAccountant {
+    ) -> (any OrderGridAccountant)? {
       switch self {
       case .rdp:
         return RDPAccountant(conversion: conversion, neighboringRelation: neighboringRelation)
@@ -35,6 +39,8 @@ public enum Audit {
         return MomentsAccountant()
       case .certified:
         return CertifiedRDPAccountant.standard
+      case .pld:
+        return nil
       }
     }
   }
@@ -43,16 +49,18 @@ public enum Audit {
   public struct Finding: Equatable, Sendable {
     /// The accountant that answered.
     public var method: Method
-    /// Its conversion.
-    public var conversion: RDPConversion
-    /// Its order grid.
-    public var orders: RDPOrders
+    /// Its conversion (RDP-based methods).
+    public var conversion: RDPConversion?
+    /// Its order grid (RDP-based methods).
+    public var orders: RDPOrders?
     /// The neighbouring relation of the answer.
     public var neighboringRelation: NeighboringRelation
     /// ε (from ``Audit/epsilon(ledger:delta:methods:conversion:)``) or δ (from
     /// ``Audit/delta(ledger:epsilon:methods:conversion:)``), an upper bound, with the
-    /// optimal order.
+    /// optimal order (RDP-based methods).
     public var bound: RDPBound
+    /// The PLD's answer with each direction's value and its discretisation (``Method/pld``).
+    public var pld: PLDAccountant.Bound?
   }
 
   /// The relation a ledger is accounted under: replace-one if it contains a
@@ -80,10 +88,7 @@ public enum Audit {
     methods.map { method in
       (
         method,
-        finding(method, ledger: ledger, conversion: conversion) {
-          (accountant) throws(AccountingError) in
-          try accountant.epsilonBound(delta: delta)
-        }
+        finding(method, ledger: ledger, conversion: conversion, query: .epsilon(delta: delta))
       )
     }
   }
@@ -96,26 +101,49 @@ public enum Audit {
     methods.map { method in
       (
         method,
-        finding(method, ledger: ledger, conversion: conversion) {
-          (accountant) throws(AccountingError) in
-          try accountant.deltaBound(epsilon: epsilon)
-        }
+        finding(method, ledger: ledger, conversion: conversion, query: .delta(epsilon: epsilon))
       )
     }
   }
 
+  private enum Query {
+    case epsilon(delta: Double)
+    case delta(epsilon: Double)
+  }
+
   private static func finding(
-    _ method: Method, ledger: DPEvent, conversion: RDPConversion,
-    query: (any OrderGridAccountant) throws(AccountingError) -> RDPBound
+    _ method: Method, ledger: DPEvent, conversion: RDPConversion, query: Query
   ) -> Result<Finding, AccountingError> {
     let relation = neighboringRelation(of: ledger)
-    var accountant = method.accountant(conversion: conversion, neighboringRelation: relation)
     do {
+      guard
+        var accountant = method.gridAccountant(
+          conversion: conversion, neighboringRelation: relation)
+      else {
+        var pld = PLDAccountant()
+        try pld.compose(ledger)
+        let bound: PLDAccountant.Bound
+        switch query {
+        case .epsilon(let delta): bound = try pld.epsilonBound(delta: delta)
+        case .delta(let epsilon): bound = try pld.deltaBound(epsilon: epsilon)
+        }
+        return .success(
+          Finding(
+            method: method, conversion: nil, orders: nil,
+            neighboringRelation: pld.neighboringRelation,
+            bound: RDPBound(value: bound.value, optimalOrder: nil, orderAtGridEdge: false),
+            pld: bound))
+      }
       try accountant.compose(ledger)
+      let bound: RDPBound
+      switch query {
+      case .epsilon(let delta): bound = try accountant.epsilonBound(delta: delta)
+      case .delta(let epsilon): bound = try accountant.deltaBound(epsilon: epsilon)
+      }
       return .success(
         Finding(
           method: method, conversion: accountant.conversion, orders: accountant.orders,
-          neighboringRelation: accountant.neighboringRelation, bound: try query(accountant)))
+          neighboringRelation: accountant.neighboringRelation, bound: bound, pld: nil))
     } catch {
       return .failure(error)
     }

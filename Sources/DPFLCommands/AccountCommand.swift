@@ -29,7 +29,7 @@ struct AccountCommand: ParsableCommand {
 
   @Option(
     help:
-      "rdp (Rényi DP, 156 orders up to 1024), moments (Abadi et al. 2016: orders 2…33, classic conversion) or certified (integer orders, a proven upper bound via MPFR)."
+      "rdp (Rényi DP, 156 orders up to 1024), moments (Abadi et al. 2016: orders 2…33, classic conversion), certified (integer orders, a proven upper bound via MPFR) or pld (privacy-loss distribution: tight)."
   )
   var accountant: Audit.Method?
 

@@ -90,7 +90,9 @@ enum CLIError: Error, Equatable, Sendable {
     case .invalidValue, .missing, .conflict: return 64
     case .malformedField, .malformedLine, .malformedFile, .batchHadErrors: return 65
     case .unreadableFile: return 66
-    case .accounting(.noBracketFound), .accounting(.cannotCompose): return 1
+    case .accounting(.noBracketFound), .accounting(.cannotCompose),
+      .accounting(.resourceLimitExceeded):
+      return 1
     case .accounting(.invalidArgument): return 64
     }
   }

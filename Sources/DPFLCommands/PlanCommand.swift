@@ -44,7 +44,7 @@ struct PlanCommand: ParsableCommand {
 
   @Option(
     help:
-      "rdp (default), moments (Abadi et al. 2016: orders 2…33, classic conversion) or certified (a proven upper bound via MPFR; slower)."
+      "rdp (default), moments (Abadi et al. 2016: orders 2…33, classic conversion), certified (a proven upper bound via MPFR; slower) or pld (privacy-loss distribution: tight, slower)."
   )
   var accountant: Audit.Method?
 

@@ -59,7 +59,7 @@ enum Rendering {
     let finding = result.finding
     var lines = [
       headline,
-      "  accountant  \(describe(finding.method, finding.conversion, finding.orders, bound: finding.bound))",
+      "  accountant  \(describe(finding.method, finding.conversion, finding.orders, bound: finding.bound, pld: finding.pld))",
     ]
     if let schedule = result.schedule {
       lines.append("  schedule    \(describe(schedule.sampling, steps: schedule.steps))")
@@ -93,7 +93,7 @@ enum Rendering {
           ? "ε = \(precise(value.epsilon)) at δ = \(number(value.delta))"
           : "δ = \(precise(value.delta)) at ε = \(number(value.epsilon))"
         lines.append(
-          "\(name) \(answer)  (\(finding.conversion.rawValue), \(finding.orders.name), \(order))")
+          "\(name) \(answer)  (\(Self.settings(finding)), \(order))")
       case .failure(let error):
         lines.append("\(name) cannot account for this ledger: \(error.message(.flag))")
       }
@@ -117,7 +117,7 @@ enum Rendering {
       ]
     }
     lines.append(
-      "  accountant  \(describe(query.method.choice, query.method.conversion, query.method.orders, bound: result.achieved))"
+      "  accountant  \(describe(query.method.choice, query.method.conversion, query.method.orders, bound: result.achieved, pld: nil))"
     )
     lines.append("  schedule    \(describe(query.sampling, steps: result.steps))")
     if let sum = result.noiseStdOnSum {
@@ -153,7 +153,8 @@ enum Rendering {
   }
 
   private static func describe(
-    _ method: Audit.Method, _ conversion: RDPConversion, _ orders: RDPOrders, bound: RDPBound
+    _ method: Audit.Method, _ conversion: RDPConversion?, _ orders: RDPOrders?, bound: RDPBound,
+    pld: PLDAccountant.Bound?
   ) -> String {
     let name: String
     switch method {
@@ -162,10 +163,25 @@ enum Rendering {
     case .certified:
       name =
         "certified RDP (MPFR, \(CertifiedRDPAccountant.precisionBits)-bit directed rounding; a proven upper bound)"
+    case .pld: name = "PLD (connect-the-dots, pessimistic)"
     }
-    let order = bound.optimalOrder.map { ", optimal order α = \(number($0))" } ?? ""
-    return
-      "\(name), \(conversion.rawValue) conversion, \(orders.values.count) orders (\(orders.name))\(order)"
+    if let orders, let conversion {
+      let order = bound.optimalOrder.map { ", optimal order α = \(number($0))" } ?? ""
+      return
+        "\(name), \(conversion.rawValue) conversion, \(orders.values.count) orders (\(orders.name))\(order)"
+    }
+    guard let pld else { return name }
+    let grid =
+      pld.discretization.map { "interval h = \(number($0))" } ?? "exact (no discretisation)"
+    return "\(name), \(grid); remove \(number(pld.remove)), add \(number(pld.add))"
+  }
+
+  /// A finding's settings in one phrase: conversion and grid, or the PLD interval.
+  private static func settings(_ finding: Audit.Finding) -> String {
+    if let conversion = finding.conversion, let orders = finding.orders {
+      return "\(conversion.rawValue), \(orders.name)"
+    }
+    return finding.pld?.discretization.map { "h = \(number($0))" } ?? "exact"
   }
 
   private static func describe(_ sampling: Sampling, steps: Int) -> String {

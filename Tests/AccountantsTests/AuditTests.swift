@@ -13,7 +13,7 @@ struct AuditTests {
   @Test("each finding equals composing the ledger into that accountant directly")
   func findingsMatchAccountants() throws {
     let findings = Audit.epsilon(ledger: Self.ledger, delta: 1e-5)
-    #expect(findings.map(\.method) == [.rdp, .moments, .certified])
+    #expect(findings.map(\.method) == [.rdp, .moments, .certified, .pld])
     var rdp = RDPAccountant()
     try rdp.compose(Self.ledger)
     var moments = MomentsAccountant()
@@ -23,6 +23,10 @@ struct AuditTests {
     var certified = CertifiedRDPAccountant.standard
     try certified.compose(Self.ledger)
     #expect(try findings[2].finding.get().bound == certified.epsilonBound(delta: 1e-5))
+    var pld = PLDAccountant()
+    try pld.compose(Self.ledger)
+    #expect(try findings[3].finding.get().pld == pld.epsilonBound(delta: 1e-5))
+    #expect(try findings[3].finding.get().bound.value < findings[0].finding.get().bound.value)
     let deltas = Audit.delta(ledger: Self.ledger, epsilon: 2, methods: [.rdp])
     #expect(try deltas[0].finding.get().bound == rdp.deltaBound(epsilon: 2))
   }

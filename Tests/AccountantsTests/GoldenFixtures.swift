@@ -169,3 +169,41 @@ struct ExactPoissonFixture: Decodable, Sendable {
   var grid: [Double]
   var cases: [Case]
 }
+
+/// `pld.json`: dp_accounting's PLD accountant at a fine discretisation, prv_accountant's
+/// bounds and, where one exists, the exact ε (see `Fixtures/README.md`).
+struct PLDFixture: Decodable, Sendable {
+  struct Case: Decodable, Sendable {
+    struct DPAccounting: Decodable, Sendable {
+      var epsilon: Double
+      var discretization: Double
+      var converged: Bool
+      var delta: Double
+    }
+
+    /// prv_accountant's bounds, or its error message where it failed.
+    struct PRV: Decodable, Sendable {
+      var lower: Double?
+      var estimate: Double?
+      var upper: Double?
+      var error: String?
+    }
+
+    struct Exact: Decodable, Sendable {
+      var epsilon: Double
+    }
+
+    var name: String
+    var samplingRate: Double
+    var noiseMultiplier: Double
+    var steps: Int
+    var delta: Double
+    var targetEpsilon: Double
+    var dpAccounting: DPAccounting
+    var prvAccountant: PRV
+    var exact: Exact?
+    var rdpEpsilon: Double
+  }
+
+  var cases: [Case]
+}

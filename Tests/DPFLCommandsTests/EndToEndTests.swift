@@ -147,7 +147,7 @@ struct LedgerEndToEndTests {
       stdin: Self.ledger)
     #expect(output.status == 0, "\(output.stderr)")
     let results = try #require(BinaryRunner.json(output)["results"] as? [[String: Any]])
-    #expect(results.map { $0["accountant"] as? String } == ["rdp", "moments", "certified"])
+    #expect(results.map { $0["accountant"] as? String } == ["rdp", "moments", "certified", "pld"])
     let rdp = try #require(results[0]["epsilon"] as? Double)
     let moments = try #require(results[1]["epsilon"] as? Double)
     let certified = try #require(results[2]["epsilon"] as? Double)
@@ -156,6 +156,11 @@ struct LedgerEndToEndTests {
     #expect(certified >= rdp)
     #expect(results[2]["certified"] as? Bool == true)
     #expect(results[2]["precision_bits"] as? Int == 128)
+    // PLD is tight: below RDP, with both directions and its discretisation reported.
+    let pld = try #require(results[3]["epsilon"] as? Double)
+    #expect(pld < rdp)
+    #expect(results[3]["eps_remove"] as? Double == pld)
+    #expect(results[3]["discretization"] is Double)
   }
 
   @Test("plan --accountant certified returns a σ whose certified ε meets the target")

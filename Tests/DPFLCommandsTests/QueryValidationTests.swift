@@ -132,9 +132,9 @@ struct QueryValidationTests {
     }
     #expect(
       throws: CLIError.malformedField(
-        key: "accountant", reason: "expected one of rdp, moments, certified; got \"pld\".")
+        key: "accountant", reason: "expected one of rdp, moments, certified, pld; got \"prv\".")
     ) {
-      try RawQuery(json: ["accountant": .string("pld")], allowed: AccountQuery.fields)
+      try RawQuery(json: ["accountant": .string("prv")], allowed: AccountQuery.fields)
     }
   }
 

@@ -47,6 +47,11 @@ struct AccountResult: Encodable, Equatable, Sendable {
     case cohortSize = "cohort_size"
     case solvedFor = "solved_for"
     case precisionBits = "precision_bits"
+    case discretization
+    case epsRemove = "eps_remove"
+    case epsAdd = "eps_add"
+    case deltaRemove = "delta_remove"
+    case deltaAdd = "delta_add"
   }
 
   func encode(to encoder: any Encoder) throws {
@@ -55,8 +60,8 @@ struct AccountResult: Encodable, Equatable, Sendable {
     try container.encode(delta, forKey: .delta)
     try container.encode(solvedFor, forKey: .solvedFor)
     try container.encode(finding.method.rawValue, forKey: .accountant)
-    try container.encode(finding.conversion.rawValue, forKey: .conversion)
-    try container.encode(finding.orders.name, forKey: .orders)
+    try container.encode(finding.conversion?.rawValue, forKey: .conversion)
+    try container.encode(finding.orders?.name, forKey: .orders)
     try container.encode(finding.neighboringRelation.rawValue, forKey: .neighboringRelation)
     try container.encode(schedule?.sampling.scheme.rawValue, forKey: .sampling)
     try container.encode(schedule?.sampling.rate, forKey: .samplingRate)
@@ -72,6 +77,12 @@ struct AccountResult: Encodable, Equatable, Sendable {
     try container.encode(certified, forKey: .certified)
     try container.encode(
       certified ? CertifiedRDPAccountant.precisionBits : nil, forKey: .precisionBits)
+    if let pld = finding.pld {
+      let epsilon = solvedFor == .epsilon
+      try container.encode(pld.discretization, forKey: .discretization)
+      try container.encode(pld.remove, forKey: epsilon ? .epsRemove : .deltaRemove)
+      try container.encode(pld.add, forKey: epsilon ? .epsAdd : .deltaAdd)
+    }
   }
 }
 

@@ -36,12 +36,23 @@ struct AccountingMethod: Equatable, Sendable {
         )
       }
       conversion = .improved
+    case .pld:
+      if let given = raw.conversion {
+        throw .conflict(
+          .accountant, .conversion,
+          reason: "the PLD accountant has no RDP conversion (got \(given.rawValue)).")
+      }
+      if sampling.scheme == .fixedSize {
+        throw .conflict(
+          .accountant, .sampling, reason: "the PLD accountant analyses Poisson sampling only.")
+      }
+      conversion = .improved
     }
   }
 
-  /// The order grid the accountant minimises over.
-  var orders: RDPOrders {
-    choice.accountant(conversion: conversion, neighboringRelation: neighboringRelation).orders
+  /// The order grid the accountant minimises over (`nil` for PLD).
+  var orders: RDPOrders? {
+    choice.gridAccountant(conversion: conversion, neighboringRelation: neighboringRelation)?.orders
   }
 
   /// The accountant's finding for `event` at the fixed ε or δ of `target`.

@@ -111,6 +111,8 @@ struct PlanQuery: Equatable, Sendable {
       return try solve { RDPAccountant.moments() }
     case .certified:
       return try solve { CertifiedRDPAccountant.standard }
+    case .pld:
+      return try solve { PLDAccountant() }
     }
   }
 

@@ -60,7 +60,7 @@ struct PlanResult: Encodable, Equatable, Sendable {
     try container.encode(query.unknown.rawValue, forKey: .solve)
     try container.encode(query.method.choice.rawValue, forKey: .accountant)
     try container.encode(query.method.conversion.rawValue, forKey: .conversion)
-    try container.encode(query.method.orders.name, forKey: .orders)
+    try container.encode(query.method.orders?.name, forKey: .orders)
     try container.encode(query.method.neighboringRelation.rawValue, forKey: .neighboringRelation)
     try container.encode(query.sampling.scheme.rawValue, forKey: .sampling)
     try container.encode(query.sampling.rate, forKey: .samplingRate)

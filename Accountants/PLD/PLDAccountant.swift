@@ -1,0 +1,294 @@
+import RealModule
+
+/// A privacy-loss-distribution accountant for Poisson-subsampled Gaussians under add/remove
+/// neighbours: tight where RDP over-states ε by 5–30 % and more.
+///
+/// Each direction of the relation (remove, add) is accounted separately and ε = max of the
+/// two (δ likewise). One release's loss distribution is discretised by pessimistic
+/// connect-the-dots from its exact hockey-stick curve (Doroshenko et al. 2022), composed
+/// `count` times by an FFT power, and the distinct mechanisms are convolved together.
+/// Releases without sampling are Gaussians and compose exactly: T Gaussians with
+/// multipliers σᵢ are one with μ = √(Σ σᵢ⁻²) (Dong, Roth & Su 2019), answered in closed
+/// form when nothing else was composed.
+///
+/// Discretisation: ``Discretization/automatic(relativeError:)`` (the default) halves the
+/// interval h until two successive ε agree to the relative error (0.1 % by default) and
+/// returns the finer one; ``Discretization/fixed(_:)`` uses one h. Every answer is an upper
+/// bound for its h (connect-the-dots is pessimistic; tails are cut pessimistically); the
+/// agreement test estimates how far it is above the h → 0 limit.
+///
+/// Supported: `noOp`, `nonPrivate`, `gaussian`, `poissonSampled` around Gaussians (or
+/// compositions of Gaussians), `selfComposed`, `composed`. Other events are rejected.
+public struct PLDAccountant: PrivacyAccountant, Equatable {
+  /// How the loss grid is chosen.
+  public enum Discretization: Hashable, Sendable {
+    /// Refine h until two successive ε agree to this relative error.
+    case automatic(relativeError: Double)
+    /// One fixed interval h.
+    case fixed(Double)
+  }
+
+  /// The answer of a PLD query.
+  public struct Bound: Hashable, Sendable {
+    /// ε (from ``epsilonBound(delta:)``) or δ (from ``deltaBound(epsilon:)``): the larger
+    /// of the two directions.
+    public var value: Double
+    /// The remove direction's value.
+    public var remove: Double
+    /// The add direction's value.
+    public var add: Double
+    /// The discretisation interval h of the answer (`nil` when exact, without one).
+    public var discretization: Double?
+  }
+
+  /// The largest FFT a query may use (2²³ points, about 400 MB of work space).
+  public static let maximumGridSize = 1 << 23
+
+  /// How the loss grid is chosen.
+  public let discretization: Discretization
+  /// Always add/remove.
+  public var neighboringRelation: NeighboringRelation { .addOrRemoveOne }
+  /// Distinct (q, σ) releases and how many times each was composed.
+  private var releases: [Release] = []
+  private var nonPrivate = false
+  private var builder = DPEventBuilder()
+
+  private struct Release: Hashable, Sendable {
+    var probability: Double
+    var noiseMultiplier: Double
+    var count: Int
+  }
+
+  /// Creates an empty accountant.
+  /// - Parameter discretization: default: automatic to 0.1 % of ε.
+  public init(discretization: Discretization = .automatic(relativeError: 1e-3)) {
+    self.discretization = discretization
+  }
+
+  /// Everything composed so far.
+  public var ledger: DPEvent { builder.build() }
+
+  public func check(_ event: DPEvent) -> CompositionFailure? {
+    event.parameterFailure() ?? Self.supportFailure(event)
+  }
+
+  public mutating func compose(_ event: DPEvent, count: Int) throws(AccountingError) {
+    guard count >= 1 else {
+      throw .invalidArgument(name: "count", value: Double(count), requirement: "be ≥ 1")
+    }
+    if let failure = check(event) { throw .cannotCompose(failure) }
+    add(event, count: count)
+    builder.compose(event, count: count)
+  }
+
+  public func epsilon(delta: Double) throws(AccountingError) -> Double {
+    try epsilonBound(delta: delta).value
+  }
+
+  public func delta(epsilon: Double) throws(AccountingError) -> Double {
+    try deltaBound(epsilon: epsilon).value
+  }
+
+  /// ε(δ), with each direction's value and the discretisation used.
+  /// - Throws: ``AccountingError/invalidArgument(name:value:requirement:)`` unless δ ∈ (0, 1];
+  ///   ``AccountingError/resourceLimitExceeded(reason:)`` when the grid would exceed
+  ///   ``maximumGridSize``.
+  /// - Complexity: O(G log G) per refinement for a grid of G losses.
+  public func epsilonBound(delta: Double) throws(AccountingError) -> Bound {
+    guard delta > 0, delta <= 1 else {
+      throw .invalidArgument(name: "delta", value: delta, requirement: "be in (0, 1]")
+    }
+    return try query(
+      { $0.epsilon(delta: delta) }, exactGaussian: { Self.gaussianEpsilon(delta: delta, sigma: $0) }
+    )
+  }
+
+  /// The smallest ε with δ_G(ε) ≤ δ for a Gaussian with noise multiplier σ (Balle & Wang
+  /// 2018), to 1e-12 relative, from above.
+  private static func gaussianEpsilon(delta: Double, sigma: Double) -> Double {
+    let gap = { (epsilon: Double) in
+      SubsampledGaussianLoss.gaussianDelta(epsilon: epsilon, sigma: sigma) - delta
+    }
+    if gap(0) <= 0 { return 0 }
+    var high = 1.0
+    while gap(high) > 0 { high *= 2 }
+    return RootFinding.feasibleBoundary(
+      infeasible: (0, gap(0)), feasible: (high, gap(high)), tolerance: 1e-12 * high, gap)
+  }
+
+  /// δ(ε), with each direction's value and the discretisation used.
+  /// - Throws: as ``epsilonBound(delta:)``, and for ε < 0.
+  public func deltaBound(epsilon: Double) throws(AccountingError) -> Bound {
+    guard epsilon >= 0 else {
+      throw .invalidArgument(name: "epsilon", value: epsilon, requirement: "be ≥ 0")
+    }
+    return try query({ $0.delta(epsilon: epsilon) }) {
+      SubsampledGaussianLoss.gaussianDelta(epsilon: epsilon, sigma: $0)
+    }
+  }
+
+  // MARK: - Implementation
+
+  private func query(
+    _ answer: (PLDPmf) -> Double, exactGaussian: (_ sigma: Double) -> Double
+  ) throws(AccountingError) -> Bound {
+    if nonPrivate {
+      return Bound(
+        value: answer(Self.nonPrivatePmf), remove: .infinity, add: .infinity, discretization: nil)
+    }
+    if releases.isEmpty {
+      return Bound(value: answer(Self.noOpPmf), remove: 0, add: 0, discretization: nil)
+    }
+    if releases.count == 1, releases[0].probability == 1 {
+      let value = exactGaussian(releases[0].noiseMultiplier)
+      return Bound(value: value, remove: value, add: value, discretization: nil)
+    }
+    switch discretization {
+    case .fixed(let h):
+      return try evaluate(h: h, answer)
+    case .automatic(let relativeError):
+      var h = Self.initialInterval
+      var coarse = try evaluate(h: h, answer)
+      while true {
+        h /= 2
+        let fine: Bound
+        do {
+          fine = try evaluate(h: h, answer)
+        } catch {
+          return coarse  // the finest grid that fits: still an upper bound
+        }
+        if abs(coarse.value - fine.value) <= relativeError * max(fine.value, 1e-12) { return fine }
+        coarse = fine
+      }
+    }
+  }
+
+  /// The first interval of the automatic refinement: dp_accounting's default, 1e-4.
+  static let initialInterval = 1e-4
+
+  private func evaluate(h: Double, _ answer: (PLDPmf) -> Double) throws(AccountingError) -> Bound {
+    var values: [Double] = []
+    for direction in [SubsampledGaussianLoss.Direction.remove, .add] {
+      var total: PLDPmf?
+      for release in releases {
+        let loss = SubsampledGaussianLoss(
+          probability: release.probability, noiseMultiplier: release.noiseMultiplier,
+          direction: direction)
+        let range = loss.lossRange
+        let single = (range.upperBound - range.lowerBound) / h
+        guard single.isFinite, single < Double(Self.maximumGridSize) else {
+          throw .resourceLimitExceeded(
+            reason:
+              "a PLD grid with interval \(h) for q = \(release.probability), σ = \(release.noiseMultiplier) needs more than \(Self.maximumGridSize) points; pass a coarser discretization."
+          )
+        }
+        let composed = PLDPmf(connectingDotsOf: loss, discretization: h).selfComposed(release.count)
+        guard composed.probabilities.count < Self.maximumGridSize else {
+          throw .resourceLimitExceeded(
+            reason:
+              "the composed PLD with interval \(h) needs more than \(Self.maximumGridSize) points.")
+        }
+        total = total.map { $0.composed(with: composed) } ?? composed
+      }
+      values.append(total.map(answer) ?? 0)
+    }
+    return Bound(
+      value: max(values[0], values[1]), remove: values[0], add: values[1], discretization: h)
+  }
+
+  private static let noOpPmf = PLDPmf(
+    discretization: 1, offset: 0, probabilities: [1], infinityMass: 0)
+  private static let nonPrivatePmf = PLDPmf(
+    discretization: 1, offset: 0, probabilities: [0], infinityMass: 1)
+
+  private mutating func add(_ event: DPEvent, count: Int) {
+    switch event {
+    case .noOp:
+      return
+    case .nonPrivate:
+      nonPrivate = true
+    case .gaussian:
+      record(
+        probability: 1, noiseMultiplier: RDPAccountant.effectiveNoiseMultiplier(event), count: count
+      )
+    case .poissonSampled(let probability, let inner):
+      record(
+        probability: probability, noiseMultiplier: RDPAccountant.effectiveNoiseMultiplier(inner),
+        count: count)
+    case .selfComposed(let inner, let repetitions):
+      if repetitions > 0 { add(inner, count: count * repetitions) }
+    case .composed(let events):
+      for inner in events { add(inner, count: count) }
+    case .laplace, .sampledWithoutReplacement:
+      preconditionFailure("PLDAccountant.add called on an unsupported event \(event)")
+    }
+  }
+
+  private mutating func record(probability: Double, noiseMultiplier: Double, count: Int) {
+    if probability == 0 || noiseMultiplier == .infinity { return }
+    if noiseMultiplier == 0 {
+      nonPrivate = true
+      return
+    }
+    if probability == 1 {
+      // Unsampled Gaussians compose exactly into one: Σ count/σ² adds up.
+      let precision = Double(count) / (noiseMultiplier * noiseMultiplier)
+      if let index = releases.firstIndex(where: { $0.probability == 1 }) {
+        let merged =
+          1 / (1 / (releases[index].noiseMultiplier * releases[index].noiseMultiplier) + precision)
+        releases[index].noiseMultiplier = merged.squareRoot()
+      } else {
+        releases.append(
+          Release(probability: 1, noiseMultiplier: (1 / precision).squareRoot(), count: 1))
+      }
+      return
+    }
+    if let index = releases.firstIndex(where: {
+      $0.probability == probability && $0.noiseMultiplier == noiseMultiplier
+    }) {
+      releases[index].count += count
+    } else {
+      releases.append(
+        Release(probability: probability, noiseMultiplier: noiseMultiplier, count: count))
+    }
+  }
+
+  private static func supportFailure(_ event: DPEvent) -> CompositionFailure? {
+    switch event {
+    case .noOp, .nonPrivate, .gaussian:
+      return nil
+    case .poissonSampled(_, let inner):
+      return gaussianFailure(inner)
+    case .selfComposed(let inner, _):
+      return supportFailure(inner)
+    case .composed(let events):
+      for inner in events {
+        if let failure = supportFailure(inner) { return failure }
+      }
+      return nil
+    case .laplace, .sampledWithoutReplacement:
+      return CompositionFailure(
+        event: event, reason: "the PLD accountant does not support this event yet.")
+    }
+  }
+
+  private static func gaussianFailure(_ event: DPEvent) -> CompositionFailure? {
+    switch event {
+    case .gaussian:
+      return nil
+    case .selfComposed(let inner, _):
+      return gaussianFailure(inner)
+    case .composed(let events):
+      for inner in events {
+        if let failure = gaussianFailure(inner) { return failure }
+      }
+      return nil
+    case .noOp, .nonPrivate, .laplace, .poissonSampled, .sampledWithoutReplacement:
+      return CompositionFailure(
+        event: event,
+        reason:
+          "the PLD accountant supports PoissonSampled only around a Gaussian or a composition of Gaussians."
+      )
+    }
+  }
+}

@@ -1,0 +1,74 @@
+import RealModule
+
+/// The privacy loss of one release of the Poisson-subsampled Gaussian mechanism
+/// (sensitivity 1, noise multiplier σ, sampling probability q), in one direction of the
+/// add/remove relation, with its exact hockey-stick curve δ(ε).
+///
+/// With μ₀ = N(0, σ²), μ₁ = N(1, σ²) and the mixture μ = (1−q)μ₀ + qμ₁:
+/// - remove: δ(ε) = sup_S μ(S) − e^ε μ₀(S);
+/// - add: δ(ε) = sup_S μ₀(S) − e^ε μ(S).
+/// Both reduce to the Gaussian curve δ_G(ε) = Φ̄(σε − 1/(2σ)) − e^ε Φ̄(σε + 1/(2σ)) (Balle &
+/// Wang 2018, Thm 8): δ_remove(ε) = q·δ_G(log(1 + (e^ε − 1)/q)) for ε > log(1 − q) (and
+/// 1 − e^ε below), δ_add(ε) = (1 − e^ε(1−q))·δ_G(−log(1 + (e^{−ε} − 1)/q)) for
+/// ε < −log(1 − q) (and 0 above). Everything is evaluated in log space, so δ stays
+/// accurate down to 1e-300 and for ε up to several hundred.
+struct SubsampledGaussianLoss: Hashable, Sendable {
+  enum Direction: Hashable, Sendable {
+    case remove
+    case add
+  }
+
+  var probability: Double
+  var noiseMultiplier: Double
+  var direction: Direction
+
+  /// Standard-normal quantile of the tail mass dropped at each end (Φ̄(12) ≈ 1.8e-33):
+  /// far below any δ a query can ask for.
+  static let truncation = 12.0
+
+  /// The exact hockey-stick divergence at ε.
+  func delta(epsilon: Double) -> Double {
+    let q = probability
+    switch direction {
+    case .remove:
+      if q < 1, epsilon <= Double.log(onePlus: -q) { return -Double.expMinusOne(epsilon) }
+      let shifted = Double.log(onePlus: Double.expMinusOne(epsilon) / q)
+      return q * Self.gaussianDelta(epsilon: shifted, sigma: noiseMultiplier)
+    case .add:
+      if q < 1, epsilon >= -Double.log(onePlus: -q) { return 0 }
+      let shifted = Double.log(onePlus: Double.expMinusOne(-epsilon) / q)
+      let factor = q < 1 ? -Double.expMinusOne(epsilon + Double.log(onePlus: -q)) : 1
+      return factor * Self.gaussianDelta(epsilon: -shifted, sigma: noiseMultiplier)
+    }
+  }
+
+  /// The privacy losses that carry all but Φ̄(``truncation``) of the mass at each end.
+  var lossRange: ClosedRange<Double> {
+    let sigma = noiseMultiplier
+    func loss(_ x: Double) -> Double {
+      Double.log(onePlus: probability * Double.expMinusOne((2 * x - 1) / (2 * sigma * sigma)))
+    }
+    switch direction {
+    case .remove:
+      return loss(-Self.truncation * sigma)...loss(1 + Self.truncation * sigma)
+    case .add:
+      return -loss(Self.truncation * sigma)...(-loss(-Self.truncation * sigma))
+    }
+  }
+
+  /// δ_G(ε) = Φ̄(σε − 1/(2σ)) − e^ε Φ̄(σε + 1/(2σ)), the Gaussian mechanism's curve with
+  /// noise multiplier σ, as exp(log Φ̄(b))·(−expm1(ε + log Φ̄(a) − log Φ̄(b))).
+  static func gaussianDelta(epsilon: Double, sigma: Double) -> Double {
+    let b = sigma * epsilon - 1 / (2 * sigma)
+    let a = sigma * epsilon + 1 / (2 * sigma)
+    let logB = logSurvival(b)
+    let gap = epsilon + logSurvival(a) - logB
+    guard gap < 0 else { return 0 }
+    return Double.exp(logB) * -Double.expMinusOne(gap)
+  }
+
+  /// log Φ̄(z) = log(½ erfc(z/√2)).
+  static func logSurvival(_ z: Double) -> Double {
+    Double.log(0.5) + LogSpace.erfc(z / 2.0.squareRoot())
+  }
+}

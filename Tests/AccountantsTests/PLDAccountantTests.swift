@@ -1,0 +1,113 @@
+import Accountants
+import DPTestSupport
+import Foundation
+import Testing
+
+extension Tag {
+  /// Tests too slow for every run; enabled with DPFL_SLOW_TESTS=1.
+  @Tag static var slow: Self
+}
+
+@Suite("PLDAccountant")
+struct PLDAccountantTests {
+  static let fixture = Golden.required(PLDFixture.self, "pld.json", in: .module)
+
+  private static func sampled(_ q: Double, _ sigma: Double) -> DPEvent {
+    .poissonSampled(probability: q, .gaussian(noiseMultiplier: sigma))
+  }
+
+  /// Golden cases a debug build accounts in about a second each: at most 3,000 steps,
+  /// δ ≥ 1e-10, σ ≥ 1 and q ≤ 0.05. Below δ = 1e-10, float64 FFT noise and connect-the-dots
+  /// rounding dominate (in both libraries; see the README); large per-step losses make wide
+  /// grids. Every case with δ ≥ 1e-10 runs with `DPFL_SLOW_TESTS=1`.
+  static let fastCases = fixture.cases.filter {
+    $0.steps <= 3_000 && $0.delta >= 1e-10 && $0.noiseMultiplier >= 1 && $0.samplingRate <= 0.05
+  }
+
+  @Test(
+    "golden cases: never below the exact ε or prv's lower bound, within 0.5 % of dp_accounting's finest, below RDP"
+  )
+  func golden() throws {
+    #expect(Self.fastCases.count >= 15)
+    try Self.check(Self.fastCases)
+  }
+
+  @Test(
+    "every golden case with δ ≥ 1e-10 (DPFL_SLOW_TESTS=1)", .tags(.slow),
+    .enabled(if: ProcessInfo.processInfo.environment["DPFL_SLOW_TESTS"] != nil))
+  func goldenAll() throws {
+    try Self.check(Self.fixture.cases.filter { $0.delta >= 1e-10 })
+  }
+
+  private static func check(_ cases: [PLDFixture.Case]) throws {
+    for item in cases {
+      var accountant = PLDAccountant()
+      try accountant.compose(
+        Self.sampled(item.samplingRate, item.noiseMultiplier), count: item.steps)
+      let epsilon = try accountant.epsilon(delta: item.delta)
+      if let exact = item.exact?.epsilon {
+        #expect(epsilon >= exact * (1 - 1e-9) - 1e-12, "\(item.name): \(epsilon) < exact \(exact)")
+      }
+      if let lower = item.prvAccountant.lower {
+        #expect(epsilon >= lower - 1e-6, "\(item.name): \(epsilon) < prv lower \(lower)")
+      }
+      let reference = item.dpAccounting.epsilon
+      #expect(
+        abs(epsilon - reference) <= 5e-3 * reference + 1e-9,
+        "\(item.name): \(epsilon) vs dp_accounting \(reference) (h = \(item.dpAccounting.discretization))"
+      )
+      #expect(
+        epsilon <= item.rdpEpsilon * (1 + 1e-9) + 1e-12,
+        "\(item.name): PLD \(epsilon) > RDP \(item.rdpEpsilon)")
+    }
+  }
+
+  @Test("spec values: q = 0.01, σ = 1.1, 10⁴ steps gives 5.1926; the federated default 0.2522")
+  func specValues() throws {
+    var accountant = PLDAccountant()
+    try accountant.compose(Self.sampled(0.01, 1.1), count: 10_000)
+    let bound = try accountant.epsilonBound(delta: 1e-5)
+    expectClose(bound.value, 5.192620, relative: 1e-4)
+    #expect(bound.value == bound.remove)
+    #expect(bound.add < bound.remove)
+    var federated = PLDAccountant()
+    try federated.compose(Self.sampled(1e-3, 1), count: 2000)
+    expectClose(try federated.epsilon(delta: 1e-6), 0.2522, relative: 1e-3)
+  }
+
+  @Test("unsampled Gaussians compose exactly (μ = √Σσ⁻²) and match the analytic Gaussian")
+  func exactGaussians() throws {
+    var accountant = PLDAccountant()
+    try accountant.compose(.gaussian(noiseMultiplier: 2), count: 3)
+    try accountant.compose(.gaussian(noiseMultiplier: 1))
+    // Σσ⁻² = 3/4 + 1 = 7/4, so one Gaussian with σ = √(4/7).
+    var single = PLDAccountant()
+    try single.compose(.gaussian(noiseMultiplier: (4.0 / 7).squareRoot()))
+    let bound = try accountant.epsilonBound(delta: 1e-5)
+    expectClose(bound.value, try single.epsilon(delta: 1e-5), relative: 1e-12)
+    #expect(bound.discretization == nil)
+    expectClose(try accountant.delta(epsilon: bound.value), 1e-5, relative: 1e-9)
+  }
+
+  @Test("keeps the accountant contract (conformance)")
+  func conformance() throws {
+    try checkAccountantConformance(
+      { PLDAccountant() },
+      unsupported: .laplace(noiseMultiplier: 1),
+      supported: Self.sampled(0.01, 2))
+  }
+
+  @Test("PLD is never above RDP, and a fixed coarse grid is never below the automatic one")
+  func ordering() throws {
+    let event = DPEvent.selfComposed(Self.sampled(0.004, 1.2), count: 3000)
+    var rdp = RDPAccountant()
+    try rdp.compose(event)
+    var automatic = PLDAccountant()
+    try automatic.compose(event)
+    var coarse = PLDAccountant(discretization: .fixed(1e-3))
+    try coarse.compose(event)
+    let tight = try automatic.epsilon(delta: 1e-6)
+    #expect(tight < (try rdp.epsilon(delta: 1e-6)))
+    #expect(try coarse.epsilon(delta: 1e-6) >= tight)
+  }
+}
