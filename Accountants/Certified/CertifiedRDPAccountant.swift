@@ -109,10 +109,7 @@ public struct CertifiedRDPAccountant: PrivacyAccountant, Equatable {
   ///   `count` < 1, ``AccountingError/cannotCompose(_:)`` when ``check(_:)`` fails.
   /// - Complexity: O(size of the event); the RDP is evaluated by queries.
   public mutating func compose(_ event: DPEvent, count: Int) throws(AccountingError) {
-    guard count >= 1 else {
-      throw .invalidArgument(name: "count", value: Double(count), requirement: "be ≥ 1")
-    }
-    if let failure = check(event) { throw .cannotCompose(failure) }
+    try validateComposition(of: event, count: count)
     builder.compose(event, count: count)
   }
 
@@ -174,21 +171,13 @@ public struct CertifiedRDPAccountant: PrivacyAccountant, Equatable {
   /// The first sub-event inside a Poisson-sampled event that is not a Gaussian or a
   /// composition of Gaussians.
   private static func gaussianFailure(_ event: DPEvent) -> CompositionFailure? {
-    switch event {
-    case .gaussian:
-      return nil
-    case .selfComposed(let inner, _):
-      return gaussianFailure(inner)
-    case .composed(let events):
-      for inner in events {
-        if let failure = gaussianFailure(inner) { return failure }
-      }
-      return nil
+    guard let offending = event.firstNonGaussianSubEvent else { return nil }
+    switch offending {
     case .laplace, .sampledWithoutReplacement:
-      return notYetSupported(event)
-    case .noOp, .nonPrivate, .poissonSampled:
+      return notYetSupported(offending)
+    case .noOp, .nonPrivate, .gaussian, .poissonSampled, .selfComposed, .composed:
       return CompositionFailure(
-        event: event,
+        event: offending,
         reason:
           "the certified RDP accountant supports PoissonSampled only around a Gaussian or a composition of Gaussians."
       )

@@ -73,10 +73,7 @@ public struct PLDAccountant: PrivacyAccountant, Equatable {
   }
 
   public mutating func compose(_ event: DPEvent, count: Int) throws(AccountingError) {
-    guard count >= 1 else {
-      throw .invalidArgument(name: "count", value: Double(count), requirement: "be ≥ 1")
-    }
-    if let failure = check(event) { throw .cannotCompose(failure) }
+    try validateComposition(of: event, count: count)
     add(event, count: count)
     builder.compose(event, count: count)
   }
@@ -273,19 +270,9 @@ public struct PLDAccountant: PrivacyAccountant, Equatable {
   }
 
   private static func gaussianFailure(_ event: DPEvent) -> CompositionFailure? {
-    switch event {
-    case .gaussian:
-      return nil
-    case .selfComposed(let inner, _):
-      return gaussianFailure(inner)
-    case .composed(let events):
-      for inner in events {
-        if let failure = gaussianFailure(inner) { return failure }
-      }
-      return nil
-    case .noOp, .nonPrivate, .laplace, .poissonSampled, .sampledWithoutReplacement:
-      return CompositionFailure(
-        event: event,
+    event.firstNonGaussianSubEvent.map {
+      CompositionFailure(
+        event: $0,
         reason:
           "the PLD accountant supports PoissonSampled only around a Gaussian or a composition of Gaussians."
       )

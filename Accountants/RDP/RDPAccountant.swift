@@ -65,10 +65,7 @@ public struct RDPAccountant: PrivacyAccountant, Equatable {
   /// Composes `count` repetitions of `event` (all or nothing).
   /// - Complexity: O(size of the event); the RDP curves are evaluated by queries.
   public mutating func compose(_ event: DPEvent, count: Int) throws(AccountingError) {
-    guard count >= 1 else {
-      throw .invalidArgument(name: "count", value: Double(count), requirement: "be ≥ 1")
-    }
-    if let failure = check(event) { throw .cannotCompose(failure) }
+    try validateComposition(of: event, count: count)
     for (mechanism, multiplicity) in Self.flatten(event, count: Double(count)) {
       if let index = mechanismIndex[mechanism] {
         mechanisms[index].count += multiplicity
@@ -146,19 +143,9 @@ public struct RDPAccountant: PrivacyAccountant, Equatable {
   /// A failure naming the first sub-event of a sampled event that is not a Gaussian or
   /// a composition of Gaussians.
   private func gaussianFailure(_ event: DPEvent, sampledBy sampler: String) -> CompositionFailure? {
-    switch event {
-    case .gaussian:
-      return nil
-    case .selfComposed(let inner, _):
-      return gaussianFailure(inner, sampledBy: sampler)
-    case .composed(let events):
-      for inner in events {
-        if let failure = gaussianFailure(inner, sampledBy: sampler) { return failure }
-      }
-      return nil
-    case .noOp, .nonPrivate, .laplace, .poissonSampled, .sampledWithoutReplacement:
-      return CompositionFailure(
-        event: event,
+    event.firstNonGaussianSubEvent.map {
+      CompositionFailure(
+        event: $0,
         reason:
           "the RDP accountant supports \(sampler) only around a Gaussian or a composition of Gaussians."
       )

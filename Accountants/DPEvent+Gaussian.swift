@@ -1,0 +1,28 @@
+extension DPEvent {
+  /// The first sub-event, depth first, that is neither a Gaussian nor a (self-)composition
+  /// of Gaussians; `nil` when the whole event is one. The Gaussian-based accountants accept
+  /// only such events inside a sampled event (they reduce them to one Gaussian).
+  var firstNonGaussianSubEvent: DPEvent? {
+    switch self {
+    case .gaussian:
+      return nil
+    case .selfComposed(let inner, _):
+      return inner.firstNonGaussianSubEvent
+    case .composed(let events):
+      return events.lazy.compactMap(\.firstNonGaussianSubEvent).first
+    case .noOp, .nonPrivate, .laplace, .poissonSampled, .sampledWithoutReplacement:
+      return self
+    }
+  }
+}
+
+extension PrivacyAccountant {
+  /// The checks every ``compose(_:count:)`` starts with: `count` ≥ 1 and ``check(_:)``
+  /// passes, so that a failed compose changes nothing.
+  func validateComposition(of event: DPEvent, count: Int) throws(AccountingError) {
+    guard count >= 1 else {
+      throw .invalidArgument(name: "count", value: Double(count), requirement: "be ≥ 1")
+    }
+    if let failure = check(event) { throw .cannotCompose(failure) }
+  }
+}
