@@ -4,7 +4,8 @@ Poisson-subsampled Gaussian mechanism (add/remove neighbours).
 
 Writes Tests/AccountantsTests/Fixtures/pld.json. Run it through
 Scripts/crosscheck/run, which creates the pinned venv first and runs every
-golden_*.py. It also runs standalone: golden_pld.py [--jobs N] [--out DIR].
+golden_*.py. It also runs standalone: golden_pld.py [--jobs N] [--out DIR]
+(--only NAME,... prints those cases and writes nothing).
 
 For every case (q, sigma, T, delta, target_epsilon) the file holds:
 
@@ -21,7 +22,8 @@ For every case (q, sigma, T, delta, target_epsilon) the file holds:
                   PRVAccountant(PoissonSubsampledGaussianMechanism), with
                   eps_error = 0.01 * max(PLD epsilon, 0.1) (raised if the domain
                   would exceed PRV_MAX_POINTS) and delta_error = delta / 1000;
-                  the library's exception as "error: <Type>: <message>".
+                  where the library raises, its exception is stored as
+                  "error": "error: <Type>: <message>" next to the parameters.
   exact           q = 1: the analytic Gaussian (mu = sqrt(T)/sigma); T = 1 and
                   q < 1: the single-step hockey-stick divergence, max of the
                   remove and add directions. mpmath, 50 digits, bisection.
