@@ -23,6 +23,15 @@ What is measured
     calibrate_dp_mechanism(RdpAccountant, ...) (default bracket, tol 1e-6).
   * sanity: max relative epsilon difference dpfl vs dp_accounting (dpfl is
     meant to match dp_accounting's default-grid RDP accountant).
+  * PLD (skip with --skip-pld): one fixed case, q = 1e-3, T = 2000, δ = 1e-6,
+      - ε query at σ = 1: `dpfl account --batch` with "accountant": "pld"
+        (PLD_REPEATS identical lines, median `seconds`; dpfl reports the
+        discretization h it used) against dp_accounting PLDAccountant(
+        value_discretization_interval=h) composing SelfComposed(PoissonSampled(
+        q, Gaussian(σ)), T), timed at h = 1e-4 and at dpfl's h (equal
+        tightness), PLD_REPEATS times each, median;
+      - calibration to ε = 2: --pld-plans `dpfl plan --batch` lines (default 1,
+        ~5 s each) against one calibrate_dp_mechanism(PLDAccountant(h = 1e-4)).
 """
 
 from __future__ import annotations
@@ -59,6 +68,7 @@ _quiet()
 
 from dp_accounting import dp_event  # noqa: E402
 from dp_accounting import mechanism_calibration  # noqa: E402
+from dp_accounting.pld import pld_privacy_accountant as dpa_pld  # noqa: E402
 from dp_accounting.rdp import rdp_privacy_accountant as dpa_rdp  # noqa: E402
 from opacus.accountants import RDPAccountant  # noqa: E402
 from opacus.accountants.utils import get_noise_multiplier  # noqa: E402
@@ -190,6 +200,37 @@ def time_dpa_epsilon(c):
     return time.perf_counter() - t0, eps, order, err
 
 
+PLD_Q, PLD_STEPS, PLD_DELTA, PLD_SIGMA, PLD_TARGET_EPS = 1e-3, 2000, 1e-6, 1.0, 2.0
+PLD_H = 1e-4          # dp_accounting's default value_discretization_interval
+PLD_REPEATS = 3
+
+
+def pld_epsilon(h, sigma):
+    acc = dpa_pld.PLDAccountant(value_discretization_interval=h)
+    acc.compose(poisson_event(PLD_Q, sigma, PLD_STEPS))
+    return float(acc.get_epsilon(PLD_DELTA))
+
+
+def time_dpa_pld_epsilon(h, sigma=PLD_SIGMA, repeats=PLD_REPEATS):
+    """Median seconds (accountant construction to ε) and the ε, over `repeats` runs."""
+    times, eps = [], math.nan
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        eps = pld_epsilon(h, sigma)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), eps
+
+
+def time_dpa_pld_calibration(h=PLD_H):
+    """Seconds of one calibrate_dp_mechanism, σ, and the ε at σ (computed outside the timing)."""
+    t0 = time.perf_counter()
+    s = float(mechanism_calibration.calibrate_dp_mechanism(
+        lambda: dpa_pld.PLDAccountant(value_discretization_interval=h),
+        lambda x: poisson_event(PLD_Q, x, PLD_STEPS), PLD_TARGET_EPS, PLD_DELTA))
+    t = time.perf_counter() - t0
+    return t, s, pld_epsilon(h, s)
+
+
 def is_near_tie(c, order, best_eps, rtol=1e-9):
     """Whether dp_accounting's ε at `order` is within rtol of its optimum."""
     acc = dpa_rdp.RdpAccountant()
@@ -292,20 +333,50 @@ def fmt_ratio(a, b):
     return "n/a" if a is None or b is None or b == 0 else f"{a / b:.1f}×"
 
 
+def fmt_eps(x, digits=6):
+    return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}g}"
+
+
+def fmt_h(h):
+    if h is None:
+        return "n/a"
+    m, ex = f"{h:.5e}".split("e")
+    return f"{m.rstrip('0').rstrip('.')}e{int(ex)}"
+
+
 def markdown(report):
     m, v = report["machine"], report["versions"]
     out = [f"Machine: {m['nproc']} CPUs ({m['cpu_model']}), {m['os']}, Python {m['python']}",
            "Versions: dpfl " + (report["dpfl"]["version"] or "(unknown)") + ", "
            + ", ".join(f"{k} {val}" for k, val in v.items()), ""]
     out.append("| query | n (dpfl / Python) | dpfl median | Opacus median | dp_accounting median "
-               "| Opacus / dpfl | dp_accounting / dpfl |")
-    out.append("|---|---|---|---|---|---|---|")
+               "| Opacus / dpfl | dp_accounting / dpfl | ε dpfl / dp_accounting |")
+    out.append("|---|---|---|---|---|---|---|---|")
     for key, label in (("epsilon", "ε query (`account`)"), ("calibration", "calibration (`plan`)")):
         r = report[key]
         out.append(f"| {label} | {r['n_dpfl']} / {r['n_python']} | {fmt_time(r['dpfl_median_s'])} "
                    f"| {fmt_time(r['opacus_median_s'])} | {fmt_time(r['dp_accounting_median_s'])} "
                    f"| {fmt_ratio(r['opacus_median_s'], r['dpfl_median_s'])} "
-                   f"| {fmt_ratio(r['dp_accounting_median_s'], r['dpfl_median_s'])} |")
+                   f"| {fmt_ratio(r['dp_accounting_median_s'], r['dpfl_median_s'])} | see sanity note |")
+    pld = report.get("pld")
+    if pld:
+        e, c = pld["epsilon_query"], pld["calibration"]
+        hm = e["dp_accounting_at_dpfl_h"]
+        hd = e["dp_accounting_default_h"]
+        times = f"{fmt_time(hd['median_s'])} (h={fmt_h(hd['h'])})"
+        ratios = fmt_ratio(hd["median_s"], e["dpfl_median_s"])
+        epss = f"{fmt_eps(e['dpfl_epsilon'])} / {fmt_eps(hd['epsilon'])} (h={fmt_h(hd['h'])})"
+        if hm:
+            times += f"; {fmt_time(hm['median_s'])} (h={fmt_h(hm['h'])})"
+            ratios += f"; {fmt_ratio(hm['median_s'], e['dpfl_median_s'])}"
+            epss += f"; {fmt_eps(hm['epsilon'])} (h={fmt_h(hm['h'])})"
+        out.append(f"| PLD ε query (q=1e-3, T=2000, δ=1e-6) | {e['n_dpfl']} / {e['n_python']} "
+                   f"| {fmt_time(e['dpfl_median_s'])} | n/a | {times} | n/a | {ratios} | {epss} |")
+        out.append(f"| PLD calibration (ε=2) | {c['n_dpfl']} / {c['n_python']} | {fmt_time(c['dpfl_median_s'])} "
+                   f"| n/a | {fmt_time(c['dp_accounting_s'])} (h={fmt_h(c['dp_accounting_h'])}) | n/a "
+                   f"| {fmt_ratio(c['dp_accounting_s'], c['dpfl_median_s'])} "
+                   f"| {fmt_eps(c['dpfl_epsilon'], 8)} / {fmt_eps(c['dp_accounting_epsilon'], 8)} "
+                   f"(σ {fmt_eps(c['dpfl_noise_multiplier'])} / {fmt_eps(c['dp_accounting_noise_multiplier'])}) |")
     out.append("")
     for note in report["notes"]:
         out.append(f"- {note}")
@@ -326,6 +397,10 @@ def main() -> int:
     ap.add_argument("--dpfl", type=Path, default=DEFAULT_DPFL, help=f"dpfl binary (default {DEFAULT_DPFL})")
     ap.add_argument("--format", choices=("markdown", "json"), default="markdown")
     ap.add_argument("--seed", type=int, default=SEED)
+    ap.add_argument("--skip-pld", action="store_true",
+                    help="skip the PLD rows (ε query and calibration at q=1e-3, T=2000, δ=1e-6)")
+    ap.add_argument("--pld-plans", type=int, default=1, choices=(1, 2, 3),
+                    help="PLD calibrations dpfl runs (median; ~5 s each; default 1)")
     ap.add_argument("--keep", type=Path, default=None, help="write the batch files and raw outputs into this directory")
     args = ap.parse_args()
 
@@ -383,6 +458,11 @@ def main() -> int:
         opc_t.append(t), opc_s.append(s), opc_err.append(err)
         t, s, err = time_dpa_calibration(c)
         dpc_t.append(t), dpc_s.append(s), dpc_err.append(err)
+
+    # ---- PLD ----
+    pld_block = None
+    if not args.skip_pld:
+        pld_block = run_pld(args, workdir, dpfl_info["available"], problems, log)
 
     # ---- dpfl results ----
     eps_block = {"n_dpfl": 0, "n_python": len(eps_cfg), "dpfl_median_s": None,
@@ -478,10 +558,22 @@ def main() -> int:
     if "max_rel_sigma_diff_vs_dp_accounting" in sanity:
         notes.append(f"Sanity: max relative σ difference dpfl vs dp_accounting over {sanity['sigma_compared']} "
                      f"calibrations: {sanity['max_rel_sigma_diff_vs_dp_accounting']:.3g}.")
+    if pld_block is not None:
+        e, c = pld_block["epsilon_query"], pld_block["calibration"]
+        used = [fmt_h(PLD_H) + " (default)"]
+        if e["dp_accounting_at_dpfl_h"]:
+            used.append(fmt_h(e["dp_accounting_at_dpfl_h"]["h"]) + " (dpfl's)")
+        notes.append(f"PLD: σ = {PLD_SIGMA:g} for the ε query, target ε = {PLD_TARGET_EPS:g} for the calibration "
+                     f"(q = {fmt_h(PLD_Q)}, T = {PLD_STEPS}, δ = {fmt_h(PLD_DELTA)}, add/remove). h (value discretization "
+                     f"interval) used: dpfl `account` h = {fmt_h(e['dpfl_h'])} (its reported `discretization`), "
+                     f"dpfl `plan` h not reported; dp_accounting ε query at h = {' and '.join(used)}, "
+                     f"calibration at h = {fmt_h(c['dp_accounting_h'])}. ε query times are medians of "
+                     f"{PLD_REPEATS} runs; calibration: dpfl {c['n_dpfl']} plan(s), dp_accounting 1. Opacus has no PLD "
+                     f"accountant (n/a).")
     notes += problems
 
     report = {"machine": machine_info(), "versions": versions(), "dpfl": dpfl_info,
-              "epsilon": eps_block, "calibration": cal_block, "sanity": sanity,
+              "epsilon": eps_block, "calibration": cal_block, "pld": pld_block, "sanity": sanity,
               "seed": args.seed, "notes": notes}
     if args.format == "json":
         print(json.dumps(_sanitize(report), indent=1, allow_nan=False, ensure_ascii=False))
@@ -490,6 +582,69 @@ def main() -> int:
     if workdir_ctx:
         workdir_ctx.cleanup()
     return 0 if dpfl_info["available"] else 2
+
+
+def run_pld(args, workdir: Path, dpfl_ok: bool, problems, log):
+    base = {"sampling_rate": PLD_Q, "steps": PLD_STEPS, "delta": PLD_DELTA, "accountant": "pld"}
+    e = {"n_dpfl": 0, "n_python": PLD_REPEATS, "sigma": PLD_SIGMA, "dpfl_median_s": None, "dpfl_epsilon": None,
+         "dpfl_h": None, "dp_accounting_default_h": None, "dp_accounting_at_dpfl_h": None}
+    c = {"n_dpfl": 0, "n_python": 1, "target_epsilon": PLD_TARGET_EPS, "dpfl_median_s": None,
+         "dpfl_epsilon": None, "dpfl_noise_multiplier": None, "dp_accounting_s": None, "dp_accounting_h": PLD_H,
+         "dp_accounting_epsilon": None, "dp_accounting_noise_multiplier": None}
+    if dpfl_ok:
+        try:
+            f = workdir / "pld-account.jsonl"
+            write_jsonl(f, [{**base, "noise_multiplier": PLD_SIGMA}] * PLD_REPEATS)
+            log(f"dpfl account (PLD): {PLD_REPEATS} queries ...")
+            rows, _, _ = run_dpfl_batch(args.dpfl, "account", f, PLD_REPEATS)
+            ok = [r for r in rows if "error" not in r]
+            if len(ok) < len(rows):
+                problems.append(f"dpfl account (PLD) error: {next(r for r in rows if 'error' in r)}")
+            if ok:
+                e["n_dpfl"] = len(ok)
+                e["dpfl_median_s"] = median([_num(r["seconds"]) for r in ok if "seconds" in r])
+                e["dpfl_epsilon"] = _num(ok[0]["epsilon"])
+                e["dpfl_h"] = _num(ok[0]["discretization"]) if ok[0].get("discretization") is not None else None
+            f = workdir / "pld-plan.jsonl"
+            write_jsonl(f, [{**base, "epsilon": PLD_TARGET_EPS}] * args.pld_plans)
+            log(f"dpfl plan (PLD): {args.pld_plans} calibration(s) ...")
+            rows, _, _ = run_dpfl_batch(args.dpfl, "plan", f, args.pld_plans)
+            ok = [r for r in rows if "error" not in r]
+            if len(ok) < len(rows):
+                problems.append(f"dpfl plan (PLD) error: {next(r for r in rows if 'error' in r)}")
+            if ok:
+                c["n_dpfl"] = len(ok)
+                c["dpfl_median_s"] = median([_num(r["seconds"]) for r in ok if "seconds" in r])
+                c["dpfl_epsilon"] = _num(ok[0]["epsilon"])
+                c["dpfl_noise_multiplier"] = _num(ok[0]["noise_multiplier"])
+        except DpflUnavailable as ex:
+            problems.append(f"dpfl PLD unavailable: {ex}")
+    try:
+        log(f"dp_accounting PLD: ε query at h = {PLD_H:g} ...")
+        t, eps = time_dpa_pld_epsilon(PLD_H)
+        e["dp_accounting_default_h"] = {"h": PLD_H, "median_s": t, "epsilon": eps,
+                                        "epsilon_ratio_dpfl_over_dp_accounting":
+                                            e["dpfl_epsilon"] / eps if e["dpfl_epsilon"] is not None else None}
+        h = e["dpfl_h"]
+        if h is not None and h > 0:
+            log(f"dp_accounting PLD: ε query at dpfl's h = {h:g} ...")
+            t, eps = time_dpa_pld_epsilon(h)
+            e["dp_accounting_at_dpfl_h"] = {"h": h, "median_s": t, "epsilon": eps,
+                                            "epsilon_ratio_dpfl_over_dp_accounting": e["dpfl_epsilon"] / eps}
+        log(f"dp_accounting PLD: calibration to ε = {PLD_TARGET_EPS:g} at h = {PLD_H:g} ...")
+        t, s, eps = time_dpa_pld_calibration(PLD_H)
+        c.update(dp_accounting_s=t, dp_accounting_noise_multiplier=s, dp_accounting_epsilon=eps)
+        if c["dpfl_median_s"] is not None:
+            c["time_ratio_dp_accounting_over_dpfl"] = t / c["dpfl_median_s"]
+            c["epsilon_ratio_dpfl_over_dp_accounting"] = c["dpfl_epsilon"] / eps
+            c["sigma_ratio_dpfl_over_dp_accounting"] = c["dpfl_noise_multiplier"] / s
+    except Exception as ex:  # noqa: BLE001
+        problems.append(f"dp_accounting PLD failed: {type(ex).__name__}: {ex}")
+    if e["dpfl_median_s"]:
+        for k in ("dp_accounting_default_h", "dp_accounting_at_dpfl_h"):
+            if e[k]:
+                e[k]["time_ratio_dp_accounting_over_dpfl"] = e[k]["median_s"] / e["dpfl_median_s"]
+    return {"sampling_rate": PLD_Q, "steps": PLD_STEPS, "delta": PLD_DELTA, "epsilon_query": e, "calibration": c}
 
 
 def _sanitize(x):
