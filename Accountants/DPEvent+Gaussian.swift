@@ -16,6 +16,34 @@ extension DPEvent {
   }
 }
 
+/// Why an accountant of Poisson-sampled Gaussians (certified RDP, PLD) cannot take an event.
+enum SampledGaussianObstacle {
+  /// A Laplace or sampling-without-replacement event, which these accountants lack.
+  case mechanism(DPEvent)
+  /// A sub-event of a Poisson-sampled event that is not a (composition of) Gaussian(s).
+  case insideSampling(DPEvent)
+}
+
+extension DPEvent {
+  /// The first obstacle, depth first, for the accountants of Poisson-sampled Gaussians;
+  /// `nil` when the event is made of no-ops, non-private releases, Gaussians and
+  /// Poisson-sampled Gaussians only.
+  var sampledGaussianObstacle: SampledGaussianObstacle? {
+    switch self {
+    case .noOp, .nonPrivate, .gaussian:
+      return nil
+    case .laplace, .sampledWithoutReplacement:
+      return .mechanism(self)
+    case .poissonSampled(_, let inner):
+      return inner.firstNonGaussianSubEvent.map(SampledGaussianObstacle.insideSampling)
+    case .selfComposed(let inner, _):
+      return inner.sampledGaussianObstacle
+    case .composed(let events):
+      return events.lazy.compactMap(\.sampledGaussianObstacle).first
+    }
+  }
+}
+
 extension PrivacyAccountant {
   /// The checks every ``compose(_:count:)`` starts with: `count` ≥ 1 and ``check(_:)``
   /// passes, so that a failed compose changes nothing.

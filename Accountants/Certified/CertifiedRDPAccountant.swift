@@ -151,36 +151,22 @@ public struct CertifiedRDPAccountant: PrivacyAccountant, Equatable {
 
   /// The innermost sub-event this accountant cannot handle, assuming valid parameters.
   private static func supportFailure(_ event: DPEvent) -> CompositionFailure? {
-    switch event {
-    case .noOp, .nonPrivate, .gaussian:
+    switch event.sampledGaussianObstacle {
+    case nil:
       return nil
-    case .laplace, .sampledWithoutReplacement:
-      return notYetSupported(event)
-    case .poissonSampled(_, let inner):
-      return gaussianFailure(inner)
-    case .selfComposed(let inner, _):
-      return supportFailure(inner)
-    case .composed(let events):
-      for inner in events {
-        if let failure = supportFailure(inner) { return failure }
-      }
-      return nil
-    }
-  }
-
-  /// The first sub-event inside a Poisson-sampled event that is not a Gaussian or a
-  /// composition of Gaussians.
-  private static func gaussianFailure(_ event: DPEvent) -> CompositionFailure? {
-    guard let offending = event.firstNonGaussianSubEvent else { return nil }
-    switch offending {
-    case .laplace, .sampledWithoutReplacement:
+    case .mechanism(let offending):
       return notYetSupported(offending)
-    case .noOp, .nonPrivate, .gaussian, .poissonSampled, .selfComposed, .composed:
-      return CompositionFailure(
-        event: offending,
-        reason:
-          "the certified RDP accountant supports PoissonSampled only around a Gaussian or a composition of Gaussians."
-      )
+    case .insideSampling(let offending):
+      switch offending {
+      case .laplace, .sampledWithoutReplacement:
+        return notYetSupported(offending)
+      case .noOp, .nonPrivate, .gaussian, .poissonSampled, .selfComposed, .composed:
+        return CompositionFailure(
+          event: offending,
+          reason:
+            "the certified RDP accountant supports PoissonSampled only around a Gaussian or a composition of Gaussians."
+        )
+      }
     }
   }
 

@@ -55,14 +55,11 @@ enum FFT {
       fftw_free(input)
       fftw_free(output)
     }
-    let buffers = Unchecked((input, output))
-    let plan = planner.withLock { _ in
-      Unchecked(
-        fftw_plan_dft_r2c_1d(Int32(n), buffers.value.0, buffers.value.1, UInt32(FFTW_ESTIMATE)))
-    }
-    defer { planner.withLock { _ in fftw_destroy_plan(plan.value) } }
     for i in 0..<n { input[i] = i < x.count ? x[i] : 0 }
-    fftw_execute(plan.value)
+    let buffers = Unchecked((input, output))
+    execute {
+      fftw_plan_dft_r2c_1d(Int32(n), buffers.value.0, buffers.value.1, UInt32(FFTW_ESTIMATE))
+    }
     return (0..<(n / 2 + 1)).map { (output[$0].0, output[$0].1) }
   }
 
@@ -74,16 +71,21 @@ enum FFT {
       fftw_free(input)
       fftw_free(output)
     }
-    let buffers = Unchecked((input, output))
-    let plan = planner.withLock { _ in
-      Unchecked(
-        fftw_plan_dft_c2r_1d(Int32(n), buffers.value.0, buffers.value.1, UInt32(FFTW_ESTIMATE)))
-    }
-    defer { planner.withLock { _ in fftw_destroy_plan(plan.value) } }
     for (k, value) in spectrum.enumerated() { input[k] = value }
-    fftw_execute(plan.value)
+    let buffers = Unchecked((input, output))
+    execute {
+      fftw_plan_dft_c2r_1d(Int32(n), buffers.value.0, buffers.value.1, UInt32(FFTW_ESTIMATE))
+    }
     let scale = 1 / Double(n)
     return (0..<n).map { output[$0] * scale }
+  }
+
+  /// Makes a plan under the planner lock, executes it, destroys it under the lock.
+  /// `FFTW_ESTIMATE` planning leaves the arrays alone, so they are filled beforehand.
+  private static func execute(_ makePlan: @Sendable () -> fftw_plan?) {
+    let plan = planner.withLock { _ in Unchecked(makePlan()) }
+    fftw_execute(plan.value)
+    planner.withLock { _ in fftw_destroy_plan(plan.value) }
   }
 }
 

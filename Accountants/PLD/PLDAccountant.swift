@@ -251,28 +251,15 @@ public struct PLDAccountant: PrivacyAccountant, Equatable {
   }
 
   private static func supportFailure(_ event: DPEvent) -> CompositionFailure? {
-    switch event {
-    case .noOp, .nonPrivate, .gaussian:
+    switch event.sampledGaussianObstacle {
+    case nil:
       return nil
-    case .poissonSampled(_, let inner):
-      return gaussianFailure(inner)
-    case .selfComposed(let inner, _):
-      return supportFailure(inner)
-    case .composed(let events):
-      for inner in events {
-        if let failure = supportFailure(inner) { return failure }
-      }
-      return nil
-    case .laplace, .sampledWithoutReplacement:
+    case .mechanism(let offending):
       return CompositionFailure(
-        event: event, reason: "the PLD accountant does not support this event yet.")
-    }
-  }
-
-  private static func gaussianFailure(_ event: DPEvent) -> CompositionFailure? {
-    event.firstNonGaussianSubEvent.map {
-      CompositionFailure(
-        event: $0,
+        event: offending, reason: "the PLD accountant does not support this event yet.")
+    case .insideSampling(let offending):
+      return CompositionFailure(
+        event: offending,
         reason:
           "the PLD accountant supports PoissonSampled only around a Gaussian or a composition of Gaussians."
       )
