@@ -22,9 +22,13 @@ let package = Package(
       dependencies: ["CMPFR", "CFFTW", .product(name: "RealModule", package: "swift-numerics")],
       path: "Accountants"
     ),
-    /// The model core: tensors and safetensors I/O, the WordPiece tokenizer (Foundation only
-    /// for now; layers, adapters and encoders follow).
-    .target(name: "DPModel", path: "Sources/DPModel"),
+    /// The model core in Float32 on OpenBLAS: matrices, layers with forward and backward,
+    /// LoRA-family adapters, per-example gradients, encoders, safetensors, WordPiece.
+    .target(
+      name: "DPModel",
+      dependencies: ["COpenBLAS", .product(name: "RealModule", package: "swift-numerics")],
+      path: "Sources/DPModel"
+    ),
     /// The command-line interface as a library, so tests can drive it.
     .target(
       name: "DPFLCommands",
@@ -36,6 +40,13 @@ let package = Package(
     .executableTarget(name: "dpfl", dependencies: ["DPFLCommands"]),
 
     // MARK: Implementation details
+
+    /// OpenBLAS (Debian: libopenblas-dev) through CBLAS; only DPModel's `BLAS` calls it.
+    .systemLibrary(
+      name: "COpenBLAS",
+      pkgConfig: "openblas",
+      providers: [.apt(["libopenblas-dev"])]
+    ),
 
     /// MPFR and GMP (Debian: libmpfr-dev, libgmp-dev) for the certified RDP accountant's
     /// directed-rounding arithmetic. `Sources/CMPFR/shim.h` includes gmp.h, then mpfr.h.

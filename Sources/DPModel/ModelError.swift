@@ -62,6 +62,12 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
   /// A tensor has a dtype the caller cannot use (e.g. integers where floats are needed).
   case unexpectedDType(tensor: String, expected: String, actual: Tensor.DType)
 
+  /// A tensor has a shape other than the model needs.
+  case unexpectedShape(file: String, tensor: String, expected: [Int], actual: [Int])
+
+  /// A model configuration (e.g. config.json) holds a value the model cannot use.
+  case invalidConfiguration(file: String, reason: String)
+
   // MARK: Tokenizer vocabulary
 
   /// A vocabulary file lists the same token on two lines (ids would be ambiguous).
@@ -110,6 +116,10 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
       return "\(file) must contain a tensor named \"\(tensor)\"; got none."
     case .unexpectedDType(let tensor, let expected, let actual):
       return "Tensor \"\(tensor)\" must have \(expected); got \(actual.rawValue)."
+    case .unexpectedShape(let file, let tensor, let expected, let actual):
+      return "Tensor \"\(tensor)\" in \(file) must have shape \(expected); got \(actual)."
+    case .invalidConfiguration(let file, let reason):
+      return "The model configuration \(file) must describe a usable model; got \(reason)."
     case .duplicateVocabularyToken(let file, let token, let firstLine, let line):
       return
         "Tokens in vocabulary \(file) must be unique; got \"\(token)\" on lines \(firstLine) and \(line)."

@@ -1,0 +1,167 @@
+/// A dense row-major matrix of `Float` (training) or `Double` (gradient checks).
+///
+/// Storage is a Swift array, so copies share it until one of them is written
+/// (copy-on-write). A batch of token activations is one matrix with a row per token,
+/// examples one after another; a vector is a 1×n matrix.
+///
+/// Invariant: `values.count == rows × columns`. Shape mismatches are programming errors
+/// and trap with the shapes named.
+public struct Matrix<Scalar: BLASScalar>: Equatable, Sendable {
+  /// Number of rows.
+  public let rows: Int
+  /// Number of columns.
+  public let columns: Int
+  /// The entries, row after row.
+  public private(set) var values: [Scalar]
+
+  /// A matrix of the given shape, every entry `value` (zero by default).
+  /// - Precondition: `rows ≥ 0` and `columns ≥ 0`.
+  public init(rows: Int, columns: Int, repeating value: Scalar = 0) {
+    precondition(rows >= 0 && columns >= 0, "Matrix shape must be non-negative; got \(rows)×\(columns)")
+    self.rows = rows
+    self.columns = columns
+    self.values = [Scalar](repeating: value, count: rows * columns)
+  }
+
+  /// A matrix holding `values` row after row.
+  /// - Precondition: `values.count == rows × columns`.
+  public init(rows: Int, columns: Int, values: [Scalar]) {
+    precondition(
+      rows >= 0 && columns >= 0 && values.count == rows * columns,
+      "Matrix \(rows)×\(columns) needs \(rows * columns) values; got \(values.count)")
+    self.rows = rows
+    self.columns = columns
+    self.values = values
+  }
+
+  /// The same entries converted to another scalar type (e.g. Float weights to Double for
+  /// a gradient check).
+  public init<Other>(_ other: Matrix<Other>) {
+    self.init(rows: other.rows, columns: other.columns, values: other.values.map { Scalar($0) })
+  }
+
+  /// The number of entries.
+  public var count: Int { values.count }
+
+  /// The entry at `row`, `column`.
+  public subscript(row: Int, column: Int) -> Scalar {
+    get {
+      precondition(
+        row >= 0 && row < rows && column >= 0 && column < columns,
+        "Matrix index (\(row), \(column)) is outside \(rows)×\(columns)")
+      return values[row * columns + column]
+    }
+    set {
+      precondition(
+        row >= 0 && row < rows && column >= 0 && column < columns,
+        "Matrix index (\(row), \(column)) is outside \(rows)×\(columns)")
+      values[row * columns + column] = newValue
+    }
+  }
+
+  /// Calls `body` with the entries, row after row, for in-place work.
+  public mutating func withUnsafeMutableBufferPointer<R>(
+    _ body: (inout UnsafeMutableBufferPointer<Scalar>) throws -> R
+  ) rethrows -> R {
+    try values.withUnsafeMutableBufferPointer(body)
+  }
+
+  /// The rows in `range` as a new matrix.
+  public func rows(_ range: Range<Int>) -> Matrix {
+    precondition(
+      range.lowerBound >= 0 && range.upperBound <= rows, "rows \(range) outside 0..<\(rows)")
+    return Matrix(
+      rows: range.count, columns: columns,
+      values: Array(values[(range.lowerBound * columns)..<(range.upperBound * columns)]))
+  }
+
+  /// The columns in `range` as a new matrix.
+  public func columns(_ range: Range<Int>) -> Matrix {
+    precondition(
+      range.lowerBound >= 0 && range.upperBound <= columns,
+      "columns \(range) outside 0..<\(columns)")
+    var result = Matrix(rows: rows, columns: range.count)
+    for row in 0..<rows {
+      for (offset, column) in range.enumerated() {
+        result.values[row * range.count + offset] = values[row * columns + column]
+      }
+    }
+    return result
+  }
+
+  /// The transpose.
+  public func transposed() -> Matrix {
+    var result = Matrix(rows: columns, columns: rows)
+    for row in 0..<rows {
+      for column in 0..<columns {
+        result.values[column * rows + row] = values[row * columns + column]
+      }
+    }
+    return result
+  }
+
+  /// The same entries read as `rows × columns`.
+  /// - Precondition: the entry count is unchanged.
+  public func reshaped(rows: Int, columns: Int) -> Matrix {
+    Matrix(rows: rows, columns: columns, values: values)
+  }
+
+  /// Every entry transformed by `transform`.
+  public func map(_ transform: (Scalar) -> Scalar) -> Matrix {
+    Matrix(rows: rows, columns: columns, values: values.map(transform))
+  }
+
+  /// √(Σ entries²).
+  public var frobeniusNorm: Scalar { BLAS.dot(self, self).squareRoot() }
+
+  /// Entries drawn uniformly from `range`, e.g. LoRA's A in ±1/√(fan-in).
+  public static func uniform<G: RandomNumberGenerator>(
+    rows: Int, columns: Int, in range: ClosedRange<Scalar>, using generator: inout G
+  ) -> Matrix {
+    Matrix(
+      rows: rows, columns: columns,
+      values: (0..<(rows * columns)).map { _ in Scalar.random(in: range, using: &generator) })
+  }
+
+  /// The sum of two matrices of one shape.
+  public static func + (lhs: Matrix, rhs: Matrix) -> Matrix {
+    var result = lhs
+    BLAS.axpy(1, rhs, &result)
+    return result
+  }
+
+  /// The difference of two matrices of one shape.
+  public static func - (lhs: Matrix, rhs: Matrix) -> Matrix {
+    var result = lhs
+    BLAS.axpy(-1, rhs, &result)
+    return result
+  }
+
+  /// Every entry multiplied by `scalar`.
+  public static func * (scalar: Scalar, matrix: Matrix) -> Matrix {
+    var result = matrix
+    BLAS.scale(&result, by: scalar)
+    return result
+  }
+
+  /// Adds `vector` to every row (a bias).
+  /// - Precondition: `vector.count == columns`.
+  public mutating func addToEachRow(_ vector: [Scalar]) {
+    precondition(vector.count == columns, "bias has \(vector.count) entries for \(columns) columns")
+    let columns = columns
+    values.withUnsafeMutableBufferPointer { buffer in
+      for row in 0..<rows {
+        for column in 0..<columns { buffer[row * columns + column] += vector[column] }
+      }
+    }
+  }
+
+  /// The sum of the rows (a bias gradient).
+  public func columnSums() -> [Scalar] {
+    var sums = [Scalar](repeating: 0, count: columns)
+    for row in 0..<rows {
+      for column in 0..<columns { sums[column] += values[row * columns + column] }
+    }
+    return sums
+  }
+}

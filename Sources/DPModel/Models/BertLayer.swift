@@ -1,0 +1,105 @@
+/// The linear layers of a BERT block an adapter can sit on, named by their module path
+/// inside the block (PEFT's `target_modules` match the last component).
+public enum BertProjection: String, Codable, CaseIterable, Sendable {
+  case query = "attention.self.query"
+  case key = "attention.self.key"
+  case value = "attention.self.value"
+  case attentionOutput = "attention.output.dense"
+  case intermediate = "intermediate.dense"
+  case output = "output.dense"
+}
+
+/// One post-norm transformer block of BERT:
+/// h₁ = LN(h + Dense(Attention(Q h, K h, V h))), h₂ = LN(h₁ + Dense(GELU(Dense h₁))).
+public struct BertLayer<Scalar: BLASScalar>: Sendable {
+  /// The six projections, each possibly adapted.
+  public var projections: [BertProjection: AdaptedLinear<Scalar>]
+  /// The layer norm after attention.
+  public var attentionNorm: LayerNorm<Scalar>
+  /// The layer norm after the feed-forward block.
+  public var outputNorm: LayerNorm<Scalar>
+  /// Multi-head attention.
+  public let attention: SelfAttention
+
+  /// What the backward pass needs.
+  public struct Cache: Sendable {
+    var projections: [BertProjection: AdaptedLinear<Scalar>.Cache] = [:]
+    var attention: SelfAttention.Cache<Scalar>
+    var attentionNorm: LayerNorm<Scalar>.Cache
+    var intermediate: Matrix<Scalar>
+    var outputNorm: LayerNorm<Scalar>.Cache
+    var dropout: [[Scalar]?]
+  }
+
+  func projection(_ name: BertProjection) -> AdaptedLinear<Scalar> { projections[name]! }
+
+  /// The block's trainable parameters, named `<projection path>.<parameter>`.
+  public var trainableParameters: ParameterSet<Scalar> {
+    var set = ParameterSet<Scalar>()
+    for name in BertProjection.allCases {
+      set.append(contentsOf: projection(name).trainableParameters, prefix: name.rawValue + ".")
+    }
+    return set
+  }
+
+  /// The block's output for `hidden` (one row per token), applying `dropout` with
+  /// `generator` after each dense output when given.
+  func forward<G: RandomNumberGenerator>(
+    _ hidden: Matrix<Scalar>, batch: TokenBatch, activeRank: Int?, dropout: Dropout?,
+    generator: inout G
+  ) -> (Matrix<Scalar>, Cache) {
+    var caches: [BertProjection: AdaptedLinear<Scalar>.Cache] = [:]
+    func apply(_ name: BertProjection, _ x: Matrix<Scalar>) -> Matrix<Scalar> {
+      let (y, cache) = projection(name).forward(x, activeRank: activeRank)
+      caches[name] = cache
+      return y
+    }
+    let (context, attentionCache) = attention.forward(
+      query: apply(.query, hidden), key: apply(.key, hidden), value: apply(.value, hidden),
+      keyMask: batch.mask, sequenceLength: batch.sequenceLength)
+    let firstMask: [Scalar]? = dropout?.mask(count: hidden.count, using: &generator)
+    let attended = Dropout.apply(firstMask, to: apply(.attentionOutput, context)) + hidden
+    let (normed, attentionNormCache) = attentionNorm.forward(attended)
+    let intermediate = apply(.intermediate, normed)
+    let secondMask: [Scalar]? = dropout?.mask(count: hidden.count, using: &generator)
+    let fed = Dropout.apply(secondMask, to: apply(.output, GELU.forward(intermediate))) + normed
+    let (output, outputNormCache) = outputNorm.forward(fed)
+    return (
+      output,
+      Cache(
+        projections: caches, attention: attentionCache, attentionNorm: attentionNormCache,
+        intermediate: intermediate, outputNorm: outputNormCache, dropout: [firstMask, secondMask])
+    )
+  }
+
+  /// ∂L/∂hidden and the per-example gradients of the block's trainables, named
+  /// `<projection path>.<parameter>`.
+  func backward(_ cache: Cache, outputGradient: Matrix<Scalar>, examples: Int)
+    -> (Matrix<Scalar>, PerExampleGradients<Scalar>)
+  {
+    var perProjection: [BertProjection: PerExampleGradients<Scalar>] = [:]
+    func back(_ name: BertProjection, _ gradient: Matrix<Scalar>) -> Matrix<Scalar> {
+      let (input, parameters) = projection(name).backward(
+        cache.projections[name]!, outputGradient: gradient, examples: examples)
+      perProjection[name] = parameters
+      return input
+    }
+    let fedGradient = outputNorm.inputGradient(cache.outputNorm, outputGradient: outputGradient)
+    let activated = back(.output, Dropout.apply(cache.dropout[1], to: fedGradient))
+    let intermediateGradient = GELU.backward(input: cache.intermediate, outputGradient: activated)
+    let normedGradient = back(.intermediate, intermediateGradient) + fedGradient
+    let attendedGradient = attentionNorm.inputGradient(cache.attentionNorm, outputGradient: normedGradient)
+    let contextGradient = back(.attentionOutput, Dropout.apply(cache.dropout[0], to: attendedGradient))
+    let (query, key, value) = attention.backward(cache.attention, outputGradient: contextGradient)
+    var hiddenGradient = attendedGradient
+    BLAS.axpy(1, back(.query, query), &hiddenGradient)
+    BLAS.axpy(1, back(.key, key), &hiddenGradient)
+    BLAS.axpy(1, back(.value, value), &hiddenGradient)
+    // Blocks in the order of ``trainableParameters``, whatever order backward ran in.
+    var perExample = PerExampleGradients<Scalar>(examples: examples)
+    for name in BertProjection.allCases {
+      perExample.append(contentsOf: perProjection[name]!, prefix: name.rawValue + ".")
+    }
+    return (hiddenGradient, perExample)
+  }
+}

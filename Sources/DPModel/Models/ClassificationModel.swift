@@ -1,0 +1,48 @@
+/// A classifier whose trainable parameters (adapter factors and task head) get
+/// per-example gradients: what the private training loops drive.
+public protocol ClassificationModel<Scalar>: Sendable {
+  /// The scalar type the model computes in.
+  associatedtype Scalar: BLASScalar
+  /// A batch of inputs (token ids, or feature vectors).
+  associatedtype Batch: Sendable
+
+  /// The number of classes.
+  var classCount: Int { get }
+  /// The trainable parameters, in the order the gradients use.
+  var trainableParameters: ParameterSet<Scalar> { get }
+  /// Replaces trainable parameters by name (a subset is fine).
+  mutating func updateTrainables(_ parameters: ParameterSet<Scalar>)
+  /// Logits, one row per example, at a DyLoRA `activeRank` if given.
+  func logits(_ batch: Batch, activeRank: Int?) -> Matrix<Scalar>
+  /// Per-example losses (softmax cross-entropy) and per-example gradients of every
+  /// trainable parameter; their sum is the gradient of the summed loss.
+  /// - Parameter dropoutSeed: seeds training-time dropout; `nil` disables it.
+  func perExampleGradients(
+    _ batch: Batch, labels: [Int], activeRank: Int?, dropoutSeed: UInt64?
+  ) -> (losses: [Scalar], gradients: PerExampleGradients<Scalar>)
+}
+
+extension ClassificationModel {
+  /// The most likely class of each example.
+  public func predictions(_ batch: Batch, activeRank: Int? = nil) -> [Int] {
+    let scores = logits(batch, activeRank: activeRank)
+    return (0..<scores.rows).map { row in
+      (0..<scores.columns).max { scores[row, $0] < scores[row, $1] } ?? 0
+    }
+  }
+}
+
+/// Applies a named update to a list of sub-layers whose parameters carry a prefix
+/// (`classifier.`, `layers.3.`): the shared part of every model's `updateTrainables`.
+func dispatchUpdate<Scalar>(
+  _ parameters: ParameterSet<Scalar>, prefixes: [String], apply: (Int, ParameterSet<Scalar>) -> Void
+) {
+  var parts = [ParameterSet<Scalar>](repeating: ParameterSet(), count: prefixes.count)
+  for (name, value) in zip(parameters.names, parameters.matrices) {
+    guard let index = prefixes.indices.filter({ name.hasPrefix(prefixes[$0]) })
+      .max(by: { prefixes[$0].count < prefixes[$1].count })
+    else { preconditionFailure("no trainable parameter named \(name)") }
+    parts[index].append(String(name.dropFirst(prefixes[index].count)), value)
+  }
+  for (index, part) in parts.enumerated() where !part.names.isEmpty { apply(index, part) }
+}

@@ -1,0 +1,47 @@
+/// A batch of tokenised texts padded to one length: what an encoder consumes.
+/// Rows follow one another: example i owns positions i·L ..< (i+1)·L.
+public struct TokenBatch: Equatable, Sendable {
+  /// Token ids, `examples × sequenceLength`, padding included.
+  public let ids: [Int]
+  /// Segment (token type) ids, one per position.
+  public let typeIDs: [Int]
+  /// `true` for real tokens, `false` for padding.
+  public let mask: [Bool]
+  /// L, the padded length.
+  public let sequenceLength: Int
+
+  /// The number of examples.
+  public var examples: Int { ids.count / sequenceLength }
+
+  /// Pads (with `paddingID`) or keeps each encoding to the longest one's length; every
+  /// encoding must already fit the model (the tokenizer truncates).
+  /// - Precondition: at least one non-empty encoding.
+  public init(encodings: [[Int]], paddingID: Int, typeIDs: [[Int]]? = nil) {
+    let length = encodings.map(\.count).max() ?? 0
+    precondition(length > 0 && encodings.allSatisfy { !$0.isEmpty }, "a batch needs non-empty encodings")
+    var ids: [Int] = []
+    var types: [Int] = []
+    var mask: [Bool] = []
+    for (index, encoding) in encodings.enumerated() {
+      let padding = length - encoding.count
+      ids += encoding + Array(repeating: paddingID, count: padding)
+      types += (typeIDs?[index] ?? Array(repeating: 0, count: encoding.count))
+        + Array(repeating: 0, count: padding)
+      mask += Array(repeating: true, count: encoding.count) + Array(repeating: false, count: padding)
+    }
+    self.init(ids: ids, typeIDs: types, mask: mask, sequenceLength: length)
+  }
+
+  /// A batch from its flat parts.
+  /// - Precondition: all parts have one length, a multiple of `sequenceLength`.
+  public init(ids: [Int], typeIDs: [Int], mask: [Bool], sequenceLength: Int) {
+    precondition(
+      sequenceLength > 0 && ids.count % sequenceLength == 0 && typeIDs.count == ids.count
+        && mask.count == ids.count,
+      "token batch: \(ids.count) ids, \(typeIDs.count) type ids, \(mask.count) mask entries, length \(sequenceLength)")
+    self.ids = ids
+    self.typeIDs = typeIDs
+    self.mask = mask
+    self.sequenceLength = sequenceLength
+  }
+}
