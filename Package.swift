@@ -26,8 +26,11 @@ let package = Package(
     /// LoRA-family adapters, per-example gradients, encoders, safetensors, WordPiece.
     .target(
       name: "DPModel",
-      dependencies: ["COpenBLAS", .product(name: "RealModule", package: "swift-numerics")],
-      path: "Sources/DPModel"
+      dependencies: [
+        "COpenBLAS", "CMalloc", .product(name: "RealModule", package: "swift-numerics"),
+      ],
+      path: "Sources/DPModel",
+      swiftSettings: [.unsafeFlags(["-cross-module-optimization"])]
     ),
     /// The command-line interface as a library, so tests can drive it.
     .target(
@@ -38,6 +41,8 @@ let package = Package(
       ]
     ),
     .executableTarget(name: "dpfl", dependencies: ["DPFLCommands"]),
+    /// dpfl's side of `Scripts/bench model` (one training-step configuration per run).
+    .executableTarget(name: "dpfl-model-bench", dependencies: ["DPModel"], path: "Scripts/ModelBench"),
 
     // MARK: Implementation details
 
@@ -47,6 +52,9 @@ let package = Package(
       pkgConfig: "openblas",
       providers: [.apt(["libopenblas-dev"])]
     ),
+
+    /// glibc's <malloc.h> (mallopt), for ``Allocator`` in DPModel.
+    .systemLibrary(name: "CMalloc"),
 
     /// MPFR and GMP (Debian: libmpfr-dev, libgmp-dev) for the certified RDP accountant's
     /// directed-rounding arithmetic. `Sources/CMPFR/shim.h` includes gmp.h, then mpfr.h.

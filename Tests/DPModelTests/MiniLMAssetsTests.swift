@@ -63,3 +63,39 @@ struct MiniLMAssetsTests {
     #expect(fetched == (try Data(contentsOf: WordPieceTokenizerTests.vocabularyURL)))
   }
 }
+
+/// all-MiniLM-L6-v2 in dpfl against transformers (minilm_reference.json, float64
+/// reference of the float32 weights, Scripts/crosscheck/minilm_reference.py).
+@Suite("all-MiniLM-L6-v2 embeddings", .enabled(if: MiniLMAssets.available, MiniLMAssets.skipReason))
+struct MiniLMEmbeddingTests {
+  struct Reference: Decodable {
+    struct Case: Decodable {
+      var text: String
+      var inputIds: [Int]
+      var meanPooled: [Double]
+      var meanPooled2Layers: [Double]?
+    }
+    var cases: [Case]
+  }
+
+  static let reference = Golden.required(Reference.self, "minilm_reference.json", in: .module)
+
+  @Test("mean-pooled embeddings of 15 sentences match transformers within 1e-4 (6 and 2 layers)")
+  func embeddingsMatch() throws {
+    let tokenizer = try WordPieceTokenizer(vocabulary: MiniLMAssets.folder.appendingPathComponent("vocab.txt"))
+    let full = try BertEncoder<Float>(folder: MiniLMAssets.folder)
+    let firstTwo = try BertEncoder<Float>(folder: MiniLMAssets.folder, layers: 2)
+    #expect(Self.reference.cases.count >= 10)
+    for reference in Self.reference.cases {
+      let ids = tokenizer.encode(reference.text, maxLength: 128)
+      #expect(ids == reference.inputIds, "\(reference.text)")
+      let batch = TokenBatch(tokenizer.encodeBatch([reference.text], maxLength: 128))
+      for (encoder, expected) in [(full, reference.meanPooled), (firstTwo, reference.meanPooled2Layers)] {
+        guard let expected else { continue }
+        let pooled = MeanPooling.forward(encoder.forward(batch).0, mask: batch.mask, sequenceLength: batch.sequenceLength)
+        let worst = zip(pooled.values, expected).map { abs(Double($0) - $1) }.max()!
+        #expect(worst < 1e-4, "\(reference.text) (\(encoder.layers.count) layers): max |Δ| = \(worst)")
+      }
+    }
+  }
+}

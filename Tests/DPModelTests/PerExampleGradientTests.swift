@@ -61,6 +61,8 @@ struct PerExampleGradientTests {
     let summed = perExample.sum().flattened()
     let numeric = finiteDifferenceGradient(at: point, indices: indices, Self.loss(model, batch, labels, activeRank: activeRank))
     #expect(relativeError(indices.map { summed[$0] }, numeric) < 1e-6, sourceLocation: sourceLocation)
+    let direct = model.batchGradient(batch, labels: labels, activeRank: activeRank).gradient
+    #expect(relativeError(direct.flattened(), summed) < 1e-12, sourceLocation: sourceLocation)
     // (d) clipping each example and then summing.
     let norms = perExample.norms()
     let bound = norms.sorted()[norms.count / 2]

@@ -41,8 +41,16 @@ extension Adapter {
   public func forward(_ x: Matrix<Scalar>, activeRank: Int? = nil)
     -> (Matrix<Scalar>, LowRankFactors<Scalar>.Cache)
   {
+    let setting = setting(activeRank: activeRank)
+    return factors.forward(x, activeRank: setting.rank, scale: setting.scale)
+  }
+
+  /// The rank and scale a pass at `activeRank` uses. Callers holding an `any Adapter`
+  /// ask for this, then run the concrete ``factors`` themselves, so the arithmetic is
+  /// compiled for the concrete scalar type rather than through the existential.
+  public func setting(activeRank: Int?) -> (rank: Int, scale: Scalar) {
     let rank = resolvedRank(activeRank)
-    return factors.forward(x, activeRank: rank, scale: Scalar(scale(activeRank: rank)))
+    return (rank, Scalar(scale(activeRank: rank)))
   }
 
   /// ∂L/∂x and the per-example gradients of the trainable factors (full-shaped; zero
@@ -50,9 +58,10 @@ extension Adapter {
   public func backward(
     _ cache: LowRankFactors<Scalar>.Cache, outputGradient: Matrix<Scalar>, examples: Int
   ) -> (inputGradient: Matrix<Scalar>, perExample: PerExampleGradients<Scalar>) {
-    factors.backward(
+    let (inputGradient, perExample) = factors.backward(
       cache, outputGradient: outputGradient, examples: examples,
       trainable: trainable(activeRank: cache.activeRank))
+    return (inputGradient!, perExample)
   }
 
   /// The change s·B·R·A the adapter makes to the base weight at a rank.

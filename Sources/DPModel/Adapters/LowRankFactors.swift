@@ -80,9 +80,12 @@ public struct LowRankFactors<Scalar: BLASScalar>: Equatable, Sendable {
 
   /// ∂L/∂x and the per-example gradients (named "lora_A", "lora_B", "lora_R") of the
   /// trainable factors, full-shaped with zeros outside the trained components.
+  /// - Parameter needsInputGradient: `false` skips ∂L/∂x (returned as `nil`) where nothing
+  ///   below needs it, e.g. in the first adapted layer.
   public func backward(
-    _ cache: Cache, outputGradient g: Matrix<Scalar>, examples: Int, trainable: Trainable
-  ) -> (Matrix<Scalar>, PerExampleGradients<Scalar>) {
+    _ cache: Cache, outputGradient g: Matrix<Scalar>, examples: Int, trainable: Trainable,
+    needsInputGradient: Bool = true
+  ) -> (Matrix<Scalar>?, PerExampleGradients<Scalar>) {
     let b = cache.activeRank
     let x = cache.input
     precondition(g.rows == x.rows && g.columns == up.rows,
@@ -138,6 +141,7 @@ public struct LowRankFactors<Scalar: BLASScalar>: Equatable, Sendable {
       perExample.append("lora_R", rows: rank, columns: rank,
         block: block.reshaped(rows: examples, columns: rank * rank))
     }
+    guard needsInputGradient else { return (nil, perExample) }
     // dx = dz·A_b
     var inputGradient = Matrix<Scalar>(rows: x.rows, columns: x.columns)
     BLAS.matmul(

@@ -2,28 +2,43 @@ import RealModule
 
 /// The exact GELU, x·Φ(x) = ½x(1 + erf(x/√2)), as BERT's `hidden_act = "gelu"` computes it.
 public enum GELU {
-  /// GELU of every entry.
-  public static func forward<Scalar>(_ x: Matrix<Scalar>) -> Matrix<Scalar> {
-    let invSqrt2 = 1 / Scalar(2).squareRoot()
-    return x.map { $0 * (1 + Scalar.erf($0 * invSqrt2)) / 2 }
+  /// What the backward pass needs: the input and Φ(x), so erf is evaluated once per entry.
+  public struct Cache<Scalar: BLASScalar>: Sendable {
+    var input: Matrix<Scalar>
+    var cumulative: [Scalar]
   }
 
-  /// ∂L/∂x = ∂L/∂y · (Φ(x) + x·φ(x)), from the layer's input x.
-  public static func backward<Scalar>(input x: Matrix<Scalar>, outputGradient: Matrix<Scalar>)
+  /// GELU of every entry.
+  public static func forward<Scalar>(_ x: Matrix<Scalar>) -> Matrix<Scalar> {
+    trainingForward(x).0
+  }
+
+  /// GELU of every entry and the cache for ``backward(_:outputGradient:)``.
+  public static func trainingForward<Scalar>(_ x: Matrix<Scalar>) -> (Matrix<Scalar>, Cache<Scalar>) {
+    let invSqrt2 = 1 / Scalar(2).squareRoot()
+    let cumulative = x.values.map { (1 + Scalar.erf($0 * invSqrt2)) / 2 }
+    var output = x
+    output.withUnsafeMutableBufferPointer { values in
+      for index in values.indices { values[index] *= cumulative[index] }
+    }
+    return (output, Cache(input: x, cumulative: cumulative))
+  }
+
+  /// ∂L/∂x = ∂L/∂y · (Φ(x) + x·φ(x)).
+  public static func backward<Scalar>(_ cache: Cache<Scalar>, outputGradient: Matrix<Scalar>)
     -> Matrix<Scalar>
   {
+    let x = cache.input
     precondition(x.rows == outputGradient.rows && x.columns == outputGradient.columns,
       "GELU backward: input \(x.rows)×\(x.columns), gradient \(outputGradient.rows)×\(outputGradient.columns)")
-    let invSqrt2 = 1 / Scalar(2).squareRoot()
     let invSqrt2Pi = 1 / (2 * Scalar.pi).squareRoot()
     var result = outputGradient
     result.withUnsafeMutableBufferPointer { gradient in
       x.values.withUnsafeBufferPointer { input in
         for index in gradient.indices {
           let value = input[index]
-          let cdf = (1 + Scalar.erf(value * invSqrt2)) / 2
-          let pdf = invSqrt2Pi * Scalar.exp(-value * value / 2)
-          gradient[index] *= cdf + value * pdf
+          let density = invSqrt2Pi * Scalar.exp(-value * value / 2)
+          gradient[index] *= cache.cumulative[index] + value * density
         }
       }
     }

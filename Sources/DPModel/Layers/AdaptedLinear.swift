@@ -33,7 +33,8 @@ public struct AdaptedLinear<Scalar: BLASScalar>: Sendable {
     var output = base(x)
     var adapterCache: LowRankFactors<Scalar>.Cache?
     if let adapter {
-      let (delta, cache) = adapter.forward(x, activeRank: activeRank)
+      let setting = adapter.setting(activeRank: activeRank)
+      let (delta, cache) = adapter.factors.forward(x, activeRank: setting.rank, scale: setting.scale)
       BLAS.axpy(1, delta, &output)
       adapterCache = cache
     }
@@ -42,15 +43,18 @@ public struct AdaptedLinear<Scalar: BLASScalar>: Sendable {
 
   /// ∂L/∂x and the per-example gradients of everything that trains: the adapter's
   /// factors (named `lora_A`, …) and, if `trainsBase`, `weight` and `bias`.
-  public func backward(_ cache: Cache, outputGradient: Matrix<Scalar>, examples: Int)
-    -> (inputGradient: Matrix<Scalar>, perExample: PerExampleGradients<Scalar>)
-  {
-    var inputGradient = base.inputGradient(outputGradient: outputGradient)
+  /// - Parameter needsInputGradient: `false` skips ∂L/∂x (returned as `nil`).
+  public func backward(
+    _ cache: Cache, outputGradient: Matrix<Scalar>, examples: Int, needsInputGradient: Bool = true
+  ) -> (inputGradient: Matrix<Scalar>?, perExample: PerExampleGradients<Scalar>) {
+    var inputGradient = needsInputGradient ? base.inputGradient(outputGradient: outputGradient) : nil
     var perExample = PerExampleGradients<Scalar>(examples: examples)
     if let adapter, let adapterCache = cache.adapter {
-      let (adapterInput, adapterGradients) = adapter.backward(
-        adapterCache, outputGradient: outputGradient, examples: examples)
-      BLAS.axpy(1, adapterInput, &inputGradient)
+      let (adapterInput, adapterGradients) = adapter.factors.backward(
+        adapterCache, outputGradient: outputGradient, examples: examples,
+        trainable: adapter.trainable(activeRank: adapterCache.activeRank),
+        needsInputGradient: needsInputGradient)
+      if let adapterInput { BLAS.axpy(1, adapterInput, &inputGradient!) }
       perExample.append(contentsOf: adapterGradients)
     }
     if trainsBase {

@@ -115,13 +115,19 @@ public struct BertEncoder<Scalar: BLASScalar>: Sendable {
   /// The per-example gradients of the adapters' trainable factors, named
   /// `encoder.layer.<i>.<projection path>.<parameter>`, from ∂L/∂(last hidden state).
   /// The embeddings are frozen, so the gradient stops at the first block.
-  public func backward(_ cache: Cache, outputGradient: Matrix<Scalar>) -> PerExampleGradients<Scalar> {
-    let examples = cache.batch.examples
+  /// - Parameter perExample: `false` sums over the batch as it goes (one row), which is
+  ///   what non-private training needs and costs less.
+  public func backward(_ cache: Cache, outputGradient: Matrix<Scalar>, perExample: Bool = true)
+    -> PerExampleGradients<Scalar>
+  {
+    let examples = perExample ? cache.batch.examples : 1
     var gradient = outputGradient
     var perLayer: [PerExampleGradients<Scalar>] = []
-    for (layer, layerCache) in zip(layers, cache.layers).reversed() {
-      let (input, parameters) = layer.backward(layerCache, outputGradient: gradient, examples: examples)
-      gradient = input
+    for index in layers.indices.reversed() {
+      let (input, parameters) = layers[index].backward(
+        cache.layers[index], outputGradient: gradient, examples: examples,
+        needsInputGradient: index > 0)
+      if let input { gradient = input }
       perLayer.append(parameters)
     }
     var result = PerExampleGradients<Scalar>(examples: examples)

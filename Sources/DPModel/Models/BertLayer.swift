@@ -26,7 +26,7 @@ public struct BertLayer<Scalar: BLASScalar>: Sendable {
     var projections: [BertProjection: AdaptedLinear<Scalar>.Cache] = [:]
     var attention: SelfAttention.Cache<Scalar>
     var attentionNorm: LayerNorm<Scalar>.Cache
-    var intermediate: Matrix<Scalar>
+    var activation: GELU.Cache<Scalar>
     var outputNorm: LayerNorm<Scalar>.Cache
     var dropout: [[Scalar]?]
   }
@@ -62,39 +62,42 @@ public struct BertLayer<Scalar: BLASScalar>: Sendable {
     let (normed, attentionNormCache) = attentionNorm.forward(attended)
     let intermediate = apply(.intermediate, normed)
     let secondMask: [Scalar]? = dropout?.mask(count: hidden.count, using: &generator)
-    let fed = Dropout.apply(secondMask, to: apply(.output, GELU.forward(intermediate))) + normed
+    let (activated, activation) = GELU.trainingForward(intermediate)
+    let fed = Dropout.apply(secondMask, to: apply(.output, activated)) + normed
     let (output, outputNormCache) = outputNorm.forward(fed)
     return (
       output,
       Cache(
         projections: caches, attention: attentionCache, attentionNorm: attentionNormCache,
-        intermediate: intermediate, outputNorm: outputNormCache, dropout: [firstMask, secondMask])
+        activation: activation, outputNorm: outputNormCache, dropout: [firstMask, secondMask])
     )
   }
 
   /// ∂L/∂hidden and the per-example gradients of the block's trainables, named
   /// `<projection path>.<parameter>`.
-  func backward(_ cache: Cache, outputGradient: Matrix<Scalar>, examples: Int)
-    -> (Matrix<Scalar>, PerExampleGradients<Scalar>)
-  {
+  /// - Parameter needsInputGradient: `false` (the first block) skips ∂L/∂hidden.
+  func backward(
+    _ cache: Cache, outputGradient: Matrix<Scalar>, examples: Int, needsInputGradient: Bool
+  ) -> (Matrix<Scalar>?, PerExampleGradients<Scalar>) {
     var perProjection: [BertProjection: PerExampleGradients<Scalar>] = [:]
-    func back(_ name: BertProjection, _ gradient: Matrix<Scalar>) -> Matrix<Scalar> {
+    func back(_ name: BertProjection, _ gradient: Matrix<Scalar>, needed: Bool = true) -> Matrix<Scalar>? {
       let (input, parameters) = projection(name).backward(
-        cache.projections[name]!, outputGradient: gradient, examples: examples)
+        cache.projections[name]!, outputGradient: gradient, examples: examples,
+        needsInputGradient: needed)
       perProjection[name] = parameters
       return input
     }
     let fedGradient = outputNorm.inputGradient(cache.outputNorm, outputGradient: outputGradient)
-    let activated = back(.output, Dropout.apply(cache.dropout[1], to: fedGradient))
-    let intermediateGradient = GELU.backward(input: cache.intermediate, outputGradient: activated)
-    let normedGradient = back(.intermediate, intermediateGradient) + fedGradient
+    let activated = back(.output, Dropout.apply(cache.dropout[1], to: fedGradient))!
+    let intermediateGradient = GELU.backward(cache.activation, outputGradient: activated)
+    let normedGradient = back(.intermediate, intermediateGradient)! + fedGradient
     let attendedGradient = attentionNorm.inputGradient(cache.attentionNorm, outputGradient: normedGradient)
-    let contextGradient = back(.attentionOutput, Dropout.apply(cache.dropout[0], to: attendedGradient))
+    let contextGradient = back(.attentionOutput, Dropout.apply(cache.dropout[0], to: attendedGradient))!
     let (query, key, value) = attention.backward(cache.attention, outputGradient: contextGradient)
-    var hiddenGradient = attendedGradient
-    BLAS.axpy(1, back(.query, query), &hiddenGradient)
-    BLAS.axpy(1, back(.key, key), &hiddenGradient)
-    BLAS.axpy(1, back(.value, value), &hiddenGradient)
+    var hiddenGradient: Matrix<Scalar>? = needsInputGradient ? attendedGradient : nil
+    for (name, gradient) in [(BertProjection.query, query), (.key, key), (.value, value)] {
+      if let input = back(name, gradient, needed: needsInputGradient) { BLAS.axpy(1, input, &hiddenGradient!) }
+    }
     // Blocks in the order of ``trainableParameters``, whatever order backward ran in.
     var perExample = PerExampleGradients<Scalar>(examples: examples)
     for name in BertProjection.allCases {

@@ -14,15 +14,33 @@ public protocol ClassificationModel<Scalar>: Sendable {
   mutating func updateTrainables(_ parameters: ParameterSet<Scalar>)
   /// Logits, one row per example, at a DyLoRA `activeRank` if given.
   func logits(_ batch: Batch, activeRank: Int?) -> Matrix<Scalar>
-  /// Per-example losses (softmax cross-entropy) and per-example gradients of every
-  /// trainable parameter; their sum is the gradient of the summed loss.
+  /// Per-example losses (softmax cross-entropy) and gradients of every trainable
+  /// parameter under sum reduction: one row per example when `perExample`, else a single
+  /// row holding the batch gradient (cheaper; for non-private training).
   /// - Parameter dropoutSeed: seeds training-time dropout; `nil` disables it.
-  func perExampleGradients(
-    _ batch: Batch, labels: [Int], activeRank: Int?, dropoutSeed: UInt64?
+  func gradients(
+    _ batch: Batch, labels: [Int], activeRank: Int?, dropoutSeed: UInt64?, perExample: Bool
   ) -> (losses: [Scalar], gradients: PerExampleGradients<Scalar>)
 }
 
 extension ClassificationModel {
+  /// Per-example losses and per-example gradients; their sum is the gradient of the
+  /// summed loss.
+  public func perExampleGradients(
+    _ batch: Batch, labels: [Int], activeRank: Int? = nil, dropoutSeed: UInt64? = nil
+  ) -> (losses: [Scalar], gradients: PerExampleGradients<Scalar>) {
+    gradients(batch, labels: labels, activeRank: activeRank, dropoutSeed: dropoutSeed, perExample: true)
+  }
+
+  /// Per-example losses and the gradient of their sum.
+  public func batchGradient(
+    _ batch: Batch, labels: [Int], activeRank: Int? = nil, dropoutSeed: UInt64? = nil
+  ) -> (losses: [Scalar], gradient: ParameterSet<Scalar>) {
+    let (losses, rows) = gradients(
+      batch, labels: labels, activeRank: activeRank, dropoutSeed: dropoutSeed, perExample: false)
+    return (losses, rows.sum())
+  }
+
   /// The most likely class of each example.
   public func predictions(_ batch: Batch, activeRank: Int? = nil) -> [Int] {
     let scores = logits(batch, activeRank: activeRank)

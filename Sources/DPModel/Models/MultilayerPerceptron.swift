@@ -44,29 +44,32 @@ public struct MultilayerPerceptron<Scalar: BLASScalar>: ClassificationModel {
     return head.forward(hidden).0
   }
 
-  public func perExampleGradients(
-    _ batch: Matrix<Scalar>, labels: [Int], activeRank: Int?, dropoutSeed: UInt64?
+  public func gradients(
+    _ batch: Matrix<Scalar>, labels: [Int], activeRank: Int?, dropoutSeed: UInt64?, perExample: Bool
   ) -> (losses: [Scalar], gradients: PerExampleGradients<Scalar>) {
+    let groups = perExample ? batch.rows : 1
     var hidden = batch
-    var caches: [(AdaptedLinear<Scalar>.Cache, Matrix<Scalar>)] = []
+    var caches: [(AdaptedLinear<Scalar>.Cache, GELU.Cache<Scalar>)] = []
     for layer in layers {
       let (preActivation, cache) = layer.forward(hidden, activeRank: activeRank)
-      caches.append((cache, preActivation))
-      hidden = GELU.forward(preActivation)
+      let (activated, activation) = GELU.trainingForward(preActivation)
+      caches.append((cache, activation))
+      hidden = activated
     }
     let (logits, headCache) = head.forward(hidden)
     let (losses, logitGradient) = SoftmaxCrossEntropy.evaluate(logits: logits, labels: labels, reduction: .sum)
-    let headBackward = head.backward(headCache, outputGradient: logitGradient, examples: batch.rows)
-    var gradient = headBackward.inputGradient
+    let headBackward = head.backward(headCache, outputGradient: logitGradient, examples: groups)
+    var gradient = headBackward.inputGradient!
     var perLayer: [PerExampleGradients<Scalar>] = []
-    for (layer, (cache, preActivation)) in zip(layers, caches).reversed() {
-      let (input, parameters) = layer.backward(
-        cache, outputGradient: GELU.backward(input: preActivation, outputGradient: gradient),
-        examples: batch.rows)
-      gradient = input
+    for index in layers.indices.reversed() {
+      let (cache, activation) = caches[index]
+      let (input, parameters) = layers[index].backward(
+        cache, outputGradient: GELU.backward(activation, outputGradient: gradient),
+        examples: groups, needsInputGradient: index > 0)
+      if let input { gradient = input }
       perLayer.append(parameters)
     }
-    var gradients = PerExampleGradients<Scalar>(examples: batch.rows)
+    var gradients = PerExampleGradients<Scalar>(examples: groups)
     for (index, parameters) in perLayer.reversed().enumerated() {
       gradients.append(contentsOf: parameters, prefix: "layers.\(index).")
     }

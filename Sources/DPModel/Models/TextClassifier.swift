@@ -32,8 +32,8 @@ public struct TextClassifier<Scalar: BLASScalar>: ClassificationModel {
     head.forward(embeddings(batch, activeRank: activeRank)).0
   }
 
-  public func perExampleGradients(
-    _ batch: TokenBatch, labels: [Int], activeRank: Int?, dropoutSeed: UInt64?
+  public func gradients(
+    _ batch: TokenBatch, labels: [Int], activeRank: Int?, dropoutSeed: UInt64?, perExample: Bool
   ) -> (losses: [Scalar], gradients: PerExampleGradients<Scalar>) {
     let dropout = dropoutSeed.map { (Dropout(rate: 0.1), Xoshiro256StarStar(seed: $0)) }
     let (hidden, encoderCache) = encoder.forward(batch, activeRank: activeRank, dropout: dropout)
@@ -42,10 +42,11 @@ public struct TextClassifier<Scalar: BLASScalar>: ClassificationModel {
     let (losses, logitGradient) = SoftmaxCrossEntropy.evaluate(
       logits: logits, labels: labels, reduction: .sum)
     let (pooledGradient, headGradients) = head.backward(
-      headCache, outputGradient: logitGradient, examples: batch.examples)
+      headCache, outputGradient: logitGradient, examples: perExample ? batch.examples : 1)
     let hiddenGradient = MeanPooling.backward(
-      outputGradient: pooledGradient, mask: batch.mask, sequenceLength: batch.sequenceLength)
-    var gradients = encoder.backward(encoderCache, outputGradient: hiddenGradient)
+      outputGradient: pooledGradient!, mask: batch.mask, sequenceLength: batch.sequenceLength)
+    var gradients = encoder.backward(
+      encoderCache, outputGradient: hiddenGradient, perExample: perExample)
     gradients.append(contentsOf: headGradients, prefix: "classifier.")
     return (losses, gradients)
   }

@@ -45,3 +45,12 @@ public struct TokenBatch: Equatable, Sendable {
     self.sequenceLength = sequenceLength
   }
 }
+
+extension TokenBatch {
+  /// A tokenizer's padded batch, segment ids all 0.
+  public init(_ batch: WordPieceTokenizer.Batch) {
+    self.init(
+      ids: batch.ids.flatMap { $0 }, typeIDs: Array(repeating: 0, count: batch.ids.count * batch.length),
+      mask: batch.attentionMask.flatMap { $0 }.map { $0 == 1 }, sequenceLength: batch.length)
+  }
+}
