@@ -95,6 +95,20 @@ struct LayerGradientTests {
     expectClose(GELU.forward(Matrix<Double>(rows: 1, columns: 1, values: [1])).values[0], 0.841344746068543, relative: 1e-14)
   }
 
+  @Test("Float GELU's erf approximation is within 4.2e-7 of erf on [−8, 8]")
+  func fastErf() {
+    var worst = 0.0
+    for step in -80_000...80_000 {
+      let x = Float(step) / 10_000
+      worst = max(worst, abs(Double(GELU.fastErf(x)) - Double.erf(Double(x))))
+    }
+    #expect(worst < 4.2e-7)
+    let x = randomMatrix(3, 5, seed: 46, scale: 4)
+    let float = GELU.forward(Matrix<Float>(x))
+    let double = GELU.forward(x)
+    #expect(zip(float.values, double.values).allSatisfy { abs(Double($0.0) - $0.1) < 2e-6 })
+  }
+
   @Test("Dropout: the gradient is masked and scaled like the output")
   func dropout() {
     var generator = Xoshiro256StarStar(seed: 14)

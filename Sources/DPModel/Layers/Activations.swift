@@ -15,13 +15,48 @@ public enum GELU {
 
   /// GELU of every entry and the cache for ``backward(_:outputGradient:)``.
   public static func trainingForward<Scalar>(_ x: Matrix<Scalar>) -> (Matrix<Scalar>, Cache<Scalar>) {
-    let invSqrt2 = 1 / Scalar(2).squareRoot()
-    let cumulative = x.values.map { (1 + Scalar.erf($0 * invSqrt2)) / 2 }
+    let cumulative = standardNormalCDF(x.values)
     var output = x
     output.withUnsafeMutableBufferPointer { values in
       for index in values.indices { values[index] *= cumulative[index] }
     }
     return (output, Cache(input: x, cumulative: cumulative))
+  }
+
+  /// Φ(x) = ½(1 + erf(x/√2)) for every entry. Double uses libm's erf (gradient checks);
+  /// Float uses a rational approximation of erf (Eigen's `generic_fast_erf_float`)
+  /// whose error is below 4.2e-7 everywhere (tested against erf in Double), about as
+  /// accurate as Float itself near 1, and which vectorises where `erff` is a call per
+  /// entry (it was 11 % of a MiniLM training step).
+  static func standardNormalCDF<Scalar: BLASScalar>(_ x: [Scalar]) -> [Scalar] {
+    if Scalar.self == Float.self {
+      let floats = unsafeBitCast(x, to: [Float].self)
+      let result = floats.map { (1 + fastErf($0 * 0.707_106_77)) / 2 }
+      return unsafeBitCast(result, to: [Scalar].self)
+    }
+    let invSqrt2 = 1 / Scalar(2).squareRoot()
+    return x.map { (1 + Scalar.erf($0 * invSqrt2)) / 2 }
+  }
+
+  /// erf(x) in Float: odd rational approximation on [−4, 4], ±1 outside (where Float's
+  /// erf rounds to ±1 anyway).
+  @inline(__always)
+  static func fastErf(_ value: Float) -> Float {
+    let x = Swift.min(Swift.max(value, -4), 4)
+    let x2 = x * x
+    var p: Float = -2.726_142_258_013_06e-10
+    p = p * x2 + 2.770_681_424_959_02e-08
+    p = p * x2 - 2.101_024_020_825_08e-06
+    p = p * x2 - 5.692_506_394_623_46e-05
+    p = p * x2 - 7.349_906_303_268_55e-04
+    p = p * x2 - 2.954_599_808_540_25e-03
+    p = p * x2 - 1.609_603_332_624_15e-02
+    var q: Float = -1.456_607_184_649_96e-05
+    q = q * x2 - 2.133_740_552_789_05e-04
+    q = q * x2 - 1.682_826_974_382_03e-03
+    q = q * x2 - 7.373_329_167_204_68e-03
+    q = q * x2 - 1.426_473_905_141_89e-02
+    return x * p / q
   }
 
   /// ∂L/∂x = ∂L/∂y · (Φ(x) + x·φ(x)).

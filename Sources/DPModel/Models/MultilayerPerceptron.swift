@@ -22,6 +22,12 @@ public struct MultilayerPerceptron<Scalar: BLASScalar>: ClassificationModel {
     head = AdaptedLinear(Linear(inputs: widths.last!, outputs: classes, using: &generator), trainsBase: true)
   }
 
+  /// A network from its layers.
+  public init(layers: [AdaptedLinear<Scalar>], head: AdaptedLinear<Scalar>) {
+    self.layers = layers
+    self.head = head
+  }
+
   /// The same weights with the hidden layers frozen and adapted by `configuration`
   /// (the head stays trainable): the model private fine-tuning starts from.
   public func adapted(_ configuration: AdapterConfiguration) -> MultilayerPerceptron {
