@@ -28,6 +28,20 @@ public protocol Adapter<Scalar>: Sendable {
 }
 
 extension Adapter {
+  /// r, the factors' rank.
+  public var rank: Int { factors.rank }
+
+  /// Fixed-rank adapters (all but DyLoRA) run at their rank only.
+  public func resolvedRank(_ activeRank: Int?) -> Int {
+    precondition(
+      activeRank == nil || activeRank == rank,
+      "\(Self.self) runs at its rank \(rank); got active rank \(activeRank!)")
+    return rank
+  }
+
+  /// α/r, LoRA's scale.
+  public func scale(activeRank b: Int) -> Double { alpha / Double(rank) }
+
   /// Every factor, named as PEFT names them without the layer prefix.
   public var parameters: ParameterSet<Scalar> { factors.parameters }
 

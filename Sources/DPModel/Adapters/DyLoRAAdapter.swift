@@ -31,7 +31,6 @@ public struct DyLoRAAdapter<Scalar: BLASScalar>: Adapter {
     self.frozen = frozen
   }
 
-  public var rank: Int { factors.rank }
   public var trainableNames: [String] { ["lora_A", "lora_B"] }
   /// The requested rank, or the maximum rank when none is named.
   public func resolvedRank(_ activeRank: Int?) -> Int {

@@ -21,13 +21,7 @@ public struct LoRAAdapter<Scalar: BLASScalar>: Adapter {
     self.alpha = alpha
   }
 
-  public var rank: Int { factors.rank }
   public var trainableNames: [String] { ["lora_A", "lora_B"] }
-  public func resolvedRank(_ activeRank: Int?) -> Int {
-    precondition(activeRank == nil || activeRank == rank, "LoRA runs at its rank \(rank); got \(activeRank!)")
-    return rank
-  }
-  public func scale(activeRank b: Int) -> Double { alpha / Double(rank) }
   public func trainable(activeRank b: Int) -> LowRankFactors<Scalar>.Trainable {
     .init(down: true, up: true, core: false, components: 0..<rank)
   }
@@ -56,13 +50,7 @@ public struct FFALoRAAdapter<Scalar: BLASScalar>: Adapter {
     self.alpha = alpha
   }
 
-  public var rank: Int { factors.rank }
   public var trainableNames: [String] { ["lora_B"] }
-  public func resolvedRank(_ activeRank: Int?) -> Int {
-    precondition(activeRank == nil || activeRank == rank, "FFA-LoRA runs at its rank \(rank); got \(activeRank!)")
-    return rank
-  }
-  public func scale(activeRank b: Int) -> Double { alpha / Double(rank) }
   public func trainable(activeRank b: Int) -> LowRankFactors<Scalar>.Trainable {
     .init(down: false, up: true, core: false, components: 0..<rank)
   }
@@ -88,13 +76,7 @@ public struct FedSBAdapter<Scalar: BLASScalar>: Adapter {
     self.alpha = alpha
   }
 
-  public var rank: Int { factors.rank }
   public var trainableNames: [String] { ["lora_R"] }
-  public func resolvedRank(_ activeRank: Int?) -> Int {
-    precondition(activeRank == nil || activeRank == rank, "Fed-SB runs at its rank \(rank); got \(activeRank!)")
-    return rank
-  }
-  public func scale(activeRank b: Int) -> Double { alpha / Double(rank) }
   public func trainable(activeRank b: Int) -> LowRankFactors<Scalar>.Trainable {
     .init(down: false, up: false, core: true, components: 0..<rank)
   }
