@@ -32,11 +32,18 @@ let package = Package(
       path: "Sources/DPModel",
       swiftSettings: [.unsafeFlags(["-cross-module-optimization"])]
     ),
+    /// Private federated fine-tuning: clipping, noise, cohort sampling, DP-FedAvg over
+    /// adapters (DP-LoRA, DP-DyLoRA, FFA-LoRA, Fed-SB), accounting before release, run folders.
+    .target(
+      name: "DPFederated",
+      dependencies: ["Accountants", "DPModel", .product(name: "RealModule", package: "swift-numerics")],
+      resources: [.copy("Resources/digits.csv"), .copy("Resources/DIGITS-LICENSE.md")]
+    ),
     /// The command-line interface as a library, so tests can drive it.
     .target(
       name: "DPFLCommands",
       dependencies: [
-        "Accountants",
+        "Accountants", "DPFederated", "DPModel",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
@@ -90,6 +97,10 @@ let package = Package(
       name: "DPModelTests",
       dependencies: ["DPModel", "DPTestSupport"],
       resources: [.copy("Fixtures")]
+    ),
+    .testTarget(
+      name: "DPFederatedTests",
+      dependencies: ["DPFederated", "DPTestSupport"]
     ),
     .testTarget(
       name: "DPFLCommandsTests",

@@ -42,6 +42,11 @@ struct Options {
       }
     }
     if assets.isEmpty { fail("--assets DIR is required (Scripts/fetch-assets prints it)") }
+    for (flag, value) in [("--layers", layers), ("--seq", sequenceLength), ("--batch", batchSize), ("--steps", steps), ("--rank", rank)] where value < 1 {
+      fail("\(flag) must be ≥ 1; got \(value)")
+    }
+    if warmup < 0 { fail("--warmup must be ≥ 0; got \(warmup)") }
+    if !(alpha > 0) { fail("--alpha must be > 0; got \(alpha)") }
   }
 }
 
@@ -93,7 +98,7 @@ let learningRate: Float = 0.01
   } else {
     let (_, perExample) = model.perExampleGradients(batch, labels: targets)
     update = perExample.clippedSum(clippingBound: 1).sum
-    let noisy = update.flattened().map { $0 + Float(generator.nextNormal()) }
+    let noisy = update.flattened().map { $0 + Float(generator.nextStandardNormal()) }
     update = update.with(flattened: noisy)
   }
   var parameters = model.trainableParameters

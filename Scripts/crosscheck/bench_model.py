@@ -1,7 +1,16 @@
-"""PyTorch side of `Scripts/bench model`: LoRA and DP-LoRA training throughput on all-MiniLM-L6-v2.
+"""Driver of `Scripts/bench model`: LoRA and DP-LoRA training throughput on all-MiniLM-L6-v2, dpfl against PyTorch + PEFT + Opacus.
 
-For every (layers, seq) pair and each mode, a fresh subprocess (so that peak_rss_mb is that
-configuration's own peak) builds:
+For every (layers, seq) pair, each mode and each side, a fresh subprocess (so that peak_rss_mb is
+that configuration's own peak) times `steps` training steps after `warmup` untimed ones.
+
+dpfl side (--dpfl BINARY, the dpfl-model-bench product), run with OPENBLAS_NUM_THREADS=threads:
+
+  BINARY --assets MODEL --layers K --seq N --batch B --mode lora|dp-lora --steps S --warmup W
+
+prints one JSON row (impl "dpfl"); a non-zero exit (64 for bad flags) stops the benchmark with
+its message.
+
+PyTorch side (impl "opacus" for both modes, so the two sides pair up):
 
   BertModel from .cache/assets/all-MiniLM-L6-v2 (float32, no pooler, dropout 0), cut to its
   first `layers` layers -> PEFT LoRA (r=8, lora_alpha=16, target_modules query and value,
@@ -17,16 +26,26 @@ labels): forward, cross-entropy, backward, SGD step (lr 0.01).
                   grad_sample_mode "hooks" (falls back to "functorch" if hooks cannot handle
                   the model; the row says which ran)
 
-examples_per_second = batch * steps / seconds of the `steps` timed steps (after `warmup`
-untimed ones); peak_rss_mb = ru_maxrss / 1024 of that subprocess at its end. Both modes are
-reported with impl "opacus" so the Swift side can pair them. Run (needs Scripts/fetch-assets):
+examples_per_second = batch * steps / seconds of the `steps` timed steps; peak_rss_mb =
+ru_maxrss / 1024 of that subprocess at its end. Ratios per (layers, seq):
+
+  dp_over_opacus     dpfl dp-lora ex/s / opacus dp-lora ex/s   (goal >= 1.5)
+  dp_time_over_lora  dpfl lora ex/s / dpfl dp-lora ex/s        (goal <= 1.3)
+
+--format markdown (default) prints one table; --format json one object {"rows", "ratios",
+"goals", "settings", "versions", "machine"}; --from-json FILE renders such a saved object as the
+Markdown table without running anything. --only dpfl|opacus runs one side. Progress goes to
+stderr. Run (needs Scripts/fetch-assets, and Scripts/crosscheck/setup-venv for the Opacus side):
 
   Scripts/crosscheck/.venv/bin/python Scripts/crosscheck/bench_model.py \\
+      --dpfl .build/release/dpfl-model-bench \\
       --layers 6 2 --seq 32 128 --batch 16 --steps 20 --warmup 3 --threads 2 --format json
 """
 import argparse
 import json
+import os
 import pathlib
+import platform
 import resource
 import subprocess
 import sys
@@ -36,20 +55,42 @@ import warnings
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 MODEL = ROOT / ".cache/assets/all-MiniLM-L6-v2"
 MODES = ("lora", "dp-lora")
+IMPLS = ("dpfl", "opacus")
 SEED = 20261122
+GOALS = {"dp_over_opacus": {"at_least": 1.5}, "dp_time_over_lora": {"at_most": 1.3}}
+
+
+def positive(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1; got {text}")
+    return value
+
+
+def natural(text):
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be at least 0; got {text}")
+    return value
 
 
 def parse(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--layers", type=int, nargs="+", default=[6, 2])
-    parser.add_argument("--seq", type=int, nargs="+", default=[32, 128])
-    parser.add_argument("--batch", type=int, default=16)
-    parser.add_argument("--steps", type=int, default=20)
-    parser.add_argument("--warmup", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--dpfl", type=pathlib.Path, metavar="BINARY",
+                        help="dpfl-model-bench binary (needed unless --only opacus)")
+    parser.add_argument("--only", choices=IMPLS, help="run one side only")
+    parser.add_argument("--layers", type=positive, nargs="+", default=[6, 2])
+    parser.add_argument("--seq", type=positive, nargs="+", default=[32, 128])
+    parser.add_argument("--batch", type=positive, default=16)
+    parser.add_argument("--steps", type=positive, default=20)
+    parser.add_argument("--warmup", type=natural, default=3)
+    parser.add_argument("--threads", type=positive, default=2)
     parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
-    parser.add_argument("--format", choices=("text", "json"), default="text")
-    parser.add_argument("--model", type=pathlib.Path, default=MODEL)
+    parser.add_argument("--format", choices=("markdown", "json"), default="markdown")
+    parser.add_argument("--model", "--assets", dest="model", type=pathlib.Path, default=MODEL,
+                        help="all-MiniLM-L6-v2 folder (Scripts/fetch-assets prints it)")
+    parser.add_argument("--from-json", type=pathlib.Path, metavar="FILE",
+                        help="render a saved --format json report as Markdown; runs nothing")
     parser.add_argument("--child", choices=MODES, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -176,34 +217,211 @@ def step(model, optimizer, batch):
     optimizer.step()
 
 
+def log(message):
+    print(message, file=sys.stderr, flush=True)
+
+
+def last_lines(text, count=20):
+    """The crash lines of a Swift backtrace if there are any, else the last `count` lines."""
+    lines = text.strip().splitlines()
+    crash = [line.strip(" *") for line in lines if "Fatal error" in line or "Program crashed" in line]
+    return "\n".join(crash or lines[-count:])
+
+
+def run_dpfl(args, mode, layers, seq):
+    """Runs dpfl-model-bench for one configuration; returns its row or exits with its error."""
+    command = [str(args.dpfl), "--assets", str(args.model), "--layers", str(layers),
+               "--seq", str(seq), "--batch", str(args.batch), "--mode", mode,
+               "--steps", str(args.steps), "--warmup", str(args.warmup)]
+    env = dict(os.environ, OPENBLAS_NUM_THREADS=str(args.threads))
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, env=env)
+    except OSError as error:
+        sys.exit(f"bench_model: cannot run {args.dpfl}: {error}")
+    if done.returncode != 0:
+        sys.exit(f"bench_model: dpfl {mode} layers={layers} seq={seq} failed "
+                 f"(exit {done.returncode}): {last_lines(done.stderr) or '(no message)'}")
+    try:
+        row = json.loads(done.stdout.strip().splitlines()[-1])
+    except (IndexError, json.JSONDecodeError):
+        sys.exit(f"bench_model: dpfl {mode} layers={layers} seq={seq} printed no JSON row:\n"
+                 f"{last_lines(done.stdout + done.stderr)}")
+    missing = [k for k in ("impl", "mode", "layers", "seq", "batch", "examples_per_second",
+                           "peak_rss_mb") if k not in row]
+    if missing:
+        sys.exit(f"bench_model: dpfl row lacks {', '.join(missing)}: {json.dumps(row)}")
+    row["threads"] = args.threads
+    return row
+
+
+def run_opacus(args, mode, layers, seq):
+    """Runs one PyTorch configuration in a child process; returns its row or exits."""
+    command = [sys.executable, __file__, "--child", mode,
+               "--layers", str(layers), "--seq", str(seq),
+               "--batch", str(args.batch), "--steps", str(args.steps),
+               "--warmup", str(args.warmup), "--threads", str(args.threads),
+               "--model", str(args.model)]
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.exit(f"bench_model: opacus {mode} layers={layers} seq={seq} failed "
+                 f"(exit {done.returncode}):\n{last_lines(done.stderr)}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def ratios(rows, settings):
+    """dp_over_opacus and dp_time_over_lora per (layers, seq); None where a row is missing."""
+    speed = {(r["impl"], r["mode"], r["layers"], r["seq"]): r["examples_per_second"] for r in rows}
+    out = []
+    for layers in settings["layers"]:
+        for seq in settings["seq"]:
+            dp = speed.get(("dpfl", "dp-lora", layers, seq))
+            lora = speed.get(("dpfl", "lora", layers, seq))
+            opacus_dp = speed.get(("opacus", "dp-lora", layers, seq))
+            over = dp / opacus_dp if dp and opacus_dp else None
+            time_ratio = lora / dp if dp and lora else None
+            out.append({
+                "layers": layers, "seq": seq, "batch": settings["batch"],
+                "dp_over_opacus": over,
+                "dp_over_opacus_meets_goal":
+                    None if over is None else over >= GOALS["dp_over_opacus"]["at_least"],
+                "dp_time_over_lora": time_ratio,
+                "dp_time_over_lora_meets_goal":
+                    None if time_ratio is None else time_ratio <= GOALS["dp_time_over_lora"]["at_most"],
+            })
+    return out
+
+
+def machine_info():
+    model = None
+    try:
+        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        nproc = len(os.sched_getaffinity(0))
+    except AttributeError:
+        nproc = os.cpu_count()
+    return {"nproc": nproc, "cpu_model": model or platform.processor() or "unknown",
+            "os": f"{platform.system()} {platform.release()}"}
+
+
+def command_output(command):
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return (done.stdout.strip() or None) if done.returncode == 0 else None
+
+
+def versions(args, rows):
+    out = {"dpfl": None, "git": None, "openblas": None, "framework": None, "transformers": None,
+           "attention": None, "grad_sample_mode": None}
+    if args.dpfl is not None and any(r["impl"] == "dpfl" for r in rows):
+        dpfl = args.dpfl.parent / "dpfl"
+        if os.access(dpfl, os.X_OK):
+            out["dpfl"] = command_output([str(dpfl), "--version"])
+        out["git"] = command_output(["git", "-C", str(ROOT), "describe", "--always", "--dirty",
+                                     "--abbrev=7"])
+        out["openblas"] = command_output(["dpkg-query", "-W", "-f", "${Version}", "libopenblas0"])
+    opacus = [r for r in rows if r["impl"] == "opacus"]
+    if opacus:
+        out["framework"] = opacus[0]["framework"]
+        out["transformers"] = opacus[0]["transformers"]
+        out["attention"] = opacus[0]["attention"]
+        modes = sorted({r["grad_sample_mode"] for r in opacus if r["grad_sample_mode"]})
+        out["grad_sample_mode"] = ", ".join(modes) or None
+    return out
+
+
+def cell(value, digits=1):
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def goal_cell(value, meets):
+    return "–" if value is None else f"{value:.2f} {'✓' if meets else '✗'}"
+
+
+def markdown(report):
+    settings, v, m = report["settings"], report["versions"], report["machine"]
+    rows = {(r["impl"], r["mode"], r["layers"], r["seq"]): r for r in report["rows"]}
+    sides = []
+    if any(r["impl"] == "dpfl" for r in report["rows"]):
+        dpfl = f"dpfl {v['dpfl'] or '(version unknown)'}"
+        extra = [x for x in (f"git {v['git']}" if v["git"] else None,
+                             f"OpenBLAS {v['openblas']}" if v["openblas"] else None) if x]
+        sides.append(dpfl + (f" ({', '.join(extra)})" if extra else ""))
+    if v["framework"]:
+        sides.append(f"{v['framework']}, transformers {v['transformers']} ({v['attention']} attention, "
+                     f"Opacus grad_sample_mode {v['grad_sample_mode']})")
+    out = [f"{' vs '.join(sides)}; {settings['threads']} threads, batch {settings['batch']}, "
+           f"{settings['steps']} timed steps after {settings['warmup']} warmup, one process per "
+           f"configuration; machine: {m['nproc']} CPUs ({m['cpu_model']}), {m['os']}.", "",
+           "| layers | seq | batch | dpfl LoRA ex/s | dpfl DP-LoRA ex/s | Opacus LoRA ex/s "
+           "| Opacus DP-LoRA ex/s | DP/Opacus | DP time ÷ LoRA time | peak RSS dpfl / opacus (MB) |",
+           "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for ratio in report["ratios"]:
+        layers, seq = ratio["layers"], ratio["seq"]
+
+        def speed(impl, mode):
+            row = rows.get((impl, mode, layers, seq))
+            return cell(row["examples_per_second"] if row else None)
+
+        def rss(impl):
+            peaks = [rows[(impl, mode, layers, seq)]["peak_rss_mb"] for mode in MODES
+                     if (impl, mode, layers, seq) in rows]
+            return cell(max(peaks) if peaks else None, 0)
+
+        out.append(f"| {layers} | {seq} | {ratio['batch']} | {speed('dpfl', 'lora')} "
+                   f"| {speed('dpfl', 'dp-lora')} | {speed('opacus', 'lora')} "
+                   f"| {speed('opacus', 'dp-lora')} "
+                   f"| {goal_cell(ratio['dp_over_opacus'], ratio['dp_over_opacus_meets_goal'])} "
+                   f"| {goal_cell(ratio['dp_time_over_lora'], ratio['dp_time_over_lora_meets_goal'])} "
+                   f"| {rss('dpfl')} / {rss('opacus')} |")
+    out += ["", "ex/s: training examples per second. DP/Opacus = dpfl DP-LoRA ÷ Opacus DP-LoRA "
+            f"(goal ≥ {GOALS['dp_over_opacus']['at_least']}); DP time ÷ LoRA time = dpfl LoRA ex/s ÷ "
+            f"dpfl DP-LoRA ex/s (goal ≤ {GOALS['dp_time_over_lora']['at_most']}); peak RSS: the larger "
+            "of the LoRA and DP-LoRA processes."]
+    return "\n".join(out)
+
+
 def main(argv):
     args = parse(argv)
     if args.child:
         return child(args)
+    if args.from_json:
+        print(markdown(json.loads(args.from_json.read_text())))
+        return
     if not (args.model / "model.safetensors").exists():
         sys.exit(f"{args.model} is missing: run Scripts/fetch-assets first")
+    impls = [args.only] if args.only else list(IMPLS)
+    if "dpfl" in impls:
+        if args.dpfl is None:
+            sys.exit("bench_model: --dpfl BINARY is needed (or --only opacus)")
+        if not os.access(args.dpfl, os.X_OK):
+            sys.exit(f"bench_model: {args.dpfl} is not an executable (swift build -c release "
+                     "--product dpfl-model-bench)")
+    plan = [(layers, seq, impl, mode) for layers in args.layers for seq in args.seq
+            for impl in impls for mode in args.modes]
     rows = []
-    for layers in args.layers:
-        for seq in args.seq:
-            for mode in args.modes:
-                command = [sys.executable, __file__, "--child", mode,
-                           "--layers", str(layers), "--seq", str(seq),
-                           "--batch", str(args.batch), "--steps", str(args.steps),
-                           "--warmup", str(args.warmup), "--threads", str(args.threads),
-                           "--model", str(args.model)]
-                done = subprocess.run(command, capture_output=True, text=True)
-                if done.returncode != 0:
-                    sys.exit(f"bench_model: {mode} layers={layers} seq={seq} failed:\n{done.stderr}")
-                rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    for number, (layers, seq, impl, mode) in enumerate(plan, 1):
+        log(f"[{number}/{len(plan)}] {impl} {mode} layers={layers} seq={seq} batch={args.batch} ...")
+        start = time.perf_counter()
+        row = (run_dpfl if impl == "dpfl" else run_opacus)(args, mode, layers, seq)
+        log(f"    {row['examples_per_second']:.1f} ex/s, peak RSS {row['peak_rss_mb']:.0f} MB "
+            f"({time.perf_counter() - start:.0f} s)")
+        rows.append(row)
+    settings = {"layers": args.layers, "seq": args.seq, "batch": args.batch, "steps": args.steps,
+                "warmup": args.warmup, "threads": args.threads, "modes": args.modes,
+                "impls": impls}
+    report = {"rows": rows, "ratios": ratios(rows, settings), "goals": GOALS,
+              "settings": settings, "versions": versions(args, rows), "machine": machine_info()}
     if args.format == "json":
-        print(json.dumps({"rows": rows}, indent=1))
-        return
-    print(f"{rows[0]['framework']}, transformers {rows[0]['transformers']}, "
-          f"threads {args.threads}, batch {args.batch}, steps {args.steps} (+{args.warmup} warmup)")
-    print(f"{'mode':<8} {'layers':>6} {'seq':>5} {'examples/s':>11} {'peak RSS MB':>12}  per-sample grads")
-    for row in rows:
-        print(f"{row['mode']:<8} {row['layers']:>6} {row['seq']:>5} {row['examples_per_second']:>11.2f} "
-              f"{row['peak_rss_mb']:>12.1f}  {row['grad_sample_mode'] or '-'}")
+        print(json.dumps(report, indent=1, ensure_ascii=False))
+    else:
+        print(markdown(report))
 
 
 if __name__ == "__main__":

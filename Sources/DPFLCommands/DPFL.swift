@@ -1,6 +1,6 @@
 import ArgumentParser
 
-/// The `dpfl` root command: plan the noise, account for a run.
+/// The `dpfl` root command: plan the noise, account for a run, train privately.
 public struct DPFL: ParsableCommand {
   public static let configuration = CommandConfiguration(
     commandName: "dpfl",
@@ -8,9 +8,10 @@ public struct DPFL: ParsableCommand {
     discussion: """
       dpfl plan     sizes the noise for a privacy target (ε, δ) and a schedule.
       dpfl account  reports the ε (or δ) that a noise level and schedule spend.
+      dpfl train    privately fine-tunes a pre-trained model on federated data.
       """,
     version: "0.1.0-dev",
-    subcommands: [PlanCommand.self, AccountCommand.self])
+    subcommands: [PlanCommand.self, AccountCommand.self, TrainCommand.self])
 
   public init() {}
 }

@@ -1,4 +1,5 @@
 import Accountants
+import DPFederated
 import Foundation
 
 /// Text (for people) and JSON (for programs) renderings of results.
@@ -212,5 +213,31 @@ enum Rendering {
 extension String {
   fileprivate func leftPadded(to width: Int) -> String {
     count >= width ? self : String(repeating: " ", count: width - count) + self
+  }
+}
+
+extension Rendering {
+  static func text(_ summary: TrainingSummary) -> String {
+    var lines = [
+      "\(summary.task), \(summary.method), privacy unit: \(summary.privacyUnit)",
+      "accuracy \(String(format: "%.3f", summary.accuracyBefore)) before → \(String(format: "%.3f", summary.accuracyAfter)) after \(summary.rounds) of \(summary.plannedRounds) rounds",
+    ]
+    if summary.epsilon.isFinite {
+      let rdp = summary.rdpEpsilon.map { " (RDP: \(number($0)))" } ?? ""
+      let target = summary.targetEpsilon.map { " of target \(number($0))" } ?? ""
+      lines.append("ε spent = \(number(summary.epsilon))\(target) at δ = \(number(summary.delta)), \(summary.accountant)\(rdp); σ = \(roundedUp(summary.noiseMultiplier)), C = \(number(summary.clippingBound))")
+    } else {
+      lines.append("no privacy: ε = ∞ (no clipping, no noise)")
+    }
+    if summary.simulation {
+      lines.append("simulation: noise of \(count(summary.noiseCohortSize)) of \(count(summary.simulatedPopulation)) clients per round; \(summary.cohortSize) trained per round")
+    }
+    if let byRank = summary.accuracyByRank {
+      lines.append("accuracy by rank: " + byRank.enumerated().map { "\($0 + 1): \(String(format: "%.3f", $1))" }.joined(separator: "  "))
+    }
+    lines.append("bytes per client per round: \(count(summary.bytesPerClientPerRound)) (all trainables: \(count(summary.bytesFullUpdate)))")
+    if let reason = summary.stopReason { lines.append("stopped early: \(reason)") }
+    lines.append("run written to \(summary.runDir) in \(String(format: "%.1f", summary.wallSeconds)) s")
+    return lines.joined(separator: "\n")
   }
 }

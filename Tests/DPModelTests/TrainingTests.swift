@@ -45,7 +45,7 @@ struct TrainingTests {
       let label = index % 3
       labels.append(label)
       for dimension in 0..<8 {
-        values.append(Float(generator.nextNormal()) * 0.5 + (dimension % 3 == label ? 2 : 0))
+        values.append(Float(generator.nextStandardNormal()) * 0.5 + (dimension % 3 == label ? 2 : 0))
       }
     }
     return (Matrix(rows: count, columns: 8, values: values), labels)

@@ -1,11 +1,27 @@
 /// Named matrices in a fixed order: the trainable parameters of a model (adapter factors,
 /// the task head), a gradient of them, or an update to them. The order is part of the
 /// value, so flattening, norms and noise draws are reproducible.
-public struct ParameterSet<Scalar: BLASScalar>: Equatable, Sendable {
+public struct ParameterSet<Scalar: BLASScalar>: Equatable, Sendable, Codable {
   /// The names, in order; each appears once.
   public private(set) var names: [String]
   /// The matrices, in the order of ``names``.
   public private(set) var matrices: [Matrix<Scalar>]
+
+  enum CodingKeys: String, CodingKey { case names, matrices }
+
+  /// Decodes `{"names": [...], "matrices": [...]}`.
+  /// - Throws: `DecodingError.dataCorrupted` for unequal counts or repeated names.
+  public init(from decoder: any Decoder) throws {
+    let container = try decoder.container(keyedBy: CodingKeys.self)
+    let names = try container.decode([String].self, forKey: .names)
+    let matrices = try container.decode([Matrix<Scalar>].self, forKey: .matrices)
+    guard names.count == matrices.count, Set(names).count == names.count else {
+      throw DecodingError.dataCorruptedError(
+        forKey: .names, in: container, debugDescription: "names must be unique, one per matrix")
+    }
+    self.names = names
+    self.matrices = matrices
+  }
 
   /// An empty set.
   public init() {

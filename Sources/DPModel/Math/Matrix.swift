@@ -6,7 +6,7 @@
 ///
 /// Invariant: `values.count == rows × columns`. Shape mismatches are programming errors
 /// and trap with the shapes named.
-public struct Matrix<Scalar: BLASScalar>: Equatable, Sendable {
+public struct Matrix<Scalar: BLASScalar>: Equatable, Sendable, Codable {
   /// Number of rows.
   public let rows: Int
   /// Number of columns.
@@ -32,6 +32,23 @@ public struct Matrix<Scalar: BLASScalar>: Equatable, Sendable {
     self.rows = rows
     self.columns = columns
     self.values = values
+  }
+
+  enum CodingKeys: String, CodingKey { case rows, columns, values }
+
+  /// Decodes `{"rows": r, "columns": c, "values": [...]}`.
+  /// - Throws: `DecodingError.dataCorrupted` when the value count is not rows × columns.
+  public init(from decoder: any Decoder) throws {
+    let container = try decoder.container(keyedBy: CodingKeys.self)
+    let rows = try container.decode(Int.self, forKey: .rows)
+    let columns = try container.decode(Int.self, forKey: .columns)
+    let values = try container.decode([Scalar].self, forKey: .values)
+    guard rows >= 0, columns >= 0, values.count == rows * columns else {
+      throw DecodingError.dataCorruptedError(
+        forKey: .values, in: container,
+        debugDescription: "a \(rows)×\(columns) matrix needs \(rows * columns) values; got \(values.count)")
+    }
+    self.init(rows: rows, columns: columns, values: values)
   }
 
   /// The same entries converted to another scalar type (e.g. Float weights to Double for

@@ -34,10 +34,13 @@ public struct Xoshiro256StarStar: RandomNumberGenerator, Sendable {
     state.3 = state.3.rotatedLeft(by: 45)
     return result
   }
+}
 
-  /// A standard normal draw (Box–Muller on two uniforms in (0, 1]).
-  public mutating func nextNormal() -> Double {
-    let u1 = Double(next() >> 11 + 1) * 0x1p-53
+extension RandomNumberGenerator {
+  /// A standard normal draw: Box–Muller on two uniforms, u₁ in (0, 1] and u₂ in [0, 1),
+  /// each from 53 random bits.
+  public mutating func nextStandardNormal() -> Double {
+    let u1 = Double((next() >> 11) + 1) * 0x1p-53
     let u2 = Double(next() >> 11) * 0x1p-53
     return (-2 * Double.log(u1)).squareRoot() * Double.cos(2 * Double.pi * u2)
   }

@@ -28,16 +28,16 @@ public struct MultilayerPerceptron<Scalar: BLASScalar>: ClassificationModel {
     self.head = head
   }
 
-  /// The same weights with the hidden layers frozen and adapted by `configuration`
-  /// (the head stays trainable): the model private fine-tuning starts from.
-  public func adapted(_ configuration: AdapterConfiguration) -> MultilayerPerceptron {
+  /// The same weights with the hidden layers frozen and adapted by `configuration` (left
+  /// unadapted when `nil`: head-only training); the head stays trainable. This is the
+  /// model private fine-tuning starts from.
+  public func adapted(_ configuration: AdapterConfiguration?) -> MultilayerPerceptron {
     var result = self
     for index in layers.indices {
       let base = layers[index].base
-      result.layers[index] = AdaptedLinear(
-        base,
-        adapter: configuration.makeAdapter(
-          inputs: base.inputCount, outputs: base.outputCount, layerIndex: index) as any Adapter<Scalar>)
+      let adapter: (any Adapter<Scalar>)? = configuration?.makeAdapter(
+        inputs: base.inputCount, outputs: base.outputCount, layerIndex: index)
+      result.layers[index] = AdaptedLinear(base, adapter: adapter)
     }
     return result
   }

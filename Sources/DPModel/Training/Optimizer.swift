@@ -3,9 +3,9 @@ import RealModule
 /// A first-order optimiser over a ``ParameterSet``: given the current parameters and a
 /// gradient (or, on a federated server, the negated aggregate update), it moves the
 /// parameters one step. Its state (momentum, moments) is part of the value.
-public struct Optimizer<Scalar: BLASScalar>: Sendable {
+public struct Optimizer<Scalar: BLASScalar>: Equatable, Sendable, Codable {
   /// The update rule and its hyper-parameters.
-  public enum Rule: Equatable, Sendable {
+  public enum Rule: Equatable, Sendable, Codable {
     /// θ ← θ − η·g.
     case sgd(learningRate: Double)
     /// v ← μ·v + g; θ ← θ − η·v (PyTorch's SGD with momentum, no dampening).

@@ -1,0 +1,61 @@
+import Accountants
+import DPModel
+
+/// Chooses each round's cohort and names the sampling in the privacy event.
+///
+/// Large populations are simulated as pfl-research does (spec §1.2): the accountant sees a
+/// deployment of `population` N clients with `noiseCohortSize` m_noise per round
+/// (q = m_noise/N), while `cohortSize` m_sim of the task's clients are trained. The noise
+/// on the simulated sum is scaled by m_sim/m_noise, so the noise on the mean is σC/m_noise,
+/// exactly the deployment's. With N = the task's clients and m_noise = m_sim there is no
+/// simulation. Memory is O(model + cohort): nothing per population member is stored.
+public struct CohortSampler: Equatable, Sendable {
+  /// How cohorts are drawn.
+  public enum Kind: String, Codable, CaseIterable, Sendable {
+    /// Each client joins independently with probability m_sim/K (accounted as Poisson
+    /// sampling with q = m_noise/N).
+    case poisson
+  }
+
+  /// The sampling scheme.
+  public let kind: Kind
+  /// K, the task's clients.
+  public let clientCount: Int
+  /// m_sim, the expected number of trained clients per round (the fixed denominator).
+  public let cohortSize: Int
+  /// N, the population the accounting assumes.
+  public let population: Int
+  /// m_noise, the cohort the noise is calibrated for.
+  public let noiseCohortSize: Int
+
+  /// A sampler; see the type's documentation for the parameters.
+  public init(kind: Kind = .poisson, clientCount: Int, cohortSize: Int, population: Int, noiseCohortSize: Int) {
+    self.kind = kind
+    self.clientCount = clientCount
+    self.cohortSize = cohortSize
+    self.population = population
+    self.noiseCohortSize = noiseCohortSize
+  }
+
+  /// q = m_noise/N, the sampling probability the accountant uses.
+  public var samplingProbability: Double { Double(noiseCohortSize) / Double(population) }
+
+  /// m_sim/m_noise, the factor on the noise of the simulated sum.
+  public var noiseScale: Double { Double(cohortSize) / Double(noiseCohortSize) }
+
+  /// Whether a larger deployment is simulated.
+  public var isSimulation: Bool { population != clientCount || noiseCohortSize != cohortSize }
+
+  /// The round's cohort: indices of the task's clients, each included independently with
+  /// probability m_sim/K from a generator seeded by the round (public randomness).
+  public func sample(roundSeed: UInt64) -> [Int] {
+    var generator = Xoshiro256StarStar(seed: roundSeed ^ 0x636F_686F_7274_0000)
+    let rate = Double(cohortSize) / Double(clientCount)
+    return (0..<clientCount).filter { _ in Double.random(in: 0..<1, using: &generator) < rate }
+  }
+
+  /// The event of one round: `.poissonSampled(q, mechanism)`.
+  public func event(wrapping mechanism: DPEvent) -> DPEvent {
+    .poissonSampled(probability: samplingProbability, mechanism)
+  }
+}

@@ -1,0 +1,116 @@
+import DPModel
+
+/// Everything that determines a federated run, as it is written to the run folder's
+/// `config.json`. Defaults are those of `dpfl train` with no arguments.
+public struct FederatedConfiguration: Codable, Equatable, Sendable {
+  /// The trainable parameters and how they are chosen.
+  public enum Method: String, Codable, CaseIterable, Sendable {
+    /// LoRA on the adapted layers, plus the head.
+    case dpLoRA = "dp-lora"
+    /// DyLoRA: the server draws one active rank per round for the whole cohort.
+    case dpDyLoRA = "dp-dylora"
+    /// FFA-LoRA: A frozen from a public seed, B and the head train.
+    case ffaLoRA = "ffa-lora"
+    /// Fed-SB: B and A frozen (public random factors), the r×r core and the head train.
+    case fedSB = "fed-sb"
+    /// No adapters: only the head trains (a baseline).
+    case headOnly = "head-only"
+  }
+
+  /// The server's update rule, applied to the noisy mean (post-processing).
+  public enum ServerOptimizer: String, Codable, CaseIterable, Sendable {
+    case sgd, momentum, adam
+  }
+
+  /// What one unit of privacy protects.
+  public enum PrivacyUnit: String, Codable, CaseIterable, Sendable {
+    /// A whole client's data (DP-FedAvg).
+    case user
+  }
+
+  /// The accountant used for calibration and for the per-round budget check.
+  public enum AccountantChoice: String, Codable, CaseIterable, Sendable {
+    /// Privacy-loss distributions (tightest; the default).
+    case pld
+    /// Rényi DP (faster; a looser upper bound).
+    case rdp
+  }
+
+  public var method: Method = .dpDyLoRA
+  public var privacyUnit: PrivacyUnit = .user
+  /// `false` runs the same loop without clipping or noise (the comparison row).
+  public var privacy = true
+  /// T, the number of rounds.
+  public var rounds = 200
+  /// m_sim, the expected number of trained clients per round.
+  public var cohortSize = 20
+  /// N, the population the accounting assumes (`nil`: the task's clients).
+  public var population: Int? = 1_000_000
+  /// m_noise, the cohort the noise is calibrated for (`nil`: m_sim).
+  public var noiseCohortSize: Int? = 1_000
+  /// C.
+  public var clippingBound = 0.5
+  /// σ; `nil` means calibrate it from ``targetEpsilon``.
+  public var noiseMultiplier: Double?
+  /// The ε the run must not exceed (`nil`: no budget, σ must be given).
+  public var targetEpsilon: Double? = 2
+  /// δ.
+  public var delta = 1e-6
+  public var accountant: AccountantChoice = .pld
+  public var noiseSource: NoiseSource = .seeded
+  /// Local epochs per round on each client.
+  public var localEpochs = 1
+  public var localBatchSize = 8
+  public var localLearningRate = 0.01
+  public var serverOptimizer: ServerOptimizer = .sgd
+  public var serverLearningRate = 1.0
+  /// LoRA rank (DyLoRA: the maximum rank).
+  public var rank = 8
+  public var alpha = 16.0
+  /// DyLoRA: train only component b at active rank b.
+  public var frozen = false
+  /// The public seed of everything random in the run.
+  public var seed: UInt64 = 0
+
+  /// The defaults.
+  public init() {}
+
+  /// The adapters the method puts on the model (`nil` for head-only).
+  public var adapterConfiguration: AdapterConfiguration? {
+    let kind: AdapterConfiguration.Kind
+    switch method {
+    case .dpLoRA: kind = .lora
+    case .dpDyLoRA: kind = .dyLoRA
+    case .ffaLoRA: kind = .ffaLoRA
+    case .fedSB: kind = .fedSB
+    case .headOnly: return nil
+    }
+    return AdapterConfiguration(kind: kind, rank: rank, alpha: alpha, frozen: frozen, seed: seed ^ 0x4144_4150)
+  }
+
+  /// Every problem with the values, one line each (empty when valid).
+  public func problems(clientCount: Int) -> [FederatedError] {
+    var found: [FederatedError] = []
+    func check(_ ok: Bool, _ field: String, _ value: Any, _ allowed: String) {
+      if !ok { found.append(.invalidConfiguration(field: field, value: "\(value)", allowed: allowed)) }
+    }
+    check(rounds >= 1, "--rounds", rounds, "an integer ≥ 1")
+    check(cohortSize >= 1 && cohortSize <= clientCount, "--cohort-size", cohortSize, "in 1...\(clientCount) (the task's clients)")
+    let population = population ?? clientCount
+    let noiseCohort = noiseCohortSize ?? cohortSize
+    check(population >= clientCount, "--population", population, "≥ \(clientCount) (the task's clients)")
+    check(noiseCohort >= cohortSize && noiseCohort <= population, "--noise-cohort-size", noiseCohort, "in \(cohortSize)...\(population) (≥ the cohort size, ≤ the population)")
+    check(clippingBound > 0 && clippingBound.isFinite, "--clipping-bound", clippingBound, "a number > 0")
+    check(delta > 0 && delta < 1, "--delta", delta, "in (0, 1)")
+    if let noiseMultiplier { check(noiseMultiplier > 0 && noiseMultiplier.isFinite, "--noise-multiplier", noiseMultiplier, "a number > 0") }
+    if let targetEpsilon { check(targetEpsilon > 0 && targetEpsilon.isFinite, "--epsilon", targetEpsilon, "a number > 0") }
+    if privacy { check(targetEpsilon != nil || noiseMultiplier != nil, "--epsilon", "none", "given (or --noise-multiplier) for a private run") }
+    check(localEpochs >= 1, "--local-epochs", localEpochs, "an integer ≥ 1")
+    check(localBatchSize >= 1, "--local-batch-size", localBatchSize, "an integer ≥ 1")
+    check(localLearningRate > 0, "--local-learning-rate", localLearningRate, "a number > 0")
+    check(serverLearningRate > 0, "--server-learning-rate", serverLearningRate, "a number > 0")
+    check(rank >= 1 && rank <= 64, "--rank", rank, "an integer in 1...64")
+    check(alpha > 0, "--alpha", alpha, "a number > 0")
+    return found
+  }
+}

@@ -1,0 +1,249 @@
+import Accountants
+import DPModel
+
+/// DP-FedAvg over a model's trainable parameters (spec §1, §5.2, ARCHITECTURE "one private
+/// round"), in simulation: for each round the server picks the public randomness (cohort,
+/// DyLoRA rank), each sampled client trains locally and sends its clipped update, the sum's
+/// release is accounted and recorded BEFORE noise is added, then the noisy sum is divided by
+/// the fixed expected cohort size and applied by the server optimiser.
+///
+/// Every random choice of round t comes from a seed derived from (run seed, t), so a run
+/// resumed from a checkpoint at round t continues exactly as an uninterrupted run would.
+public struct FederatedTrainer<Model: ClassificationModel, Example: Sendable>: Sendable
+where Model.Scalar == Float {
+  /// The run's configuration.
+  public let configuration: FederatedConfiguration
+  /// The model: frozen weights, adapters, head.
+  public private(set) var model: Model
+  /// The task.
+  public let dataset: FederatedDataset<Example>
+  /// The sampler and accountant.
+  public let plan: PrivacyPlan
+  /// σ (calibrated or given; 0 without privacy).
+  public let noiseMultiplier: Double
+  /// The events released so far.
+  public private(set) var ledger: DPEventBuilder
+  /// The next round to run.
+  public private(set) var round: Int
+  /// An upper bound on ε spent so far: the tighter of RDP at this round and the plan's
+  /// accountant's ε for the whole planned run (a prefix of a composition spends no more
+  /// than the whole). ``exactEpsilonSpent()`` evaluates the plan's accountant itself.
+  public private(set) var epsilonSpent: Double
+  /// The plan's accountant's ε for all planned rounds (`nil` without privacy).
+  public let plannedEpsilon: Double?
+  private var serverOptimizer: Optimizer<Float>
+  private let makeBatch: @Sendable ([Example]) -> Model.Batch
+
+  /// How a round ended.
+  public enum Outcome: Equatable, Sendable {
+    /// The round was released; its metrics.
+    case completed(RoundMetrics)
+    /// The round would exceed the budget and was not run; the ε it would have reached.
+    case refused(wouldReach: Double)
+  }
+
+  /// A trainer at round 0 (or at a checkpoint's round, with its ledger and parameters).
+  /// - Throws: ``FederatedError`` for an invalid configuration or an unreachable target.
+  public init(
+    configuration: FederatedConfiguration, model: Model, dataset: FederatedDataset<Example>,
+    makeBatch: @escaping @Sendable ([Example]) -> Model.Batch
+  ) throws {
+    if let problem = configuration.problems(clientCount: dataset.clients.count).first { throw problem }
+    let sampler = CohortSampler(
+      clientCount: dataset.clients.count, cohortSize: configuration.cohortSize,
+      population: configuration.population ?? dataset.clients.count,
+      noiseCohortSize: configuration.noiseCohortSize ?? configuration.cohortSize)
+    plan = PrivacyPlan(sampler: sampler, delta: configuration.delta, accountant: configuration.accountant)
+    if !configuration.privacy {
+      noiseMultiplier = 0
+    } else if let given = configuration.noiseMultiplier {
+      noiseMultiplier = given
+    } else {
+      noiseMultiplier = try plan.calibrate(targetEpsilon: configuration.targetEpsilon!, rounds: configuration.rounds)
+    }
+    plannedEpsilon = configuration.privacy
+      ? try plan.epsilon(of: .selfComposed(plan.roundEvent(noiseMultiplier: noiseMultiplier), count: configuration.rounds))
+      : nil
+    self.configuration = configuration
+    self.model = model
+    self.dataset = dataset
+    self.makeBatch = makeBatch
+    ledger = DPEventBuilder()
+    round = 0
+    epsilonSpent = 0
+    serverOptimizer = Self.makeServerOptimizer(configuration)
+  }
+
+  /// The ledger a run of this configuration has after `rounds` rounds.
+  public func expectedLedger(rounds: Int) -> DPEvent {
+    var builder = DPEventBuilder()
+    if rounds > 0 {
+      builder.compose(configuration.privacy ? plan.roundEvent(noiseMultiplier: noiseMultiplier) : .nonPrivate, count: rounds)
+    }
+    return builder.build()
+  }
+
+  /// Restores the state a checkpoint recorded, given the ledger found beside it.
+  ///
+  /// The ledger is written before a round's release and the checkpoint after it, so a run
+  /// killed in between has one more round in its ledger than in its checkpoint. With seeded
+  /// noise that round is re-run and releases exactly what it would have (same seeds), so
+  /// it is not charged twice; with secure noise a re-run would be a second, different
+  /// release, so the lost round stays charged and the next round is charged again.
+  /// - Throws: ``FederatedError/runFolder(path:reason:)`` when the ledger matches neither
+  ///   the checkpoint's round count nor one more.
+  public mutating func restore(_ checkpoint: Checkpoint, recordedLedger: DPEvent, folder: String) throws {
+    let completed = checkpoint.round
+    guard let recorded = [completed, completed + 1].first(where: { expectedLedger(rounds: $0) == recordedLedger }) else {
+      throw FederatedError.runFolder(
+        path: folder, reason: "ledger.json does not match checkpoint.json (\(completed) rounds) for this configuration")
+    }
+    let charged = configuration.noiseSource == .seeded ? completed : recorded
+    model.updateTrainables(checkpoint.trainables)
+    round = completed
+    ledger = DPEventBuilder()
+    if charged > 0 {
+      ledger.compose(configuration.privacy ? plan.roundEvent(noiseMultiplier: noiseMultiplier) : .nonPrivate, count: charged)
+    }
+    epsilonSpent = configuration.privacy && charged > 0 ? try spentBound(after: ledger.build(), rounds: charged) : checkpoint.epsilonSpent
+    serverOptimizer = checkpoint.serverOptimizer
+  }
+
+  /// The state to checkpoint now.
+  public var checkpoint: Checkpoint {
+    Checkpoint(round: round, epsilonSpent: epsilonSpent, trainables: model.trainableParameters, serverOptimizer: serverOptimizer)
+  }
+
+  static func makeServerOptimizer(_ configuration: FederatedConfiguration) -> Optimizer<Float> {
+    let rate = configuration.serverLearningRate
+    switch configuration.serverOptimizer {
+    case .sgd: return Optimizer(.sgd(learningRate: rate))
+    case .momentum: return Optimizer(.momentum(learningRate: rate, momentum: 0.9))
+    case .adam: return .adam(learningRate: rate)
+    }
+  }
+
+  /// The seed of everything random in round t.
+  func roundSeed(_ t: Int) -> UInt64 {
+    var generator = Xoshiro256StarStar(seed: configuration.seed ^ (UInt64(t) &* 0x9E37_79B9_7F4A_7C15))
+    return generator.next()
+  }
+
+  /// DP-DyLoRA's rank for round t: uniform on 1…r from public randomness, the same for the
+  /// whole cohort; `nil` for other methods.
+  public func activeRank(round t: Int) -> Int? {
+    guard configuration.method == .dpDyLoRA else { return nil }
+    var generator = Xoshiro256StarStar(seed: roundSeed(t) ^ 0x7261_6E6B)
+    return Int.random(in: 1...configuration.rank, using: &generator)
+  }
+
+  /// Runs the next round.
+  /// - Parameter record: persists the ledger (the events after this round); called after
+  ///   the round's event is composed and before any noise is drawn. If it throws, nothing
+  ///   is released and the trainer is unchanged.
+  /// - Throws: ``FederatedError/accounting(_:)``, or what `record` throws.
+  public mutating func runRound(record: (DPEvent) throws -> Void) throws -> Outcome {
+    let t = round
+    let seed = roundSeed(t)
+    let rank = activeRank(round: t)
+    let live = LiveCoordinates(adapter: configuration.adapterConfiguration, activeRank: rank)
+    let cohort = plan.sampler.sample(roundSeed: seed)
+    let global = model.trainableParameters
+    var sum = global.with(flattened: Array(repeating: 0, count: global.scalarCount))
+    var clipped = 0
+    var lossTotal = 0.0
+    var exampleCount = 0
+    let mechanism = GaussianMechanism(clippingBound: configuration.clippingBound, noiseMultiplier: noiseMultiplier)
+    for client in cohort {
+      var (update, loss) = trainLocally(dataset.clients[client], from: model, activeRank: rank, seed: seed ^ UInt64(client + 1))
+      update.add(global, scaledBy: -1)
+      if configuration.privacy, mechanism.clip(&update).clipped { clipped += 1 }
+      sum.add(update)
+      lossTotal += loss
+      exampleCount += dataset.clients[client].examples.count
+    }
+    // Account, check the budget and record the spend before anything noisy exists.
+    var next = ledger
+    var spent = 0.0
+    if configuration.privacy {
+      next.compose(plan.roundEvent(noiseMultiplier: noiseMultiplier))
+      spent = try spentBound(after: next.build(), rounds: t + 1)
+      if spent > configuration.targetEpsilon ?? .infinity { return .refused(wouldReach: spent) }
+    } else {
+      next.compose(.nonPrivate)
+    }
+    try record(next.build())
+    ledger = next
+    epsilonSpent = configuration.privacy ? spent : .infinity
+    // Release: noise on live coordinates, fixed public denominator, server optimiser.
+    if configuration.privacy {
+      var generator = configuration.noiseSource.generator(roundSeed: seed)
+      mechanism.addNoise(to: &sum, live: live, scale: plan.sampler.noiseScale, using: &generator)
+    }
+    let estimate = sum.with(flattened: sum.flattened().map { $0 / Float(configuration.cohortSize) })
+    var parameters = global
+    serverOptimizer.step(&parameters, gradient: estimate.with(flattened: estimate.flattened().map { -$0 }))
+    var values = global.flattened()
+    let stepped = parameters.flattened()
+    for index in live.indices(in: global) { values[index] = stepped[index] }
+    model.updateTrainables(global.with(flattened: values))
+    round += 1
+    return .completed(RoundMetrics(
+      round: t, activeRank: rank, cohort: cohort.count,
+      loss: exampleCount > 0 ? lossTotal / Double(exampleCount) : 0,
+      clipFraction: cohort.isEmpty ? 0 : Double(clipped) / Double(cohort.count),
+      epsilon: configuration.privacy ? spent : 0,
+      bytesPerClient: live.indices(in: global).count * MemoryLayout<Float>.size, accuracy: nil))
+  }
+
+  /// An upper bound on ε(δ) of `ledger` (the first `rounds` rounds): within the planned
+  /// rounds, min(RDP, the planned run's ε); beyond them, the plan's accountant itself.
+  func spentBound(after ledger: DPEvent, rounds: Int) throws -> Double {
+    guard rounds <= configuration.rounds, let plannedEpsilon else { return try plan.epsilon(of: ledger) }
+    let plan = PrivacyPlan(sampler: plan.sampler, delta: plan.delta, accountant: .rdp)
+    return min(plannedEpsilon, try plan.epsilon(of: ledger))
+  }
+
+  /// ε(δ) of the rounds released so far by the plan's accountant (PLD by default).
+  public func exactEpsilonSpent() throws -> Double {
+    configuration.privacy ? try plan.epsilon(of: ledger.build()) : .infinity
+  }
+
+  /// Local SGD from the global parameters: `localEpochs` passes over the client's examples
+  /// in shuffled mini-batches, mean loss. Returns the trained parameters and the summed
+  /// loss of the last epoch.
+  func trainLocally(_ client: ClientData<Example>, from start: Model, activeRank: Int?, seed: UInt64)
+    -> (ParameterSet<Float>, Double)
+  {
+    var local = start
+    var parameters = local.trainableParameters
+    var generator = Xoshiro256StarStar(seed: seed)
+    var lastLoss = 0.0
+    for _ in 0..<configuration.localEpochs {
+      lastLoss = 0
+      let order = Array(client.examples.indices).shuffled(using: &generator)
+      for begin in stride(from: 0, to: order.count, by: configuration.localBatchSize) {
+        let indices = order[begin..<min(begin + configuration.localBatchSize, order.count)]
+        let (losses, gradient) = local.batchGradient(
+          makeBatch(indices.map { client.examples[$0] }), labels: indices.map { client.labels[$0] },
+          activeRank: activeRank)
+        lastLoss += losses.reduce(0) { $0 + Double($1) }
+        parameters.add(gradient, scaledBy: Float(-configuration.localLearningRate / Double(indices.count)))
+        local.updateTrainables(parameters)
+      }
+    }
+    return (parameters, lastLoss)
+  }
+
+  /// Accuracy on the evaluation split (at `activeRank`, or the full rank).
+  public func evaluationAccuracy(activeRank: Int? = nil) -> Double {
+    let evaluation = dataset.evaluation
+    var correct = 0
+    for begin in stride(from: 0, to: evaluation.examples.count, by: 256) {
+      let end = min(begin + 256, evaluation.examples.count)
+      let predicted = model.predictions(makeBatch(Array(evaluation.examples[begin..<end])), activeRank: activeRank)
+      correct += zip(predicted, evaluation.labels[begin..<end]).filter { $0 == $1 }.count
+    }
+    return Double(correct) / Double(max(1, evaluation.examples.count))
+  }
+}

@@ -1,0 +1,24 @@
+/// What one round did, as a line of `metrics.jsonl`.
+public struct RoundMetrics: Codable, Equatable, Sendable {
+  /// The round, from 0.
+  public var round: Int
+  /// DP-DyLoRA's active rank (`nil` for other methods).
+  public var activeRank: Int?
+  /// Clients trained this round.
+  public var cohort: Int
+  /// Mean local training loss over the cohort's examples.
+  public var loss: Double
+  /// Fraction of the cohort whose update was clipped.
+  public var clipFraction: Double
+  /// ε spent after this round (at the run's δ; 0 without privacy accounting).
+  public var epsilon: Double
+  /// Bytes one client sends this round (live coordinates × 4).
+  public var bytesPerClient: Int
+  /// Accuracy on the evaluation split after the round (`nil` when not evaluated).
+  public var accuracy: Double?
+
+  enum CodingKeys: String, CodingKey {
+    case round, activeRank = "active_rank", cohort, loss, clipFraction = "clip_fraction", epsilon
+    case bytesPerClient = "bytes_per_client", accuracy
+  }
+}

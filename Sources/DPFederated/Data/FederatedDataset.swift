@@ -1,0 +1,36 @@
+/// One client's private examples and their labels.
+public struct ClientData<Example: Sendable>: Sendable {
+  /// The client's identifier (e.g. `user_id`, or a play and role).
+  public var id: String
+  /// The examples, in a fixed order.
+  public var examples: [Example]
+  /// One label per example.
+  public var labels: [Int]
+
+  /// A client.
+  /// - Precondition: one label per example.
+  public init(id: String, examples: [Example], labels: [Int]) {
+    precondition(examples.count == labels.count, "client \(id): \(examples.count) examples, \(labels.count) labels")
+    self.id = id
+    self.examples = examples
+    self.labels = labels
+  }
+}
+
+/// A federated task: clients with private data, a central evaluation set, a public
+/// split for non-private pre-training (possibly empty), and the class count.
+public struct FederatedDataset<Example: Sendable>: Sendable {
+  /// The task's name as the CLI spells it (`digits`, …).
+  public var name: String
+  /// The private clients.
+  public var clients: [ClientData<Example>]
+  /// Held-out examples for accuracy (never trained on).
+  public var evaluation: ClientData<Example>
+  /// Public examples for pre-training, disjoint from every client.
+  public var publicSplit: ClientData<Example>
+  /// The number of classes.
+  public var classCount: Int
+
+  /// The number of private examples over all clients.
+  public var privateExampleCount: Int { clients.reduce(0) { $0 + $1.examples.count } }
+}

@@ -1,0 +1,18 @@
+import DPModel
+
+/// Where the Gaussian noise of a release comes from, recorded in every run's config.
+public enum NoiseSource: String, Codable, CaseIterable, Sendable {
+  /// A seeded xoshiro256** stream derived from the run seed and the round: reproducible,
+  /// for simulation and tests; a resumed run redraws exactly the same noise.
+  case seeded
+  /// The operating system's CSPRNG (`getrandom`), for real releases; not reproducible.
+  case secure
+
+  /// The generator for one round's noise.
+  func generator(roundSeed: UInt64) -> any RandomNumberGenerator {
+    switch self {
+    case .seeded: Xoshiro256StarStar(seed: roundSeed ^ 0x6E6F_6973_6500_0000)
+    case .secure: SystemRandomNumberGenerator()
+    }
+  }
+}
