@@ -100,7 +100,10 @@ let package = Package(
     ),
     .testTarget(
       name: "DPFederatedTests",
-      dependencies: ["DPFederated", "DPTestSupport"]
+      dependencies: [
+        "DPFederated", "DPTestSupport",
+        .product(name: "PropertyBased", package: "swift-property-based"),
+      ]
     ),
     .testTarget(
       name: "DPFLCommandsTests",

@@ -18,11 +18,13 @@ public enum TrainingRun {
   public static let digitsHidden = [128, 128]
 
   /// Trains on `digits` (fresh, or resuming `folder` when `resume`).
+  /// - Parameter progress: called after each round is checkpointed; throwing from it stops
+  ///   the run there (the folder can be resumed) and the error propagates.
   /// - Throws: ``FederatedError`` for bad configurations, unreachable budgets, damaged run
   ///   folders; the run folder keeps every completed round.
   public static func digits(
     configuration: FederatedConfiguration, folder: RunFolder, resume: Bool,
-    progress: (Progress) -> Void = { _ in }
+    progress: (Progress) throws -> Void = { _ in }
   ) throws -> TrainingSummary {
     let start = Date()
     let dataset = try DigitsTask.load(DigitsTask.Configuration(seed: configuration.seed))
@@ -66,7 +68,7 @@ public enum TrainingRun {
       metrics.append(roundMetrics)
       try folder.writeMetrics(metrics)
       try folder.write(trainer.checkpoint, to: .checkpoint)
-      progress(Progress(
+      try progress(Progress(
         round: trainer.round, rounds: configuration.rounds, epsilon: roundMetrics.epsilon,
         loss: roundMetrics.loss, accuracy: roundMetrics.accuracy))
     }

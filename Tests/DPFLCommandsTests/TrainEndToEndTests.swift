@@ -1,0 +1,90 @@
+import Foundation
+import Testing
+
+/// `dpfl train` as a user runs it: the plan → train → account chain, kill -9 and resume,
+/// and one-line errors.
+@Suite("dpfl train end to end", .serialized)
+struct TrainEndToEndTests {
+  static func temporaryFolder(_ name: String) -> String {
+    FileManager.default.temporaryDirectory.appendingPathComponent("dpfl-e2e-\(name)-\(UUID())").path
+  }
+
+  @Test("plan → train → account --ledger: the same σ, and the ledger re-accounts to ε ≤ target")
+  func planTrainAccount() throws {
+    let folder = Self.temporaryFolder("chain")
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    let plan = try BinaryRunner.json(try BinaryRunner.run([
+      "plan", "--epsilon", "2", "--delta", "1e-6", "--population", "1000000", "--cohort-size", "1000",
+      "--rounds", "30", "--accountant", "rdp", "--format", "json",
+    ]))
+    let train = try BinaryRunner.run([
+      "train", "--rounds", "30", "--accountant", "rdp", "--run-dir", folder, "--format", "json",
+    ])
+    #expect(train.status == 0, "\(train.stderr)")
+    let summary = try BinaryRunner.json(train)
+    for key in [
+      "method", "privacy_unit", "epsilon", "target_epsilon", "delta", "noise_multiplier", "rounds",
+      "accuracy_before", "accuracy_after", "bytes_per_client_per_round", "run_dir",
+      "simulated_population", "noise_cohort_size",
+    ] {
+      #expect(summary[key] != nil, "missing key \(key)")
+    }
+    #expect(summary["privacy_unit"] as? String == "user")
+    let planned = try #require(plan["noise_multiplier"] as? Double)
+    let used = try #require(summary["noise_multiplier"] as? Double)
+    #expect(abs(planned - used) <= 1e-12 * planned)
+    let account = try BinaryRunner.run([
+      "account", "--ledger", folder + "/ledger.json", "--delta", "1e-6", "--accountant", "rdp", "--format", "json",
+    ])
+    #expect(account.status == 0, "\(account.stderr)")
+    let audited = try #require(try BinaryRunner.json(account)["epsilon"] as? Double)
+    let spent = try #require(summary["epsilon"] as? Double)
+    #expect(abs(audited - spent) <= 1e-12 * spent)
+    #expect(audited <= 2)
+  }
+
+  @Test("kill -9 mid-run, then --resume: the same ledger and adapter as an uninterrupted run")
+  func killAndResume() throws {
+    let whole = Self.temporaryFolder("whole")
+    let killed = Self.temporaryFolder("killed")
+    defer {
+      try? FileManager.default.removeItem(atPath: whole)
+      try? FileManager.default.removeItem(atPath: killed)
+    }
+    let arguments = ["train", "--rounds", "150", "--accountant", "rdp", "--seed", "5"]
+    #expect(try BinaryRunner.run(arguments + ["--run-dir", whole]).status == 0)
+    let process = Process()
+    process.executableURL = BinaryRunner.executable
+    process.arguments = arguments + ["--run-dir", killed]
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    let metrics = killed + "/metrics.jsonl"
+    let deadline = Date().addingTimeInterval(60)
+    while Date() < deadline {
+      let lines = (try? String(contentsOfFile: metrics, encoding: .utf8))?.split(separator: "\n").count ?? 0
+      if lines >= 20 { break }
+      usleep(2_000)
+    }
+    kill(process.processIdentifier, SIGKILL)
+    process.waitUntilExit()
+    #expect(process.terminationReason == .uncaughtSignal)
+    let resumed = try BinaryRunner.run(["train", "--resume", killed])
+    #expect(resumed.status == 0, "\(resumed.stderr)")
+    for file in ["ledger.json", "adapter.safetensors", "metrics.jsonl", "checkpoint.json"] {
+      #expect(FileManager.default.contents(atPath: "\(killed)/\(file)") == FileManager.default.contents(atPath: "\(whole)/\(file)"), "\(file)")
+    }
+  }
+
+  @Test("bad training flags are one line naming the value, exit 64; a missing run folder exits 1")
+  func errors() throws {
+    let rounds = try BinaryRunner.run(["train", "--rounds", "0"])
+    #expect(rounds.status == 64)
+    #expect(rounds.stderr.hasPrefix("Error: --rounds must be an integer ≥ 1; got 0.\n"))
+    let conflict = try BinaryRunner.run(["train", "--no-privacy", "--epsilon", "2"])
+    #expect(conflict.status == 64)
+    let resume = try BinaryRunner.run(["train", "--resume", Self.temporaryFolder("missing")])
+    #expect(resume.status == 1)
+    #expect(resume.stderr.contains("no config.json"))
+  }
+}
