@@ -100,7 +100,7 @@ struct LayerGradientTests {
     var worst = 0.0
     for step in -80_000...80_000 {
       let x = Float(step) / 10_000
-      worst = max(worst, abs(Double(GELU.fastErf(x)) - Double.erf(Double(x))))
+      worst = max(worst, abs(Double(GELU.fastErf(SIMD8(repeating: x))[3]) - Double.erf(Double(x))))
     }
     #expect(worst < 4.2e-7)
     let x = randomMatrix(3, 5, seed: 46, scale: 4)
