@@ -25,12 +25,11 @@ where Model.Scalar == Float {
   public private(set) var ledger: DPEventBuilder
   /// The next round to run.
   public private(set) var round: Int
-  /// An upper bound on ε spent so far: the tighter of RDP at this round and the plan's
-  /// accountant's ε for the whole planned run (a prefix of a composition spends no more
-  /// than the whole). ``exactEpsilonSpent()`` evaluates the plan's accountant itself.
+  /// An upper bound on ε spent so far (see ``spentBound(rounds:)``);
+  /// ``exactEpsilonSpent()`` evaluates the plan's accountant on the ledger itself.
   public private(set) var epsilonSpent: Double
-  /// The plan's accountant's ε for all planned rounds (`nil` without privacy).
-  public let plannedEpsilon: Double?
+  /// The plan's accountant's ε after milestone round counts, computed once each.
+  private var milestones: [Int: Double] = [:]
   private var serverOptimizer: Optimizer<Float>
   private let makeBatch: @Sendable ([Example]) -> Model.Batch
 
@@ -61,9 +60,6 @@ where Model.Scalar == Float {
     } else {
       noiseMultiplier = try plan.calibrate(targetEpsilon: configuration.targetEpsilon!, rounds: configuration.rounds)
     }
-    plannedEpsilon = configuration.privacy
-      ? try plan.epsilon(of: .selfComposed(plan.roundEvent(noiseMultiplier: noiseMultiplier), count: configuration.rounds))
-      : nil
     self.configuration = configuration
     self.model = model
     self.dataset = dataset
@@ -105,7 +101,7 @@ where Model.Scalar == Float {
     if charged > 0 {
       ledger.compose(configuration.privacy ? plan.roundEvent(noiseMultiplier: noiseMultiplier) : .nonPrivate, count: charged)
     }
-    epsilonSpent = configuration.privacy && charged > 0 ? try spentBound(after: ledger.build(), rounds: charged) : checkpoint.epsilonSpent
+    epsilonSpent = configuration.privacy && charged > 0 ? try spentBound(rounds: charged) : checkpoint.epsilonSpent
     serverOptimizer = checkpoint.serverOptimizer
   }
 
@@ -167,8 +163,11 @@ where Model.Scalar == Float {
     var spent = 0.0
     if configuration.privacy {
       next.compose(plan.roundEvent(noiseMultiplier: noiseMultiplier))
-      spent = try spentBound(after: next.build(), rounds: t + 1)
-      if spent > configuration.targetEpsilon ?? .infinity { return .refused(wouldReach: spent) }
+      let charged = ledger.build() == expectedLedger(rounds: t) ? t + 1 : nil
+      let target = configuration.targetEpsilon ?? .infinity
+      spent = try charged.map { try spentBound(rounds: $0) } ?? plan.epsilon(of: next.build())
+      if spent > target { spent = try plan.epsilon(of: next.build()) }
+      if spent > target { return .refused(wouldReach: spent) }
     } else {
       next.compose(.nonPrivate)
     }
@@ -196,12 +195,22 @@ where Model.Scalar == Float {
       bytesPerClient: live.indices(in: global).count * MemoryLayout<Float>.size, accuracy: nil))
   }
 
-  /// An upper bound on ε(δ) of `ledger` (the first `rounds` rounds): within the planned
-  /// rounds, min(RDP, the planned run's ε); beyond them, the plan's accountant itself.
-  func spentBound(after ledger: DPEvent, rounds: Int) throws -> Double {
-    guard rounds <= configuration.rounds, let plannedEpsilon else { return try plan.epsilon(of: ledger) }
-    let plan = PrivacyPlan(sampler: plan.sampler, delta: plan.delta, accountant: .rdp)
-    return min(plannedEpsilon, try plan.epsilon(of: ledger))
+  /// An upper bound on ε(δ) after `rounds` rounds of this run's event, cheap enough for
+  /// every round: RDP's ε, and for PLD the tighter of that and PLD's ε at the next
+  /// milestone (every twentieth of the planned rounds), since a prefix of a composition
+  /// spends no more than the whole. Exact at milestones; each milestone costs one PLD
+  /// evaluation, once.
+  mutating func spentBound(rounds: Int) throws -> Double {
+    let ledger = expectedLedger(rounds: rounds)
+    let rdp = try PrivacyPlan(sampler: plan.sampler, delta: plan.delta, accountant: .rdp).epsilon(of: ledger)
+    guard plan.accountant == .pld else { return rdp }
+    guard rounds <= configuration.rounds else { return min(rdp, try plan.epsilon(of: ledger)) }
+    let step = max(1, configuration.rounds / 20)
+    let milestone = min(configuration.rounds, (rounds + step - 1) / step * step)
+    if milestones[milestone] == nil {
+      milestones[milestone] = try plan.epsilon(of: expectedLedger(rounds: milestone))
+    }
+    return min(rdp, milestones[milestone]!)
   }
 
   /// ε(δ) of the rounds released so far by the plan's accountant (PLD by default).
