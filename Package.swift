@@ -103,7 +103,8 @@ let package = Package(
       dependencies: [
         "DPFederated", "DPTestSupport",
         .product(name: "PropertyBased", package: "swift-property-based"),
-      ]
+      ],
+      resources: [.copy("Fixtures")]
     ),
     .testTarget(
       name: "DPFLCommandsTests",
