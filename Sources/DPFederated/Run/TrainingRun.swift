@@ -26,7 +26,6 @@ public enum TrainingRun {
     configuration: FederatedConfiguration, folder: RunFolder, resume: Bool,
     progress: (Progress) throws -> Void = { _ in }
   ) throws -> TrainingSummary {
-    let start = Date()
     let dataset = try DigitsTask.load(DigitsTask.Configuration(seed: configuration.seed))
     var base = MultilayerPerceptron<Float>(inputs: 64, hidden: digitsHidden, classes: 10, seed: configuration.seed ^ 0x6D6C70)
     // A brief non-private pre-training on the public split (4 epochs of Adam, ~91 % on the
@@ -35,9 +34,22 @@ public enum TrainingRun {
     _ = base.pretrain(
       features: publicFeatures, labels: dataset.publicSplit.labels, epochs: 4, batchSize: 32,
       learningRate: 3e-3, seed: configuration.seed ^ 0x7072_6574)
+    return try train(
+      configuration: configuration, dataset: dataset, model: base.adapted(configuration.adapterConfiguration),
+      makeBatch: features, folder: folder, resume: resume, progress: progress)
+  }
+
+  /// The round loop shared by every task: restores or initialises the run folder, runs the
+  /// rounds (checkpointing each), then writes the adapter (and `export`'s files) and the
+  /// summary.
+  public static func train<Model: ClassificationModel, Example: Sendable>(
+    configuration: FederatedConfiguration, dataset: FederatedDataset<Example>, model: Model,
+    makeBatch: @escaping @Sendable ([Example]) -> Model.Batch, folder: RunFolder, resume: Bool,
+    progress: (Progress) throws -> Void, export: (Model) throws -> Void = { _ in }
+  ) throws -> TrainingSummary where Model.Scalar == Float {
+    let start = Date()
     var trainer = try FederatedTrainer(
-      configuration: configuration, model: base.adapted(configuration.adapterConfiguration),
-      dataset: dataset, makeBatch: features)
+      configuration: configuration, model: model, dataset: dataset, makeBatch: makeBatch)
     let before = trainer.evaluationAccuracy()
     var metrics: [RoundMetrics] = []
     if resume {
@@ -82,6 +94,7 @@ public enum TrainingRun {
         Tensor(name: $0.0, shape: [$0.1.rows, $0.1.columns], floats: $0.1.values)
       }, metadata: ["format": "dpfl-adapter", "method": configuration.method.rawValue],
       to: folder.url.appendingPathComponent("adapter.safetensors"))
+    try export(trainer.model)
     let summary = TrainingSummary(
       task: dataset.name, method: configuration.method.rawValue, privacyUnit: configuration.privacyUnit.rawValue,
       epsilon: try trainer.exactEpsilonSpent(), rdpEpsilon: rdpEpsilon,
