@@ -236,6 +236,9 @@ extension Rendering {
       lines.append("accuracy by rank: " + byRank.enumerated().map { "\($0 + 1): \(String(format: "%.3f", $1))" }.joined(separator: "  "))
     }
     lines.append("bytes per client per round: \(count(summary.bytesPerClientPerRound)) (all trainables: \(count(summary.bytesFullUpdate)))")
+    if summary.privacyUnit == "example", let assumption = summary.assumptions.dropFirst().first {
+      lines.append("assumed: \(assumption)")
+    }
     if let reason = summary.stopReason { lines.append("stopped early: \(reason)") }
     lines.append("run written to \(summary.runDir) in \(String(format: "%.1f", summary.wallSeconds)) s")
     return lines.joined(separator: "\n")

@@ -7,6 +7,7 @@ extension FederatedConfiguration.Method: ExpressibleByArgument {}
 extension FederatedConfiguration.AccountantChoice: ExpressibleByArgument {}
 extension FederatedConfiguration.ServerOptimizer: ExpressibleByArgument {}
 extension NoiseSource: ExpressibleByArgument {}
+extension FederatedConfiguration.PrivacyUnit: ExpressibleByArgument {}
 
 /// `dpfl train`: private federated fine-tuning on a built-in task, with the budget tracked
 /// round by round and the ledger written before every noisy release.
@@ -36,6 +37,8 @@ struct TrainCommand: ParsableCommand {
   var task = "digits"
   @Option(help: "dp-lora, dp-dylora (default), ffa-lora, fed-sb or head-only.")
   var method: FederatedConfiguration.Method?
+  @Option(help: "user (default: DP-FedAvg, one clip per client, central noise) or example (DP-SGD inside each client; accounted as if every client took part in every round).")
+  var privacyUnit: FederatedConfiguration.PrivacyUnit?
   @Flag(help: "Train the same loop without clipping or noise (the comparison row; ε = ∞).")
   var noPrivacy = false
   @Option(parsing: .unconditional, help: "Target ε > 0 (default 2); σ is calibrated to meet it.")
@@ -89,6 +92,7 @@ struct TrainCommand: ParsableCommand {
   var resolvedConfiguration: FederatedConfiguration {
     var configuration = FederatedConfiguration()
     if let method { configuration.method = method }
+    if let privacyUnit { configuration.privacyUnit = privacyUnit }
     if noPrivacy {
       configuration.privacy = false
       configuration.targetEpsilon = nil

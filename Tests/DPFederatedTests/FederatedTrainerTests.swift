@@ -59,7 +59,7 @@ struct FederatedTrainerTests {
     configuration.frozen = frozen
     let trainer = try Self.trainer(configuration)
     let global = trainer.model.trainableParameters
-    var (update, _) = trainer.trainLocally(Self.dataset.clients[0], from: trainer.model, activeRank: 2, seed: 5)
+    var update = trainer.trainLocally(Self.dataset.clients[0], from: trainer.model, activeRank: 2, seed: 5).parameters
     update.add(global, scaledBy: -1)
     let live = Set(LiveCoordinates(adapter: configuration.adapterConfiguration, activeRank: 2).indices(in: global))
     let values = update.flattened()
@@ -78,8 +78,9 @@ struct FederatedTrainerTests {
       let cohort = trainer.plan.sampler.sample(roundSeed: trainer.roundSeed(round))
       var sum = global.with(flattened: Array(repeating: 0, count: global.scalarCount))
       for client in cohort {
-        var (update, _) = trainer.trainLocally(
-          Self.dataset.clients[client], from: trainer.model, activeRank: nil, seed: trainer.roundSeed(round) ^ UInt64(client + 1))
+        var update = trainer.trainLocally(
+          Self.dataset.clients[client], from: trainer.model, activeRank: nil, seed: trainer.roundSeed(round) ^ UInt64(client + 1)
+        ).parameters
         update.add(global, scaledBy: -1)
         sum.add(update)
       }
@@ -131,6 +132,29 @@ struct FederatedTrainerTests {
     #expect(first == 3, "\(outcomes)")
     #expect(records == first && trainer.round == first)
     #expect(try trainer.exactEpsilonSpent() <= configuration.targetEpsilon!)
+  }
+
+  @Test("example level: calibrated for the least protected client, every client within ε")
+  func exampleLevel() throws {
+    var configuration = Self.configuration(.dpLoRA)
+    configuration.privacyUnit = .example
+    configuration.targetEpsilon = 8
+    configuration.clippingBound = 1
+    var trainer = try Self.trainer(configuration)
+    let samplings = FederatedTrainer<MultilayerPerceptron<Float>, [Float]>.localSamplings(Self.dataset, configuration)
+    #expect(samplings.count > 1)
+    for sampling in samplings {
+      let plan = PrivacyPlan(sampler: trainer.plan.sampler, delta: 1e-6, accountant: .rdp, localSampling: sampling)
+      let epsilon = try plan.epsilon(of: .selfComposed(plan.roundEvent(noiseMultiplier: trainer.noiseMultiplier), count: 6))
+      #expect(epsilon <= 8 * (1 + 1e-9), "\(sampling)")
+    }
+    guard case .completed(let metrics) = try trainer.runRound(record: { _ in }) else {
+      Issue.record("round refused")
+      return
+    }
+    #expect(metrics.epsilon > 0 && metrics.epsilon <= 8)
+    let local = try #require(trainer.plan.localSampling)
+    #expect(trainer.ledger.build() == .selfComposed(.poissonSampled(probability: local.probability, .gaussian(noiseMultiplier: trainer.noiseMultiplier)), count: local.steps))
   }
 
   @Test("bad settings are reported together, each naming the flag and what is allowed")

@@ -24,8 +24,11 @@ public struct FederatedConfiguration: Codable, Equatable, Sendable {
 
   /// What one unit of privacy protects.
   public enum PrivacyUnit: String, Codable, CaseIterable, Sendable {
-    /// A whole client's data (DP-FedAvg).
+    /// A whole client's data (DP-FedAvg: one clip per client, central noise).
     case user
+    /// One example (DP-SGD inside each client: per-example clipping, local noise). Accounted
+    /// as if every client took part in every round.
+    case example
   }
 
   /// The accountant used for calibration and for the per-round budget check.

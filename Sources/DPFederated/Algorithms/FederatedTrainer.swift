@@ -17,7 +17,8 @@ where Model.Scalar == Float {
   public private(set) var model: Model
   /// The task.
   public let dataset: FederatedDataset<Example>
-  /// The sampler and accountant.
+  /// The sampler and accountant (and, at example level, the least protected client's
+  /// local sampling).
   public let plan: PrivacyPlan
   /// σ (calibrated or given; 0 without privacy).
   public let noiseMultiplier: Double
@@ -52,14 +53,29 @@ where Model.Scalar == Float {
       clientCount: dataset.clients.count, cohortSize: configuration.cohortSize,
       population: configuration.population ?? dataset.clients.count,
       noiseCohortSize: configuration.noiseCohortSize ?? configuration.cohortSize)
-    plan = PrivacyPlan(sampler: sampler, delta: configuration.delta, accountant: configuration.accountant)
+    var plan = PrivacyPlan(sampler: sampler, delta: configuration.delta, accountant: configuration.accountant)
+    let samplings = configuration.privacyUnit == .example
+      ? Self.localSamplings(dataset, configuration) : []
     if !configuration.privacy {
       noiseMultiplier = 0
-    } else if let given = configuration.noiseMultiplier {
-      noiseMultiplier = given
     } else {
-      noiseMultiplier = try plan.calibrate(targetEpsilon: configuration.targetEpsilon!, rounds: configuration.rounds)
+      // Example level: σ must protect the examples of every client; find the client that
+      // needs the most noise (the first guess, the smallest client, usually is).
+      var sigma = 0.0
+      var candidate = samplings.first
+      for _ in 0..<max(1, samplings.count) {
+        plan = PrivacyPlan(
+          sampler: sampler, delta: configuration.delta, accountant: configuration.accountant,
+          localSampling: candidate)
+        sigma = try configuration.noiseMultiplier
+          ?? plan.calibrate(targetEpsilon: configuration.targetEpsilon!, rounds: configuration.rounds)
+        let worst = try Self.leastProtected(samplings, plan: plan, noiseMultiplier: sigma, rounds: configuration.rounds)
+        if worst == candidate { break }
+        candidate = worst
+      }
+      noiseMultiplier = sigma
     }
+    self.plan = plan
     self.configuration = configuration
     self.model = model
     self.dataset = dataset
@@ -68,6 +84,37 @@ where Model.Scalar == Float {
     round = 0
     epsilonSpent = 0
     serverOptimizer = Self.makeServerOptimizer(configuration)
+  }
+
+  /// Each client's local DP-SGD schedule per round (example level): Poisson sampling with
+  /// q = min(1, B/n) and `localEpochs`·⌈n/B⌉ steps, distinct schedules only, most
+  /// exposed (largest q) first.
+  static func localSamplings(_ dataset: FederatedDataset<Example>, _ configuration: FederatedConfiguration)
+    -> [PrivacyPlan.LocalSampling]
+  {
+    let sizes = Set(dataset.clients.map(\.examples.count)).filter { $0 > 0 }.sorted()
+    var seen: [PrivacyPlan.LocalSampling] = []
+    for size in sizes {
+      let batch = configuration.localBatchSize
+      let sampling = PrivacyPlan.LocalSampling(
+        probability: min(1, Double(batch) / Double(size)),
+        steps: configuration.localEpochs * ((size + batch - 1) / batch))
+      if !seen.contains(sampling) { seen.append(sampling) }
+    }
+    return seen
+  }
+
+  /// The schedule with the largest ε over the whole run at σ (`nil` when there are none).
+  static func leastProtected(
+    _ samplings: [PrivacyPlan.LocalSampling], plan: PrivacyPlan, noiseMultiplier: Double, rounds: Int
+  ) throws -> PrivacyPlan.LocalSampling? {
+    var worst: (PrivacyPlan.LocalSampling, Double)?
+    for sampling in samplings {
+      let candidate = PrivacyPlan(sampler: plan.sampler, delta: plan.delta, accountant: plan.accountant, localSampling: sampling)
+      let epsilon = try candidate.epsilon(of: .selfComposed(candidate.roundEvent(noiseMultiplier: noiseMultiplier), count: rounds))
+      if worst == nil || epsilon > worst!.1 { worst = (sampling, epsilon) }
+    }
+    return worst?.0
   }
 
   /// The ledger a run of this configuration has after `rounds` rounds.
@@ -150,10 +197,15 @@ where Model.Scalar == Float {
     var lossTotal = 0.0
     var exampleCount = 0
     let mechanism = GaussianMechanism(clippingBound: configuration.clippingBound, noiseMultiplier: noiseMultiplier)
+    let userLevel = configuration.privacy && configuration.privacyUnit == .user
+    var clippedExamples = 0
     for client in cohort {
-      var (update, loss) = trainLocally(dataset.clients[client], from: model, activeRank: rank, seed: seed ^ UInt64(client + 1))
+      let local = trainLocally(dataset.clients[client], from: model, activeRank: rank, seed: seed ^ UInt64(client + 1))
+      var update = local.parameters
+      let loss = local.loss
+      clippedExamples += local.clippedExamples
       update.add(global, scaledBy: -1)
-      if configuration.privacy, mechanism.clip(&update).clipped { clipped += 1 }
+      if userLevel, mechanism.clip(&update).clipped { clipped += 1 }
       sum.add(update)
       lossTotal += loss
       exampleCount += dataset.clients[client].examples.count
@@ -175,7 +227,7 @@ where Model.Scalar == Float {
     ledger = next
     epsilonSpent = configuration.privacy ? spent : .infinity
     // Release: noise on live coordinates, fixed public denominator, server optimiser.
-    if configuration.privacy {
+    if userLevel {
       var generator = configuration.noiseSource.generator(roundSeed: seed)
       mechanism.addNoise(to: &sum, live: live, scale: plan.sampler.noiseScale, using: &generator)
     }
@@ -190,7 +242,9 @@ where Model.Scalar == Float {
     return .completed(RoundMetrics(
       round: t, activeRank: rank, cohort: cohort.count,
       loss: exampleCount > 0 ? lossTotal / Double(exampleCount) : 0,
-      clipFraction: cohort.isEmpty ? 0 : Double(clipped) / Double(cohort.count),
+      clipFraction: userLevel
+        ? (cohort.isEmpty ? 0 : Double(clipped) / Double(cohort.count))
+        : Double(clippedExamples) / Double(max(1, exampleCount * configuration.localEpochs)),
       epsilon: configuration.privacy ? spent : 0,
       bytesPerClient: live.indices(in: global).count * MemoryLayout<Float>.size, accuracy: nil))
   }
@@ -202,7 +256,7 @@ where Model.Scalar == Float {
   /// evaluation, once.
   mutating func spentBound(rounds: Int) throws -> Double {
     let ledger = expectedLedger(rounds: rounds)
-    let rdp = try PrivacyPlan(sampler: plan.sampler, delta: plan.delta, accountant: .rdp).epsilon(of: ledger)
+    let rdp = try plan.with(accountant: .rdp).epsilon(of: ledger)
     guard plan.accountant == .pld else { return rdp }
     guard rounds <= configuration.rounds else { return min(rdp, try plan.epsilon(of: ledger)) }
     let step = max(1, configuration.rounds / 20)
@@ -218,30 +272,65 @@ where Model.Scalar == Float {
     configuration.privacy ? try plan.epsilon(of: ledger.build()) : .infinity
   }
 
-  /// Local SGD from the global parameters: `localEpochs` passes over the client's examples
-  /// in shuffled mini-batches, mean loss. Returns the trained parameters and the summed
-  /// loss of the last epoch.
+  /// What local training returns: the trained parameters, the summed loss of the last
+  /// epoch, and (example level) how many per-example gradients were clipped.
+  struct LocalResult {
+    var parameters: ParameterSet<Float>
+    var loss: Double
+    var clippedExamples: Int
+  }
+
+  /// Local training from the global parameters for `localEpochs` epochs.
+  ///
+  /// User level: plain SGD on shuffled mini-batches of the mean loss. Example level
+  /// (DP-SGD, Abadi et al. 2016): ⌈n/B⌉ steps per epoch, each on a Poisson sample of the
+  /// examples (rate min(1, B/n)); per-example gradients clipped to C, N(0, (σC)²) added to
+  /// their sum on the live coordinates, divided by the expected batch size B.
   func trainLocally(_ client: ClientData<Example>, from start: Model, activeRank: Int?, seed: UInt64)
-    -> (ParameterSet<Float>, Double)
+    -> LocalResult
   {
     var local = start
     var parameters = local.trainableParameters
     var generator = Xoshiro256StarStar(seed: seed)
     var lastLoss = 0.0
+    var clipped = 0
+    let batchSize = configuration.localBatchSize
+    let count = client.examples.count
+    let exampleLevel = configuration.privacy && configuration.privacyUnit == .example
+    let live = LiveCoordinates(adapter: configuration.adapterConfiguration, activeRank: activeRank)
+    let mechanism = GaussianMechanism(clippingBound: configuration.clippingBound, noiseMultiplier: noiseMultiplier)
+    var noise = configuration.noiseSource.generator(roundSeed: seed ^ 0x6C6F_6361_6C00)
     for _ in 0..<configuration.localEpochs {
       lastLoss = 0
       let order = Array(client.examples.indices).shuffled(using: &generator)
-      for begin in stride(from: 0, to: order.count, by: configuration.localBatchSize) {
-        let indices = order[begin..<min(begin + configuration.localBatchSize, order.count)]
-        let (losses, gradient) = local.batchGradient(
-          makeBatch(indices.map { client.examples[$0] }), labels: indices.map { client.labels[$0] },
-          activeRank: activeRank)
-        lastLoss += losses.reduce(0) { $0 + Double($1) }
-        parameters.add(gradient, scaledBy: Float(-configuration.localLearningRate / Double(indices.count)))
+      for step in 0..<((count + batchSize - 1) / batchSize) {
+        let indices =
+          exampleLevel
+          ? client.examples.indices.filter { _ in Double.random(in: 0..<1, using: &generator) < min(1, Double(batchSize) / Double(count)) }
+          : Array(order[(step * batchSize)..<min((step + 1) * batchSize, count)])
+        var gradient = parameters.with(flattened: Array(repeating: 0, count: parameters.scalarCount))
+        if !indices.isEmpty {
+          let batch = makeBatch(indices.map { client.examples[$0] })
+          let labels = indices.map { client.labels[$0] }
+          if exampleLevel {
+            let (losses, perExample) = local.perExampleGradients(batch, labels: labels, activeRank: activeRank)
+            let (sum, norms) = perExample.clippedSum(clippingBound: Float(configuration.clippingBound))
+            gradient = sum
+            clipped += norms.filter { Double($0) > configuration.clippingBound }.count
+            lastLoss += losses.reduce(0) { $0 + Double($1) }
+          } else {
+            let (losses, sum) = local.batchGradient(batch, labels: labels, activeRank: activeRank)
+            gradient = sum
+            lastLoss += losses.reduce(0) { $0 + Double($1) }
+          }
+        }
+        if exampleLevel { mechanism.addNoise(to: &gradient, live: live, scale: 1, using: &noise) }
+        let denominator = exampleLevel ? Double(min(batchSize, count)) : Double(indices.count)
+        parameters.add(gradient, scaledBy: Float(-configuration.localLearningRate / max(1, denominator)))
         local.updateTrainables(parameters)
       }
     }
-    return (parameters, lastLoss)
+    return LocalResult(parameters: parameters, loss: lastLoss, clippedExamples: clipped)
   }
 
   /// Accuracy on the evaluation split (at `activeRank`, or the full rank).

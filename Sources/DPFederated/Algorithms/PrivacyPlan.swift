@@ -10,10 +10,46 @@ public struct PrivacyPlan: Equatable, Sendable {
   public let delta: Double
   /// The accountant.
   public let accountant: FederatedConfiguration.AccountantChoice
+  /// Example-level runs: the local DP-SGD of the client whose examples are least protected
+  /// (its Poisson sampling rate and steps per round); `nil` for user-level runs.
+  public let localSampling: LocalSampling?
+
+  /// Local DP-SGD in one client for one round: `steps` steps, each including each example
+  /// independently with probability `probability`.
+  public struct LocalSampling: Equatable, Sendable {
+    public var probability: Double
+    public var steps: Int
+  }
+
+  /// A plan for user-level (`localSampling == nil`) or example-level runs.
+  public init(
+    sampler: CohortSampler, delta: Double, accountant: FederatedConfiguration.AccountantChoice,
+    localSampling: LocalSampling? = nil
+  ) {
+    self.sampler = sampler
+    self.delta = delta
+    self.accountant = accountant
+    self.localSampling = localSampling
+  }
 
   /// One round's event at noise multiplier σ.
+  ///
+  /// User level: one Gaussian release of the clipped cohort sum, Poisson-sampled with
+  /// q = m_noise/N. Example level: the local DP-SGD steps of the least protected client,
+  /// assuming (conservatively) that every client takes part in every round, so cohort
+  /// sampling gives no amplification.
   public func roundEvent(noiseMultiplier: Double) -> DPEvent {
-    sampler.event(wrapping: .gaussian(noiseMultiplier: noiseMultiplier))
+    guard let localSampling else {
+      return sampler.event(wrapping: .gaussian(noiseMultiplier: noiseMultiplier))
+    }
+    return .selfComposed(
+      .poissonSampled(probability: localSampling.probability, .gaussian(noiseMultiplier: noiseMultiplier)),
+      count: localSampling.steps)
+  }
+
+  /// The same plan with another accountant.
+  func with(accountant: FederatedConfiguration.AccountantChoice) -> PrivacyPlan {
+    PrivacyPlan(sampler: sampler, delta: delta, accountant: accountant, localSampling: localSampling)
   }
 
   /// The smallest σ for which `rounds` rounds stay within `targetEpsilon` at δ.

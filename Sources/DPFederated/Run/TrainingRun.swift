@@ -106,10 +106,30 @@ public enum TrainingRun {
       bytesFullUpdate: full, runDir: folder.url.path,
       simulatedPopulation: trainer.plan.sampler.population, noiseCohortSize: trainer.plan.sampler.noiseCohortSize,
       cohortSize: configuration.cohortSize, simulation: trainer.plan.sampler.isSimulation,
-      noiseSource: configuration.noiseSource.rawValue, stopReason: stopReason,
+      noiseSource: configuration.noiseSource.rawValue,
+      assumptions: assumptions(configuration, plan: trainer.plan), stopReason: stopReason,
       wallSeconds: Date().timeIntervalSince(start))
     try folder.write(summary, to: .summary)
     return summary
+  }
+
+  /// What a run's ε means, in words, for the summary.
+  static func assumptions(_ configuration: FederatedConfiguration, plan: PrivacyPlan) -> [String] {
+    guard configuration.privacy else { return ["no privacy: no clipping, no noise"] }
+    var notes: [String] = []
+    switch configuration.privacyUnit {
+    case .user:
+      notes.append("user level: add or remove one client's whole data; one clip per client per round, Gaussian noise on the cohort sum (central DP: the server sees clipped updates)")
+      notes.append("Poisson cohort sampling with q = \(plan.sampler.samplingProbability)")
+    case .example:
+      notes.append("example level: add or remove one example; per-example clipping and local noise inside each client (DP-SGD)")
+      notes.append("every client is assumed to take part in every round (no amplification from cohort sampling); ε is that of the least protected client (Poisson sampling rate \(plan.localSampling?.probability ?? 1), \(plan.localSampling?.steps ?? 0) steps per round)")
+    }
+    if plan.sampler.isSimulation {
+      notes.append("simulation: noise calibrated for \(plan.sampler.noiseCohortSize) of \(plan.sampler.population) clients per round, \(configuration.cohortSize) trained")
+    }
+    notes.append("noise source: \(configuration.noiseSource.rawValue)")
+    return notes
   }
 
   /// A batch of 64-pixel images as a matrix, one row per image.

@@ -35,6 +35,8 @@ public struct TrainingSummary: Codable, Equatable, Sendable {
   /// Whether N and m_noise describe a simulated deployment larger than what was trained.
   public var simulation: Bool
   public var noiseSource: String
+  /// What the ε assumes, in words (e.g. the participation assumed at example level).
+  public var assumptions: [String]
   /// Why the run ended early (`nil` when all planned rounds ran).
   public var stopReason: String?
   public var wallSeconds: Double
@@ -48,6 +50,6 @@ public struct TrainingSummary: Codable, Equatable, Sendable {
     case bytesFullUpdate = "bytes_full_update", runDir = "run_dir"
     case simulatedPopulation = "simulated_population", noiseCohortSize = "noise_cohort_size"
     case cohortSize = "cohort_size", simulation, noiseSource = "noise_source"
-    case stopReason = "stop_reason", wallSeconds = "wall_seconds"
+    case assumptions, stopReason = "stop_reason", wallSeconds = "wall_seconds"
   }
 }
