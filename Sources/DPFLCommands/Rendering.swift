@@ -225,7 +225,7 @@ extension Rendering {
     if summary.epsilon.isFinite {
       let rdp = summary.rdpEpsilon.map { " (RDP: \(number($0)))" } ?? ""
       let target = summary.targetEpsilon.map { " of target \(number($0))" } ?? ""
-      lines.append("ε spent = \(number(summary.epsilon))\(target) at δ = \(number(summary.delta)), \(summary.accountant)\(rdp); σ = \(roundedUp(summary.noiseMultiplier)), C = \(number(summary.clippingBound))")
+      lines.append("ε spent = \(number(summary.epsilon))\(target) at δ = \(number(summary.delta)), \(summary.accountant)\(rdp); σ = \(roundedUp(summary.noiseMultiplier)), C = \(number(summary.clippingBound))\(summary.finalClippingBound.map { " → \(number($0)) (adaptive)" } ?? "")")
     } else {
       lines.append("no privacy: ε = ∞ (no clipping, no noise)")
     }

@@ -57,6 +57,14 @@ struct TrainCommand: ParsableCommand {
   var noiseCohortSize: Int?
   @Option(parsing: .unconditional, help: "Clipping bound C > 0 on each client's update (default 0.5).")
   var clippingBound: Double?
+  @Flag(help: "Adapt the clipping bound to a quantile of the client update norms (Andrew et al. 2021); --clipping-bound is the start.")
+  var adaptiveClipping = false
+  @Option(parsing: .unconditional, help: "Adaptive clipping: the quantile γ in (0, 1) to track (default 0.5).")
+  var targetQuantile: Double?
+  @Option(parsing: .unconditional, help: "Adaptive clipping: η of C ← C·exp(−η(b̂ − γ)) (default 0.2).")
+  var clipLearningRate: Double?
+  @Option(parsing: .unconditional, help: "Adaptive clipping: σ_b of the unclipped count as a fraction of the noise cohort (default 0.05).")
+  var indicatorNoiseFraction: Double?
   @Option(help: "pld (default) or rdp: calibration and the per-round budget check.")
   var accountant: FederatedConfiguration.AccountantChoice?
   @Option(help: "seeded (default; reproducible simulation) or secure (the OS CSPRNG).")
@@ -108,6 +116,13 @@ struct TrainCommand: ParsableCommand {
     if let population { configuration.population = population }
     if let noiseCohortSize { configuration.noiseCohortSize = noiseCohortSize }
     if let clippingBound { configuration.clippingBound = clippingBound }
+    if adaptiveClipping || targetQuantile != nil || clipLearningRate != nil || indicatorNoiseFraction != nil {
+      var adaptive = AdaptiveClipping()
+      if let targetQuantile { adaptive.targetQuantile = targetQuantile }
+      if let clipLearningRate { adaptive.learningRate = clipLearningRate }
+      if let indicatorNoiseFraction { adaptive.indicatorNoiseFraction = indicatorNoiseFraction }
+      configuration.adaptiveClipping = adaptive
+    }
     if let accountant { configuration.accountant = accountant }
     if let noiseSource { configuration.noiseSource = noiseSource }
     if let localEpochs { configuration.localEpochs = localEpochs }

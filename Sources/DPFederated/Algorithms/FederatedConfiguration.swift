@@ -51,8 +51,10 @@ public struct FederatedConfiguration: Codable, Equatable, Sendable {
   public var population: Int? = 1_000_000
   /// m_noise, the cohort the noise is calibrated for (`nil`: m_sim).
   public var noiseCohortSize: Int? = 1_000
-  /// C.
+  /// C (the initial C with adaptive clipping).
   public var clippingBound = 0.5
+  /// Adaptive clipping of the bound (user level); `nil` keeps C fixed.
+  public var adaptiveClipping: AdaptiveClipping?
   /// σ; `nil` means calibrate it from ``targetEpsilon``.
   public var noiseMultiplier: Double?
   /// The ε the run must not exceed (`nil`: no budget, σ must be given).
@@ -108,6 +110,12 @@ public struct FederatedConfiguration: Codable, Equatable, Sendable {
     if let noiseMultiplier { check(noiseMultiplier > 0 && noiseMultiplier.isFinite, "--noise-multiplier", noiseMultiplier, "a number > 0") }
     if let targetEpsilon { check(targetEpsilon > 0 && targetEpsilon.isFinite, "--epsilon", targetEpsilon, "a number > 0") }
     if privacy { check(targetEpsilon != nil || noiseMultiplier != nil, "--epsilon", "none", "given (or --noise-multiplier) for a private run") }
+    if let adaptive = adaptiveClipping {
+      check(privacyUnit == .user, "--adaptive-clipping", "with --privacy-unit example", "used with user-level privacy")
+      check(adaptive.targetQuantile > 0 && adaptive.targetQuantile < 1, "--target-quantile", adaptive.targetQuantile, "in (0, 1)")
+      check(adaptive.learningRate > 0, "--clip-learning-rate", adaptive.learningRate, "a number > 0")
+      check(adaptive.indicatorNoiseFraction > 0, "--indicator-noise-fraction", adaptive.indicatorNoiseFraction, "a number > 0")
+    }
     check(localEpochs >= 1, "--local-epochs", localEpochs, "an integer ≥ 1")
     check(localBatchSize >= 1, "--local-batch-size", localBatchSize, "an integer ≥ 1")
     check(localLearningRate > 0, "--local-learning-rate", localLearningRate, "a number > 0")

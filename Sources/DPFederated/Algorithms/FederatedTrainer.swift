@@ -32,6 +32,11 @@ where Model.Scalar == Float {
   /// The plan's accountant's ε after milestone round counts, computed once each.
   private var milestones: [Int: Double] = [:]
   private var serverOptimizer: Optimizer<Float>
+  /// C for the next round (fixed, or adapted round by round).
+  public private(set) var clippingBound: Double
+  /// With adaptive clipping: σ_b on the count, and z_Δ ≥ σ on the update.
+  private let indicatorNoise: Double
+  private let updateNoiseMultiplier: Double
   private let makeBatch: @Sendable ([Example]) -> Model.Batch
 
   /// How a round ended.
@@ -76,6 +81,12 @@ where Model.Scalar == Float {
       noiseMultiplier = sigma
     }
     self.plan = plan
+    clippingBound = configuration.clippingBound
+    indicatorNoise = (configuration.adaptiveClipping?.indicatorNoiseFraction ?? 0) * Double(sampler.noiseCohortSize)
+    updateNoiseMultiplier =
+      configuration.adaptiveClipping != nil && configuration.privacy
+      ? try AdaptiveClipping.updateNoiseMultiplier(overall: noiseMultiplier, indicatorNoise: indicatorNoise)
+      : noiseMultiplier
     self.configuration = configuration
     self.model = model
     self.dataset = dataset
@@ -150,11 +161,14 @@ where Model.Scalar == Float {
     }
     epsilonSpent = configuration.privacy && charged > 0 ? try spentBound(rounds: charged) : checkpoint.epsilonSpent
     serverOptimizer = checkpoint.serverOptimizer
+    clippingBound = checkpoint.clippingBound
   }
 
   /// The state to checkpoint now.
   public var checkpoint: Checkpoint {
-    Checkpoint(round: round, epsilonSpent: epsilonSpent, trainables: model.trainableParameters, serverOptimizer: serverOptimizer)
+    Checkpoint(
+      round: round, epsilonSpent: epsilonSpent, trainables: model.trainableParameters,
+      serverOptimizer: serverOptimizer, clippingBound: clippingBound)
   }
 
   static func makeServerOptimizer(_ configuration: FederatedConfiguration) -> Optimizer<Float> {
@@ -196,7 +210,7 @@ where Model.Scalar == Float {
     var clipped = 0
     var lossTotal = 0.0
     var exampleCount = 0
-    let mechanism = GaussianMechanism(clippingBound: configuration.clippingBound, noiseMultiplier: noiseMultiplier)
+    let mechanism = GaussianMechanism(clippingBound: clippingBound, noiseMultiplier: updateNoiseMultiplier)
     let userLevel = configuration.privacy && configuration.privacyUnit == .user
     var clippedExamples = 0
     for client in cohort {
@@ -227,9 +241,16 @@ where Model.Scalar == Float {
     ledger = next
     epsilonSpent = configuration.privacy ? spent : .infinity
     // Release: noise on live coordinates, fixed public denominator, server optimiser.
+    let roundBound = clippingBound
     if userLevel {
       var generator = configuration.noiseSource.generator(roundSeed: seed)
       mechanism.addNoise(to: &sum, live: live, scale: plan.sampler.noiseScale, using: &generator)
+      if let adaptive = configuration.adaptiveClipping {
+        // The noisy fraction of clients whose update fitted, then the geometric step.
+        let unclipped = Double(cohort.count - clipped)
+        let noisyCount = unclipped + indicatorNoise * plan.sampler.noiseScale * generator.nextStandardNormal()
+        clippingBound = adaptive.nextBound(roundBound, unclippedFraction: noisyCount / Double(configuration.cohortSize))
+      }
     }
     let estimate = sum.with(flattened: sum.flattened().map { $0 / Float(configuration.cohortSize) })
     var parameters = global
@@ -239,13 +260,14 @@ where Model.Scalar == Float {
     for index in live.indices(in: global) { values[index] = stepped[index] }
     model.updateTrainables(global.with(flattened: values))
     round += 1
+    let clipFraction: Double =
+      userLevel
+      ? (cohort.isEmpty ? 0 : Double(clipped) / Double(cohort.count))
+      : Double(clippedExamples) / Double(max(1, exampleCount * configuration.localEpochs))
+    let meanLoss: Double = exampleCount > 0 ? lossTotal / Double(exampleCount) : 0
     return .completed(RoundMetrics(
-      round: t, activeRank: rank, cohort: cohort.count,
-      loss: exampleCount > 0 ? lossTotal / Double(exampleCount) : 0,
-      clipFraction: userLevel
-        ? (cohort.isEmpty ? 0 : Double(clipped) / Double(cohort.count))
-        : Double(clippedExamples) / Double(max(1, exampleCount * configuration.localEpochs)),
-      epsilon: configuration.privacy ? spent : 0,
+      round: t, activeRank: rank, cohort: cohort.count, loss: meanLoss, clipFraction: clipFraction,
+      clippingBound: userLevel ? roundBound : nil, epsilon: configuration.privacy ? spent : 0,
       bytesPerClient: live.indices(in: global).count * MemoryLayout<Float>.size, accuracy: nil))
   }
 

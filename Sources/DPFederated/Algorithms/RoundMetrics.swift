@@ -10,6 +10,8 @@ public struct RoundMetrics: Codable, Equatable, Sendable {
   public var loss: Double
   /// Fraction of the cohort whose update was clipped.
   public var clipFraction: Double
+  /// C used this round (user level).
+  public var clippingBound: Double?
   /// ε spent after this round (at the run's δ; 0 without privacy accounting).
   public var epsilon: Double
   /// Bytes one client sends this round (live coordinates × 4).
@@ -18,7 +20,8 @@ public struct RoundMetrics: Codable, Equatable, Sendable {
   public var accuracy: Double?
 
   enum CodingKeys: String, CodingKey {
-    case round, activeRank = "active_rank", cohort, loss, clipFraction = "clip_fraction", epsilon
+    case round, activeRank = "active_rank", cohort, loss, clipFraction = "clip_fraction"
+    case clippingBound = "clipping_bound", epsilon
     case bytesPerClient = "bytes_per_client", accuracy
   }
 }

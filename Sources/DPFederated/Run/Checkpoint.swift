@@ -10,4 +10,6 @@ public struct Checkpoint: Codable, Equatable, Sendable {
   public var trainables: ParameterSet<Float>
   /// The server optimiser with its state.
   public var serverOptimizer: Optimizer<Float>
+  /// The clipping bound for the next round (it moves with adaptive clipping).
+  public var clippingBound: Double
 }

@@ -13,7 +13,10 @@ public struct TrainingSummary: Codable, Equatable, Sendable {
   public var delta: Double
   public var accountant: String
   public var noiseMultiplier: Double
+  /// C (the initial C with adaptive clipping).
   public var clippingBound: Double
+  /// With adaptive clipping, C after the last round; `nil` when C was fixed.
+  public var finalClippingBound: Double?
   /// Rounds completed.
   public var rounds: Int
   public var plannedRounds: Int
@@ -44,7 +47,7 @@ public struct TrainingSummary: Codable, Equatable, Sendable {
   enum CodingKeys: String, CodingKey {
     case task, method, privacyUnit = "privacy_unit", epsilon, rdpEpsilon = "rdp_epsilon"
     case targetEpsilon = "target_epsilon", delta, accountant, noiseMultiplier = "noise_multiplier"
-    case clippingBound = "clipping_bound", rounds, plannedRounds = "planned_rounds"
+    case clippingBound = "clipping_bound", finalClippingBound = "final_clipping_bound", rounds, plannedRounds = "planned_rounds"
     case accuracyBefore = "accuracy_before", accuracyAfter = "accuracy_after"
     case accuracyByRank = "accuracy_by_rank", bytesPerClientPerRound = "bytes_per_client_per_round"
     case bytesFullUpdate = "bytes_full_update", runDir = "run_dir"
