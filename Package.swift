@@ -12,6 +12,7 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
     .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+    .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
   ],
   targets: [
     // MARK: Public API
@@ -43,7 +44,7 @@ let package = Package(
     .target(
       name: "DPFLCommands",
       dependencies: [
-        "Accountants", "DPFederated", "DPModel",
+        "Accountants", "DPFederated", "DPModel", .product(name: "TOMLKit", package: "TOMLKit"),
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),

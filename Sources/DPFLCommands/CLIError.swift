@@ -20,6 +20,8 @@ enum QueryField: String, CaseIterable, Sendable {
   case solve
   case ledger
   case compare
+  case task
+  case config
 
   /// The command-line spelling.
   var flag: String { "--" + rawValue.replacingOccurrences(of: "_", with: "-") }
@@ -60,6 +62,9 @@ enum CLIError: Error, Equatable, Sendable {
   /// Some lines of a batch failed; their results say why.
   case batchHadErrors
 
+  /// A training setting is invalid (the message names the flag, the value and what is allowed).
+  case invalidConfiguration(String)
+
   /// One line, fields spelled as flags or JSON keys.
   func message(_ spelling: FieldSpelling) -> String {
     switch self {
@@ -81,13 +86,15 @@ enum CLIError: Error, Equatable, Sendable {
       return error.description
     case .batchHadErrors:
       return "some lines of the batch failed; their results carry \"error\" and \"line\"."
+    case .invalidConfiguration(let message):
+      return message
     }
   }
 
   /// 64 (usage) for bad flags and values, 65 for malformed files, 1 otherwise.
   var exitCode: Int32 {
     switch self {
-    case .invalidValue, .missing, .conflict: return 64
+    case .invalidValue, .missing, .conflict, .invalidConfiguration: return 64
     case .malformedField, .malformedLine, .malformedFile, .batchHadErrors: return 65
     case .unreadableFile: return 66
     case .accounting(.noBracketFound), .accounting(.cannotCompose),

@@ -51,31 +51,51 @@ struct PlanCommand: ParsableCommand {
   @Option(help: "RDP → (ε, δ) conversion: improved (default) or classic.")
   var conversion: RDPConversion?
 
+  @Option(help: "A dpfl train TOML run config: plan its schedule (flags override it), so the plan and the run agree.")
+  var config: String?
+
   @OptionGroup var output: OutputOptions
 
   init() {}
 
-  /// The query as given on the command line.
-  var rawQuery: RawQuery {
+  /// The query as given on the command line (and in `--config`, under the flags).
+  func rawQuery() throws(CLIError) -> RawQuery {
     var raw = RawQuery(
       noiseMultiplier: noiseMultiplier, delta: delta, epsilon: epsilon, accountant: accountant,
       conversion: conversion, clippingBound: clippingBound, solve: solve)
     schedule.apply(to: &raw)
-    return raw
+    guard let config else { return raw }
+    return raw.overriding(try Self.query(from: TrainSettings.read(config), path: config))
+  }
+
+  /// The schedule a training run of `settings` accounts: q = m_noise/N per round, its
+  /// rounds, its δ, ε and accountant, with `dpfl train`'s defaults where the file is silent.
+  static func query(from settings: TrainSettings, path: String) throws(CLIError) -> RawQuery {
+    let run = settings.configuration
+    guard run.privacyUnit == .user else {
+      throw .malformedFile(path: path, reason: "plan --config plans user-level runs; privacy_unit is example.")
+    }
+    guard let population = run.population else {
+      throw .malformedFile(path: path, reason: "population is needed to plan (q = noise_cohort_size / population).")
+    }
+    return RawQuery(
+      population: population, cohortSize: run.noiseCohortSize ?? run.cohortSize, rounds: run.rounds,
+      delta: run.delta, epsilon: run.targetEpsilon, accountant: run.accountant == .pld ? .pld : .rdp,
+      clippingBound: run.clippingBound)
   }
 
   func run() throws {
     try reportingErrors { () throws(CLIError) in
       if let path = output.batch {
         let succeeded = try BatchRunner.run(
-          path: path, defaults: rawQuery, allowed: PlanQuery.fields, timings: output.timings
+          path: path, defaults: try rawQuery(), allowed: PlanQuery.fields, timings: output.timings
         ) { (raw: RawQuery) throws(CLIError) -> PlanResult in
           try PlanQuery(raw).solve()
         }
         if !succeeded { throw CLIError.batchHadErrors }
         return
       }
-      let query = try PlanQuery(rawQuery)
+      let query = try PlanQuery(rawQuery())
       var result = try query.solve()
       result.budgetCurve = try query.budgetCurve(result)
       print(output.format == .json ? Rendering.json(result) : Rendering.text(result))

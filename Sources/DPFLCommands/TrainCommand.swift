@@ -33,8 +33,10 @@ struct TrainCommand: ParsableCommand {
         dpfl train --resume runs/digits-dp-dylora-20261122-101500
       """)
 
-  @Option(help: "Built-in task: digits.")
-  var task = "digits"
+  @Option(help: "A TOML run config: the flag names in snake_case (flags override it). dpfl plan --config reads the same file.")
+  var config: String?
+  @Option(help: "Built-in task: digits (default).")
+  var task: String?
   @Option(help: "dp-lora, dp-dylora (default), ffa-lora, fed-sb or head-only.")
   var method: FederatedConfiguration.Method?
   @Option(help: "user (default: DP-FedAvg, one clip per client, central noise) or example (DP-SGD inside each client; accounted as if every client took part in every round).")
@@ -96,68 +98,49 @@ struct TrainCommand: ParsableCommand {
 
   init() {}
 
-  /// The defaults with every given flag applied.
-  var resolvedConfiguration: FederatedConfiguration {
-    var configuration = FederatedConfiguration()
-    if let method { configuration.method = method }
-    if let privacyUnit { configuration.privacyUnit = privacyUnit }
-    if noPrivacy {
-      configuration.privacy = false
-      configuration.targetEpsilon = nil
-    }
-    if let epsilon { configuration.targetEpsilon = epsilon }
-    if let delta { configuration.delta = delta }
-    if let noiseMultiplier {
-      configuration.noiseMultiplier = noiseMultiplier
-      if epsilon == nil { configuration.targetEpsilon = nil }
-    }
-    if let rounds { configuration.rounds = rounds }
-    if let cohortSize { configuration.cohortSize = cohortSize }
-    if let population { configuration.population = population }
-    if let noiseCohortSize { configuration.noiseCohortSize = noiseCohortSize }
-    if let clippingBound { configuration.clippingBound = clippingBound }
-    if adaptiveClipping || targetQuantile != nil || clipLearningRate != nil || indicatorNoiseFraction != nil {
-      var adaptive = AdaptiveClipping()
-      if let targetQuantile { adaptive.targetQuantile = targetQuantile }
-      if let clipLearningRate { adaptive.learningRate = clipLearningRate }
-      if let indicatorNoiseFraction { adaptive.indicatorNoiseFraction = indicatorNoiseFraction }
-      configuration.adaptiveClipping = adaptive
-    }
-    if let accountant { configuration.accountant = accountant }
-    if let noiseSource { configuration.noiseSource = noiseSource }
-    if let localEpochs { configuration.localEpochs = localEpochs }
-    if let localBatchSize { configuration.localBatchSize = localBatchSize }
-    if let localLearningRate { configuration.localLearningRate = localLearningRate }
-    if let serverOptimizer { configuration.serverOptimizer = serverOptimizer }
-    if let serverLearningRate { configuration.serverLearningRate = serverLearningRate }
-    if let rank { configuration.rank = rank }
-    if let alpha { configuration.alpha = alpha }
-    if frozen { configuration.frozen = true }
-    if let seed { configuration.seed = seed }
-    return configuration
+  /// The settings the flags give (unset flags are `nil`).
+  var flagSettings: TrainSettings {
+    TrainSettings(
+      task: task, method: method, privacyUnit: privacyUnit, privacy: noPrivacy ? false : nil,
+      epsilon: epsilon, delta: delta, noiseMultiplier: noiseMultiplier, rounds: rounds,
+      cohortSize: cohortSize, population: population, noiseCohortSize: noiseCohortSize,
+      clippingBound: clippingBound, adaptiveClipping: adaptiveClipping ? true : nil,
+      targetQuantile: targetQuantile, clipLearningRate: clipLearningRate,
+      indicatorNoiseFraction: indicatorNoiseFraction, accountant: accountant,
+      noiseSource: noiseSource, localEpochs: localEpochs, localBatchSize: localBatchSize,
+      localLearningRate: localLearningRate, serverOptimizer: serverOptimizer,
+      serverLearningRate: serverLearningRate, rank: rank, alpha: alpha, frozen: frozen ? true : nil,
+      seed: seed.map { Int(truncatingIfNeeded: $0) })
   }
 
-  /// Whether any flag besides --resume, --run-dir and --format was given.
-  var givesTrainingFlags: Bool {
-    resolvedConfiguration != FederatedConfiguration() || task != "digits"
+  /// The file's settings (if `--config`) overridden by the flags.
+  func resolvedSettings() throws(CLIError) -> TrainSettings {
+    let file = try config.map { (path: String) throws(CLIError) in try TrainSettings.read(path) } ?? TrainSettings()
+    return file.overridden(by: flagSettings)
   }
+
+  /// Whether any training flag (or --config) was given.
+  var givesTrainingFlags: Bool { flagSettings != TrainSettings() || config != nil }
 
   func validate() throws {
-    guard task == "digits" else {
-      throw ValidationError("--task must be digits (the built-in tasks); got \(task).")
-    }
     if noPrivacy && (epsilon != nil || noiseMultiplier != nil) {
       throw ValidationError("--no-privacy cannot be combined with --epsilon or --noise-multiplier.")
     }
     if resume != nil && (givesTrainingFlags || runDir != nil) {
       throw ValidationError("--resume continues a run with its own config.json; give no other training flags.")
     }
-    if let problem = resolvedConfiguration.problems(clientCount: 100).first(where: {
-      if case .invalidConfiguration(let field, _, _) = $0 { return field != "--cohort-size" && field != "--population" }
-      return true
-    }) {
-      throw ValidationError(problem.description)
+  }
+
+  /// The resolved configuration, every problem checked.
+  func resolvedConfiguration() throws(CLIError) -> FederatedConfiguration {
+    let settings = try resolvedSettings()
+    if let task = settings.task, task != "digits" {
+      throw .invalidValue(.task, value: task, requirement: "be digits (the built-in tasks)")
     }
+    let configuration = settings.configuration
+    let problems = configuration.problems(clientCount: 100).map(\.description)
+    if let first = problems.first { throw .invalidConfiguration(first) }
+    return configuration
   }
 
   func run() throws {
@@ -172,7 +155,10 @@ struct TrainCommand: ParsableCommand {
         }
         configuration = recorded
       } else {
-        configuration = resolvedConfiguration
+        do { configuration = try resolvedConfiguration() } catch {
+          FileHandle.standardError.write(Data("Error: \(error.message(.flag))\n".utf8))
+          throw ExitCode(error.exitCode)
+        }
         folder = try RunFolder(creating: URL(fileURLWithPath: runDir ?? Self.defaultRunDir(configuration)))
       }
       let progress = ProgressLine()

@@ -167,7 +167,7 @@ struct QueryValidationTests {
   @Test("plan fills in the built-in run's defaults only when no schedule is given")
   func planDefaults() throws {
     let command = try #require(try DPFL.parseAsRoot(["plan", "--epsilon", "2"]) as? PlanCommand)
-    let query = try PlanQuery(command.rawQuery)
+    let query = try PlanQuery(command.rawQuery())
     #expect(query.sampling.population == 1_000_000)
     #expect(query.sampling.cohortSize == 1_000)
     #expect(query.steps == 2_000)
@@ -182,7 +182,7 @@ struct QueryValidationTests {
       throws: CLIError.missing(
         .delta, hint: "δ defaults to 1/population only when --population is given.")
     ) {
-      try PlanQuery(partial.rawQuery)
+      try PlanQuery(partial.rawQuery())
     }
   }
 
@@ -194,7 +194,7 @@ struct QueryValidationTests {
         "--clipping-bound", "0.5",
       ])
         as? PlanCommand)
-    let result = try PlanQuery(sigmaCommand.rawQuery).solve()
+    let result = try PlanQuery(sigmaCommand.rawQuery()).solve()
     #expect(result.achieved.value <= 3)
     #expect(result.noiseStdOnSum == result.noiseMultiplier * 0.5)
     #expect(result.noiseStdOnMean == nil)  // no cohort size with --sampling-rate
@@ -204,7 +204,7 @@ struct QueryValidationTests {
         "rounds", "--noise-multiplier", "\(result.noiseMultiplier)",
       ])
         as? PlanCommand)
-    let roundsQuery = try PlanQuery(roundsCommand.rawQuery)
+    let roundsQuery = try PlanQuery(roundsCommand.rawQuery())
     let rounds = try roundsQuery.solve()
     #expect(rounds.steps >= 5000)
     let curve = try roundsQuery.budgetCurve(rounds)

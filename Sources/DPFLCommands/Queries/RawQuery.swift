@@ -63,6 +63,8 @@ struct RawQuery: Equatable, Sendable {
       case .ledger, .compare:
         throw .malformedField(
           key: key, reason: "not available in batches; use dpfl account --ledger.")
+      case .task, .config:
+        throw .malformedField(key: key, reason: "not available in batches.")
       }
     }
   }

@@ -1,0 +1,133 @@
+import DPFederated
+import Foundation
+import TOMLKit
+
+/// The settings of a training run as a TOML file (`--config run.toml`) spells them: the
+/// flag names in snake_case, every key optional. Flags override the file, the file
+/// overrides the defaults of ``FederatedConfiguration``. `dpfl plan --config` reads the
+/// same file, so a plan and a run of one file agree.
+///
+/// ```toml
+/// method = "dp-dylora"
+/// epsilon = 2.0
+/// delta = 1e-6
+/// rounds = 200
+/// population = 1_000_000
+/// noise_cohort_size = 1_000
+/// cohort_size = 20
+/// clipping_bound = 0.5
+/// ```
+struct TrainSettings: Codable, Equatable {
+  var task: String?
+  var method: FederatedConfiguration.Method?
+  var privacyUnit: FederatedConfiguration.PrivacyUnit?
+  var privacy: Bool?
+  var epsilon: Double?
+  var delta: Double?
+  var noiseMultiplier: Double?
+  var rounds: Int?
+  var cohortSize: Int?
+  var population: Int?
+  var noiseCohortSize: Int?
+  var clippingBound: Double?
+  var adaptiveClipping: Bool?
+  var targetQuantile: Double?
+  var clipLearningRate: Double?
+  var indicatorNoiseFraction: Double?
+  var accountant: FederatedConfiguration.AccountantChoice?
+  var noiseSource: NoiseSource?
+  var localEpochs: Int?
+  var localBatchSize: Int?
+  var localLearningRate: Double?
+  var serverOptimizer: FederatedConfiguration.ServerOptimizer?
+  var serverLearningRate: Double?
+  var rank: Int?
+  var alpha: Double?
+  var frozen: Bool?
+  var seed: Int?
+
+  enum CodingKeys: String, CodingKey, CaseIterable {
+    case task, method, privacyUnit = "privacy_unit", privacy, epsilon, delta
+    case noiseMultiplier = "noise_multiplier", rounds, cohortSize = "cohort_size", population
+    case noiseCohortSize = "noise_cohort_size", clippingBound = "clipping_bound"
+    case adaptiveClipping = "adaptive_clipping", targetQuantile = "target_quantile"
+    case clipLearningRate = "clip_learning_rate", indicatorNoiseFraction = "indicator_noise_fraction"
+    case accountant, noiseSource = "noise_source", localEpochs = "local_epochs"
+    case localBatchSize = "local_batch_size", localLearningRate = "local_learning_rate"
+    case serverOptimizer = "server_optimizer", serverLearningRate = "server_learning_rate"
+    case rank, alpha, frozen, seed
+  }
+
+  /// Reads a TOML file; unknown keys and mistyped values are errors naming the file.
+  static func read(_ path: String) throws(CLIError) -> TrainSettings {
+    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+      throw .unreadableFile(path: path, reason: "no such file, or not UTF-8 text")
+    }
+    do {
+      return try TOMLDecoder(strictDecoding: true).decode(TrainSettings.self, from: text)
+    } catch let error as TOMLParseError {
+      throw .malformedFile(path: path, reason: "line \(error.source.begin.line): \(error.description)")
+    } catch let error as UnexpectedKeysError {
+      let allowed = CodingKeys.allCases.map(\.rawValue).joined(separator: ", ")
+      throw .malformedFile(path: path, reason: "unknown keys \(error.keys.keys.sorted()); allowed: \(allowed)")
+    } catch {
+      throw .malformedFile(path: path, reason: "\(error)")
+    }
+  }
+
+  /// These settings with every value `other` sets taking precedence.
+  func overridden(by other: TrainSettings) -> TrainSettings {
+    var result = self
+    func take<T>(_ path: WritableKeyPath<TrainSettings, T?>) {
+      if let value = other[keyPath: path] { result[keyPath: path] = value }
+    }
+    take(\.task); take(\.method); take(\.privacyUnit); take(\.privacy); take(\.epsilon)
+    take(\.delta); take(\.noiseMultiplier); take(\.rounds); take(\.cohortSize); take(\.population)
+    take(\.noiseCohortSize); take(\.clippingBound); take(\.adaptiveClipping); take(\.targetQuantile)
+    take(\.clipLearningRate); take(\.indicatorNoiseFraction); take(\.accountant); take(\.noiseSource)
+    take(\.localEpochs); take(\.localBatchSize); take(\.localLearningRate); take(\.serverOptimizer)
+    take(\.serverLearningRate); take(\.rank); take(\.alpha); take(\.frozen); take(\.seed)
+    return result
+  }
+
+  /// The defaults with these settings applied.
+  var configuration: FederatedConfiguration {
+    var configuration = FederatedConfiguration()
+    if let method { configuration.method = method }
+    if let privacyUnit { configuration.privacyUnit = privacyUnit }
+    if privacy == false {
+      configuration.privacy = false
+      configuration.targetEpsilon = nil
+    }
+    if let epsilon { configuration.targetEpsilon = epsilon }
+    if let delta { configuration.delta = delta }
+    if let noiseMultiplier {
+      configuration.noiseMultiplier = noiseMultiplier
+      if epsilon == nil { configuration.targetEpsilon = nil }
+    }
+    if let rounds { configuration.rounds = rounds }
+    if let cohortSize { configuration.cohortSize = cohortSize }
+    if let population { configuration.population = population }
+    if let noiseCohortSize { configuration.noiseCohortSize = noiseCohortSize }
+    if let clippingBound { configuration.clippingBound = clippingBound }
+    if adaptiveClipping == true || targetQuantile != nil || clipLearningRate != nil || indicatorNoiseFraction != nil {
+      var adaptive = AdaptiveClipping()
+      if let targetQuantile { adaptive.targetQuantile = targetQuantile }
+      if let clipLearningRate { adaptive.learningRate = clipLearningRate }
+      if let indicatorNoiseFraction { adaptive.indicatorNoiseFraction = indicatorNoiseFraction }
+      configuration.adaptiveClipping = adaptive
+    }
+    if let accountant { configuration.accountant = accountant }
+    if let noiseSource { configuration.noiseSource = noiseSource }
+    if let localEpochs { configuration.localEpochs = localEpochs }
+    if let localBatchSize { configuration.localBatchSize = localBatchSize }
+    if let localLearningRate { configuration.localLearningRate = localLearningRate }
+    if let serverOptimizer { configuration.serverOptimizer = serverOptimizer }
+    if let serverLearningRate { configuration.serverLearningRate = serverLearningRate }
+    if let rank { configuration.rank = rank }
+    if let alpha { configuration.alpha = alpha }
+    if let frozen { configuration.frozen = frozen }
+    if let seed { configuration.seed = UInt64(truncatingIfNeeded: seed) }
+    return configuration
+  }
+}
