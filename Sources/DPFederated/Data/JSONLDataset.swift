@@ -71,8 +71,9 @@ public enum JSONLDataset {
   /// - Throws: ``FederatedError/malformedData(file:line:reason:)`` when a file cannot be read
   ///   (line 0), holds no examples (line 0), or has malformed lines: then the error names the
   ///   first one's file and line, and `reason` lists every problem, joined by "; ", each
-  ///   further line as `file:line: what`. ``FederatedError/invalidConfiguration(field:value:allowed:)``
-  ///   when `evaluationFraction` is outside [0, 1).
+  ///   further line as `file:line: what`;
+  ///   ``FederatedError/invalidConfiguration(field:value:allowed:)`` when `evaluationFraction`
+  ///   is outside [0, 1).
   /// - Complexity: one streaming pass per file, O(lines + total feature count); examples are
   ///   stored once.
   public static func load(
@@ -92,11 +93,11 @@ public enum JSONLDataset {
       evaluationUsers = held
     }
     if let error = reader.problems.error { throw error }
-    for (url, group) in [(training, users), (evaluation, evaluationUsers)] {
-      if let url, let group, group.exampleCount == 0 {
-        throw FederatedError.malformedData(
-          file: url.relativePath, line: 0, reason: "the file holds no examples")
-      }
+    let emptyFile =
+      users.exampleCount == 0 ? training : evaluationUsers?.exampleCount == 0 ? evaluation : nil
+    if let emptyFile {
+      throw FederatedError.malformedData(
+        file: emptyFile.relativePath, line: 0, reason: "the file holds no examples")
     }
 
     // Number class names in sorted order: labels were stored as first-appearance indices.
@@ -225,10 +226,21 @@ extension JSONLDataset {
   /// kind of content, one feature length, one kind of label), and stores the examples until
   /// the first problem; after that it only validates.
   struct Reader {
+    /// A line, named from where a message about another line appears.
+    struct Place {
+      var file: String
+      var line: Int
+
+      /// "line 3" in the same file, "train.jsonl:3" in another.
+      func named(from other: String) -> String {
+        other == file ? "line \(line)" : "\(file):\(line)"
+      }
+    }
+
     /// The first line with content: text (`featureCount == nil`) or features of that length.
-    var reference: (file: String, line: Int, featureCount: Int?)?
+    var reference: (place: Place, featureCount: Int?)?
     /// The first line with a label, and whether it was a name.
-    var labelReference: (file: String, line: Int, isName: Bool)?
+    var labelReference: (place: Place, isName: Bool)?
     var labelsAreNames: Bool? { labelReference?.isName }
     /// Class names in first-appearance order, and their indices.
     var names: [String] = []
@@ -266,24 +278,26 @@ extension JSONLDataset {
         }
       }
       var whats = decoded.problems
-      switch decoded.content {
+      switch decoded.shape {
       case .text?:
         if let reference, reference.featureCount != nil {
-          whats.append("the line must have features like \(at(reference, from: file)) (got text)")
+          whats.append(
+            "the line must have features like \(reference.place.named(from: file)) (got text)")
         } else if reference == nil {
-          reference = (file, number, nil)
+          reference = (Place(file: file, line: number), nil)
         }
-      case .features(let values)?:
+      case .features(let count)?:
         if let reference {
-          if let count = reference.featureCount, values.count != count {
+          if let expected = reference.featureCount, count != expected {
             whats.append(
-              "features must have \(count) numbers like \(at(reference, from: file)) "
-                + "(got \(values.count))")
+              "features must have \(expected) numbers like \(reference.place.named(from: file)) "
+                + "(got \(count))")
           } else if reference.featureCount == nil {
-            whats.append("the line must have text like \(at(reference, from: file)) (got features)")
+            whats.append(
+              "the line must have text like \(reference.place.named(from: file)) (got features)")
           }
         } else {
-          reference = (file, number, values.count)
+          reference = (Place(file: file, line: number), count)
         }
       case nil:
         break
@@ -292,17 +306,17 @@ extension JSONLDataset {
       case .id(let id)?:
         if let labelReference, labelReference.isName {
           whats.append(
-            "label must be a class name like \(at(labelReference, from: file)) (got \(id))")
+            "label must be a class name like \(labelReference.place.named(from: file)) (got \(id))")
         } else if labelReference == nil {
-          labelReference = (file, number, false)
+          labelReference = (Place(file: file, line: number), false)
         }
       case .name(let name)?:
         if let labelReference, !labelReference.isName {
           whats.append(
-            "label must be an integer class id like \(at(labelReference, from: file)) "
+            "label must be an integer class id like \(labelReference.place.named(from: file)) "
               + "(got \(Described.quoted(name)))")
         } else if labelReference == nil {
-          labelReference = (file, number, true)
+          labelReference = (Place(file: file, line: number), true)
         }
       case nil:
         break
@@ -334,17 +348,6 @@ extension JSONLDataset {
       case .features(let values): users.features[user].append(values)
       }
       users.exampleCount += 1
-    }
-
-    /// "line 3" in the same file, "train.jsonl:3" in another.
-    func at(_ reference: (file: String, line: Int, featureCount: Int?), from file: String)
-      -> String
-    {
-      reference.file == file ? "line \(reference.line)" : "\(reference.file):\(reference.line)"
-    }
-
-    func at(_ reference: (file: String, line: Int, isName: Bool), from file: String) -> String {
-      reference.file == file ? "line \(reference.line)" : "\(reference.file):\(reference.line)"
     }
 
     /// Where the JSON breaks, as Foundation's parser words it (" (invalid value around
@@ -425,11 +428,14 @@ extension JSONLDataset {
   struct Line: Decodable {
     enum Label { case id(Int), name(String) }
     enum Content { case text(String), features([Float]) }
+    /// What the line holds, even when its values are bad: text, or features of this length.
+    enum Shape { case text, features(Int) }
     enum Key: String, CodingKey { case userID = "user_id", label, text, features }
 
     var userID: String?
     var label: Label?
     var content: Content?
+    var shape: Shape?
     var problems: [String] = []
     var hasNonFiniteFeatures = false
 
@@ -467,6 +473,7 @@ extension JSONLDataset {
       case (false, false):
         problems.append("the line must have exactly one of text and features (got neither)")
       case (true, false):
+        shape = .text
         if let text = try? container.decode(String.self, forKey: .text) {
           content = .text(text)
         } else {
@@ -502,6 +509,7 @@ extension JSONLDataset {
           problems.append("features must not be empty")
         } else {
           content = .features(values)
+          shape = .features(values.count)
         }
         return
       }
@@ -521,13 +529,15 @@ extension JSONLDataset {
         case .outOfRange:
           hasNonFiniteFeatures = true
           badCount += 1
-          first = first ?? "features[\(index)] must be finite in Float32 (got \(Described.outOfRange))"
+          first =
+            first ?? "features[\(index)] must be finite in Float32 (got \(Described.outOfRange))"
         case .other(let description):
           badCount += 1
           first = first ?? "features[\(index)] must be a number (got \(description))"
         }
         index += 1
       }
+      shape = .features(index)
       if var first {
         if badCount > 1 { first += ", and \(badCount - 1) more features are not finite numbers" }
         problems.append(first)
