@@ -35,8 +35,16 @@ struct TrainCommand: ParsableCommand {
 
   @Option(help: "A TOML run config: the flag names in snake_case (flags override it). dpfl plan --config reads the same file.")
   var config: String?
-  @Option(help: "Built-in task: digits (default).")
+  @Option(help: "digits (default), shakespeare-genre (needs Scripts/fetch-assets) or jsonl (--data FILE).")
   var task: String?
+  @Option(help: "--task jsonl: JSON Lines with user_id, label and text or features.")
+  var data: String?
+  @Option(help: "--task jsonl: an evaluation file (default: hold out 20 % of the users).")
+  var evaluationData: String?
+  @Option(help: "Text tasks: all-MiniLM-L6-v2 blocks to keep, 1…6 (default 2).")
+  var layers: Int?
+  @Option(help: "Text tasks: the longest token sequence (default 32).")
+  var maxLength: Int?
   @Option(help: "dp-lora, dp-dylora (default), ffa-lora, fed-sb or head-only.")
   var method: FederatedConfiguration.Method?
   @Option(help: "user (default: DP-FedAvg, one clip per client, central noise) or example (DP-SGD inside each client; accounted as if every client took part in every round).")
@@ -101,7 +109,8 @@ struct TrainCommand: ParsableCommand {
   /// The settings the flags give (unset flags are `nil`).
   var flagSettings: TrainSettings {
     TrainSettings(
-      task: task, method: method, privacyUnit: privacyUnit, privacy: noPrivacy ? false : nil,
+      task: task, data: data, evaluationData: evaluationData, layers: layers, maxLength: maxLength,
+      method: method, privacyUnit: privacyUnit, privacy: noPrivacy ? false : nil,
       epsilon: epsilon, delta: delta, noiseMultiplier: noiseMultiplier, rounds: rounds,
       cohortSize: cohortSize, population: population, noiseCohortSize: noiseCohortSize,
       clippingBound: clippingBound, adaptiveClipping: adaptiveClipping ? true : nil,
@@ -133,12 +142,8 @@ struct TrainCommand: ParsableCommand {
 
   /// The resolved configuration, every problem checked.
   func resolvedConfiguration() throws(CLIError) -> FederatedConfiguration {
-    let settings = try resolvedSettings()
-    if let task = settings.task, task != "digits" {
-      throw .invalidValue(.task, value: task, requirement: "be digits (the built-in tasks)")
-    }
-    let configuration = settings.configuration
-    let problems = configuration.problems(clientCount: 100).map(\.description)
+    let configuration = try resolvedSettings().configuration
+    let problems = configuration.problems(clientCount: nil).map(\.description)
     if let first = problems.first { throw .invalidConfiguration(first) }
     return configuration
   }
@@ -162,8 +167,8 @@ struct TrainCommand: ParsableCommand {
         folder = try RunFolder(creating: URL(fileURLWithPath: runDir ?? Self.defaultRunDir(configuration)))
       }
       let progress = ProgressLine()
-      let summary = try TrainingRun.digits(
-        configuration: configuration, folder: folder, resume: resume != nil,
+      let summary = try TrainingRun.run(
+        configuration: configuration, assets: Self.assets, folder: folder, resume: resume != nil,
         progress: progress.update)
       progress.finish()
       print(format == .json ? Rendering.json(summary) : Rendering.text(summary))
@@ -181,11 +186,18 @@ struct TrainCommand: ParsableCommand {
     }
   }
 
+  /// `$DPFL_ASSETS_DIR`, or `.cache/assets` in the current folder (where
+  /// `Scripts/fetch-assets` puts them when run from the repository).
+  static var assets: TrainingRun.Assets {
+    let environment = ProcessInfo.processInfo.environment["DPFL_ASSETS_DIR"]
+    return TrainingRun.Assets(root: URL(fileURLWithPath: environment ?? ".cache/assets"))
+  }
+
   static func defaultRunDir(_ configuration: FederatedConfiguration) -> String {
     let formatter = DateFormatter()
     formatter.dateFormat = "yyyyMMdd-HHmmss"
     formatter.timeZone = TimeZone(identifier: "UTC")
-    return "runs/digits-\(configuration.method.rawValue)-\(formatter.string(from: Date()))"
+    return "runs/\(configuration.task)-\(configuration.method.rawValue)-\(formatter.string(from: Date()))"
   }
 }
 

@@ -19,6 +19,10 @@ import TOMLKit
 /// ```
 struct TrainSettings: Codable, Equatable {
   var task: String?
+  var data: String?
+  var evaluationData: String?
+  var layers: Int?
+  var maxLength: Int?
   var method: FederatedConfiguration.Method?
   var privacyUnit: FederatedConfiguration.PrivacyUnit?
   var privacy: Bool?
@@ -47,7 +51,8 @@ struct TrainSettings: Codable, Equatable {
   var seed: Int?
 
   enum CodingKeys: String, CodingKey, CaseIterable {
-    case task, method, privacyUnit = "privacy_unit", privacy, epsilon, delta
+    case task, data, evaluationData = "evaluation_data", layers, maxLength = "max_length"
+    case method, privacyUnit = "privacy_unit", privacy, epsilon, delta
     case noiseMultiplier = "noise_multiplier", rounds, cohortSize = "cohort_size", population
     case noiseCohortSize = "noise_cohort_size", clippingBound = "clipping_bound"
     case adaptiveClipping = "adaptive_clipping", targetQuantile = "target_quantile"
@@ -81,7 +86,8 @@ struct TrainSettings: Codable, Equatable {
     func take<T>(_ path: WritableKeyPath<TrainSettings, T?>) {
       if let value = other[keyPath: path] { result[keyPath: path] = value }
     }
-    take(\.task); take(\.method); take(\.privacyUnit); take(\.privacy); take(\.epsilon)
+    take(\.task); take(\.data); take(\.evaluationData); take(\.layers); take(\.maxLength)
+    take(\.method); take(\.privacyUnit); take(\.privacy); take(\.epsilon)
     take(\.delta); take(\.noiseMultiplier); take(\.rounds); take(\.cohortSize); take(\.population)
     take(\.noiseCohortSize); take(\.clippingBound); take(\.adaptiveClipping); take(\.targetQuantile)
     take(\.clipLearningRate); take(\.indicatorNoiseFraction); take(\.accountant); take(\.noiseSource)
@@ -93,6 +99,11 @@ struct TrainSettings: Codable, Equatable {
   /// The defaults with these settings applied.
   var configuration: FederatedConfiguration {
     var configuration = FederatedConfiguration()
+    if let task { configuration.task = task }
+    if let data { configuration.dataPath = data }
+    if let evaluationData { configuration.evaluationDataPath = evaluationData }
+    if let layers { configuration.encoderLayers = layers }
+    if let maxLength { configuration.maxSequenceLength = maxLength }
     if let method { configuration.method = method }
     if let privacyUnit { configuration.privacyUnit = privacyUnit }
     if privacy == false {

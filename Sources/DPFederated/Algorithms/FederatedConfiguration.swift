@@ -39,6 +39,14 @@ public struct FederatedConfiguration: Codable, Equatable, Sendable {
     case rdp
   }
 
+  /// The task: `digits`, `shakespeare-genre`, or `jsonl` (the user's own data).
+  public var task = "digits"
+  /// `jsonl`: the training file (and optionally an evaluation file) of JSON Lines.
+  public var dataPath: String?
+  public var evaluationDataPath: String?
+  /// Text tasks: the MiniLM blocks kept (1…6) and the longest token sequence.
+  public var encoderLayers = 2
+  public var maxSequenceLength = 32
   public var method: Method = .dpDyLoRA
   public var privacyUnit: PrivacyUnit = .user
   /// `false` runs the same loop without clipping or noise (the comparison row).
@@ -93,18 +101,26 @@ public struct FederatedConfiguration: Codable, Equatable, Sendable {
     return AdapterConfiguration(kind: kind, rank: rank, alpha: alpha, frozen: frozen, seed: seed ^ 0x4144_4150)
   }
 
-  /// Every problem with the values, one line each (empty when valid).
-  public func problems(clientCount: Int) -> [FederatedError] {
+  /// Every problem with the values, one line each (empty when valid). The cohort and
+  /// population checks need the task's client count and are skipped when it is `nil`.
+  public func problems(clientCount: Int?) -> [FederatedError] {
     var found: [FederatedError] = []
     func check(_ ok: Bool, _ field: String, _ value: Any, _ allowed: String) {
       if !ok { found.append(.invalidConfiguration(field: field, value: "\(value)", allowed: allowed)) }
     }
+    check(["digits", "shakespeare-genre", "jsonl"].contains(task), "--task", task, "digits, shakespeare-genre or jsonl")
+    check(task != "jsonl" || dataPath != nil, "--data", "none", "given with --task jsonl (a JSON Lines file)")
+    check(encoderLayers >= 1 && encoderLayers <= 6, "--layers", encoderLayers, "in 1...6 (all-MiniLM-L6-v2's blocks)")
+    check(maxSequenceLength >= 4 && maxSequenceLength <= 512, "--max-length", maxSequenceLength, "in 4...512")
     check(rounds >= 1, "--rounds", rounds, "an integer ≥ 1")
-    check(cohortSize >= 1 && cohortSize <= clientCount, "--cohort-size", cohortSize, "in 1...\(clientCount) (the task's clients)")
-    let population = population ?? clientCount
-    let noiseCohort = noiseCohortSize ?? cohortSize
-    check(population >= clientCount, "--population", population, "≥ \(clientCount) (the task's clients)")
-    check(noiseCohort >= cohortSize && noiseCohort <= population, "--noise-cohort-size", noiseCohort, "in \(cohortSize)...\(population) (≥ the cohort size, ≤ the population)")
+    check(cohortSize >= 1, "--cohort-size", cohortSize, "an integer ≥ 1")
+    if let clientCount {
+      check(cohortSize <= clientCount, "--cohort-size", cohortSize, "in 1...\(clientCount) (the task's clients)")
+      let population = population ?? clientCount
+      let noiseCohort = noiseCohortSize ?? cohortSize
+      check(population >= clientCount, "--population", population, "≥ \(clientCount) (the task's clients)")
+      check(noiseCohort >= cohortSize && noiseCohort <= population, "--noise-cohort-size", noiseCohort, "in \(cohortSize)...\(population) (≥ the cohort size, ≤ the population)")
+    }
     check(clippingBound > 0 && clippingBound.isFinite, "--clipping-bound", clippingBound, "a number > 0")
     check(delta > 0 && delta < 1, "--delta", delta, "in (0, 1)")
     if let noiseMultiplier { check(noiseMultiplier > 0 && noiseMultiplier.isFinite, "--noise-multiplier", noiseMultiplier, "a number > 0") }

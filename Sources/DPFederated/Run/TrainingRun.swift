@@ -17,12 +17,95 @@ public enum TrainingRun {
   /// The perceptron the `digits` task uses: 64 → 128 → 128 → 10 with GELU.
   public static let digitsHidden = [128, 128]
 
+  /// Where the fetched assets live (`Scripts/fetch-assets`): all-MiniLM-L6-v2 and the
+  /// Shakespeare texts.
+  public struct Assets: Sendable {
+    /// The cache root, holding `all-MiniLM-L6-v2/` and `shakespeare/`.
+    public var root: URL
+    public init(root: URL) { self.root = root }
+    var miniLM: URL { root.appendingPathComponent("all-MiniLM-L6-v2") }
+    var shakespeare: URL { root.appendingPathComponent("shakespeare") }
+
+    func require(_ folder: URL, _ what: String) throws {
+      guard FileManager.default.fileExists(atPath: folder.path) else {
+        throw FederatedError.runFolder(
+          path: folder.path, reason: "\(what) is missing; run Scripts/fetch-assets (or set DPFL_ASSETS_DIR)")
+      }
+    }
+  }
+
+  /// The most evaluation examples a text task scores (a fixed, seeded subset), so that
+  /// evaluating every tenth round stays cheap.
+  public static let maximumTextEvaluationExamples = 2_000
+
+  /// Trains the configuration's task.
+  public static func run(
+    configuration: FederatedConfiguration, assets: Assets, folder: RunFolder, resume: Bool,
+    progress: (Progress) throws -> Void = { _ in }
+  ) throws -> TrainingSummary {
+    switch configuration.task {
+    case "shakespeare-genre":
+      try assets.require(assets.shakespeare, "The Shakespeare texts")
+      let dataset = try ShakespeareTask.load(ShakespeareTask.Configuration(seed: configuration.seed), folder: assets.shakespeare)
+      return try text(configuration: configuration, dataset: dataset, assets: assets, folder: folder, resume: resume, progress: progress)
+    case "jsonl":
+      let loaded = try JSONLDataset.load(
+        training: URL(fileURLWithPath: configuration.dataPath ?? ""),
+        evaluation: configuration.evaluationDataPath.map { URL(fileURLWithPath: $0) }, seed: configuration.seed)
+      switch loaded.examples {
+      case .text(let dataset):
+        return try text(configuration: configuration, dataset: dataset, assets: assets, folder: folder, resume: resume, progress: progress)
+      case .features(let dataset):
+        let width = dataset.clients.first?.examples.first?.count ?? 0
+        let base = MultilayerPerceptron<Float>(inputs: width, hidden: digitsHidden, classes: max(2, dataset.classCount), seed: configuration.seed ^ 0x6D6C70)
+        return try train(
+          configuration: configuration, dataset: dataset, model: base.adapted(configuration.adapterConfiguration),
+          makeBatch: features, folder: folder, resume: resume, progress: progress)
+      }
+    default:
+      return try digits(configuration: configuration, folder: folder, resume: resume, progress: progress)
+    }
+  }
+
+  /// A text task on all-MiniLM-L6-v2 (its first `encoderLayers` blocks) with the method's
+  /// adapters on the query and value projections and a fresh head; the adapter is also
+  /// written in PEFT's layout to `adapter/`.
+  static func text(
+    configuration: FederatedConfiguration, dataset: FederatedDataset<String>, assets: Assets,
+    folder: RunFolder, resume: Bool, progress: (Progress) throws -> Void
+  ) throws -> TrainingSummary {
+    try assets.require(assets.miniLM, "all-MiniLM-L6-v2")
+    guard dataset.classCount <= 1_000 else {
+      throw FederatedError.invalidConfiguration(field: "the number of classes", value: "\(dataset.classCount)", allowed: "at most 1,000")
+    }
+    let tokenizer = try WordPieceTokenizer(vocabulary: assets.miniLM.appendingPathComponent("vocab.txt"))
+    let encoder = try BertEncoder<Float>(
+      folder: assets.miniLM, layers: configuration.encoderLayers, adapters: configuration.adapterConfiguration)
+    var dataset = dataset
+    var generator = Xoshiro256StarStar(seed: configuration.seed ^ 0x6576_616C)
+    let kept = Array(dataset.evaluation.examples.indices.shuffled(using: &generator).prefix(maximumTextEvaluationExamples)).sorted()
+    dataset.evaluation = ClientData(
+      id: dataset.evaluation.id, examples: kept.map { dataset.evaluation.examples[$0] },
+      labels: kept.map { dataset.evaluation.labels[$0] })
+    let maxLength = configuration.maxSequenceLength
+    return try train(
+      configuration: configuration, dataset: dataset,
+      model: TextClassifier(encoder: encoder, classes: max(2, dataset.classCount), seed: configuration.seed ^ 0x6865_6164),
+      makeBatch: { TokenBatch(tokenizer.encodeBatch($0, maxLength: maxLength)) }, folder: folder,
+      resume: resume, progress: progress
+    ) { model in
+      try PEFTAdapter.write(
+        model, baseModel: "sentence-transformers/all-MiniLM-L6-v2",
+        to: folder.url.appendingPathComponent("adapter"))
+    }
+  }
+
   /// Trains on `digits` (fresh, or resuming `folder` when `resume`).
   /// - Parameter progress: called after each round is checkpointed; throwing from it stops
   ///   the run there (the folder can be resumed) and the error propagates.
   /// - Throws: ``FederatedError`` for bad configurations, unreachable budgets, damaged run
   ///   folders; the run folder keeps every completed round.
-  public static func digits(
+  static func digits(
     configuration: FederatedConfiguration, folder: RunFolder, resume: Bool,
     progress: (Progress) throws -> Void = { _ in }
   ) throws -> TrainingSummary {
