@@ -51,7 +51,10 @@ struct PlanCommand: ParsableCommand {
   @Option(help: "RDP → (ε, δ) conversion: improved (default) or classic.")
   var conversion: RDPConversion?
 
-  @Option(help: "A dpfl train TOML run config: plan its schedule (flags override it), so the plan and the run agree.")
+  @Option(
+    help:
+      "A dpfl train TOML run config: plan its schedule (flags override it), so the plan and the run agree."
+  )
   var config: String?
 
   @OptionGroup var output: OutputOptions
@@ -73,14 +76,17 @@ struct PlanCommand: ParsableCommand {
   static func query(from settings: TrainSettings, path: String) throws(CLIError) -> RawQuery {
     let run = settings.configuration
     guard run.privacyUnit == .user else {
-      throw .malformedFile(path: path, reason: "plan --config plans user-level runs; privacy_unit is example.")
+      throw .malformedFile(
+        path: path, reason: "plan --config plans user-level runs; privacy_unit is example.")
     }
     guard let population = run.population else {
-      throw .malformedFile(path: path, reason: "population is needed to plan (q = noise_cohort_size / population).")
+      throw .malformedFile(
+        path: path, reason: "population is needed to plan (q = noise_cohort_size / population).")
     }
     return RawQuery(
       population: population, cohortSize: run.noiseCohortSize ?? run.cohortSize, rounds: run.rounds,
-      delta: run.delta, epsilon: run.targetEpsilon, accountant: run.accountant == .pld ? .pld : .rdp,
+      delta: run.delta, epsilon: run.targetEpsilon,
+      accountant: run.accountant == .pld ? .pld : .rdp,
       clippingBound: run.clippingBound)
   }
 

@@ -225,22 +225,32 @@ extension Rendering {
     if summary.epsilon.isFinite {
       let rdp = summary.rdpEpsilon.map { " (RDP: \(number($0)))" } ?? ""
       let target = summary.targetEpsilon.map { " of target \(number($0))" } ?? ""
-      lines.append("ε spent = \(number(summary.epsilon))\(target) at δ = \(number(summary.delta)), \(summary.accountant)\(rdp); σ = \(roundedUp(summary.noiseMultiplier)), C = \(number(summary.clippingBound))\(summary.finalClippingBound.map { " → \(number($0)) (adaptive)" } ?? "")")
+      lines.append(
+        "ε spent = \(number(summary.epsilon))\(target) at δ = \(number(summary.delta)), \(summary.accountant)\(rdp); σ = \(roundedUp(summary.noiseMultiplier)), C = \(number(summary.clippingBound))\(summary.finalClippingBound.map { " → \(number($0)) (adaptive)" } ?? "")"
+      )
     } else {
       lines.append("no privacy: ε = ∞ (no clipping, no noise)")
     }
     if summary.simulation {
-      lines.append("simulation: noise of \(count(summary.noiseCohortSize)) of \(count(summary.simulatedPopulation)) clients per round; \(summary.cohortSize) trained per round")
+      lines.append(
+        "simulation: noise of \(count(summary.noiseCohortSize)) of \(count(summary.simulatedPopulation)) clients per round; \(summary.cohortSize) trained per round"
+      )
     }
     if let byRank = summary.accuracyByRank {
-      lines.append("accuracy by rank: " + byRank.enumerated().map { "\($0 + 1): \(String(format: "%.3f", $1))" }.joined(separator: "  "))
+      lines.append(
+        "accuracy by rank: "
+          + byRank.enumerated().map { "\($0 + 1): \(String(format: "%.3f", $1))" }.joined(
+            separator: "  "))
     }
-    lines.append("bytes per client per round: \(count(summary.bytesPerClientPerRound)) (all trainables: \(count(summary.bytesFullUpdate)))")
+    lines.append(
+      "bytes per client per round: \(count(summary.bytesPerClientPerRound)) (all trainables: \(count(summary.bytesFullUpdate)))"
+    )
     if summary.privacyUnit == "example", let assumption = summary.assumptions.dropFirst().first {
       lines.append("assumed: \(assumption)")
     }
     if let reason = summary.stopReason { lines.append("stopped early: \(reason)") }
-    lines.append("run written to \(summary.runDir) in \(String(format: "%.1f", summary.wallSeconds)) s")
+    lines.append(
+      "run written to \(summary.runDir) in \(String(format: "%.1f", summary.wallSeconds)) s")
     return lines.joined(separator: "\n")
   }
 }

@@ -33,9 +33,14 @@ struct TrainCommand: ParsableCommand {
         dpfl train --resume runs/digits-dp-dylora-20261122-101500
       """)
 
-  @Option(help: "A TOML run config: the flag names in snake_case (flags override it). dpfl plan --config reads the same file.")
+  @Option(
+    help:
+      "A TOML run config: the flag names in snake_case (flags override it). dpfl plan --config reads the same file."
+  )
   var config: String?
-  @Option(help: "digits (default), shakespeare-genre (needs Scripts/fetch-assets) or jsonl (--data FILE).")
+  @Option(
+    help: "digits (default), shakespeare-genre (needs Scripts/fetch-assets) or jsonl (--data FILE)."
+  )
   var task: String?
   @Option(help: "--task jsonl: JSON Lines with user_id, label and text or features.")
   var data: String?
@@ -47,7 +52,10 @@ struct TrainCommand: ParsableCommand {
   var maxLength: Int?
   @Option(help: "dp-lora, dp-dylora (default), ffa-lora, fed-sb or head-only.")
   var method: FederatedConfiguration.Method?
-  @Option(help: "user (default: DP-FedAvg, one clip per client, central noise) or example (DP-SGD inside each client; accounted as if every client took part in every round).")
+  @Option(
+    help:
+      "user (default: DP-FedAvg, one clip per client, central noise) or example (DP-SGD inside each client; accounted as if every client took part in every round)."
+  )
   var privacyUnit: FederatedConfiguration.PrivacyUnit?
   @Flag(help: "Train the same loop without clipping or noise (the comparison row; ε = ∞).")
   var noPrivacy = false
@@ -55,7 +63,9 @@ struct TrainCommand: ParsableCommand {
   var epsilon: Double?
   @Option(parsing: .unconditional, help: "δ in (0, 1) (default 1e-6).")
   var delta: Double?
-  @Option(parsing: .unconditional, help: "σ = noise std ÷ clipping bound; skips calibration (the budget is still enforced).")
+  @Option(
+    parsing: .unconditional,
+    help: "σ = noise std ÷ clipping bound; skips calibration (the budget is still enforced).")
   var noiseMultiplier: Double?
   @Option(help: "Rounds T (default 200).")
   var rounds: Int?
@@ -65,15 +75,26 @@ struct TrainCommand: ParsableCommand {
   var population: Int?
   @Option(help: "Clients per round the noise is calibrated for (default 1,000; simulated).")
   var noiseCohortSize: Int?
-  @Option(parsing: .unconditional, help: "Clipping bound C > 0 on each client's update (default 0.5).")
+  @Option(
+    parsing: .unconditional, help: "Clipping bound C > 0 on each client's update (default 0.5).")
   var clippingBound: Double?
-  @Flag(help: "Adapt the clipping bound to a quantile of the client update norms (Andrew et al. 2021); --clipping-bound is the start.")
+  @Flag(
+    help:
+      "Adapt the clipping bound to a quantile of the client update norms (Andrew et al. 2021); --clipping-bound is the start."
+  )
   var adaptiveClipping = false
-  @Option(parsing: .unconditional, help: "Adaptive clipping: the quantile γ in (0, 1) to track (default 0.5).")
+  @Option(
+    parsing: .unconditional,
+    help: "Adaptive clipping: the quantile γ in (0, 1) to track (default 0.5).")
   var targetQuantile: Double?
-  @Option(parsing: .unconditional, help: "Adaptive clipping: η of C ← C·exp(−η(b̂ − γ)) (default 0.2).")
+  @Option(
+    parsing: .unconditional, help: "Adaptive clipping: η of C ← C·exp(−η(b̂ − γ)) (default 0.2).")
   var clipLearningRate: Double?
-  @Option(parsing: .unconditional, help: "Adaptive clipping: σ_b of the unclipped count as a fraction of the noise cohort (default 0.05).")
+  @Option(
+    parsing: .unconditional,
+    help:
+      "Adaptive clipping: σ_b of the unclipped count as a fraction of the noise cohort (default 0.05)."
+  )
   var indicatorNoiseFraction: Double?
   @Option(help: "pld (default) or rdp: calibration and the per-round budget check.")
   var accountant: FederatedConfiguration.AccountantChoice?
@@ -124,7 +145,9 @@ struct TrainCommand: ParsableCommand {
 
   /// The file's settings (if `--config`) overridden by the flags.
   func resolvedSettings() throws(CLIError) -> TrainSettings {
-    let file = try config.map { (path: String) throws(CLIError) in try TrainSettings.read(path) } ?? TrainSettings()
+    let file =
+      try config.map { (path: String) throws(CLIError) in try TrainSettings.read(path) }
+      ?? TrainSettings()
     return file.overridden(by: flagSettings)
   }
 
@@ -136,7 +159,8 @@ struct TrainCommand: ParsableCommand {
       throw ValidationError("--no-privacy cannot be combined with --epsilon or --noise-multiplier.")
     }
     if resume != nil && (givesTrainingFlags || runDir != nil) {
-      throw ValidationError("--resume continues a run with its own config.json; give no other training flags.")
+      throw ValidationError(
+        "--resume continues a run with its own config.json; give no other training flags.")
     }
   }
 
@@ -155,7 +179,8 @@ struct TrainCommand: ParsableCommand {
       let configuration: FederatedConfiguration
       if let resume {
         folder = try RunFolder(existing: URL(fileURLWithPath: resume))
-        guard let recorded = try folder.read(FederatedConfiguration.self, from: .configuration) else {
+        guard let recorded = try folder.read(FederatedConfiguration.self, from: .configuration)
+        else {
           throw FederatedError.runFolder(path: resume, reason: "no config.json")
         }
         configuration = recorded
@@ -164,7 +189,8 @@ struct TrainCommand: ParsableCommand {
           FileHandle.standardError.write(Data("Error: \(error.message(.flag))\n".utf8))
           throw ExitCode(error.exitCode)
         }
-        folder = try RunFolder(creating: URL(fileURLWithPath: runDir ?? Self.defaultRunDir(configuration)))
+        folder = try RunFolder(
+          creating: URL(fileURLWithPath: runDir ?? Self.defaultRunDir(configuration)))
       }
       let progress = ProgressLine()
       let summary = try TrainingRun.run(
@@ -197,7 +223,8 @@ struct TrainCommand: ParsableCommand {
     let formatter = DateFormatter()
     formatter.dateFormat = "yyyyMMdd-HHmmss"
     formatter.timeZone = TimeZone(identifier: "UTC")
-    return "runs/\(configuration.task)-\(configuration.method.rawValue)-\(formatter.string(from: Date()))"
+    return
+      "runs/\(configuration.task)-\(configuration.method.rawValue)-\(formatter.string(from: Date()))"
   }
 }
 

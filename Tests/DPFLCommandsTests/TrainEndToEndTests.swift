@@ -13,10 +13,12 @@ struct TrainEndToEndTests {
   func planTrainAccount() throws {
     let folder = Self.temporaryFolder("chain")
     defer { try? FileManager.default.removeItem(atPath: folder) }
-    let plan = try BinaryRunner.json(try BinaryRunner.run([
-      "plan", "--epsilon", "2", "--delta", "1e-6", "--population", "1000000", "--cohort-size", "1000",
-      "--rounds", "30", "--accountant", "rdp", "--format", "json",
-    ]))
+    let plan = try BinaryRunner.json(
+      try BinaryRunner.run([
+        "plan", "--epsilon", "2", "--delta", "1e-6", "--population", "1000000", "--cohort-size",
+        "1000",
+        "--rounds", "30", "--accountant", "rdp", "--format", "json",
+      ]))
     let train = try BinaryRunner.run([
       "train", "--rounds", "30", "--accountant", "rdp", "--run-dir", folder, "--format", "json",
     ])
@@ -34,7 +36,8 @@ struct TrainEndToEndTests {
     let used = try #require(summary["noise_multiplier"] as? Double)
     #expect(abs(planned - used) <= 1e-12 * planned)
     let account = try BinaryRunner.run([
-      "account", "--ledger", folder + "/ledger.json", "--delta", "1e-6", "--accountant", "rdp", "--format", "json",
+      "account", "--ledger", folder + "/ledger.json", "--delta", "1e-6", "--accountant", "rdp",
+      "--format", "json",
     ])
     #expect(account.status == 0, "\(account.stderr)")
     let audited = try #require(try BinaryRunner.json(account)["epsilon"] as? Double)
@@ -62,7 +65,8 @@ struct TrainEndToEndTests {
     let metrics = killed + "/metrics.jsonl"
     let deadline = Date().addingTimeInterval(60)
     while Date() < deadline {
-      let lines = (try? String(contentsOfFile: metrics, encoding: .utf8))?.split(separator: "\n").count ?? 0
+      let lines =
+        (try? String(contentsOfFile: metrics, encoding: .utf8))?.split(separator: "\n").count ?? 0
       if lines >= 20 { break }
       usleep(2_000)
     }
@@ -72,7 +76,9 @@ struct TrainEndToEndTests {
     let resumed = try BinaryRunner.run(["train", "--resume", killed])
     #expect(resumed.status == 0, "\(resumed.stderr)")
     for file in ["ledger.json", "adapter.safetensors", "metrics.jsonl", "checkpoint.json"] {
-      #expect(FileManager.default.contents(atPath: "\(killed)/\(file)") == FileManager.default.contents(atPath: "\(whole)/\(file)"), "\(file)")
+      #expect(
+        FileManager.default.contents(atPath: "\(killed)/\(file)")
+          == FileManager.default.contents(atPath: "\(whole)/\(file)"), "\(file)")
     }
   }
 

@@ -13,10 +13,14 @@ struct AdaptiveClippingTests {
       expectClose(1 / (update * update) + 1 / (4 * sigmaB * sigmaB), 1 / (z * z), relative: 1e-12)
       #expect(update > z)
     }
-    #expect(throws: FederatedError.self) { try AdaptiveClipping.updateNoiseMultiplier(overall: 2, indicatorNoise: 1) }
+    #expect(throws: FederatedError.self) {
+      try AdaptiveClipping.updateNoiseMultiplier(overall: 2, indicatorNoise: 1)
+    }
   }
 
-  @Test("the geometric update tracks the target quantile of the norms (log-normal norms, γ = 0.5 and 0.8)")
+  @Test(
+    "the geometric update tracks the target quantile of the norms (log-normal norms, γ = 0.5 and 0.8)"
+  )
   func tracksQuantile() {
     var generator = Xoshiro256StarStar(seed: 7)
     for quantile in [0.5, 0.8] {

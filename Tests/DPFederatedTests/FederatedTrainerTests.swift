@@ -11,7 +11,9 @@ import Testing
 struct FederatedTrainerTests {
   static let dataset = try! DigitsTask.load(DigitsTask.Configuration(clients: 30, seed: 3))
 
-  static func configuration(_ method: FederatedConfiguration.Method = .dpDyLoRA) -> FederatedConfiguration {
+  static func configuration(_ method: FederatedConfiguration.Method = .dpDyLoRA)
+    -> FederatedConfiguration
+  {
     var configuration = FederatedConfiguration()
     configuration.method = method
     configuration.rounds = 6
@@ -24,7 +26,9 @@ struct FederatedTrainerTests {
     return configuration
   }
 
-  static func trainer(_ configuration: FederatedConfiguration) throws -> FederatedTrainer<MultilayerPerceptron<Float>, [Float]> {
+  static func trainer(_ configuration: FederatedConfiguration) throws -> FederatedTrainer<
+    MultilayerPerceptron<Float>, [Float]
+  > {
     let base = MultilayerPerceptron<Float>(inputs: 64, hidden: [16], classes: 10, seed: 4)
     return try FederatedTrainer(
       configuration: configuration, model: base.adapted(configuration.adapterConfiguration),
@@ -34,7 +38,9 @@ struct FederatedTrainerTests {
   @Test("the digits split is disjoint and covers every image; clients are label-skewed")
   func digitsSplit() {
     let dataset = Self.dataset
-    let total = dataset.publicSplit.examples.count + dataset.evaluation.examples.count + dataset.privateExampleCount
+    let total =
+      dataset.publicSplit.examples.count + dataset.evaluation.examples.count
+      + dataset.privateExampleCount
     #expect(total == 1797)
     #expect(dataset.publicSplit.examples.count == 539)
     let classesPerClient = dataset.clients.map { Set($0.labels).count }
@@ -53,21 +59,28 @@ struct FederatedTrainerTests {
     #expect(try Self.trainer(Self.configuration(.dpLoRA)).activeRank(round: 0) == nil)
   }
 
-  @Test("a client's DyLoRA update touches only the live slices of the round's rank", arguments: [true, false])
+  @Test(
+    "a client's DyLoRA update touches only the live slices of the round's rank",
+    arguments: [true, false])
   func dyLoRALiveSlices(frozen: Bool) throws {
     var configuration = Self.configuration()
     configuration.frozen = frozen
     let trainer = try Self.trainer(configuration)
     let global = trainer.model.trainableParameters
-    var update = trainer.trainLocally(Self.dataset.clients[0], from: trainer.model, activeRank: 2, seed: 5).parameters
+    var update = trainer.trainLocally(
+      Self.dataset.clients[0], from: trainer.model, activeRank: 2, seed: 5
+    ).parameters
     update.add(global, scaledBy: -1)
-    let live = Set(LiveCoordinates(adapter: configuration.adapterConfiguration, activeRank: 2).indices(in: global))
+    let live = Set(
+      LiveCoordinates(adapter: configuration.adapterConfiguration, activeRank: 2).indices(
+        in: global))
     let values = update.flattened()
     #expect(values.indices.filter { !live.contains($0) }.allSatisfy { values[$0] == 0 })
     #expect(values.indices.filter { live.contains($0) }.contains { values[$0] != 0 })
   }
 
-  @Test("the server divides the cohort's sum by the fixed expected cohort size, whoever was sampled")
+  @Test(
+    "the server divides the cohort's sum by the fixed expected cohort size, whoever was sampled")
   func fixedDenominator() throws {
     var configuration = Self.configuration(.dpLoRA)
     configuration.privacy = false
@@ -79,7 +92,8 @@ struct FederatedTrainerTests {
       var sum = global.with(flattened: Array(repeating: 0, count: global.scalarCount))
       for client in cohort {
         var update = trainer.trainLocally(
-          Self.dataset.clients[client], from: trainer.model, activeRank: nil, seed: trainer.roundSeed(round) ^ UInt64(client + 1)
+          Self.dataset.clients[client], from: trainer.model, activeRank: nil,
+          seed: trainer.roundSeed(round) ^ UInt64(client + 1)
         ).parameters
         update.add(global, scaledBy: -1)
         sum.add(update)
@@ -91,7 +105,10 @@ struct FederatedTrainerTests {
       #expect(metrics.cohort == cohort.count)
       var expected = global
       expected.add(sum, scaledBy: 1 / Float(configuration.cohortSize))
-      #expect(relativeError(trainer.model.trainableParameters.flattened().map(Double.init), expected.flattened().map(Double.init)) < 1e-6)
+      #expect(
+        relativeError(
+          trainer.model.trainableParameters.flattened().map(Double.init),
+          expected.flattened().map(Double.init)) < 1e-6)
     }
   }
 
@@ -105,7 +122,8 @@ struct FederatedTrainerTests {
     #expect(recorded.last == trainer.ledger.build())
     var accountant = RDPAccountant()
     try accountant.compose(recorded.last!)
-    expectClose(try trainer.exactEpsilonSpent(), try accountant.epsilon(delta: 1e-6), relative: 1e-12)
+    expectClose(
+      try trainer.exactEpsilonSpent(), try accountant.epsilon(delta: 1e-6), relative: 1e-12)
     // A failed write releases nothing and leaves the trainer as it was.
     let round = trainer.round
     let parameters = trainer.model.trainableParameters
@@ -119,7 +137,9 @@ struct FederatedTrainerTests {
     var configuration = Self.configuration()
     configuration.noiseMultiplier = 0.8
     // A target just above the ε of 3 rounds: rounds 1–3 fit, round 4 does not.
-    let sampler = CohortSampler(clientCount: Self.dataset.clients.count, cohortSize: 6, population: 100_000, noiseCohortSize: 200)
+    let sampler = CohortSampler(
+      clientCount: Self.dataset.clients.count, cohortSize: 6, population: 100_000,
+      noiseCohortSize: 200)
     var accountant = RDPAccountant()
     try accountant.compose(sampler.event(wrapping: .gaussian(noiseMultiplier: 0.8)), count: 3)
     configuration.targetEpsilon = try accountant.epsilon(delta: 1e-6) * (1 + 1e-9)
@@ -127,7 +147,9 @@ struct FederatedTrainerTests {
     var outcomes: [FederatedTrainer<MultilayerPerceptron<Float>, [Float]>.Outcome] = []
     var records = 0
     for _ in 0..<6 { outcomes.append(try trainer.runRound { _ in records += 1 }) }
-    let refused = outcomes.firstIndex { if case .refused = $0 { return true } else { return false } }
+    let refused = outcomes.firstIndex {
+      if case .refused = $0 { return true } else { return false }
+    }
     let first = try #require(refused, "\(outcomes)")
     #expect(first == 3, "\(outcomes)")
     #expect(records == first && trainer.round == first)
@@ -141,11 +163,14 @@ struct FederatedTrainerTests {
     configuration.targetEpsilon = 8
     configuration.clippingBound = 1
     var trainer = try Self.trainer(configuration)
-    let samplings = FederatedTrainer<MultilayerPerceptron<Float>, [Float]>.localSamplings(Self.dataset, configuration)
+    let samplings = FederatedTrainer<MultilayerPerceptron<Float>, [Float]>.localSamplings(
+      Self.dataset, configuration)
     #expect(samplings.count > 1)
     for sampling in samplings {
-      let plan = PrivacyPlan(sampler: trainer.plan.sampler, delta: 1e-6, accountant: .rdp, localSampling: sampling)
-      let epsilon = try plan.epsilon(of: .selfComposed(plan.roundEvent(noiseMultiplier: trainer.noiseMultiplier), count: 6))
+      let plan = PrivacyPlan(
+        sampler: trainer.plan.sampler, delta: 1e-6, accountant: .rdp, localSampling: sampling)
+      let epsilon = try plan.epsilon(
+        of: .selfComposed(plan.roundEvent(noiseMultiplier: trainer.noiseMultiplier), count: 6))
       #expect(epsilon <= 8 * (1 + 1e-9), "\(sampling)")
     }
     guard case .completed(let metrics) = try trainer.runRound(record: { _ in }) else {
@@ -154,7 +179,12 @@ struct FederatedTrainerTests {
     }
     #expect(metrics.epsilon > 0 && metrics.epsilon <= 8)
     let local = try #require(trainer.plan.localSampling)
-    #expect(trainer.ledger.build() == .selfComposed(.poissonSampled(probability: local.probability, .gaussian(noiseMultiplier: trainer.noiseMultiplier)), count: local.steps))
+    #expect(
+      trainer.ledger.build()
+        == .selfComposed(
+          .poissonSampled(
+            probability: local.probability, .gaussian(noiseMultiplier: trainer.noiseMultiplier)),
+          count: local.steps))
   }
 
   @Test("bad settings are reported together, each naming the flag and what is allowed")

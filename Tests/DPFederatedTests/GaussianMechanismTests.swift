@@ -10,8 +10,16 @@ struct GaussianMechanismTests {
   static func update(seed: UInt64, scale: Double) -> ParameterSet<Float> {
     var generator = SeededGenerator(seed: seed)
     return ParameterSet([
-      ("a", Matrix<Float>.uniform(rows: 3, columns: 5, in: Float(-scale)...Float(scale), using: &generator)),
-      ("b", Matrix<Float>.uniform(rows: 1, columns: 7, in: Float(-scale)...Float(scale), using: &generator)),
+      (
+        "a",
+        Matrix<Float>.uniform(
+          rows: 3, columns: 5, in: Float(-scale)...Float(scale), using: &generator)
+      ),
+      (
+        "b",
+        Matrix<Float>.uniform(
+          rows: 1, columns: 7, in: Float(-scale)...Float(scale), using: &generator)
+      ),
     ])
   }
 
@@ -54,13 +62,16 @@ struct GaussianMechanismTests {
 
   @Test("dead coordinates (DyLoRA components outside the round's rank) get no noise")
   func deadCoordinatesStayZero() {
-    let live = LiveCoordinates(adapter: AdapterConfiguration(kind: .dyLoRA, rank: 4, frozen: true), activeRank: 3)
+    let live = LiveCoordinates(
+      adapter: AdapterConfiguration(kind: .dyLoRA, rank: 4, frozen: true), activeRank: 3)
     var sum = ParameterSet<Float>([
-      ("layers.0.lora_A", Matrix(rows: 4, columns: 6)), ("layers.0.lora_B", Matrix(rows: 5, columns: 4)),
+      ("layers.0.lora_A", Matrix(rows: 4, columns: 6)),
+      ("layers.0.lora_B", Matrix(rows: 5, columns: 4)),
       ("classifier.weight", Matrix(rows: 2, columns: 5)),
     ])
     var generator = Xoshiro256StarStar(seed: 2)
-    GaussianMechanism(clippingBound: 1, noiseMultiplier: 1).addNoise(to: &sum, live: live, scale: 1, using: &generator)
+    GaussianMechanism(clippingBound: 1, noiseMultiplier: 1).addNoise(
+      to: &sum, live: live, scale: 1, using: &generator)
     let a = sum["layers.0.lora_A"]!
     let b = sum["layers.0.lora_B"]!
     for row in 0..<4 { for column in 0..<6 { #expect((a[row, column] != 0) == (row == 2)) } }

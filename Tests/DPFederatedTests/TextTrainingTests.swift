@@ -37,8 +37,11 @@ struct TextTrainingTests {
     configuration.noiseCohortSize = 100
     configuration.accountant = .rdp
     configuration.rank = 2
-    let encoder = try BertEncoder<Float>(folder: TestFixtures.tinyBert, adapters: configuration.adapterConfiguration)
-    let folder = try RunFolder(creating: FileManager.default.temporaryDirectory.appendingPathComponent("dpfl-text-\(UUID())"))
+    let encoder = try BertEncoder<Float>(
+      folder: TestFixtures.tinyBert, adapters: configuration.adapterConfiguration)
+    let folder = try RunFolder(
+      creating: FileManager.default.temporaryDirectory.appendingPathComponent("dpfl-text-\(UUID())")
+    )
     defer { try? FileManager.default.removeItem(at: folder.url) }
     let summary = try TrainingRun.train(
       configuration: configuration, dataset: Self.dataset(),
@@ -46,12 +49,18 @@ struct TextTrainingTests {
       makeBatch: { TokenBatch(encodings: $0, paddingID: 0) }, folder: folder, resume: false,
       progress: { _ in }
     ) { model in
-      try PEFTAdapter.write(model, baseModel: "tiny-bert", to: folder.url.appendingPathComponent("peft"))
+      try PEFTAdapter.write(
+        model, baseModel: "tiny-bert", to: folder.url.appendingPathComponent("peft"))
     }
     #expect(summary.rounds == 4 && summary.epsilon <= 2)
     let ledger = try #require(try folder.read(DPEvent.self, from: .ledger))
-    #expect(ledger == .selfComposed(.poissonSampled(probability: 0.01, .gaussian(noiseMultiplier: summary.noiseMultiplier)), count: 4))
-    let adapter = try Safetensors.read(contentsOf: folder.url.appendingPathComponent("peft/adapter_model.safetensors"))
+    #expect(
+      ledger
+        == .selfComposed(
+          .poissonSampled(probability: 0.01, .gaussian(noiseMultiplier: summary.noiseMultiplier)),
+          count: 4))
+    let adapter = try Safetensors.read(
+      contentsOf: folder.url.appendingPathComponent("peft/adapter_model.safetensors"))
     #expect(adapter.tensors.count == 8)
   }
 }

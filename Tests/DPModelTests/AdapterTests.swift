@@ -17,23 +17,39 @@ struct AdapterTests {
     var generator = SeededGenerator(seed: 30)
     let up = Matrix<Double>.uniform(rows: outputs, columns: 3, in: -1...1, using: &generator)
     let core = Matrix<Double>.uniform(rows: 3, columns: 3, in: -1...1, using: &generator)
-    var lora = LoRAAdapter<Double>(inputs: inputs, outputs: outputs, rank: 3, alpha: 6, using: &generator)
+    var lora = LoRAAdapter<Double>(
+      inputs: inputs, outputs: outputs, rank: 3, alpha: 6, using: &generator)
     lora.factors.up = up
     let down = lora.factors.down
     return [
       ("LoRA", lora),
-      ("DyLoRA frozen", DyLoRAAdapter(factors: LowRankFactors(down: down, up: up, core: nil), alpha: 6, frozen: true)),
-      ("DyLoRA non-frozen", DyLoRAAdapter(factors: LowRankFactors(down: down, up: up, core: nil), alpha: 6, frozen: false)),
-      ("FFA-LoRA", FFALoRAAdapter(factors: LowRankFactors(down: down, up: up, core: nil), alpha: 6)),
+      (
+        "DyLoRA frozen",
+        DyLoRAAdapter(
+          factors: LowRankFactors(down: down, up: up, core: nil), alpha: 6, frozen: true)
+      ),
+      (
+        "DyLoRA non-frozen",
+        DyLoRAAdapter(
+          factors: LowRankFactors(down: down, up: up, core: nil), alpha: 6, frozen: false)
+      ),
+      (
+        "FFA-LoRA", FFALoRAAdapter(factors: LowRankFactors(down: down, up: up, core: nil), alpha: 6)
+      ),
       ("Fed-SB", FedSBAdapter(factors: LowRankFactors(down: down, up: up, core: core))),
     ]
   }
 
-  static let base = Linear(weight: randomMatrix(outputs, inputs, seed: 31), bias: randomMatrix(1, outputs, seed: 32).values)
+  static let base = Linear(
+    weight: randomMatrix(outputs, inputs, seed: 31), bias: randomMatrix(1, outputs, seed: 32).values
+  )
 
-  @Test("a fresh LoRA (B = 0) leaves the layer's output unchanged", arguments: [AdapterConfiguration.Kind.lora, .dyLoRA, .ffaLoRA, .fedSB])
+  @Test(
+    "a fresh LoRA (B = 0) leaves the layer's output unchanged",
+    arguments: [AdapterConfiguration.Kind.lora, .dyLoRA, .ffaLoRA, .fedSB])
   func freshAdapterIsIdentity(kind: AdapterConfiguration.Kind) {
-    let adapter: any Adapter<Double> = AdapterConfiguration(kind: kind, rank: 3).makeAdapter(inputs: Self.inputs, outputs: Self.outputs, layerIndex: 0)
+    let adapter: any Adapter<Double> = AdapterConfiguration(kind: kind, rank: 3).makeAdapter(
+      inputs: Self.inputs, outputs: Self.outputs, layerIndex: 0)
     let x = randomMatrix(4, Self.inputs, seed: 33)
     let layer = AdaptedLinear(Self.base, adapter: adapter)
     #expect(layer.forward(x).0 == Self.base(x))
@@ -63,9 +79,12 @@ struct AdapterTests {
     }
     // At b < r only the first b components and the scale α/b enter.
     let dy = all[1].1
-    let truncated = LoRAAdapter(factors: LowRankFactors(
-      down: lora.factors.down.rows(0..<2), up: lora.factors.up.columns(0..<2), core: nil), alpha: 6)
-    #expect(relativeError(dy.forward(x, activeRank: 2).0.values, truncated.forward(x).0.values) < 1e-14)
+    let truncated = LoRAAdapter(
+      factors: LowRankFactors(
+        down: lora.factors.down.rows(0..<2), up: lora.factors.up.columns(0..<2), core: nil),
+      alpha: 6)
+    #expect(
+      relativeError(dy.forward(x, activeRank: 2).0.values, truncated.forward(x).0.values) < 1e-14)
   }
 
   @Test("per-example gradients match finite differences of each example's loss")
@@ -76,11 +95,14 @@ struct AdapterTests {
       let rank = adapter is DyLoRAAdapter<Double> ? 2 : 3
       let layer = AdaptedLinear(Self.base, adapter: adapter)
       let (_, cache) = layer.forward(x, activeRank: rank)
-      let (inputGradient, perExample) = layer.backward(cache, outputGradient: r, examples: Self.examples)
+      let (inputGradient, perExample) = layer.backward(
+        cache, outputGradient: r, examples: Self.examples)
       #expect(perExample.names == adapter.trainableNames, "\(name)")
       // ∂L/∂x over the whole batch.
       let numericInput = finiteDifferenceGradient(at: x.values) { values in
-        projectedLoss(layer.forward(Matrix(rows: x.rows, columns: x.columns, values: values), activeRank: rank).0, r)
+        projectedLoss(
+          layer.forward(Matrix(rows: x.rows, columns: x.columns, values: values), activeRank: rank)
+            .0, r)
       }
       #expect(relativeError(inputGradient!.values, numericInput) < 1e-6, "\(name) input")
       for example in 0..<Self.examples {
@@ -92,8 +114,12 @@ struct AdapterTests {
           let start = adapter.parameters[parameter]!
           var numeric = finiteDifferenceGradient(at: start.values) { values in
             var changed = adapter
-            changed.factors.update(from: ParameterSet([(parameter, Matrix(rows: start.rows, columns: start.columns, values: values))]))
-            return projectedLoss(AdaptedLinear(Self.base, adapter: changed).forward(xi, activeRank: rank).0, ri)
+            changed.factors.update(
+              from: ParameterSet([
+                (parameter, Matrix(rows: start.rows, columns: start.columns, values: values))
+              ]))
+            return projectedLoss(
+              AdaptedLinear(Self.base, adapter: changed).forward(xi, activeRank: rank).0, ri)
           }
           // Components outside those that train get no gradient (detached), whatever
           // finite differences say.
@@ -117,11 +143,13 @@ struct AdapterTests {
     for (index, expected) in [(1, [1]), (2, [0, 1])] {
       let adapter = all[index].1
       let (_, cache) = adapter.forward(x, activeRank: 2)
-      let gradient = adapter.backward(cache, outputGradient: r, examples: Self.examples).perExample.sum()
+      let gradient = adapter.backward(cache, outputGradient: r, examples: Self.examples).perExample
+        .sum()
       let a = gradient["lora_A"]!
       for component in 0..<3 {
         let norm = (0..<Self.inputs).map { a[component, $0] * a[component, $0] }.reduce(0, +)
-        #expect((norm > 0) == expected.contains(component), "\(all[index].0) component \(component)")
+        #expect(
+          (norm > 0) == expected.contains(component), "\(all[index].0) component \(component)")
       }
     }
   }

@@ -35,8 +35,11 @@ struct BertEncoderTests {
       let encoder = try tinyBert(Double.self, layers: reference.layers)
       let batch = Self.batch(reference)
       let (hidden, _) = encoder.forward(batch)
-      #expect(relativeError(hidden.values, reference.lastHiddenState) < 1e-10, "layers \(reference.layers)")
-      let pooled = MeanPooling.forward(hidden, mask: batch.mask, sequenceLength: batch.sequenceLength)
+      #expect(
+        relativeError(hidden.values, reference.lastHiddenState) < 1e-10,
+        "layers \(reference.layers)")
+      let pooled = MeanPooling.forward(
+        hidden, mask: batch.mask, sequenceLength: batch.sequenceLength)
       #expect(relativeError(pooled.values, reference.meanPooled) < 1e-10)
     }
   }
@@ -55,7 +58,9 @@ struct BertEncoderTests {
   func freshAdaptersAreIdentity() throws {
     let reference = Self.reference.cases[0]
     let plain = try tinyBert(Double.self)
-    let adapted = try tinyBert(Double.self, adapters: AdapterConfiguration(kind: .lora, rank: 4), targets: Set(BertProjection.allCases))
+    let adapted = try tinyBert(
+      Double.self, adapters: AdapterConfiguration(kind: .lora, rank: 4),
+      targets: Set(BertProjection.allCases))
     #expect(adapted.forward(Self.batch(reference)).0 == plain.forward(Self.batch(reference)).0)
     #expect(adapted.trainableParameters.names.count == 2 * 6 * 2)
   }
@@ -63,11 +68,17 @@ struct BertEncoderTests {
   @Test("bad inputs are typed errors naming the value")
   func errors() throws {
     #expect(throws: ModelError.self) { try tinyBert(Float.self, layers: 3) }
-    let weights = try Safetensors.read(contentsOf: tinyBertFolder.appendingPathComponent("model.safetensors"))
-    var configuration = try BertConfiguration(contentsOf: tinyBertFolder.appendingPathComponent("config.json"))
+    let weights = try Safetensors.read(
+      contentsOf: tinyBertFolder.appendingPathComponent("model.safetensors"))
+    var configuration = try BertConfiguration(
+      contentsOf: tinyBertFolder.appendingPathComponent("config.json"))
     configuration.hiddenSize = 48
-    #expect(throws: ModelError.self) { try BertEncoder<Float>(configuration: configuration, weights: weights) }
-    let error = ModelError.unexpectedShape(file: "m.safetensors", tensor: "w", expected: [3, 4], actual: [4, 3])
-    #expect(error.description == "Tensor \"w\" in m.safetensors must have shape [3, 4]; got [4, 3].")
+    #expect(throws: ModelError.self) {
+      try BertEncoder<Float>(configuration: configuration, weights: weights)
+    }
+    let error = ModelError.unexpectedShape(
+      file: "m.safetensors", tensor: "w", expected: [3, 4], actual: [4, 3])
+    #expect(
+      error.description == "Tensor \"w\" in m.safetensors must have shape [3, 4]; got [4, 3].")
   }
 }

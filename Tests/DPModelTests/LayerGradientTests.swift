@@ -24,12 +24,15 @@ struct LayerGradientTests {
   @Test("Linear: input, weight and bias gradients")
   func linear() {
     let x = randomMatrix(5, 4, seed: 1)
-    let layer = Linear(weight: randomMatrix(3, 4, seed: 2), bias: randomMatrix(1, 3, seed: 3).values)
+    let layer = Linear(
+      weight: randomMatrix(3, 4, seed: 2), bias: randomMatrix(1, 3, seed: 3).values)
     let r = randomMatrix(5, 3, seed: 4)
-    checkInputGradient(x, projection: r, forward: { layer($0) }, backward: layer.inputGradient(outputGradient: r))
+    checkInputGradient(
+      x, projection: r, forward: { layer($0) }, backward: layer.inputGradient(outputGradient: r))
     let gradient = layer.parameterGradient(input: x, outputGradient: r)
     let numericWeight = finiteDifferenceGradient(at: layer.weight.values) { values in
-      projectedLoss(Linear(weight: Matrix(rows: 3, columns: 4, values: values), bias: layer.bias)(x), r)
+      projectedLoss(
+        Linear(weight: Matrix(rows: 3, columns: 4, values: values), bias: layer.bias)(x), r)
     }
     #expect(relativeError(gradient.weight.values, numericWeight) < Self.tolerance)
     let numericBias = finiteDifferenceGradient(at: layer.bias!) { values in
@@ -75,7 +78,9 @@ struct LayerGradientTests {
   @Test("LayerNorm rows have mean β and standard deviation |γ| (forward)")
   func layerNormForward() throws {
     let x = randomMatrix(3, 8, seed: 11, scale: 3)
-    let (y, _) = LayerNorm(gain: Array(repeating: 2, count: 8), shift: Array(repeating: 0.5, count: 8), epsilon: 1e-12).forward(x)
+    let (y, _) = LayerNorm(
+      gain: Array(repeating: 2, count: 8), shift: Array(repeating: 0.5, count: 8), epsilon: 1e-12
+    ).forward(x)
     for row in 0..<3 {
       let values = (0..<8).map { y[row, $0] }
       let mean = values.reduce(0, +) / 8
@@ -90,9 +95,12 @@ struct LayerGradientTests {
     let x = randomMatrix(4, 5, seed: 12, scale: 3)
     let r = randomMatrix(4, 5, seed: 13)
     checkInputGradient(
-      x, projection: r, forward: { GELU.forward($0) }, backward: GELU.backward(GELU.trainingForward(x).1, outputGradient: r))
+      x, projection: r, forward: { GELU.forward($0) },
+      backward: GELU.backward(GELU.trainingForward(x).1, outputGradient: r))
     // GELU(1) = Φ(1) = 0.841344746068543 (erf form, not the tanh approximation 0.841192).
-    expectClose(GELU.forward(Matrix<Double>(rows: 1, columns: 1, values: [1])).values[0], 0.841344746068543, relative: 1e-14)
+    expectClose(
+      GELU.forward(Matrix<Double>(rows: 1, columns: 1, values: [1])).values[0], 0.841344746068543,
+      relative: 1e-14)
   }
 
   @Test("Float GELU's erf approximation is within 4.2e-7 of erf on [−8, 8]")
@@ -116,7 +124,9 @@ struct LayerGradientTests {
     let x = randomMatrix(3, 4, seed: 15)
     let r = randomMatrix(3, 4, seed: 16)
     #expect(Set(mask!) == [0, 2])
-    checkInputGradient(x, projection: r, forward: { Dropout.apply(mask, to: $0) }, backward: Dropout.apply(mask, to: r))
+    checkInputGradient(
+      x, projection: r, forward: { Dropout.apply(mask, to: $0) },
+      backward: Dropout.apply(mask, to: r))
   }
 
   @Test("Dropout keeps 1 − rate of 10⁶ entries, within 6 standard errors")
@@ -146,7 +156,8 @@ struct LayerGradientTests {
     let logits = randomMatrix(4, 3, seed: 20, scale: 4)
     let labels = [0, 2, 1, 2]
     for reduction in [SoftmaxCrossEntropy.Reduction.sum, .mean] {
-      let (losses, gradient) = SoftmaxCrossEntropy.evaluate(logits: logits, labels: labels, reduction: reduction)
+      let (losses, gradient) = SoftmaxCrossEntropy.evaluate(
+        logits: logits, labels: labels, reduction: reduction)
       let numeric = finiteDifferenceGradient(at: logits.values) { values in
         let total = SoftmaxCrossEntropy.evaluate(
           logits: Matrix(rows: 4, columns: 3, values: values), labels: labels, reduction: reduction
@@ -169,11 +180,18 @@ struct LayerGradientTests {
     let k = randomMatrix(8, 6, seed: 22)
     let v = randomMatrix(8, 6, seed: 23)
     let r = randomMatrix(8, 6, seed: 24)
-    let (_, cache) = attention.forward(query: q, key: k, value: v, keyMask: mask, sequenceLength: length)
+    let (_, cache) = attention.forward(
+      query: q, key: k, value: v, keyMask: mask, sequenceLength: length)
     let (dq, dk, dv) = attention.backward(cache, outputGradient: r)
-    let forwardQ = { attention.forward(query: $0, key: k, value: v, keyMask: mask, sequenceLength: length).0 }
-    let forwardK = { attention.forward(query: q, key: $0, value: v, keyMask: mask, sequenceLength: length).0 }
-    let forwardV = { attention.forward(query: q, key: k, value: $0, keyMask: mask, sequenceLength: length).0 }
+    let forwardQ = {
+      attention.forward(query: $0, key: k, value: v, keyMask: mask, sequenceLength: length).0
+    }
+    let forwardK = {
+      attention.forward(query: q, key: $0, value: v, keyMask: mask, sequenceLength: length).0
+    }
+    let forwardV = {
+      attention.forward(query: q, key: k, value: $0, keyMask: mask, sequenceLength: length).0
+    }
     checkInputGradient(q, projection: r, forward: forwardQ, backward: dq)
     checkInputGradient(k, projection: r, forward: forwardK, backward: dk)
     checkInputGradient(v, projection: r, forward: forwardV, backward: dv)
@@ -191,11 +209,15 @@ struct LayerGradientTests {
     let (context, _) = SelfAttention(heads: 1).forward(
       query: q, key: k, value: v, keyMask: [true, true, false], sequenceLength: 3)
     for row in 0..<3 {
-      let scores = (0..<2).map { key in (q[row, 0] * k[key, 0] + q[row, 1] * k[key, 1]) / 2.0.squareRoot() }
+      let scores = (0..<2).map { key in
+        (q[row, 0] * k[key, 0] + q[row, 1] * k[key, 1]) / 2.0.squareRoot()
+      }
       let weights = scores.map { Double.exp($0) }
       let total = weights.reduce(0, +)
       for column in 0..<2 {
-        expectClose(context[row, column], (weights[0] * v[0, column] + weights[1] * v[1, column]) / total, relative: 1e-13)
+        expectClose(
+          context[row, column], (weights[0] * v[0, column] + weights[1] * v[1, column]) / total,
+          relative: 1e-13)
       }
     }
   }

@@ -82,7 +82,8 @@ struct MiniLMEmbeddingTests {
 
   @Test("mean-pooled embeddings of 15 sentences match transformers within 1e-4 (6 and 2 layers)")
   func embeddingsMatch() throws {
-    let tokenizer = try WordPieceTokenizer(vocabulary: MiniLMAssets.folder.appendingPathComponent("vocab.txt"))
+    let tokenizer = try WordPieceTokenizer(
+      vocabulary: MiniLMAssets.folder.appendingPathComponent("vocab.txt"))
     let full = try BertEncoder<Float>(folder: MiniLMAssets.folder)
     let firstTwo = try BertEncoder<Float>(folder: MiniLMAssets.folder, layers: 2)
     #expect(Self.reference.cases.count >= 10)
@@ -90,11 +91,15 @@ struct MiniLMEmbeddingTests {
       let ids = tokenizer.encode(reference.text, maxLength: 128)
       #expect(ids == reference.inputIds, "\(reference.text)")
       let batch = TokenBatch(tokenizer.encodeBatch([reference.text], maxLength: 128))
-      for (encoder, expected) in [(full, reference.meanPooled), (firstTwo, reference.meanPooled2Layers)] {
+      for (encoder, expected) in [
+        (full, reference.meanPooled), (firstTwo, reference.meanPooled2Layers),
+      ] {
         guard let expected else { continue }
-        let pooled = MeanPooling.forward(encoder.forward(batch).0, mask: batch.mask, sequenceLength: batch.sequenceLength)
+        let pooled = MeanPooling.forward(
+          encoder.forward(batch).0, mask: batch.mask, sequenceLength: batch.sequenceLength)
         let worst = zip(pooled.values, expected).map { abs(Double($0) - $1) }.max()!
-        #expect(worst < 1e-4, "\(reference.text) (\(encoder.layers.count) layers): max |Δ| = \(worst)")
+        #expect(
+          worst < 1e-4, "\(reference.text) (\(encoder.layers.count) layers): max |Δ| = \(worst)")
       }
     }
   }

@@ -33,9 +33,11 @@ func randomizeAdapters(_ encoder: inout BertEncoder<Double>, seed: UInt64) {
     for name in BertProjection.allCases {
       guard var adapter = encoder.layers[layer].projections[name]!.adapter else { continue }
       let up = adapter.factors.up
-      adapter.factors.up = .uniform(rows: up.rows, columns: up.columns, in: -0.5...0.5, using: &generator)
+      adapter.factors.up = .uniform(
+        rows: up.rows, columns: up.columns, in: -0.5...0.5, using: &generator)
       if let core = adapter.factors.core {
-        adapter.factors.core = .uniform(rows: core.rows, columns: core.columns, in: -0.5...0.5, using: &generator)
+        adapter.factors.core = .uniform(
+          rows: core.rows, columns: core.columns, in: -0.5...0.5, using: &generator)
       }
       encoder.layers[layer].projections[name]!.adapter = adapter
     }

@@ -6,8 +6,12 @@ import Testing
 
 @Suite("Optimizers and pre-training")
 struct TrainingTests {
-  static let parameters = ParameterSet<Double>([("w", Matrix(rows: 1, columns: 3, values: [1, -2, 0.5]))])
-  static let gradient = ParameterSet<Double>([("w", Matrix(rows: 1, columns: 3, values: [0.2, -4, 1e-3]))])
+  static let parameters = ParameterSet<Double>([
+    ("w", Matrix(rows: 1, columns: 3, values: [1, -2, 0.5]))
+  ])
+  static let gradient = ParameterSet<Double>([
+    ("w", Matrix(rows: 1, columns: 3, values: [0.2, -4, 1e-3]))
+  ])
 
   @Test("SGD and momentum follow θ ← θ − η·v with v ← μ·v + g")
   func sgdAndMomentum() {
@@ -20,7 +24,8 @@ struct TrainingTests {
     momentum.step(&moving, gradient: Self.gradient)
     momentum.step(&moving, gradient: Self.gradient)
     // v₁ = g, v₂ = 1.9 g: θ₂ = θ₀ − 0.5·2.9·g.
-    #expect(relativeError(moving["w"]!.values, [1 - 1.45 * 0.2, -2 + 1.45 * 4, 0.5 - 1.45e-3]) < 1e-15)
+    #expect(
+      relativeError(moving["w"]!.values, [1 - 1.45 * 0.2, -2 + 1.45 * 4, 0.5 - 1.45e-3]) < 1e-15)
   }
 
   @Test("Adam's first step is −η·sign(g), its second matches the bias-corrected formula")
@@ -28,7 +33,9 @@ struct TrainingTests {
     var parameters = Self.parameters
     var adam = Optimizer<Double>.adam(learningRate: 0.1)
     adam.step(&parameters, gradient: Self.gradient)
-    let expected = zip(Self.parameters["w"]!.values, Self.gradient["w"]!.values).map { $0 - 0.1 * ($1 / (abs($1) + 1e-8 / 1)) }
+    let expected = zip(Self.parameters["w"]!.values, Self.gradient["w"]!.values).map {
+      $0 - 0.1 * ($1 / (abs($1) + 1e-8 / 1))
+    }
     #expect(relativeError(parameters["w"]!.values, expected) < 1e-6)
     adam.step(&parameters, gradient: Self.gradient)
     // A constant gradient keeps m̂ = g and v̂ = g², so the second step is −η·g/(|g| + ε) again.
@@ -45,7 +52,8 @@ struct TrainingTests {
       let label = index % 3
       labels.append(label)
       for dimension in 0..<8 {
-        values.append(Float(generator.nextStandardNormal()) * 0.5 + (dimension % 3 == label ? 2 : 0))
+        values.append(
+          Float(generator.nextStandardNormal()) * 0.5 + (dimension % 3 == label ? 2 : 0))
       }
     }
     return (Matrix(rows: count, columns: 8, values: values), labels)
@@ -55,11 +63,13 @@ struct TrainingTests {
   func pretrainAndSave() throws {
     let (features, labels) = Self.blobs(count: 300, seed: 60)
     var model = MultilayerPerceptron<Float>(inputs: 8, hidden: [16], classes: 3, seed: 61)
-    let history = model.pretrain(features: features, labels: labels, epochs: 15, batchSize: 32, learningRate: 0.01, seed: 62)
+    let history = model.pretrain(
+      features: features, labels: labels, epochs: 15, batchSize: 32, learningRate: 0.01, seed: 62)
     #expect(history.last! < history.first!)
     let (test, testLabels) = Self.blobs(count: 300, seed: 63)
     #expect(model.accuracy(features: test, labels: testLabels) >= 0.95)
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("dpfl-mlp-\(UUID()).safetensors")
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "dpfl-mlp-\(UUID()).safetensors")
     defer { try? FileManager.default.removeItem(at: url) }
     try model.save(to: url)
     let loaded = try MultilayerPerceptron<Float>(contentsOf: url)

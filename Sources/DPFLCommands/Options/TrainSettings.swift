@@ -56,7 +56,8 @@ struct TrainSettings: Codable, Equatable {
     case noiseMultiplier = "noise_multiplier", rounds, cohortSize = "cohort_size", population
     case noiseCohortSize = "noise_cohort_size", clippingBound = "clipping_bound"
     case adaptiveClipping = "adaptive_clipping", targetQuantile = "target_quantile"
-    case clipLearningRate = "clip_learning_rate", indicatorNoiseFraction = "indicator_noise_fraction"
+    case clipLearningRate = "clip_learning_rate", indicatorNoiseFraction =
+      "indicator_noise_fraction"
     case accountant, noiseSource = "noise_source", localEpochs = "local_epochs"
     case localBatchSize = "local_batch_size", localLearningRate = "local_learning_rate"
     case serverOptimizer = "server_optimizer", serverLearningRate = "server_learning_rate"
@@ -71,10 +72,12 @@ struct TrainSettings: Codable, Equatable {
     do {
       return try TOMLDecoder(strictDecoding: true).decode(TrainSettings.self, from: text)
     } catch let error as TOMLParseError {
-      throw .malformedFile(path: path, reason: "line \(error.source.begin.line): \(error.description)")
+      throw .malformedFile(
+        path: path, reason: "line \(error.source.begin.line): \(error.description)")
     } catch let error as UnexpectedKeysError {
       let allowed = CodingKeys.allCases.map(\.rawValue).joined(separator: ", ")
-      throw .malformedFile(path: path, reason: "unknown keys \(error.keys.keys.sorted()); allowed: \(allowed)")
+      throw .malformedFile(
+        path: path, reason: "unknown keys \(error.keys.keys.sorted()); allowed: \(allowed)")
     } catch {
       throw .malformedFile(path: path, reason: "\(error)")
     }
@@ -90,7 +93,8 @@ struct TrainSettings: Codable, Equatable {
     take(\.method); take(\.privacyUnit); take(\.privacy); take(\.epsilon)
     take(\.delta); take(\.noiseMultiplier); take(\.rounds); take(\.cohortSize); take(\.population)
     take(\.noiseCohortSize); take(\.clippingBound); take(\.adaptiveClipping); take(\.targetQuantile)
-    take(\.clipLearningRate); take(\.indicatorNoiseFraction); take(\.accountant); take(\.noiseSource)
+    take(\.clipLearningRate); take(\.indicatorNoiseFraction); take(\.accountant);
+    take(\.noiseSource)
     take(\.localEpochs); take(\.localBatchSize); take(\.localLearningRate); take(\.serverOptimizer)
     take(\.serverLearningRate); take(\.rank); take(\.alpha); take(\.frozen); take(\.seed)
     return result
@@ -121,7 +125,9 @@ struct TrainSettings: Codable, Equatable {
     if let population { configuration.population = population }
     if let noiseCohortSize { configuration.noiseCohortSize = noiseCohortSize }
     if let clippingBound { configuration.clippingBound = clippingBound }
-    if adaptiveClipping == true || targetQuantile != nil || clipLearningRate != nil || indicatorNoiseFraction != nil {
+    if adaptiveClipping == true || targetQuantile != nil || clipLearningRate != nil
+      || indicatorNoiseFraction != nil
+    {
       var adaptive = AdaptiveClipping()
       if let targetQuantile { adaptive.targetQuantile = targetQuantile }
       if let clipLearningRate { adaptive.learningRate = clipLearningRate }

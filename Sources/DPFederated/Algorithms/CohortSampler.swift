@@ -29,7 +29,9 @@ public struct CohortSampler: Equatable, Sendable {
   public let noiseCohortSize: Int
 
   /// A sampler; see the type's documentation for the parameters.
-  public init(kind: Kind = .poisson, clientCount: Int, cohortSize: Int, population: Int, noiseCohortSize: Int) {
+  public init(
+    kind: Kind = .poisson, clientCount: Int, cohortSize: Int, population: Int, noiseCohortSize: Int
+  ) {
     self.kind = kind
     self.clientCount = clientCount
     self.cohortSize = cohortSize

@@ -98,7 +98,8 @@ public struct FederatedConfiguration: Codable, Equatable, Sendable {
     case .fedSB: kind = .fedSB
     case .headOnly: return nil
     }
-    return AdapterConfiguration(kind: kind, rank: rank, alpha: alpha, frozen: frozen, seed: seed ^ 0x4144_4150)
+    return AdapterConfiguration(
+      kind: kind, rank: rank, alpha: alpha, frozen: frozen, seed: seed ^ 0x4144_4150)
   }
 
   /// Every problem with the values, one line each (empty when valid). The cohort and
@@ -106,31 +107,66 @@ public struct FederatedConfiguration: Codable, Equatable, Sendable {
   public func problems(clientCount: Int?) -> [FederatedError] {
     var found: [FederatedError] = []
     func check(_ ok: Bool, _ field: String, _ value: Any, _ allowed: String) {
-      if !ok { found.append(.invalidConfiguration(field: field, value: "\(value)", allowed: allowed)) }
+      if !ok {
+        found.append(.invalidConfiguration(field: field, value: "\(value)", allowed: allowed))
+      }
     }
-    check(["digits", "shakespeare-genre", "jsonl"].contains(task), "--task", task, "digits, shakespeare-genre or jsonl")
-    check(task != "jsonl" || dataPath != nil, "--data", "none", "given with --task jsonl (a JSON Lines file)")
-    check(encoderLayers >= 1 && encoderLayers <= 6, "--layers", encoderLayers, "in 1...6 (all-MiniLM-L6-v2's blocks)")
-    check(maxSequenceLength >= 4 && maxSequenceLength <= 512, "--max-length", maxSequenceLength, "in 4...512")
+    check(
+      ["digits", "shakespeare-genre", "jsonl"].contains(task), "--task", task,
+      "digits, shakespeare-genre or jsonl")
+    check(
+      task != "jsonl" || dataPath != nil, "--data", "none",
+      "given with --task jsonl (a JSON Lines file)")
+    check(
+      encoderLayers >= 1 && encoderLayers <= 6, "--layers", encoderLayers,
+      "in 1...6 (all-MiniLM-L6-v2's blocks)")
+    check(
+      maxSequenceLength >= 4 && maxSequenceLength <= 512, "--max-length", maxSequenceLength,
+      "in 4...512")
     check(rounds >= 1, "--rounds", rounds, "an integer ≥ 1")
     check(cohortSize >= 1, "--cohort-size", cohortSize, "an integer ≥ 1")
     if let clientCount {
-      check(cohortSize <= clientCount, "--cohort-size", cohortSize, "in 1...\(clientCount) (the task's clients)")
+      check(
+        cohortSize <= clientCount, "--cohort-size", cohortSize,
+        "in 1...\(clientCount) (the task's clients)")
       let population = population ?? clientCount
       let noiseCohort = noiseCohortSize ?? cohortSize
-      check(population >= clientCount, "--population", population, "≥ \(clientCount) (the task's clients)")
-      check(noiseCohort >= cohortSize && noiseCohort <= population, "--noise-cohort-size", noiseCohort, "in \(cohortSize)...\(population) (≥ the cohort size, ≤ the population)")
+      check(
+        population >= clientCount, "--population", population,
+        "≥ \(clientCount) (the task's clients)")
+      check(
+        noiseCohort >= cohortSize && noiseCohort <= population, "--noise-cohort-size", noiseCohort,
+        "in \(cohortSize)...\(population) (≥ the cohort size, ≤ the population)")
     }
-    check(clippingBound > 0 && clippingBound.isFinite, "--clipping-bound", clippingBound, "a number > 0")
+    check(
+      clippingBound > 0 && clippingBound.isFinite, "--clipping-bound", clippingBound, "a number > 0"
+    )
     check(delta > 0 && delta < 1, "--delta", delta, "in (0, 1)")
-    if let noiseMultiplier { check(noiseMultiplier > 0 && noiseMultiplier.isFinite, "--noise-multiplier", noiseMultiplier, "a number > 0") }
-    if let targetEpsilon { check(targetEpsilon > 0 && targetEpsilon.isFinite, "--epsilon", targetEpsilon, "a number > 0") }
-    if privacy { check(targetEpsilon != nil || noiseMultiplier != nil, "--epsilon", "none", "given (or --noise-multiplier) for a private run") }
+    if let noiseMultiplier {
+      check(
+        noiseMultiplier > 0 && noiseMultiplier.isFinite, "--noise-multiplier", noiseMultiplier,
+        "a number > 0")
+    }
+    if let targetEpsilon {
+      check(targetEpsilon > 0 && targetEpsilon.isFinite, "--epsilon", targetEpsilon, "a number > 0")
+    }
+    if privacy {
+      check(
+        targetEpsilon != nil || noiseMultiplier != nil, "--epsilon", "none",
+        "given (or --noise-multiplier) for a private run")
+    }
     if let adaptive = adaptiveClipping {
-      check(privacyUnit == .user, "--adaptive-clipping", "with --privacy-unit example", "used with user-level privacy")
-      check(adaptive.targetQuantile > 0 && adaptive.targetQuantile < 1, "--target-quantile", adaptive.targetQuantile, "in (0, 1)")
-      check(adaptive.learningRate > 0, "--clip-learning-rate", adaptive.learningRate, "a number > 0")
-      check(adaptive.indicatorNoiseFraction > 0, "--indicator-noise-fraction", adaptive.indicatorNoiseFraction, "a number > 0")
+      check(
+        privacyUnit == .user, "--adaptive-clipping", "with --privacy-unit example",
+        "used with user-level privacy")
+      check(
+        adaptive.targetQuantile > 0 && adaptive.targetQuantile < 1, "--target-quantile",
+        adaptive.targetQuantile, "in (0, 1)")
+      check(
+        adaptive.learningRate > 0, "--clip-learning-rate", adaptive.learningRate, "a number > 0")
+      check(
+        adaptive.indicatorNoiseFraction > 0, "--indicator-noise-fraction",
+        adaptive.indicatorNoiseFraction, "a number > 0")
     }
     check(localEpochs >= 1, "--local-epochs", localEpochs, "an integer ≥ 1")
     check(localBatchSize >= 1, "--local-batch-size", localBatchSize, "an integer ≥ 1")

@@ -53,13 +53,17 @@ where Model.Scalar == Float {
     configuration: FederatedConfiguration, model: Model, dataset: FederatedDataset<Example>,
     makeBatch: @escaping @Sendable ([Example]) -> Model.Batch
   ) throws {
-    if let problem = configuration.problems(clientCount: dataset.clients.count).first { throw problem }
+    if let problem = configuration.problems(clientCount: dataset.clients.count).first {
+      throw problem
+    }
     let sampler = CohortSampler(
       clientCount: dataset.clients.count, cohortSize: configuration.cohortSize,
       population: configuration.population ?? dataset.clients.count,
       noiseCohortSize: configuration.noiseCohortSize ?? configuration.cohortSize)
-    var plan = PrivacyPlan(sampler: sampler, delta: configuration.delta, accountant: configuration.accountant)
-    let samplings = configuration.privacyUnit == .example
+    var plan = PrivacyPlan(
+      sampler: sampler, delta: configuration.delta, accountant: configuration.accountant)
+    let samplings =
+      configuration.privacyUnit == .example
       ? Self.localSamplings(dataset, configuration) : []
     if !configuration.privacy {
       noiseMultiplier = 0
@@ -72,9 +76,12 @@ where Model.Scalar == Float {
         plan = PrivacyPlan(
           sampler: sampler, delta: configuration.delta, accountant: configuration.accountant,
           localSampling: candidate)
-        sigma = try configuration.noiseMultiplier
-          ?? plan.calibrate(targetEpsilon: configuration.targetEpsilon!, rounds: configuration.rounds)
-        let worst = try Self.leastProtected(samplings, plan: plan, noiseMultiplier: sigma, rounds: configuration.rounds)
+        sigma =
+          try configuration.noiseMultiplier
+          ?? plan.calibrate(
+            targetEpsilon: configuration.targetEpsilon!, rounds: configuration.rounds)
+        let worst = try Self.leastProtected(
+          samplings, plan: plan, noiseMultiplier: sigma, rounds: configuration.rounds)
         if worst == candidate { break }
         candidate = worst
       }
@@ -82,10 +89,13 @@ where Model.Scalar == Float {
     }
     self.plan = plan
     clippingBound = configuration.clippingBound
-    indicatorNoise = (configuration.adaptiveClipping?.indicatorNoiseFraction ?? 0) * Double(sampler.noiseCohortSize)
+    indicatorNoise =
+      (configuration.adaptiveClipping?.indicatorNoiseFraction ?? 0)
+      * Double(sampler.noiseCohortSize)
     updateNoiseMultiplier =
       configuration.adaptiveClipping != nil && configuration.privacy
-      ? try AdaptiveClipping.updateNoiseMultiplier(overall: noiseMultiplier, indicatorNoise: indicatorNoise)
+      ? try AdaptiveClipping.updateNoiseMultiplier(
+        overall: noiseMultiplier, indicatorNoise: indicatorNoise)
       : noiseMultiplier
     self.configuration = configuration
     self.model = model
@@ -100,7 +110,9 @@ where Model.Scalar == Float {
   /// Each client's local DP-SGD schedule per round (example level): Poisson sampling with
   /// q = min(1, B/n) and `localEpochs`·⌈n/B⌉ steps, distinct schedules only, most
   /// exposed (largest q) first.
-  static func localSamplings(_ dataset: FederatedDataset<Example>, _ configuration: FederatedConfiguration)
+  static func localSamplings(
+    _ dataset: FederatedDataset<Example>, _ configuration: FederatedConfiguration
+  )
     -> [PrivacyPlan.LocalSampling]
   {
     let sizes = Set(dataset.clients.map(\.examples.count)).filter { $0 > 0 }.sorted()
@@ -117,12 +129,16 @@ where Model.Scalar == Float {
 
   /// The schedule with the largest ε over the whole run at σ (`nil` when there are none).
   static func leastProtected(
-    _ samplings: [PrivacyPlan.LocalSampling], plan: PrivacyPlan, noiseMultiplier: Double, rounds: Int
+    _ samplings: [PrivacyPlan.LocalSampling], plan: PrivacyPlan, noiseMultiplier: Double,
+    rounds: Int
   ) throws -> PrivacyPlan.LocalSampling? {
     var worst: (PrivacyPlan.LocalSampling, Double)?
     for sampling in samplings {
-      let candidate = PrivacyPlan(sampler: plan.sampler, delta: plan.delta, accountant: plan.accountant, localSampling: sampling)
-      let epsilon = try candidate.epsilon(of: .selfComposed(candidate.roundEvent(noiseMultiplier: noiseMultiplier), count: rounds))
+      let candidate = PrivacyPlan(
+        sampler: plan.sampler, delta: plan.delta, accountant: plan.accountant,
+        localSampling: sampling)
+      let epsilon = try candidate.epsilon(
+        of: .selfComposed(candidate.roundEvent(noiseMultiplier: noiseMultiplier), count: rounds))
       if worst == nil || epsilon > worst!.1 { worst = (sampling, epsilon) }
     }
     return worst?.0
@@ -132,7 +148,9 @@ where Model.Scalar == Float {
   public func expectedLedger(rounds: Int) -> DPEvent {
     var builder = DPEventBuilder()
     if rounds > 0 {
-      builder.compose(configuration.privacy ? plan.roundEvent(noiseMultiplier: noiseMultiplier) : .nonPrivate, count: rounds)
+      builder.compose(
+        configuration.privacy ? plan.roundEvent(noiseMultiplier: noiseMultiplier) : .nonPrivate,
+        count: rounds)
     }
     return builder.build()
   }
@@ -146,20 +164,32 @@ where Model.Scalar == Float {
   /// release, so the lost round stays charged and the next round is charged again.
   /// - Throws: ``FederatedError/runFolder(path:reason:)`` when the ledger matches neither
   ///   the checkpoint's round count nor one more.
-  public mutating func restore(_ checkpoint: Checkpoint, recordedLedger: DPEvent, folder: String) throws {
+  public mutating func restore(_ checkpoint: Checkpoint, recordedLedger: DPEvent, folder: String)
+    throws
+  {
     let completed = checkpoint.round
-    guard let recorded = [completed, completed + 1].first(where: { expectedLedger(rounds: $0) == recordedLedger }) else {
+    guard
+      let recorded = [completed, completed + 1].first(where: {
+        expectedLedger(rounds: $0) == recordedLedger
+      })
+    else {
       throw FederatedError.runFolder(
-        path: folder, reason: "ledger.json does not match checkpoint.json (\(completed) rounds) for this configuration")
+        path: folder,
+        reason:
+          "ledger.json does not match checkpoint.json (\(completed) rounds) for this configuration")
     }
     let charged = configuration.noiseSource == .seeded ? completed : recorded
     model.updateTrainables(checkpoint.trainables)
     round = completed
     ledger = DPEventBuilder()
     if charged > 0 {
-      ledger.compose(configuration.privacy ? plan.roundEvent(noiseMultiplier: noiseMultiplier) : .nonPrivate, count: charged)
+      ledger.compose(
+        configuration.privacy ? plan.roundEvent(noiseMultiplier: noiseMultiplier) : .nonPrivate,
+        count: charged)
     }
-    epsilonSpent = configuration.privacy && charged > 0 ? try spentBound(rounds: charged) : checkpoint.epsilonSpent
+    epsilonSpent =
+      configuration.privacy && charged > 0
+      ? try spentBound(rounds: charged) : checkpoint.epsilonSpent
     serverOptimizer = checkpoint.serverOptimizer
     clippingBound = checkpoint.clippingBound
   }
@@ -182,7 +212,8 @@ where Model.Scalar == Float {
 
   /// The seed of everything random in round t.
   func roundSeed(_ t: Int) -> UInt64 {
-    var generator = Xoshiro256StarStar(seed: configuration.seed ^ (UInt64(t) &* 0x9E37_79B9_7F4A_7C15))
+    var generator = Xoshiro256StarStar(
+      seed: configuration.seed ^ (UInt64(t) &* 0x9E37_79B9_7F4A_7C15))
     return generator.next()
   }
 
@@ -210,11 +241,13 @@ where Model.Scalar == Float {
     var clipped = 0
     var lossTotal = 0.0
     var exampleCount = 0
-    let mechanism = GaussianMechanism(clippingBound: clippingBound, noiseMultiplier: updateNoiseMultiplier)
+    let mechanism = GaussianMechanism(
+      clippingBound: clippingBound, noiseMultiplier: updateNoiseMultiplier)
     let userLevel = configuration.privacy && configuration.privacyUnit == .user
     var clippedExamples = 0
     for client in cohort {
-      let local = trainLocally(dataset.clients[client], from: model, activeRank: rank, seed: seed ^ UInt64(client + 1))
+      let local = trainLocally(
+        dataset.clients[client], from: model, activeRank: rank, seed: seed ^ UInt64(client + 1))
       var update = local.parameters
       let loss = local.loss
       clippedExamples += local.clippedExamples
@@ -248,13 +281,16 @@ where Model.Scalar == Float {
       if let adaptive = configuration.adaptiveClipping {
         // The noisy fraction of clients whose update fitted, then the geometric step.
         let unclipped = Double(cohort.count - clipped)
-        let noisyCount = unclipped + indicatorNoise * plan.sampler.noiseScale * generator.nextStandardNormal()
-        clippingBound = adaptive.nextBound(roundBound, unclippedFraction: noisyCount / Double(configuration.cohortSize))
+        let noisyCount =
+          unclipped + indicatorNoise * plan.sampler.noiseScale * generator.nextStandardNormal()
+        clippingBound = adaptive.nextBound(
+          roundBound, unclippedFraction: noisyCount / Double(configuration.cohortSize))
       }
     }
     let estimate = sum.with(flattened: sum.flattened().map { $0 / Float(configuration.cohortSize) })
     var parameters = global
-    serverOptimizer.step(&parameters, gradient: estimate.with(flattened: estimate.flattened().map { -$0 }))
+    serverOptimizer.step(
+      &parameters, gradient: estimate.with(flattened: estimate.flattened().map { -$0 }))
     var values = global.flattened()
     let stepped = parameters.flattened()
     for index in live.indices(in: global) { values[index] = stepped[index] }
@@ -265,10 +301,12 @@ where Model.Scalar == Float {
       ? (cohort.isEmpty ? 0 : Double(clipped) / Double(cohort.count))
       : Double(clippedExamples) / Double(max(1, exampleCount * configuration.localEpochs))
     let meanLoss: Double = exampleCount > 0 ? lossTotal / Double(exampleCount) : 0
-    return .completed(RoundMetrics(
-      round: t, activeRank: rank, cohort: cohort.count, loss: meanLoss, clipFraction: clipFraction,
-      clippingBound: userLevel ? roundBound : nil, epsilon: configuration.privacy ? spent : 0,
-      bytesPerClient: live.indices(in: global).count * MemoryLayout<Float>.size, accuracy: nil))
+    return .completed(
+      RoundMetrics(
+        round: t, activeRank: rank, cohort: cohort.count, loss: meanLoss,
+        clipFraction: clipFraction,
+        clippingBound: userLevel ? roundBound : nil, epsilon: configuration.privacy ? spent : 0,
+        bytesPerClient: live.indices(in: global).count * MemoryLayout<Float>.size, accuracy: nil))
   }
 
   /// An upper bound on ε(δ) after `rounds` rounds of this run's event, cheap enough for
@@ -308,7 +346,9 @@ where Model.Scalar == Float {
   /// (DP-SGD, Abadi et al. 2016): ⌈n/B⌉ steps per epoch, each on a Poisson sample of the
   /// examples (rate min(1, B/n)); per-example gradients clipped to C, N(0, (σC)²) added to
   /// their sum on the live coordinates, divided by the expected batch size B.
-  func trainLocally(_ client: ClientData<Example>, from start: Model, activeRank: Int?, seed: UInt64)
+  func trainLocally(
+    _ client: ClientData<Example>, from start: Model, activeRank: Int?, seed: UInt64
+  )
     -> LocalResult
   {
     var local = start
@@ -320,7 +360,8 @@ where Model.Scalar == Float {
     let count = client.examples.count
     let exampleLevel = configuration.privacy && configuration.privacyUnit == .example
     let live = LiveCoordinates(adapter: configuration.adapterConfiguration, activeRank: activeRank)
-    let mechanism = GaussianMechanism(clippingBound: configuration.clippingBound, noiseMultiplier: noiseMultiplier)
+    let mechanism = GaussianMechanism(
+      clippingBound: configuration.clippingBound, noiseMultiplier: noiseMultiplier)
     var noise = configuration.noiseSource.generator(roundSeed: seed ^ 0x6C6F_6361_6C00)
     for _ in 0..<configuration.localEpochs {
       lastLoss = 0
@@ -328,15 +369,20 @@ where Model.Scalar == Float {
       for step in 0..<((count + batchSize - 1) / batchSize) {
         let indices =
           exampleLevel
-          ? client.examples.indices.filter { _ in Double.random(in: 0..<1, using: &generator) < min(1, Double(batchSize) / Double(count)) }
+          ? client.examples.indices.filter { _ in
+            Double.random(in: 0..<1, using: &generator) < min(1, Double(batchSize) / Double(count))
+          }
           : Array(order[(step * batchSize)..<min((step + 1) * batchSize, count)])
-        var gradient = parameters.with(flattened: Array(repeating: 0, count: parameters.scalarCount))
+        var gradient = parameters.with(
+          flattened: Array(repeating: 0, count: parameters.scalarCount))
         if !indices.isEmpty {
           let batch = makeBatch(indices.map { client.examples[$0] })
           let labels = indices.map { client.labels[$0] }
           if exampleLevel {
-            let (losses, perExample) = local.perExampleGradients(batch, labels: labels, activeRank: activeRank)
-            let (sum, norms) = perExample.clippedSum(clippingBound: Float(configuration.clippingBound))
+            let (losses, perExample) = local.perExampleGradients(
+              batch, labels: labels, activeRank: activeRank)
+            let (sum, norms) = perExample.clippedSum(
+              clippingBound: Float(configuration.clippingBound))
             gradient = sum
             clipped += norms.filter { Double($0) > configuration.clippingBound }.count
             lastLoss += losses.reduce(0) { $0 + Double($1) }
@@ -348,7 +394,8 @@ where Model.Scalar == Float {
         }
         if exampleLevel { mechanism.addNoise(to: &gradient, live: live, scale: 1, using: &noise) }
         let denominator = exampleLevel ? Double(min(batchSize, count)) : Double(indices.count)
-        parameters.add(gradient, scaledBy: Float(-configuration.localLearningRate / max(1, denominator)))
+        parameters.add(
+          gradient, scaledBy: Float(-configuration.localLearningRate / max(1, denominator)))
         local.updateTrainables(parameters)
       }
     }
@@ -361,7 +408,8 @@ where Model.Scalar == Float {
     var correct = 0
     for begin in stride(from: 0, to: evaluation.examples.count, by: 256) {
       let end = min(begin + 256, evaluation.examples.count)
-      let predicted = model.predictions(makeBatch(Array(evaluation.examples[begin..<end])), activeRank: activeRank)
+      let predicted = model.predictions(
+        makeBatch(Array(evaluation.examples[begin..<end])), activeRank: activeRank)
       correct += zip(predicted, evaluation.labels[begin..<end]).filter { $0 == $1 }.count
     }
     return Double(correct) / Double(max(1, evaluation.examples.count))

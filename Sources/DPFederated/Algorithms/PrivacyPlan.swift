@@ -43,13 +43,15 @@ public struct PrivacyPlan: Equatable, Sendable {
       return sampler.event(wrapping: .gaussian(noiseMultiplier: noiseMultiplier))
     }
     return .selfComposed(
-      .poissonSampled(probability: localSampling.probability, .gaussian(noiseMultiplier: noiseMultiplier)),
+      .poissonSampled(
+        probability: localSampling.probability, .gaussian(noiseMultiplier: noiseMultiplier)),
       count: localSampling.steps)
   }
 
   /// The same plan with another accountant.
   func with(accountant: FederatedConfiguration.AccountantChoice) -> PrivacyPlan {
-    PrivacyPlan(sampler: sampler, delta: delta, accountant: accountant, localSampling: localSampling)
+    PrivacyPlan(
+      sampler: sampler, delta: delta, accountant: accountant, localSampling: localSampling)
   }
 
   /// The smallest σ for which `rounds` rounds stay within `targetEpsilon` at δ.
@@ -57,10 +59,16 @@ public struct PrivacyPlan: Equatable, Sendable {
   public func calibrate(targetEpsilon: Double, rounds: Int) throws -> Double {
     do {
       let target = try PrivacyBudget(epsilon: targetEpsilon, delta: delta)
-      let event = { (sigma: Double) in DPEvent.selfComposed(roundEvent(noiseMultiplier: sigma), count: rounds) }
+      let event = { (sigma: Double) in
+        DPEvent.selfComposed(roundEvent(noiseMultiplier: sigma), count: rounds)
+      }
       switch accountant {
-      case .pld: return try Calibration.noiseMultiplier(target: target, accountant: { PLDAccountant() }, event: event)
-      case .rdp: return try Calibration.noiseMultiplier(target: target, accountant: { RDPAccountant() }, event: event)
+      case .pld:
+        return try Calibration.noiseMultiplier(
+          target: target, accountant: { PLDAccountant() }, event: event)
+      case .rdp:
+        return try Calibration.noiseMultiplier(
+          target: target, accountant: { RDPAccountant() }, event: event)
       }
     } catch {
       throw FederatedError.accounting("\(error)")

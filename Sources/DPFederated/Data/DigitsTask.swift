@@ -27,9 +27,12 @@ public enum DigitsTask {
 
   /// The task, read from the module's resources.
   /// - Throws: ``FederatedError/malformedData(file:line:reason:)`` if the CSV is damaged.
-  public static func load(_ configuration: Configuration = .init()) throws -> FederatedDataset<[Float]> {
+  public static func load(_ configuration: Configuration = .init()) throws -> FederatedDataset<
+    [Float]
+  > {
     guard let url = Bundle.module.url(forResource: "digits", withExtension: "csv") else {
-      throw FederatedError.malformedData(file: "digits.csv", line: 0, reason: "the resource is missing from the build")
+      throw FederatedError.malformedData(
+        file: "digits.csv", line: 0, reason: "the resource is missing from the build")
     }
     let (images, labels) = try readCSV(url)
     var generator = Xoshiro256StarStar(seed: configuration.seed)
@@ -44,7 +47,8 @@ public enum DigitsTask {
       labels: privateIndices.map { labels[$0] }, clients: configuration.clients,
       concentration: configuration.concentration, seed: configuration.seed &+ 1)
     let clients = split.enumerated().compactMap { client, positions -> ClientData<[Float]>? in
-      positions.isEmpty ? nil : part(ArraySlice(positions.map { privateIndices[$0] }), id: "client-\(client)")
+      positions.isEmpty
+        ? nil : part(ArraySlice(positions.map { privateIndices[$0] }), id: "client-\(client)")
     }
     return FederatedDataset(
       name: "digits", clients: clients,
@@ -60,14 +64,18 @@ public enum DigitsTask {
     }
     var images: [[Float]] = []
     var labels: [Int] = []
-    for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: true).enumerated().dropFirst() {
+    for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: true).enumerated()
+      .dropFirst()
+    {
       let fields = line.split(separator: ",")
       guard fields.count == 65, let label = Int(fields[0]), (0..<10).contains(label) else {
-        throw FederatedError.malformedData(file: file, line: index + 1, reason: "expected a label 0–9 and 64 pixels")
+        throw FederatedError.malformedData(
+          file: file, line: index + 1, reason: "expected a label 0–9 and 64 pixels")
       }
       let pixels = fields.dropFirst().compactMap { Float($0) }
       guard pixels.count == 64, pixels.allSatisfy({ (0...16).contains($0) }) else {
-        throw FederatedError.malformedData(file: file, line: index + 1, reason: "pixels must be numbers in 0…16")
+        throw FederatedError.malformedData(
+          file: file, line: index + 1, reason: "pixels must be numbers in 0…16")
       }
       images.append(pixels.map { $0 / 16 })
       labels.append(label)

@@ -22,7 +22,9 @@ public enum DirichletSplit {
       var cumulative = 0.0
       for client in 0..<clients {
         cumulative += weights[client] / total
-        let end = client == clients - 1 ? members.count : min(members.count, Int((cumulative * Double(members.count)).rounded()))
+        let end =
+          client == clients - 1
+          ? members.count : min(members.count, Int((cumulative * Double(members.count)).rounded()))
         assignment[client] += members[start..<max(start, end)]
         start = max(start, end)
       }

@@ -10,7 +10,9 @@ public struct ClientData<Example: Sendable>: Sendable {
   /// A client.
   /// - Precondition: one label per example.
   public init(id: String, examples: [Example], labels: [Int]) {
-    precondition(examples.count == labels.count, "client \(id): \(examples.count) examples, \(labels.count) labels")
+    precondition(
+      examples.count == labels.count,
+      "client \(id): \(examples.count) examples, \(labels.count) labels")
     self.id = id
     self.examples = examples
     self.labels = labels

@@ -46,7 +46,7 @@ import Foundation
 /// `Gloster.` and `GLOSTER.` are one role. A play's text may change the tag of a character
 /// (`GLOSTER` becomes `KING RICHARD` in *Richard III*); these stay two roles, as in the text.
 ///
-/// Over the 37 plays this gives 30,698 speeches by 1,381 (play, role) pairs; 479 roles
+/// Over the 37 plays this gives 30,698 speeches by 1,381 (play, role) pairs; 473 roles
 /// speak at least 16 times. (The Gutenberg *Cymbeline* lacks most of acts III and IV.)
 ///
 /// Loading is deterministic: plays and roles are sorted (by `String`'s `<`), speeches stay in
@@ -144,6 +144,7 @@ public enum ShakespeareTask {
       /// Every qualifying role of these plays (names as in ``ShakespeareTask/genres``)
       /// goes to evaluation, with at most ``Configuration/maximumSpeeches`` speeches each,
       /// and no role of these plays is a client: accuracy on plays never seen in training.
+      /// Held-out plays missing from the folder are skipped.
       case heldOutPlays([String])
       /// Every play trains; each client's last ⌊n / 5⌋ speeches (at most
       /// ``Configuration/maximumSpeeches``) go to evaluation and are not in the client:
@@ -177,17 +178,25 @@ public enum ShakespeareTask {
     public func problems() -> [FederatedError] {
       var found: [FederatedError] = []
       if minimumSpeeches < 1 {
-        found.append(.invalidConfiguration(field: "minimumSpeeches", value: "\(minimumSpeeches)", allowed: "an integer ≥ 1"))
+        found.append(
+          .invalidConfiguration(
+            field: "minimumSpeeches", value: "\(minimumSpeeches)", allowed: "an integer ≥ 1"))
       }
       if maximumSpeeches < 1 {
-        found.append(.invalidConfiguration(field: "maximumSpeeches", value: "\(maximumSpeeches)", allowed: "an integer ≥ 1"))
+        found.append(
+          .invalidConfiguration(
+            field: "maximumSpeeches", value: "\(maximumSpeeches)", allowed: "an integer ≥ 1"))
       }
       if case .heldOutPlays(let plays) = evaluation {
         let unknown = plays.filter { ShakespeareTask.genres[$0] == nil }
         if plays.isEmpty || !unknown.isEmpty {
-          found.append(.invalidConfiguration(
-            field: "evaluation", value: plays.isEmpty ? "no held-out plays" : unknown.joined(separator: ", "),
-            allowed: "one or more plays of the genre table (e.g. \(ShakespeareTask.defaultHeldOutPlays.prefix(2).joined(separator: ", ")))"))
+          found.append(
+            .invalidConfiguration(
+              field: "evaluation",
+              value: plays.isEmpty ? "no held-out plays" : unknown.joined(separator: ", "),
+              allowed:
+                "one or more plays of the genre table (e.g. \(ShakespeareTask.defaultHeldOutPlays.prefix(2).joined(separator: ", ")))"
+            ))
         }
       }
       return found
@@ -212,8 +221,11 @@ public enum ShakespeareTask {
   ///   ``Configuration/problems()``, or when no role qualifies as a client or nothing is
   ///   left to evaluate on. ``FederatedError/malformedData(file:line:reason:)`` when the
   ///   folder cannot be read or holds no play (line 0), when a play is not in ``genres``
-  ///   (line 0), or when a play is not in the expected format (see ``parse(_:)``).
-  public static func load(_ configuration: Configuration = .init(), folder: URL) throws -> FederatedDataset<String> {
+  ///   (line 0), or when a play is not in the expected format: not UTF-8,
+  ///   no act heading or no speech (line 0), or a stage direction never closed (its line).
+  public static func load(_ configuration: Configuration = .init(), folder: URL) throws
+    -> FederatedDataset<String>
+  {
     if let problem = configuration.problems().first { throw problem }
     let names: [String]
     do {
@@ -221,15 +233,21 @@ public enum ShakespeareTask {
         .filter { $0.hasSuffix(fileSuffix) }.sorted()
     } catch {
       throw FederatedError.malformedData(
-        file: folder.path, line: 0, reason: "the folder cannot be read (run Scripts/fetch-assets to fetch the plays)")
+        file: folder.path, line: 0,
+        reason: "the folder cannot be read (run Scripts/fetch-assets to fetch the plays)")
     }
     guard !names.isEmpty else {
       throw FederatedError.malformedData(
-        file: folder.path, line: 0, reason: "holds no play (<play>\(fileSuffix)); run Scripts/fetch-assets to fetch them")
+        file: folder.path, line: 0,
+        reason: "holds no play (<play>\(fileSuffix)); run Scripts/fetch-assets to fetch them")
     }
 
     let heldOutPlays: Set<String>
-    if case .heldOutPlays(let plays) = configuration.evaluation { heldOutPlays = Set(plays) } else { heldOutPlays = [] }
+    if case .heldOutPlays(let plays) = configuration.evaluation {
+      heldOutPlays = Set(plays)
+    } else {
+      heldOutPlays = []
+    }
     var clients: [ClientData<String>] = []
     var evaluationExamples: [String] = []
     var evaluationLabels: [Int] = []
@@ -237,7 +255,8 @@ public enum ShakespeareTask {
       let play = String(name.dropLast(fileSuffix.count))
       guard let genre = genres[play] else {
         throw FederatedError.malformedData(
-          file: name, line: 0, reason: "is not one of the 37 plays of the genre table (ShakespeareTask.genres)")
+          file: name, line: 0,
+          reason: "is not one of the 37 plays of the genre table (ShakespeareTask.genres)")
       }
       let speeches = try parse(folder.appendingPathComponent(name))
       let byRole = Dictionary(grouping: speeches, by: \.role)
@@ -261,9 +280,10 @@ public enum ShakespeareTask {
         evaluationExamples += evaluation
         evaluationLabels += Array(repeating: genre.rawValue, count: evaluation.count)
         if !training.isEmpty {
-          clients.append(ClientData(
-            id: "\(play):\(role)", examples: Array(training),
-            labels: Array(repeating: genre.rawValue, count: training.count)))
+          clients.append(
+            ClientData(
+              id: "\(play):\(role)", examples: Array(training),
+              labels: Array(repeating: genre.rawValue, count: training.count)))
         }
       }
     }
@@ -274,10 +294,16 @@ public enum ShakespeareTask {
     }
     guard !evaluationExamples.isEmpty else {
       let value: String
-      if case .heldOutPlays(let plays) = configuration.evaluation { value = plays.joined(separator: ", ") } else { value = "heldOutLines" }
+      if case .heldOutPlays(let plays) = configuration.evaluation {
+        value = plays.joined(separator: ", ")
+      } else {
+        value = "heldOutLines"
+      }
       throw FederatedError.invalidConfiguration(
         field: "evaluation", value: value,
-        allowed: "held-out plays (or lines) with a role of ≥ \(configuration.minimumSpeeches) speeches in \(folder.path)")
+        allowed:
+          "held-out plays (or lines) with a role of ≥ \(configuration.minimumSpeeches) speeches in \(folder.path)"
+      )
     }
 
     var generator = Xoshiro256StarStar(seed: configuration.seed)
@@ -285,8 +311,10 @@ public enum ShakespeareTask {
     return FederatedDataset(
       name: "shakespeare-genre", clients: clients,
       evaluation: ClientData(
-        id: "evaluation", examples: order.map { evaluationExamples[$0] }, labels: order.map { evaluationLabels[$0] }),
-      publicSplit: ClientData(id: "public", examples: [], labels: []), classCount: Genre.allCases.count)
+        id: "evaluation", examples: order.map { evaluationExamples[$0] },
+        labels: order.map { evaluationLabels[$0] }),
+      publicSplit: ClientData(id: "public", examples: [], labels: []),
+      classCount: Genre.allCases.count)
   }
 
   /// How play files are named: `<play>_gut.txt` (the First Folio texts, `_gut_f.txt`, are not
@@ -313,7 +341,8 @@ extension ShakespeareTask {
   ///   direction that is still open at the end of the file (the line of its bracket).
   static func parse(_ url: URL) throws -> [Speech] {
     let file = url.lastPathComponent
-    guard let data = try? Data(contentsOf: url), let text = String(data: data, encoding: .utf8) else {
+    guard let data = try? Data(contentsOf: url), let text = String(data: data, encoding: .utf8)
+    else {
       throw FederatedError.malformedData(file: file, line: 0, reason: "not readable as UTF-8 text")
     }
     let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
@@ -322,7 +351,9 @@ extension ShakespeareTask {
     guard let start = lines.firstIndex(where: { isPlayStart(trimmed($0)) }) else {
       throw FederatedError.malformedData(
         file: file, line: 0,
-        reason: "no act heading (a line such as `ACT I.`) was found; not a play in Project Gutenberg's format")
+        reason:
+          "no act heading (a line such as `ACT I.`) was found; not a play in Project Gutenberg's format"
+      )
     }
 
     // Stage directions out, paragraphs in. A line that is empty once its directions are gone
@@ -360,7 +391,8 @@ extension ShakespeareTask {
     if !paragraph.isEmpty { paragraphs.append(paragraph) }
     if depth > 0 {
       throw FederatedError.malformedData(
-        file: file, line: openedAt, reason: "this stage direction is never closed (no `]` before the end of the file)")
+        file: file, line: openedAt,
+        reason: "this stage direction is never closed (no `]` before the end of the file)")
     }
 
     // Tags that are followed by text somewhere: a lone tag-like line counts only if it is one.
@@ -374,7 +406,8 @@ extension ShakespeareTask {
     var speech: [String] = []
     func finishSpeech() {
       if let speaker, !speech.isEmpty {
-        let text = speech.joined(separator: " ").split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        let text = speech.joined(separator: " ").split(whereSeparator: \.isWhitespace).joined(
+          separator: " ")
         speeches.append(Speech(role: speaker.role, text: text, line: speaker.line))
       }
       speech = []
@@ -406,7 +439,8 @@ extension ShakespeareTask {
     finishSpeech()
     guard !speeches.isEmpty else {
       throw FederatedError.malformedData(
-        file: file, line: 0, reason: "no speech was found (no speaker tag such as `Ham.` on its own line)")
+        file: file, line: 0,
+        reason: "no speech was found (no speaker tag such as `Ham.` on its own line)")
     }
     return speeches
   }
@@ -440,7 +474,9 @@ extension ShakespeareTask {
     guard line.hasSuffix(".") else { return nil }
     let name = line.dropLast()
     let words = name.split(whereSeparator: \.isWhitespace)
-    guard (1...5).contains(words.count), !isRomanNumeral(name.filter { $0 != "." }) else { return nil }
+    guard (1...5).contains(words.count), !isRomanNumeral(name.filter { $0 != "." }) else {
+      return nil
+    }
     for word in words where !tagConnectives.contains(word) {
       guard let first = word.first, first.isUppercase || first.isWholeNumber else { return nil }
     }
@@ -465,8 +501,11 @@ extension ShakespeareTask {
     if let stop = line.firstIndex(of: "."), line.index(after: stop) < line.endIndex {
       let name = line[..<stop]
       let text = trimmed(line[line.index(after: stop)...])
-      let allowed: (Character) -> Bool = { isCapital($0) || $0.isWholeNumber || "'&, -".contains($0) }
-      if name.count >= 2, let first = name.first, let last = name.last, isCapital(first), isCapital(last),
+      let allowed: (Character) -> Bool = {
+        isCapital($0) || $0.isWholeNumber || "'&, -".contains($0)
+      }
+      if name.count >= 2, let first = name.first, let last = name.last, isCapital(first),
+        isCapital(last),
         name.allSatisfy(allowed), !isRomanNumeral(name), !text.isEmpty
       {
         return (role(name), String(text))
@@ -520,7 +559,9 @@ extension ShakespeareTask {
     }
   }
 
-  static func isCapital(_ character: Character) -> Bool { character.isUppercase && character.isLetter }
+  static func isCapital(_ character: Character) -> Bool {
+    character.isUppercase && character.isLetter
+  }
 
   static func isRomanNumeral<S: StringProtocol>(_ text: S) -> Bool {
     !text.isEmpty && text.allSatisfy { "IVXLC".contains($0) }

@@ -21,11 +21,14 @@ public struct AdaptiveClipping: Codable, Equatable, Sendable {
 
   /// z_Δ = (z⁻² − (2σ_b)⁻²)^(−1/2), the noise multiplier of the update.
   /// - Throws: ``FederatedError/invalidConfiguration(field:value:allowed:)`` unless z < 2σ_b.
-  public static func updateNoiseMultiplier(overall z: Double, indicatorNoise sigmaB: Double) throws -> Double {
+  public static func updateNoiseMultiplier(overall z: Double, indicatorNoise sigmaB: Double) throws
+    -> Double
+  {
     guard z < 2 * sigmaB else {
       throw FederatedError.invalidConfiguration(
         field: "adaptive clipping's indicator noise σ_b", value: "\(sigmaB)",
-        allowed: "more than σ/2 = \(z / 2) (raise the noise cohort or the indicator noise fraction)")
+        allowed: "more than σ/2 = \(z / 2) (raise the noise cohort or the indicator noise fraction)"
+      )
     }
     return 1 / (1 / (z * z) - 1 / (4 * sigmaB * sigmaB)).squareRoot()
   }

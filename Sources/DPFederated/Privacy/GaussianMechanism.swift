@@ -16,7 +16,9 @@ public struct GaussianMechanism: Equatable, Sendable {
   /// A mechanism with bound C and noise multiplier σ.
   /// - Precondition: C > 0 and σ ≥ 0.
   public init(clippingBound: Double, noiseMultiplier: Double) {
-    precondition(clippingBound > 0 && noiseMultiplier >= 0, "need C > 0 and σ ≥ 0; got C = \(clippingBound), σ = \(noiseMultiplier)")
+    precondition(
+      clippingBound > 0 && noiseMultiplier >= 0,
+      "need C > 0 and σ ≥ 0; got C = \(clippingBound), σ = \(noiseMultiplier)")
     self.clippingBound = clippingBound
     self.noiseMultiplier = noiseMultiplier
   }
@@ -35,7 +37,9 @@ public struct GaussianMechanism: Equatable, Sendable {
   }
 
   /// ``clip(_:)`` with an explicit bound.
-  public static func clip(_ update: inout ParameterSet<Float>, to bound: Double) -> (norm: Double, clipped: Bool) {
+  public static func clip(_ update: inout ParameterSet<Float>, to bound: Double) -> (
+    norm: Double, clipped: Bool
+  ) {
     let norm = update.flattened().reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
     guard norm > bound else { return (norm, false) }
     update = update.with(flattened: update.flattened().map { Float(Double($0) * bound / norm) })
@@ -46,7 +50,8 @@ public struct GaussianMechanism: Equatable, Sendable {
   /// client could change this round) stay exactly zero.
   /// - Parameter scale: m_sim/m_noise when simulating a larger cohort's noise, else 1.
   public func addNoise<G: RandomNumberGenerator>(
-    to sum: inout ParameterSet<Float>, live: LiveCoordinates, scale: Double, using generator: inout G
+    to sum: inout ParameterSet<Float>, live: LiveCoordinates, scale: Double,
+    using generator: inout G
   ) {
     let deviation = scale * noiseStandardDeviation
     guard deviation > 0 else { return }

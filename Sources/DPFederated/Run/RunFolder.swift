@@ -28,7 +28,8 @@ public struct RunFolder: Sendable {
     do {
       try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     } catch {
-      throw FederatedError.runFolder(path: url.path, reason: "cannot create it (\(error.localizedDescription))")
+      throw FederatedError.runFolder(
+        path: url.path, reason: "cannot create it (\(error.localizedDescription))")
     }
     self.url = url
   }
@@ -36,8 +37,12 @@ public struct RunFolder: Sendable {
   /// An existing run folder (for `--resume`).
   /// - Throws: ``FederatedError/runFolder(path:reason:)`` when it has no config.json.
   public init(existing url: URL) throws {
-    guard FileManager.default.fileExists(atPath: url.appendingPathComponent(File.configuration.rawValue).path) else {
-      throw FederatedError.runFolder(path: url.path, reason: "no config.json (not a dpfl run folder)")
+    guard
+      FileManager.default.fileExists(
+        atPath: url.appendingPathComponent(File.configuration.rawValue).path)
+    else {
+      throw FederatedError.runFolder(
+        path: url.path, reason: "no config.json (not a dpfl run folder)")
     }
     self.url = url
   }
@@ -82,7 +87,8 @@ public struct RunFolder: Sendable {
     var data = Data()
     for line in metrics {
       do { data += try Self.encoder.encode(line) + Data("\n".utf8) } catch {
-        throw FederatedError.runFolder(path: path(.metrics).path, reason: "cannot encode (\(error))")
+        throw FederatedError.runFolder(
+          path: path(.metrics).path, reason: "cannot encode (\(error))")
       }
     }
     try AtomicFile.write(data, to: path(.metrics))
@@ -93,7 +99,8 @@ public struct RunFolder: Sendable {
     guard let data = FileManager.default.contents(atPath: path(.metrics).path) else { return [] }
     return try data.split(separator: UInt8(ascii: "\n")).enumerated().map { index, line in
       do { return try Self.decoder.decode(RoundMetrics.self, from: Data(line)) } catch {
-        throw FederatedError.malformedData(file: path(.metrics).path, line: index + 1, reason: "\(error)")
+        throw FederatedError.malformedData(
+          file: path(.metrics).path, line: index + 1, reason: "\(error)")
       }
     }
   }

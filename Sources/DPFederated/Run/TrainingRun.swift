@@ -29,7 +29,8 @@ public enum TrainingRun {
     func require(_ folder: URL, _ what: String) throws {
       guard FileManager.default.fileExists(atPath: folder.path) else {
         throw FederatedError.runFolder(
-          path: folder.path, reason: "\(what) is missing; run Scripts/fetch-assets (or set DPFL_ASSETS_DIR)")
+          path: folder.path,
+          reason: "\(what) is missing; run Scripts/fetch-assets (or set DPFL_ASSETS_DIR)")
       }
     }
   }
@@ -46,24 +47,34 @@ public enum TrainingRun {
     switch configuration.task {
     case "shakespeare-genre":
       try assets.require(assets.shakespeare, "The Shakespeare texts")
-      let dataset = try ShakespeareTask.load(ShakespeareTask.Configuration(seed: configuration.seed), folder: assets.shakespeare)
-      return try text(configuration: configuration, dataset: dataset, assets: assets, folder: folder, resume: resume, progress: progress)
+      let dataset = try ShakespeareTask.load(
+        ShakespeareTask.Configuration(seed: configuration.seed), folder: assets.shakespeare)
+      return try text(
+        configuration: configuration, dataset: dataset, assets: assets, folder: folder,
+        resume: resume, progress: progress)
     case "jsonl":
       let loaded = try JSONLDataset.load(
         training: URL(fileURLWithPath: configuration.dataPath ?? ""),
-        evaluation: configuration.evaluationDataPath.map { URL(fileURLWithPath: $0) }, seed: configuration.seed)
+        evaluation: configuration.evaluationDataPath.map { URL(fileURLWithPath: $0) },
+        seed: configuration.seed)
       switch loaded.examples {
       case .text(let dataset):
-        return try text(configuration: configuration, dataset: dataset, assets: assets, folder: folder, resume: resume, progress: progress)
+        return try text(
+          configuration: configuration, dataset: dataset, assets: assets, folder: folder,
+          resume: resume, progress: progress)
       case .features(let dataset):
         let width = dataset.clients.first?.examples.first?.count ?? 0
-        let base = MultilayerPerceptron<Float>(inputs: width, hidden: digitsHidden, classes: max(2, dataset.classCount), seed: configuration.seed ^ 0x6D6C70)
+        let base = MultilayerPerceptron<Float>(
+          inputs: width, hidden: digitsHidden, classes: max(2, dataset.classCount),
+          seed: configuration.seed ^ 0x6D6C70)
         return try train(
-          configuration: configuration, dataset: dataset, model: base.adapted(configuration.adapterConfiguration),
+          configuration: configuration, dataset: dataset,
+          model: base.adapted(configuration.adapterConfiguration),
           makeBatch: features, folder: folder, resume: resume, progress: progress)
       }
     default:
-      return try digits(configuration: configuration, folder: folder, resume: resume, progress: progress)
+      return try digits(
+        configuration: configuration, folder: folder, resume: resume, progress: progress)
     }
   }
 
@@ -76,21 +87,29 @@ public enum TrainingRun {
   ) throws -> TrainingSummary {
     try assets.require(assets.miniLM, "all-MiniLM-L6-v2")
     guard dataset.classCount <= 1_000 else {
-      throw FederatedError.invalidConfiguration(field: "the number of classes", value: "\(dataset.classCount)", allowed: "at most 1,000")
+      throw FederatedError.invalidConfiguration(
+        field: "the number of classes", value: "\(dataset.classCount)", allowed: "at most 1,000")
     }
-    let tokenizer = try WordPieceTokenizer(vocabulary: assets.miniLM.appendingPathComponent("vocab.txt"))
+    let tokenizer = try WordPieceTokenizer(
+      vocabulary: assets.miniLM.appendingPathComponent("vocab.txt"))
     let encoder = try BertEncoder<Float>(
-      folder: assets.miniLM, layers: configuration.encoderLayers, adapters: configuration.adapterConfiguration)
+      folder: assets.miniLM, layers: configuration.encoderLayers,
+      adapters: configuration.adapterConfiguration)
     var dataset = dataset
     var generator = Xoshiro256StarStar(seed: configuration.seed ^ 0x6576_616C)
-    let kept = Array(dataset.evaluation.examples.indices.shuffled(using: &generator).prefix(maximumTextEvaluationExamples)).sorted()
+    let kept = Array(
+      dataset.evaluation.examples.indices.shuffled(using: &generator).prefix(
+        maximumTextEvaluationExamples)
+    ).sorted()
     dataset.evaluation = ClientData(
       id: dataset.evaluation.id, examples: kept.map { dataset.evaluation.examples[$0] },
       labels: kept.map { dataset.evaluation.labels[$0] })
     let maxLength = configuration.maxSequenceLength
     return try train(
       configuration: configuration, dataset: dataset,
-      model: TextClassifier(encoder: encoder, classes: max(2, dataset.classCount), seed: configuration.seed ^ 0x6865_6164),
+      model: TextClassifier(
+        encoder: encoder, classes: max(2, dataset.classCount),
+        seed: configuration.seed ^ 0x6865_6164),
       makeBatch: { TokenBatch(tokenizer.encodeBatch($0, maxLength: maxLength)) }, folder: folder,
       resume: resume, progress: progress
     ) { model in
@@ -110,7 +129,8 @@ public enum TrainingRun {
     progress: (Progress) throws -> Void = { _ in }
   ) throws -> TrainingSummary {
     let dataset = try DigitsTask.load(DigitsTask.Configuration(seed: configuration.seed))
-    var base = MultilayerPerceptron<Float>(inputs: 64, hidden: digitsHidden, classes: 10, seed: configuration.seed ^ 0x6D6C70)
+    var base = MultilayerPerceptron<Float>(
+      inputs: 64, hidden: digitsHidden, classes: 10, seed: configuration.seed ^ 0x6D6C70)
     // A brief non-private pre-training on the public split (4 epochs of Adam, ~91 % on the
     // evaluation split), leaving the private clients something to teach.
     let publicFeatures = features(dataset.publicSplit.examples)
@@ -118,7 +138,8 @@ public enum TrainingRun {
       features: publicFeatures, labels: dataset.publicSplit.labels, epochs: 4, batchSize: 32,
       learningRate: 3e-3, seed: configuration.seed ^ 0x7072_6574)
     return try train(
-      configuration: configuration, dataset: dataset, model: base.adapted(configuration.adapterConfiguration),
+      configuration: configuration, dataset: dataset,
+      model: base.adapted(configuration.adapterConfiguration),
       makeBatch: features, folder: folder, resume: resume, progress: progress)
   }
 
@@ -139,7 +160,8 @@ public enum TrainingRun {
       guard let checkpoint = try folder.read(Checkpoint.self, from: .checkpoint),
         let ledger = try folder.read(DPEvent.self, from: .ledger)
       else {
-        throw FederatedError.runFolder(path: folder.url.path, reason: "nothing to resume (no checkpoint.json or ledger.json)")
+        throw FederatedError.runFolder(
+          path: folder.url.path, reason: "nothing to resume (no checkpoint.json or ledger.json)")
       }
       try trainer.restore(checkpoint, recordedLedger: ledger, folder: folder.url.path)
       metrics = Array(try folder.readMetrics().prefix(checkpoint.round))
@@ -154,7 +176,8 @@ public enum TrainingRun {
       let outcome = try trainer.runRound { try folder.write($0, to: .ledger) }
       guard case .completed(var roundMetrics) = outcome else {
         if case .refused(let wouldReach) = outcome {
-          stopReason = "round \(trainer.round + 1) would spend ε = \(wouldReach), over the target \(configuration.targetEpsilon ?? .infinity); stopped before releasing it"
+          stopReason =
+            "round \(trainer.round + 1) would spend ε = \(wouldReach), over the target \(configuration.targetEpsilon ?? .infinity); stopped before releasing it"
         }
         break
       }
@@ -163,14 +186,19 @@ public enum TrainingRun {
       metrics.append(roundMetrics)
       try folder.writeMetrics(metrics)
       try folder.write(trainer.checkpoint, to: .checkpoint)
-      try progress(Progress(
-        round: trainer.round, rounds: configuration.rounds, epsilon: roundMetrics.epsilon,
-        loss: roundMetrics.loss, accuracy: roundMetrics.accuracy))
+      try progress(
+        Progress(
+          round: trainer.round, rounds: configuration.rounds, epsilon: roundMetrics.epsilon,
+          loss: roundMetrics.loss, accuracy: roundMetrics.accuracy))
     }
     let ledger = trainer.ledger.build()
     var rdp = RDPAccountant()
-    let rdpEpsilon = configuration.privacy ? (try? rdp.compose(ledger)).flatMap { try? rdp.epsilon(delta: configuration.delta) } : nil
-    let byRank = configuration.method == .dpDyLoRA ? (1...configuration.rank).map { trainer.evaluationAccuracy(activeRank: $0) } : nil
+    let rdpEpsilon =
+      configuration.privacy
+      ? (try? rdp.compose(ledger)).flatMap { try? rdp.epsilon(delta: configuration.delta) } : nil
+    let byRank =
+      configuration.method == .dpDyLoRA
+      ? (1...configuration.rank).map { trainer.evaluationAccuracy(activeRank: $0) } : nil
     let full = trainer.model.trainableParameters.scalarCount * MemoryLayout<Float>.size
     try Safetensors.write(
       zip(trainer.model.trainableParameters.names, trainer.model.trainableParameters.matrices).map {
@@ -179,16 +207,20 @@ public enum TrainingRun {
       to: folder.url.appendingPathComponent("adapter.safetensors"))
     try export(trainer.model)
     let summary = TrainingSummary(
-      task: dataset.name, method: configuration.method.rawValue, privacyUnit: configuration.privacyUnit.rawValue,
+      task: dataset.name, method: configuration.method.rawValue,
+      privacyUnit: configuration.privacyUnit.rawValue,
       epsilon: try trainer.exactEpsilonSpent(), rdpEpsilon: rdpEpsilon,
       targetEpsilon: configuration.targetEpsilon, delta: configuration.delta,
       accountant: configuration.accountant.rawValue, noiseMultiplier: trainer.noiseMultiplier,
       clippingBound: configuration.clippingBound,
-      finalClippingBound: configuration.adaptiveClipping == nil ? nil : trainer.clippingBound, rounds: trainer.round, plannedRounds: configuration.rounds,
+      finalClippingBound: configuration.adaptiveClipping == nil ? nil : trainer.clippingBound,
+      rounds: trainer.round, plannedRounds: configuration.rounds,
       accuracyBefore: before, accuracyAfter: trainer.evaluationAccuracy(), accuracyByRank: byRank,
-      bytesPerClientPerRound: metrics.isEmpty ? 0 : metrics.map(\.bytesPerClient).reduce(0, +) / metrics.count,
+      bytesPerClientPerRound: metrics.isEmpty
+        ? 0 : metrics.map(\.bytesPerClient).reduce(0, +) / metrics.count,
       bytesFullUpdate: full, runDir: folder.url.path,
-      simulatedPopulation: trainer.plan.sampler.population, noiseCohortSize: trainer.plan.sampler.noiseCohortSize,
+      simulatedPopulation: trainer.plan.sampler.population,
+      noiseCohortSize: trainer.plan.sampler.noiseCohortSize,
       cohortSize: configuration.cohortSize, simulation: trainer.plan.sampler.isSimulation,
       noiseSource: configuration.noiseSource.rawValue,
       assumptions: assumptions(configuration, plan: trainer.plan), stopReason: stopReason,
@@ -203,14 +235,25 @@ public enum TrainingRun {
     var notes: [String] = []
     switch configuration.privacyUnit {
     case .user:
-      notes.append("user level: add or remove one client's whole data; one clip per client per round, Gaussian noise on the cohort sum (central DP: the server sees clipped updates)")
+      notes.append(
+        "user level: add or remove one client's whole data; one clip per client per round, Gaussian noise on the cohort sum (central DP: the server sees clipped updates)"
+      )
       notes.append("Poisson cohort sampling with q = \(plan.sampler.samplingProbability)")
     case .example:
-      notes.append("example level: add or remove one example; per-example clipping and local noise inside each client (DP-SGD)")
-      notes.append("every client is assumed to take part in every round (no amplification from cohort sampling); ε is that of the least protected client (Poisson sampling rate \(plan.localSampling?.probability ?? 1), \(plan.localSampling?.steps ?? 0) steps per round)")
+      notes.append(
+        "example level: add or remove one example; per-example clipping and local noise inside each client (DP-SGD)"
+      )
+      notes.append(
+        "every client is assumed to take part in every round (no amplification from cohort sampling); ε is that of the least protected client (Poisson sampling rate \(plan.localSampling?.probability ?? 1), \(plan.localSampling?.steps ?? 0) steps per round)"
+      )
+      notes.append(
+        "each client's number of examples is treated as public, as Opacus treats the dataset size (it sets the local sampling rate B/n and the step count)"
+      )
     }
     if plan.sampler.isSimulation {
-      notes.append("simulation: noise calibrated for \(plan.sampler.noiseCohortSize) of \(plan.sampler.population) clients per round, \(configuration.cohortSize) trained")
+      notes.append(
+        "simulation: noise calibrated for \(plan.sampler.noiseCohortSize) of \(plan.sampler.population) clients per round, \(configuration.cohortSize) trained"
+      )
     }
     notes.append("noise source: \(configuration.noiseSource.rawValue)")
     return notes

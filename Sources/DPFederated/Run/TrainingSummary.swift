@@ -47,7 +47,8 @@ public struct TrainingSummary: Codable, Equatable, Sendable {
   enum CodingKeys: String, CodingKey {
     case task, method, privacyUnit = "privacy_unit", epsilon, rdpEpsilon = "rdp_epsilon"
     case targetEpsilon = "target_epsilon", delta, accountant, noiseMultiplier = "noise_multiplier"
-    case clippingBound = "clipping_bound", finalClippingBound = "final_clipping_bound", rounds, plannedRounds = "planned_rounds"
+    case clippingBound = "clipping_bound", finalClippingBound = "final_clipping_bound", rounds,
+      plannedRounds = "planned_rounds"
     case accuracyBefore = "accuracy_before", accuracyAfter = "accuracy_after"
     case accuracyByRank = "accuracy_by_rank", bytesPerClientPerRound = "bytes_per_client_per_round"
     case bytesFullUpdate = "bytes_full_update", runDir = "run_dir"

@@ -96,7 +96,8 @@ extension LowRankFactors {
   public static func kaimingUniformDown<G: RandomNumberGenerator>(
     rank: Int, inputs: Int, outputs: Int, using generator: inout G
   ) -> LowRankFactors {
-    precondition(rank >= 1 && inputs >= 1 && outputs >= 1,
+    precondition(
+      rank >= 1 && inputs >= 1 && outputs >= 1,
       "adapter shapes must be positive; got rank \(rank), \(inputs) inputs, \(outputs) outputs")
     let bound = 1 / Scalar(inputs).squareRoot()
     return LowRankFactors(

@@ -25,7 +25,8 @@ public struct AdapterConfiguration: Codable, Equatable, Sendable {
   public var seed: UInt64
 
   /// A configuration; the defaults are the DyLoRA paper's GLUE settings (r = 8, α = 16).
-  public init(kind: Kind, rank: Int = 8, alpha: Double = 16, frozen: Bool = true, seed: UInt64 = 0) {
+  public init(kind: Kind, rank: Int = 8, alpha: Double = 16, frozen: Bool = true, seed: UInt64 = 0)
+  {
     self.kind = kind
     self.rank = rank
     self.alpha = alpha
@@ -45,19 +46,23 @@ public struct AdapterConfiguration: Codable, Equatable, Sendable {
     var generator = Xoshiro256StarStar(seed: seed &+ 0x9E37_79B9 &* UInt64(layerIndex + 1))
     switch kind {
     case .lora:
-      return LoRAAdapter<Scalar>(inputs: inputs, outputs: outputs, rank: rank, alpha: alpha, using: &generator)
+      return LoRAAdapter<Scalar>(
+        inputs: inputs, outputs: outputs, rank: rank, alpha: alpha, using: &generator)
     case .dyLoRA:
       return DyLoRAAdapter<Scalar>(
-        inputs: inputs, outputs: outputs, maximumRank: rank, alpha: alpha, frozen: frozen, using: &generator)
+        inputs: inputs, outputs: outputs, maximumRank: rank, alpha: alpha, frozen: frozen,
+        using: &generator)
     case .ffaLoRA:
       return FFALoRAAdapter<Scalar>(
-        factors: .kaimingUniformDown(rank: rank, inputs: inputs, outputs: outputs, using: &generator),
+        factors: .kaimingUniformDown(
+          rank: rank, inputs: inputs, outputs: outputs, using: &generator),
         alpha: alpha)
     case .fedSB:
       let down = LowRankFactors<Scalar>.kaimingUniformDown(
         rank: rank, inputs: inputs, outputs: outputs, using: &generator)
       let bound = 1 / Scalar(rank).squareRoot()
-      let up = Matrix<Scalar>.uniform(rows: outputs, columns: rank, in: -bound...bound, using: &generator)
+      let up = Matrix<Scalar>.uniform(
+        rows: outputs, columns: rank, in: -bound...bound, using: &generator)
       return FedSBAdapter<Scalar>(
         factors: LowRankFactors(down: down.down, up: up, core: Matrix(rows: rank, columns: rank)),
         alpha: alpha)

@@ -18,7 +18,8 @@ public struct DyLoRAAdapter<Scalar: BLASScalar>: Adapter {
     using generator: inout G
   ) {
     self.init(
-      factors: .kaimingUniformDown(rank: maximumRank, inputs: inputs, outputs: outputs, using: &generator),
+      factors: .kaimingUniformDown(
+        rank: maximumRank, inputs: inputs, outputs: outputs, using: &generator),
       alpha: alpha, frozen: frozen)
   }
 

@@ -53,7 +53,8 @@ public struct LowRankFactors<Scalar: BLASScalar>: Equatable, Sendable {
       up.columns == down.rows,
       "low-rank factors: A is \(down.rows)×\(down.columns), B is \(up.rows)×\(up.columns)")
     if let core {
-      precondition(core.rows == down.rows && core.columns == down.rows,
+      precondition(
+        core.rows == down.rows && core.columns == down.rows,
         "low-rank core R is \(core.rows)×\(core.columns) for rank \(down.rows)")
     }
     self.down = down
@@ -62,9 +63,13 @@ public struct LowRankFactors<Scalar: BLASScalar>: Equatable, Sendable {
   }
 
   /// Δy = s·x·A_bᵀ·Rᵀ·B_bᵀ for every row of x, and the cache for the backward pass.
-  public func forward(_ x: Matrix<Scalar>, activeRank b: Int, scale: Scalar) -> (Matrix<Scalar>, Cache) {
+  public func forward(_ x: Matrix<Scalar>, activeRank b: Int, scale: Scalar) -> (
+    Matrix<Scalar>, Cache
+  ) {
     precondition(b >= 1 && b <= rank, "active rank must be in 1...\(rank); got \(b)")
-    precondition(x.columns == down.columns, "adapter input has \(x.columns) columns; A expects \(down.columns)")
+    precondition(
+      x.columns == down.columns, "adapter input has \(x.columns) columns; A expects \(down.columns)"
+    )
     precondition(core == nil || b == rank, "an adapter with a core R runs at full rank")
     var projected = Matrix<Scalar>(rows: x.rows, columns: b)
     BLAS.matmul(
@@ -75,7 +80,9 @@ public struct LowRankFactors<Scalar: BLASScalar>: Equatable, Sendable {
     BLAS.matmul(
       mixed, block: .init(mixed), up, block: .init(rows: 0..<up.rows, columns: 0..<b),
       transposeB: true, scale: scale, into: &output, block: .init(output))
-    return (output, Cache(input: x, projected: projected, mixed: mixed, activeRank: b, scale: scale))
+    return (
+      output, Cache(input: x, projected: projected, mixed: mixed, activeRank: b, scale: scale)
+    )
   }
 
   /// ∂L/∂x and the per-example gradients (named "lora_A", "lora_B", "lora_R") of the
@@ -88,10 +95,14 @@ public struct LowRankFactors<Scalar: BLASScalar>: Equatable, Sendable {
   ) -> (Matrix<Scalar>?, PerExampleGradients<Scalar>) {
     let b = cache.activeRank
     let x = cache.input
-    precondition(g.rows == x.rows && g.columns == up.rows,
+    precondition(
+      g.rows == x.rows && g.columns == up.rows,
       "adapter output gradient is \(g.rows)×\(g.columns); expected \(x.rows)×\(up.rows)")
-    precondition(examples > 0 && x.rows % examples == 0, "\(x.rows) rows do not split into \(examples) examples")
-    precondition(trainable.components.lowerBound >= 0 && trainable.components.upperBound <= b,
+    precondition(
+      examples > 0 && x.rows % examples == 0,
+      "\(x.rows) rows do not split into \(examples) examples")
+    precondition(
+      trainable.components.lowerBound >= 0 && trainable.components.upperBound <= b,
       "trained components \(trainable.components) outside the active rank \(b)")
     let length = x.rows / examples
     let components = trainable.components
@@ -110,9 +121,13 @@ public struct LowRankFactors<Scalar: BLASScalar>: Equatable, Sendable {
         BLAS.matmul(
           projectedGradient, block: .init(rows: tokens, columns: components), transposeA: true,
           x, block: .init(rows: tokens, columns: 0..<x.columns),
-          into: &block, block: .init(rows: (example * rank + components.lowerBound)..<(example * rank + components.upperBound), columns: 0..<down.columns))
+          into: &block,
+          block: .init(
+            rows: (example * rank + components.lowerBound)..<(example * rank + components.upperBound),
+            columns: 0..<down.columns))
       }
-      perExample.append("lora_A", rows: rank, columns: down.columns,
+      perExample.append(
+        "lora_A", rows: rank, columns: down.columns,
         block: block.reshaped(rows: examples, columns: rank * down.columns))
     }
     if trainable.up {
@@ -123,9 +138,11 @@ public struct LowRankFactors<Scalar: BLASScalar>: Equatable, Sendable {
         BLAS.matmul(
           g, block: .init(rows: tokens, columns: 0..<g.columns), transposeA: true,
           cache.mixed, block: .init(rows: tokens, columns: components), scale: cache.scale,
-          into: &block, block: .init(rows: (example * up.rows)..<((example + 1) * up.rows), columns: components))
+          into: &block,
+          block: .init(rows: (example * up.rows)..<((example + 1) * up.rows), columns: components))
       }
-      perExample.append("lora_B", rows: up.rows, columns: rank,
+      perExample.append(
+        "lora_B", rows: up.rows, columns: rank,
         block: block.reshaped(rows: examples, columns: up.rows * rank))
     }
     if trainable.core, core != nil {
@@ -136,9 +153,11 @@ public struct LowRankFactors<Scalar: BLASScalar>: Equatable, Sendable {
         BLAS.matmul(
           mixedGradient, block: .init(rows: tokens, columns: 0..<rank), transposeA: true,
           cache.projected, block: .init(rows: tokens, columns: 0..<rank),
-          into: &block, block: .init(rows: (example * rank)..<((example + 1) * rank), columns: 0..<rank))
+          into: &block,
+          block: .init(rows: (example * rank)..<((example + 1) * rank), columns: 0..<rank))
       }
-      perExample.append("lora_R", rows: rank, columns: rank,
+      perExample.append(
+        "lora_R", rows: rank, columns: rank,
         block: block.reshaped(rows: examples, columns: rank * rank))
     }
     guard needsInputGradient else { return (nil, perExample) }
@@ -175,9 +194,14 @@ public struct LowRankFactors<Scalar: BLASScalar>: Equatable, Sendable {
     for name in parameters.names {
       let value = parameters[name]!
       switch name {
-      case "lora_A": precondition(value.rows == down.rows && value.columns == down.columns, "lora_A shape"); down = value
-      case "lora_B": precondition(value.rows == up.rows && value.columns == up.columns, "lora_B shape"); up = value
-      case "lora_R" where core != nil: precondition(value.rows == rank && value.columns == rank, "lora_R shape"); core = value
+      case "lora_A":
+        precondition(value.rows == down.rows && value.columns == down.columns, "lora_A shape");
+        down = value
+      case "lora_B":
+        precondition(value.rows == up.rows && value.columns == up.columns, "lora_B shape");
+        up = value
+      case "lora_R" where core != nil:
+        precondition(value.rows == rank && value.columns == rank, "lora_R shape"); core = value
       default: preconditionFailure("adapter has no parameter \(name)")
       }
     }

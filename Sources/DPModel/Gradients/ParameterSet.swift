@@ -58,7 +58,8 @@ public struct ParameterSet<Scalar: BLASScalar>: Equatable, Sendable, Codable {
       }
       precondition(
         newValue.rows == matrices[index].rows && newValue.columns == matrices[index].columns,
-        "parameter \(name) is \(matrices[index].rows)×\(matrices[index].columns); got \(newValue.rows)×\(newValue.columns)")
+        "parameter \(name) is \(matrices[index].rows)×\(matrices[index].columns); got \(newValue.rows)×\(newValue.columns)"
+      )
       matrices[index] = newValue
     }
   }
@@ -72,7 +73,8 @@ public struct ParameterSet<Scalar: BLASScalar>: Equatable, Sendable, Codable {
   /// A set of the same names and shapes holding `values` (as ``flattened()`` orders them).
   /// - Precondition: `values.count == scalarCount`.
   public func with(flattened values: [Scalar]) -> ParameterSet {
-    precondition(values.count == scalarCount, "\(values.count) values for \(scalarCount) parameters")
+    precondition(
+      values.count == scalarCount, "\(values.count) values for \(scalarCount) parameters")
     var result = self
     var offset = 0
     for (index, matrix) in matrices.enumerated() {

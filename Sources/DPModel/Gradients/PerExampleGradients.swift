@@ -28,7 +28,8 @@ public struct PerExampleGradients<Scalar: BLASScalar>: Equatable, Sendable {
   public mutating func append(_ name: String, rows: Int, columns: Int, block: Matrix<Scalar>) {
     precondition(
       block.rows == examples && block.columns == rows * columns,
-      "per-example block for \(name) is \(block.rows)×\(block.columns); expected \(examples)×\(rows * columns)")
+      "per-example block for \(name) is \(block.rows)×\(block.columns); expected \(examples)×\(rows * columns)"
+    )
     precondition(!names.contains(name), "parameter \(name) appears twice")
     names.append(name)
     shapes.append((rows, columns))
@@ -39,17 +40,22 @@ public struct PerExampleGradients<Scalar: BLASScalar>: Equatable, Sendable {
   public mutating func append(contentsOf other: PerExampleGradients, prefix: String = "") {
     precondition(other.examples == examples, "batch sizes differ: \(examples) vs \(other.examples)")
     for index in other.names.indices {
-      append(prefix + other.names[index], rows: other.shapes[index].rows,
+      append(
+        prefix + other.names[index], rows: other.shapes[index].rows,
         columns: other.shapes[index].columns, block: other.blocks[index])
     }
   }
 
   /// Each example's gradient as a ``ParameterSet``.
   public func gradient(ofExample example: Int) -> ParameterSet<Scalar> {
-    ParameterSet(names.indices.map { index in
-      (names[index], blocks[index].rows(example..<(example + 1))
-        .reshaped(rows: shapes[index].rows, columns: shapes[index].columns))
-    })
+    ParameterSet(
+      names.indices.map { index in
+        (
+          names[index],
+          blocks[index].rows(example..<(example + 1))
+            .reshaped(rows: shapes[index].rows, columns: shapes[index].columns)
+        )
+      })
   }
 
   /// ‖gᵢ‖₂ over all parameters, per example.
@@ -70,10 +76,15 @@ public struct PerExampleGradients<Scalar: BLASScalar>: Equatable, Sendable {
   /// - Precondition: one weight per example.
   public func weightedSum(_ weights: [Scalar]) -> ParameterSet<Scalar> {
     precondition(weights.count == examples, "\(weights.count) weights for \(examples) examples")
-    return ParameterSet(names.indices.map { index in
-      (names[index], Matrix(rows: shapes[index].rows, columns: shapes[index].columns,
-        values: BLAS.matvec(blocks[index], weights, transpose: true)))
-    })
+    return ParameterSet(
+      names.indices.map { index in
+        (
+          names[index],
+          Matrix(
+            rows: shapes[index].rows, columns: shapes[index].columns,
+            values: BLAS.matvec(blocks[index], weights, transpose: true))
+        )
+      })
   }
 
   /// Σᵢ gᵢ: the gradient of the summed loss.

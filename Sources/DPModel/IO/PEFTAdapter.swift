@@ -60,11 +60,15 @@ public enum PEFTAdapter {
         settings.insert([Double(rank), adapter.scale(activeRank: rank) * Double(rank)])
         targets.insert(projection.rawValue)
         let prefix = "base_model.model.encoder.layer.\(index).\(projection.rawValue)"
-        tensors.append(Tensor(name: "\(prefix).lora_A.weight", shape: [down.rows, down.columns], floats: down.values))
-        tensors.append(Tensor(name: "\(prefix).lora_B.weight", shape: [up.rows, up.columns], floats: up.values))
+        tensors.append(
+          Tensor(
+            name: "\(prefix).lora_A.weight", shape: [down.rows, down.columns], floats: down.values))
+        tensors.append(
+          Tensor(name: "\(prefix).lora_B.weight", shape: [up.rows, up.columns], floats: up.values))
       }
     }
-    precondition(settings.count <= 1, "PEFT needs one rank and α for every adapter; got \(settings)")
+    precondition(
+      settings.count <= 1, "PEFT needs one rank and α for every adapter; got \(settings)")
     let setting = settings.first ?? [1, 1]
     let configuration = Configuration(
       r: Int(setting[0]), loraAlpha: setting[1], targetModules: targets.sorted(),
@@ -74,14 +78,20 @@ public enum PEFTAdapter {
       try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
       let encoder = JSONEncoder()
       encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-      try encoder.encode(configuration).write(to: folder.appendingPathComponent(configurationFile), options: .atomic)
+      try encoder.encode(configuration).write(
+        to: folder.appendingPathComponent(configurationFile), options: .atomic)
     } catch {
-      throw ModelError.fileUnwritable(file: folder.appendingPathComponent(configurationFile).path, reason: error.localizedDescription)
+      throw ModelError.fileUnwritable(
+        file: folder.appendingPathComponent(configurationFile).path,
+        reason: error.localizedDescription)
     }
-    try Safetensors.write(tensors, metadata: ["format": "pt"], to: folder.appendingPathComponent(weightsFile))
+    try Safetensors.write(
+      tensors, metadata: ["format": "pt"], to: folder.appendingPathComponent(weightsFile))
     try Safetensors.write(
       [
-        Tensor(name: "classifier.weight", shape: [head.outputCount, head.inputCount], floats: head.weight.values),
+        Tensor(
+          name: "classifier.weight", shape: [head.outputCount, head.inputCount],
+          floats: head.weight.values),
         Tensor(name: "classifier.bias", shape: [head.outputCount], floats: head.bias ?? []),
       ], metadata: ["format": "pt"], to: folder.appendingPathComponent(headFile))
   }

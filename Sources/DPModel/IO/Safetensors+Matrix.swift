@@ -8,13 +8,15 @@ extension Safetensors.Contents {
   ) throws -> Matrix<Scalar> {
     let tensor = try tensor(named: name)
     guard tensor.dtype.isFloatingPoint else {
-      throw ModelError.unexpectedDType(tensor: name, expected: "a floating-point dtype", actual: tensor.dtype)
+      throw ModelError.unexpectedDType(
+        tensor: name, expected: "a floating-point dtype", actual: tensor.dtype)
     }
     guard tensor.shape.reduce(1, *) == rows * columns,
       tensor.shape == [rows, columns] || tensor.shape == [columns] && rows == 1
     else {
       throw ModelError.unexpectedShape(
-        file: source, tensor: name, expected: rows == 1 ? [columns] : [rows, columns], actual: tensor.shape)
+        file: source, tensor: name, expected: rows == 1 ? [columns] : [rows, columns],
+        actual: tensor.shape)
     }
     let values: [Scalar] =
       Scalar.self == Double.self
@@ -23,7 +25,9 @@ extension Safetensors.Contents {
   }
 
   /// The floating-point vector `name` of `count` entries.
-  public func vector<Scalar: BLASScalar>(_ name: String, count: Int, as _: Scalar.Type = Scalar.self)
+  public func vector<Scalar: BLASScalar>(
+    _ name: String, count: Int, as _: Scalar.Type = Scalar.self
+  )
     throws -> [Scalar]
   {
     try matrix(name, rows: 1, columns: count, as: Scalar.self).values

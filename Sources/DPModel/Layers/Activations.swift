@@ -14,7 +14,8 @@ public enum GELU {
   }
 
   /// GELU of every entry and the cache for ``backward(_:outputGradient:)``.
-  public static func trainingForward<Scalar>(_ x: Matrix<Scalar>) -> (Matrix<Scalar>, Cache<Scalar>) {
+  public static func trainingForward<Scalar>(_ x: Matrix<Scalar>) -> (Matrix<Scalar>, Cache<Scalar>)
+  {
     let cumulative = standardNormalCDF(x.values)
     var output = x
     output.withUnsafeMutableBufferPointer { values in
@@ -77,8 +78,10 @@ public enum GELU {
     -> Matrix<Scalar>
   {
     let x = cache.input
-    precondition(x.rows == outputGradient.rows && x.columns == outputGradient.columns,
-      "GELU backward: input \(x.rows)×\(x.columns), gradient \(outputGradient.rows)×\(outputGradient.columns)")
+    precondition(
+      x.rows == outputGradient.rows && x.columns == outputGradient.columns,
+      "GELU backward: input \(x.rows)×\(x.columns), gradient \(outputGradient.rows)×\(outputGradient.columns)"
+    )
     let invSqrt2Pi = 1 / (2 * Scalar.pi).squareRoot()
     var result = outputGradient
     result.withUnsafeMutableBufferPointer { gradient in

@@ -17,11 +17,15 @@ public struct AdaptedLinear<Scalar: BLASScalar>: Sendable {
   }
 
   /// A layer over `base`, adapted by `adapter` if given.
-  public init(_ base: Linear<Scalar>, adapter: (any Adapter<Scalar>)? = nil, trainsBase: Bool = false) {
+  public init(
+    _ base: Linear<Scalar>, adapter: (any Adapter<Scalar>)? = nil, trainsBase: Bool = false
+  ) {
     if let adapter {
       precondition(
-        adapter.factors.down.columns == base.inputCount && adapter.factors.up.rows == base.outputCount,
-        "adapter is \(adapter.factors.up.rows)×\(adapter.factors.down.columns); layer is \(base.outputCount)×\(base.inputCount)")
+        adapter.factors.down.columns == base.inputCount
+          && adapter.factors.up.rows == base.outputCount,
+        "adapter is \(adapter.factors.up.rows)×\(adapter.factors.down.columns); layer is \(base.outputCount)×\(base.inputCount)"
+      )
     }
     self.base = base
     self.adapter = adapter
@@ -34,7 +38,8 @@ public struct AdaptedLinear<Scalar: BLASScalar>: Sendable {
     var adapterCache: LowRankFactors<Scalar>.Cache?
     if let adapter {
       let setting = adapter.setting(activeRank: activeRank)
-      let (delta, cache) = adapter.factors.forward(x, activeRank: setting.rank, scale: setting.scale)
+      let (delta, cache) = adapter.factors.forward(
+        x, activeRank: setting.rank, scale: setting.scale)
       BLAS.axpy(1, delta, &output)
       adapterCache = cache
     }
@@ -47,7 +52,8 @@ public struct AdaptedLinear<Scalar: BLASScalar>: Sendable {
   public func backward(
     _ cache: Cache, outputGradient: Matrix<Scalar>, examples: Int, needsInputGradient: Bool = true
   ) -> (inputGradient: Matrix<Scalar>?, perExample: PerExampleGradients<Scalar>) {
-    var inputGradient = needsInputGradient ? base.inputGradient(outputGradient: outputGradient) : nil
+    var inputGradient =
+      needsInputGradient ? base.inputGradient(outputGradient: outputGradient) : nil
     var perExample = PerExampleGradients<Scalar>(examples: examples)
     if let adapter, let adapterCache = cache.adapter {
       let (adapterInput, adapterGradients) = adapter.factors.backward(
@@ -58,8 +64,9 @@ public struct AdaptedLinear<Scalar: BLASScalar>: Sendable {
       perExample.append(contentsOf: adapterGradients)
     }
     if trainsBase {
-      perExample.append(contentsOf: base.perExampleGradients(
-        input: cache.input, outputGradient: outputGradient, examples: examples))
+      perExample.append(
+        contentsOf: base.perExampleGradients(
+          input: cache.input, outputGradient: outputGradient, examples: examples))
     }
     return (inputGradient, perExample)
   }
@@ -70,7 +77,9 @@ public struct AdaptedLinear<Scalar: BLASScalar>: Sendable {
     var set = adapter?.trainableParameters ?? ParameterSet()
     if trainsBase {
       set.append("weight", base.weight)
-      if let bias = base.bias { set.append("bias", Matrix(rows: 1, columns: bias.count, values: bias)) }
+      if let bias = base.bias {
+        set.append("bias", Matrix(rows: 1, columns: bias.count, values: bias))
+      }
     }
     return set
   }
@@ -81,7 +90,8 @@ public struct AdaptedLinear<Scalar: BLASScalar>: Sendable {
     for (name, value) in zip(parameters.names, parameters.matrices) {
       switch name {
       case "weight" where trainsBase:
-        precondition(value.rows == base.weight.rows && value.columns == base.weight.columns, "weight shape")
+        precondition(
+          value.rows == base.weight.rows && value.columns == base.weight.columns, "weight shape")
         base.weight = value
       case "bias" where trainsBase && base.bias != nil:
         precondition(value.count == base.bias!.count, "bias shape")
@@ -103,7 +113,8 @@ extension Linear {
   public func perExampleGradients(
     input x: Matrix<Scalar>, outputGradient g: Matrix<Scalar>, examples: Int
   ) -> PerExampleGradients<Scalar> {
-    precondition(examples > 0 && x.rows % examples == 0 && g.rows == x.rows,
+    precondition(
+      examples > 0 && x.rows % examples == 0 && g.rows == x.rows,
       "\(x.rows) input rows, \(g.rows) gradient rows, \(examples) examples")
     let length = x.rows / examples
     var weightBlock = Matrix<Scalar>(rows: examples * outputCount, columns: inputCount)
@@ -113,13 +124,16 @@ extension Linear {
       BLAS.matmul(
         g, block: .init(rows: tokens, columns: 0..<outputCount), transposeA: true,
         x, block: .init(rows: tokens, columns: 0..<inputCount),
-        into: &weightBlock, block: .init(rows: (example * outputCount)..<((example + 1) * outputCount), columns: 0..<inputCount))
+        into: &weightBlock,
+        block: .init(
+          rows: (example * outputCount)..<((example + 1) * outputCount), columns: 0..<inputCount))
       for token in tokens {
         for column in 0..<outputCount { biasBlock[example, column] += g[token, column] }
       }
     }
     var result = PerExampleGradients<Scalar>(examples: examples)
-    result.append("weight", rows: outputCount, columns: inputCount,
+    result.append(
+      "weight", rows: outputCount, columns: inputCount,
       block: weightBlock.reshaped(rows: examples, columns: outputCount * inputCount))
     if bias != nil { result.append("bias", rows: 1, columns: outputCount, block: biasBlock) }
     return result

@@ -24,7 +24,8 @@ public struct Embedding<Scalar: BLASScalar>: Equatable, Sendable {
 
   /// ∂L/∂table: each output row's gradient added to the row of its id.
   public func tableGradient(ids: [Int], outputGradient: Matrix<Scalar>) -> Matrix<Scalar> {
-    precondition(outputGradient.rows == ids.count && outputGradient.columns == table.columns,
+    precondition(
+      outputGradient.rows == ids.count && outputGradient.columns == table.columns,
       "embedding gradient is \(outputGradient.rows)×\(outputGradient.columns) for \(ids.count) ids")
     var gradient = Matrix<Scalar>(rows: table.rows, columns: table.columns)
     for (row, id) in ids.enumerated() {

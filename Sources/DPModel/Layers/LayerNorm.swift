@@ -27,7 +27,8 @@ public struct LayerNorm<Scalar: BLASScalar>: Equatable, Sendable {
   /// A layer norm with the given parameters.
   /// - Precondition: γ and β have the same length and ε > 0.
   public init(gain: [Scalar], shift: [Scalar], epsilon: Scalar) {
-    precondition(gain.count == shift.count, "LayerNorm γ has \(gain.count) entries, β \(shift.count)")
+    precondition(
+      gain.count == shift.count, "LayerNorm γ has \(gain.count) entries, β \(shift.count)")
     precondition(epsilon > 0, "LayerNorm ε must be > 0; got \(epsilon)")
     self.gain = gain
     self.shift = shift

@@ -31,7 +31,8 @@ public struct Linear<Scalar: BLASScalar>: Equatable, Sendable {
     let bound = 1 / Scalar(inputs).squareRoot()
     let weight = Matrix<Scalar>.uniform(
       rows: outputs, columns: inputs, in: -bound...bound, using: &generator)
-    let bias = bias ? (0..<outputs).map { _ in Scalar.random(in: -bound...bound, using: &generator) } : nil
+    let bias =
+      bias ? (0..<outputs).map { _ in Scalar.random(in: -bound...bound, using: &generator) } : nil
     self.init(weight: weight, bias: bias)
   }
 

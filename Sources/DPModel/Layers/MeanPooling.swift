@@ -24,7 +24,9 @@ public enum MeanPooling {
     outputGradient: Matrix<Scalar>, mask: [Bool], sequenceLength: Int
   ) -> Matrix<Scalar> {
     let examples = checkedExamples(rows: mask.count, mask: mask, sequenceLength: sequenceLength)
-    precondition(outputGradient.rows == examples, "pooled gradient has \(outputGradient.rows) rows for \(examples) examples")
+    precondition(
+      outputGradient.rows == examples,
+      "pooled gradient has \(outputGradient.rows) rows for \(examples) examples")
     var gradient = Matrix<Scalar>(rows: mask.count, columns: outputGradient.columns)
     for example in 0..<examples {
       let rows = (example * sequenceLength)..<((example + 1) * sequenceLength)
@@ -39,11 +41,13 @@ public enum MeanPooling {
   }
 
   private static func checkedExamples(rows: Int, mask: [Bool], sequenceLength: Int) -> Int {
-    precondition(sequenceLength > 0 && rows == mask.count && rows % sequenceLength == 0,
+    precondition(
+      sequenceLength > 0 && rows == mask.count && rows % sequenceLength == 0,
       "mean pooling: \(rows) rows, \(mask.count) mask entries, sequence length \(sequenceLength)")
     let examples = rows / sequenceLength
     for example in 0..<examples {
-      precondition(mask[(example * sequenceLength)..<((example + 1) * sequenceLength)].contains(true),
+      precondition(
+        mask[(example * sequenceLength)..<((example + 1) * sequenceLength)].contains(true),
         "mean pooling: example \(example) has no unmasked token")
     }
     return examples

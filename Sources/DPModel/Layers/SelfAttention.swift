@@ -54,7 +54,8 @@ public struct SelfAttention: Equatable, Sendable {
           scale: scale, into: &probabilities, block: block)
         probabilities.withUnsafeMutableBufferPointer { p in
           for row in block.rows {
-            Self.maskedSoftmax(p, offset: row * length, count: length, keyMask: keyMask, firstKey: tokens.lowerBound)
+            Self.maskedSoftmax(
+              p, offset: row * length, count: length, keyMask: keyMask, firstKey: tokens.lowerBound)
           }
         }
         BLAS.matmul(
@@ -62,7 +63,11 @@ public struct SelfAttention: Equatable, Sendable {
           into: &context, block: .init(rows: tokens, columns: columns))
       }
     }
-    return (context, Cache(query: query, key: key, value: value, probabilities: probabilities, sequenceLength: length))
+    return (
+      context,
+      Cache(
+        query: query, key: key, value: value, probabilities: probabilities, sequenceLength: length)
+    )
   }
 
   /// ∂L/∂Q, ∂L/∂K and ∂L/∂V from ∂L/∂context.
@@ -143,13 +148,19 @@ public struct SelfAttention: Equatable, Sendable {
     precondition(
       query.rows == key.rows && query.rows == value.rows && query.columns == key.columns
         && query.columns == value.columns,
-      "attention: Q \(query.rows)×\(query.columns), K \(key.rows)×\(key.columns), V \(value.rows)×\(value.columns)")
-    precondition(query.columns % heads == 0, "attention width \(query.columns) is not a multiple of \(heads) heads")
-    precondition(sequenceLength > 0 && query.rows % sequenceLength == 0 && keyMask.count == query.rows,
-      "attention: \(query.rows) rows, sequence length \(sequenceLength), \(keyMask.count) mask entries")
+      "attention: Q \(query.rows)×\(query.columns), K \(key.rows)×\(key.columns), V \(value.rows)×\(value.columns)"
+    )
+    precondition(
+      query.columns % heads == 0,
+      "attention width \(query.columns) is not a multiple of \(heads) heads")
+    precondition(
+      sequenceLength > 0 && query.rows % sequenceLength == 0 && keyMask.count == query.rows,
+      "attention: \(query.rows) rows, sequence length \(sequenceLength), \(keyMask.count) mask entries"
+    )
     let examples = query.rows / sequenceLength
     for example in 0..<examples {
-      precondition(keyMask[(example * sequenceLength)..<((example + 1) * sequenceLength)].contains(true),
+      precondition(
+        keyMask[(example * sequenceLength)..<((example + 1) * sequenceLength)].contains(true),
         "attention: example \(example) has every key masked")
     }
     return (examples, query.columns)

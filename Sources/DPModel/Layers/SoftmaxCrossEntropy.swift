@@ -21,7 +21,8 @@ public enum SoftmaxCrossEntropy {
     let weight: Scalar = reduction == .sum ? 1 : 1 / Scalar(max(1, logits.rows))
     for row in 0..<logits.rows {
       let label = labels[row]
-      precondition(label >= 0 && label < logits.columns, "label \(label) outside 0..<\(logits.columns)")
+      precondition(
+        label >= 0 && label < logits.columns, "label \(label) outside 0..<\(logits.columns)")
       let maximum = (0..<logits.columns).map { logits[row, $0] }.max() ?? 0
       var total: Scalar = 0
       for column in 0..<logits.columns { total += Scalar.exp(logits[row, column] - maximum) }

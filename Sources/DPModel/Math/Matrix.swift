@@ -17,7 +17,8 @@ public struct Matrix<Scalar: BLASScalar>: Equatable, Sendable, Codable {
   /// A matrix of the given shape, every entry `value` (zero by default).
   /// - Precondition: `rows ≥ 0` and `columns ≥ 0`.
   public init(rows: Int, columns: Int, repeating value: Scalar = 0) {
-    precondition(rows >= 0 && columns >= 0, "Matrix shape must be non-negative; got \(rows)×\(columns)")
+    precondition(
+      rows >= 0 && columns >= 0, "Matrix shape must be non-negative; got \(rows)×\(columns)")
     self.rows = rows
     self.columns = columns
     self.values = [Scalar](repeating: value, count: rows * columns)
@@ -46,7 +47,8 @@ public struct Matrix<Scalar: BLASScalar>: Equatable, Sendable, Codable {
     guard rows >= 0, columns >= 0, values.count == rows * columns else {
       throw DecodingError.dataCorruptedError(
         forKey: .values, in: container,
-        debugDescription: "a \(rows)×\(columns) matrix needs \(rows * columns) values; got \(values.count)")
+        debugDescription:
+          "a \(rows)×\(columns) matrix needs \(rows * columns) values; got \(values.count)")
     }
     self.init(rows: rows, columns: columns, values: values)
   }

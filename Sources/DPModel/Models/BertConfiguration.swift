@@ -41,13 +41,15 @@ public struct BertConfiguration: Codable, Equatable, Sendable {
 
   /// The first thing wrong with the configuration, or `nil`.
   var problem: String? {
-    if [vocabSize, hiddenSize, numHiddenLayers, numAttentionHeads, intermediateSize,
-      maxPositionEmbeddings, typeVocabSize].contains(where: { $0 <= 0 })
-    {
+    if [
+      vocabSize, hiddenSize, numHiddenLayers, numAttentionHeads, intermediateSize,
+      maxPositionEmbeddings, typeVocabSize,
+    ].contains(where: { $0 <= 0 }) {
       return "sizes must be positive"
     }
     if hiddenSize % numAttentionHeads != 0 {
-      return "hidden_size \(hiddenSize) is not a multiple of num_attention_heads \(numAttentionHeads)"
+      return
+        "hidden_size \(hiddenSize) is not a multiple of num_attention_heads \(numAttentionHeads)"
     }
     if hiddenAct != "gelu" { return "hidden_act \"\(hiddenAct)\" (only \"gelu\" is implemented)" }
     if !(layerNormEps > 0) { return "layer_norm_eps \(layerNormEps) (must be > 0)" }

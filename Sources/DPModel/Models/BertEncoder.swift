@@ -42,12 +42,17 @@ public struct BertEncoder<Scalar: BLASScalar>: Sendable {
     let width = configuration.hiddenSize
     let epsilon = configuration.layerNormEps
     self.configuration = configuration
-    wordEmbeddings = Embedding(table: try weights.matrix(
-      "embeddings.word_embeddings.weight", rows: configuration.vocabSize, columns: width))
-    positionEmbeddings = Embedding(table: try weights.matrix(
-      "embeddings.position_embeddings.weight", rows: configuration.maxPositionEmbeddings, columns: width))
-    typeEmbeddings = Embedding(table: try weights.matrix(
-      "embeddings.token_type_embeddings.weight", rows: configuration.typeVocabSize, columns: width))
+    wordEmbeddings = Embedding(
+      table: try weights.matrix(
+        "embeddings.word_embeddings.weight", rows: configuration.vocabSize, columns: width))
+    positionEmbeddings = Embedding(
+      table: try weights.matrix(
+        "embeddings.position_embeddings.weight", rows: configuration.maxPositionEmbeddings,
+        columns: width))
+    typeEmbeddings = Embedding(
+      table: try weights.matrix(
+        "embeddings.token_type_embeddings.weight", rows: configuration.typeVocabSize, columns: width
+      ))
     embeddingNorm = try weights.layerNorm("embeddings.LayerNorm", width: width, epsilon: epsilon)
     self.layers = try (0..<count).map { index in
       let prefix = "encoder.layer.\(index)."
@@ -59,17 +64,21 @@ public struct BertEncoder<Scalar: BLASScalar>: Sendable {
           case .output: (configuration.intermediateSize, width)
           default: (width, width)
           }
-        let base: Linear<Scalar> = try weights.linear(prefix + name.rawValue, inputs: inputs, outputs: outputs)
+        let base: Linear<Scalar> = try weights.linear(
+          prefix + name.rawValue, inputs: inputs, outputs: outputs)
         let adapter: (any Adapter<Scalar>)? =
           targets.contains(name)
-          ? adapters?.makeAdapter(inputs: inputs, outputs: outputs,
-              layerIndex: index * BertProjection.allCases.count + position) : nil
+          ? adapters?.makeAdapter(
+            inputs: inputs, outputs: outputs,
+            layerIndex: index * BertProjection.allCases.count + position) : nil
         projections[name] = AdaptedLinear(base, adapter: adapter)
       }
       return BertLayer(
         projections: projections,
-        attentionNorm: try weights.layerNorm(prefix + "attention.output.LayerNorm", width: width, epsilon: epsilon),
-        outputNorm: try weights.layerNorm(prefix + "output.LayerNorm", width: width, epsilon: epsilon),
+        attentionNorm: try weights.layerNorm(
+          prefix + "attention.output.LayerNorm", width: width, epsilon: epsilon),
+        outputNorm: try weights.layerNorm(
+          prefix + "output.LayerNorm", width: width, epsilon: epsilon),
         attention: SelfAttention(heads: configuration.numAttentionHeads))
     }
   }
@@ -80,7 +89,8 @@ public struct BertEncoder<Scalar: BLASScalar>: Sendable {
     targets: Set<BertProjection> = [.query, .value]
   ) throws {
     try self.init(
-      configuration: try BertConfiguration(contentsOf: folder.appendingPathComponent("config.json")),
+      configuration: try BertConfiguration(
+        contentsOf: folder.appendingPathComponent("config.json")),
       weights: try Safetensors.read(contentsOf: folder.appendingPathComponent("model.safetensors")),
       layers: layers, adapters: adapters, targets: targets)
   }
@@ -95,11 +105,14 @@ public struct BertEncoder<Scalar: BLASScalar>: Sendable {
     _ batch: TokenBatch, activeRank: Int? = nil,
     dropout: (Dropout, Xoshiro256StarStar)? = nil
   ) -> (Matrix<Scalar>, Cache) {
-    precondition(batch.sequenceLength <= configuration.maxPositionEmbeddings,
-      "sequence length \(batch.sequenceLength) exceeds \(configuration.maxPositionEmbeddings) positions")
+    precondition(
+      batch.sequenceLength <= configuration.maxPositionEmbeddings,
+      "sequence length \(batch.sequenceLength) exceeds \(configuration.maxPositionEmbeddings) positions"
+    )
     let positions = (0..<batch.ids.count).map { $0 % batch.sequenceLength }
     var generator = dropout?.1 ?? Xoshiro256StarStar(seed: 0)
-    let summed = wordEmbeddings(batch.ids) + positionEmbeddings(positions) + typeEmbeddings(batch.typeIDs)
+    let summed =
+      wordEmbeddings(batch.ids) + positionEmbeddings(positions) + typeEmbeddings(batch.typeIDs)
     let embeddingMask: [Scalar]? = dropout?.0.mask(count: summed.count, using: &generator)
     var hidden = Dropout.apply(embeddingMask, to: embeddingNorm.forward(summed).0)
     var caches: [BertLayer<Scalar>.Cache] = []

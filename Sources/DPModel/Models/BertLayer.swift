@@ -80,7 +80,9 @@ public struct BertLayer<Scalar: BLASScalar>: Sendable {
     _ cache: Cache, outputGradient: Matrix<Scalar>, examples: Int, needsInputGradient: Bool
   ) -> (Matrix<Scalar>?, PerExampleGradients<Scalar>) {
     var perProjection: [BertProjection: PerExampleGradients<Scalar>] = [:]
-    func back(_ name: BertProjection, _ gradient: Matrix<Scalar>, needed: Bool = true) -> Matrix<Scalar>? {
+    func back(_ name: BertProjection, _ gradient: Matrix<Scalar>, needed: Bool = true) -> Matrix<
+      Scalar
+    >? {
       let (input, parameters) = projection(name).backward(
         cache.projections[name]!, outputGradient: gradient, examples: examples,
         needsInputGradient: needed)
@@ -91,12 +93,16 @@ public struct BertLayer<Scalar: BLASScalar>: Sendable {
     let activated = back(.output, Dropout.apply(cache.dropout[1], to: fedGradient))!
     let intermediateGradient = GELU.backward(cache.activation, outputGradient: activated)
     let normedGradient = back(.intermediate, intermediateGradient)! + fedGradient
-    let attendedGradient = attentionNorm.inputGradient(cache.attentionNorm, outputGradient: normedGradient)
-    let contextGradient = back(.attentionOutput, Dropout.apply(cache.dropout[0], to: attendedGradient))!
+    let attendedGradient = attentionNorm.inputGradient(
+      cache.attentionNorm, outputGradient: normedGradient)
+    let contextGradient = back(
+      .attentionOutput, Dropout.apply(cache.dropout[0], to: attendedGradient))!
     let (query, key, value) = attention.backward(cache.attention, outputGradient: contextGradient)
     var hiddenGradient: Matrix<Scalar>? = needsInputGradient ? attendedGradient : nil
     for (name, gradient) in [(BertProjection.query, query), (.key, key), (.value, value)] {
-      if let input = back(name, gradient, needed: needsInputGradient) { BLAS.axpy(1, input, &hiddenGradient!) }
+      if let input = back(name, gradient, needed: needsInputGradient) {
+        BLAS.axpy(1, input, &hiddenGradient!)
+      }
     }
     // Blocks in the order of ``trainableParameters``, whatever order backward ran in.
     var perExample = PerExampleGradients<Scalar>(examples: examples)

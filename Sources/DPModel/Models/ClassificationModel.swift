@@ -29,7 +29,8 @@ extension ClassificationModel {
   public func perExampleGradients(
     _ batch: Batch, labels: [Int], activeRank: Int? = nil, dropoutSeed: UInt64? = nil
   ) -> (losses: [Scalar], gradients: PerExampleGradients<Scalar>) {
-    gradients(batch, labels: labels, activeRank: activeRank, dropoutSeed: dropoutSeed, perExample: true)
+    gradients(
+      batch, labels: labels, activeRank: activeRank, dropoutSeed: dropoutSeed, perExample: true)
   }
 
   /// Per-example losses and the gradient of their sum.
@@ -57,8 +58,9 @@ func dispatchUpdate<Scalar>(
 ) {
   var parts = [ParameterSet<Scalar>](repeating: ParameterSet(), count: prefixes.count)
   for (name, value) in zip(parameters.names, parameters.matrices) {
-    guard let index = prefixes.indices.filter({ name.hasPrefix(prefixes[$0]) })
-      .max(by: { prefixes[$0].count < prefixes[$1].count })
+    guard
+      let index = prefixes.indices.filter({ name.hasPrefix(prefixes[$0]) })
+        .max(by: { prefixes[$0].count < prefixes[$1].count })
     else { preconditionFailure("no trainable parameter named \(name)") }
     parts[index].append(String(name.dropFirst(prefixes[index].count)), value)
   }

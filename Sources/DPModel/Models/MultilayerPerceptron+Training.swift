@@ -9,7 +9,9 @@ extension MultilayerPerceptron where Scalar == Float {
     features: Matrix<Float>, labels: [Int], epochs: Int, batchSize: Int, learningRate: Double,
     seed: UInt64
   ) -> [Double] {
-    precondition(features.rows == labels.count && features.rows > 0, "\(features.rows) rows, \(labels.count) labels")
+    precondition(
+      features.rows == labels.count && features.rows > 0,
+      "\(features.rows) rows, \(labels.count) labels")
     precondition(epochs >= 1 && batchSize >= 1, "epochs and batch size must be ≥ 1")
     var generator = Xoshiro256StarStar(seed: seed)
     var optimizer = Optimizer<Float>.adam(learningRate: learningRate)
@@ -21,7 +23,9 @@ extension MultilayerPerceptron where Scalar == Float {
         let indices = Array(order[start..<min(start + batchSize, order.count)])
         let batch = Matrix(
           rows: indices.count, columns: features.columns,
-          values: indices.flatMap { features.values[($0 * features.columns)..<(($0 + 1) * features.columns)] })
+          values: indices.flatMap {
+            features.values[($0 * features.columns)..<(($0 + 1) * features.columns)]
+          })
         let (losses, gradient) = batchGradient(batch, labels: indices.map { labels[$0] })
         total += losses.reduce(0) { $0 + Double($1) }
         var parameters = trainableParameters
@@ -46,10 +50,16 @@ extension MultilayerPerceptron where Scalar == Float {
   /// - Throws: ``ModelError/fileUnwritable(file:reason:)``.
   public func save(to url: URL) throws {
     var tensors: [Tensor] = []
-    for (name, layer) in zip(layers.indices.map { "layers.\($0)" } + ["classifier"], layers + [head]) {
+    for (name, layer) in zip(
+      layers.indices.map { "layers.\($0)" } + ["classifier"], layers + [head])
+    {
       let base = layer.base
-      tensors.append(Tensor(name: "\(name).weight", shape: [base.outputCount, base.inputCount], floats: base.weight.values))
-      tensors.append(Tensor(name: "\(name).bias", shape: [base.outputCount], floats: base.bias ?? []))
+      tensors.append(
+        Tensor(
+          name: "\(name).weight", shape: [base.outputCount, base.inputCount],
+          floats: base.weight.values))
+      tensors.append(
+        Tensor(name: "\(name).bias", shape: [base.outputCount], floats: base.bias ?? []))
     }
     try Safetensors.write(tensors, metadata: ["format": "dpfl-mlp"], to: url)
   }
@@ -63,13 +73,17 @@ extension MultilayerPerceptron where Scalar == Float {
     let linears: [Linear<Float>] = try names.map { name in
       let shape = try contents.tensor(named: "\(name).weight").shape
       guard shape.count == 2 else {
-        throw ModelError.unexpectedShape(file: contents.source, tensor: "\(name).weight", expected: [-1, -1], actual: shape)
+        throw ModelError.unexpectedShape(
+          file: contents.source, tensor: "\(name).weight", expected: [-1, -1], actual: shape)
       }
       return try contents.linear(name, inputs: shape[1], outputs: shape[0])
     }
-    for (lower, upper) in zip(linears, linears.dropFirst()) where lower.outputCount != upper.inputCount {
+    for (lower, upper) in zip(linears, linears.dropFirst())
+    where lower.outputCount != upper.inputCount {
       throw ModelError.invalidConfiguration(
-        file: contents.source, reason: "a layer with \(lower.outputCount) outputs feeds one with \(upper.inputCount) inputs")
+        file: contents.source,
+        reason:
+          "a layer with \(lower.outputCount) outputs feeds one with \(upper.inputCount) inputs")
     }
     self.init(
       layers: linears.dropLast().map { AdaptedLinear($0, trainsBase: true) },

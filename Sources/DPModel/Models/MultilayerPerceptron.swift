@@ -12,14 +12,18 @@ public struct MultilayerPerceptron<Scalar: BLASScalar>: ClassificationModel {
 
   /// A freshly initialised network `inputs → hidden… → classes`, every weight trainable.
   public init(inputs: Int, hidden: [Int], classes: Int, seed: UInt64) {
-    precondition(classes >= 2 && inputs >= 1 && hidden.allSatisfy { $0 >= 1 },
+    precondition(
+      classes >= 2 && inputs >= 1 && hidden.allSatisfy { $0 >= 1 },
       "perceptron shapes must be positive (classes ≥ 2); got \(inputs) → \(hidden) → \(classes)")
     var generator = Xoshiro256StarStar(seed: seed)
     let widths = [inputs] + hidden
     layers = hidden.indices.map { index in
-      AdaptedLinear(Linear(inputs: widths[index], outputs: widths[index + 1], using: &generator), trainsBase: true)
+      AdaptedLinear(
+        Linear(inputs: widths[index], outputs: widths[index + 1], using: &generator),
+        trainsBase: true)
     }
-    head = AdaptedLinear(Linear(inputs: widths.last!, outputs: classes, using: &generator), trainsBase: true)
+    head = AdaptedLinear(
+      Linear(inputs: widths.last!, outputs: classes, using: &generator), trainsBase: true)
   }
 
   /// A network from its layers.
@@ -63,7 +67,8 @@ public struct MultilayerPerceptron<Scalar: BLASScalar>: ClassificationModel {
       hidden = activated
     }
     let (logits, headCache) = head.forward(hidden)
-    let (losses, logitGradient) = SoftmaxCrossEntropy.evaluate(logits: logits, labels: labels, reduction: .sum)
+    let (losses, logitGradient) = SoftmaxCrossEntropy.evaluate(
+      logits: logits, labels: labels, reduction: .sum)
     let headBackward = head.backward(headCache, outputGradient: logitGradient, examples: groups)
     var gradient = headBackward.inputGradient!
     var perLayer: [PerExampleGradients<Scalar>] = []
@@ -95,7 +100,11 @@ public struct MultilayerPerceptron<Scalar: BLASScalar>: ClassificationModel {
   public mutating func updateTrainables(_ parameters: ParameterSet<Scalar>) {
     let prefixes = layers.indices.map { "layers.\($0)." } + ["classifier."]
     dispatchUpdate(parameters, prefixes: prefixes) { index, part in
-      if index == layers.count { head.updateTrainables(part) } else { layers[index].updateTrainables(part) }
+      if index == layers.count {
+        head.updateTrainables(part)
+      } else {
+        layers[index].updateTrainables(part)
+      }
     }
   }
 }

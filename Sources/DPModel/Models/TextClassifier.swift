@@ -58,9 +58,10 @@ public struct TextClassifier<Scalar: BLASScalar>: ClassificationModel {
   }
 
   public mutating func updateTrainables(_ parameters: ParameterSet<Scalar>) {
-    let prefixes = encoder.layers.indices.flatMap { layer in
-      BertProjection.allCases.map { "encoder.layer.\(layer).\($0.rawValue)." }
-    } + ["classifier."]
+    let prefixes =
+      encoder.layers.indices.flatMap { layer in
+        BertProjection.allCases.map { "encoder.layer.\(layer).\($0.rawValue)." }
+      } + ["classifier."]
     let projectionCount = BertProjection.allCases.count
     dispatchUpdate(parameters, prefixes: prefixes) { index, part in
       if index == prefixes.count - 1 {

@@ -18,16 +18,19 @@ public struct TokenBatch: Equatable, Sendable {
   /// - Precondition: at least one non-empty encoding.
   public init(encodings: [[Int]], paddingID: Int, typeIDs: [[Int]]? = nil) {
     let length = encodings.map(\.count).max() ?? 0
-    precondition(length > 0 && encodings.allSatisfy { !$0.isEmpty }, "a batch needs non-empty encodings")
+    precondition(
+      length > 0 && encodings.allSatisfy { !$0.isEmpty }, "a batch needs non-empty encodings")
     var ids: [Int] = []
     var types: [Int] = []
     var mask: [Bool] = []
     for (index, encoding) in encodings.enumerated() {
       let padding = length - encoding.count
       ids += encoding + Array(repeating: paddingID, count: padding)
-      types += (typeIDs?[index] ?? Array(repeating: 0, count: encoding.count))
+      types +=
+        (typeIDs?[index] ?? Array(repeating: 0, count: encoding.count))
         + Array(repeating: 0, count: padding)
-      mask += Array(repeating: true, count: encoding.count) + Array(repeating: false, count: padding)
+      mask +=
+        Array(repeating: true, count: encoding.count) + Array(repeating: false, count: padding)
     }
     self.init(ids: ids, typeIDs: types, mask: mask, sequenceLength: length)
   }
@@ -38,7 +41,8 @@ public struct TokenBatch: Equatable, Sendable {
     precondition(
       sequenceLength > 0 && ids.count % sequenceLength == 0 && typeIDs.count == ids.count
         && mask.count == ids.count,
-      "token batch: \(ids.count) ids, \(typeIDs.count) type ids, \(mask.count) mask entries, length \(sequenceLength)")
+      "token batch: \(ids.count) ids, \(typeIDs.count) type ids, \(mask.count) mask entries, length \(sequenceLength)"
+    )
     self.ids = ids
     self.typeIDs = typeIDs
     self.mask = mask
@@ -50,7 +54,8 @@ extension TokenBatch {
   /// A tokenizer's padded batch, segment ids all 0.
   public init(_ batch: WordPieceTokenizer.Batch) {
     self.init(
-      ids: batch.ids.flatMap { $0 }, typeIDs: Array(repeating: 0, count: batch.ids.count * batch.length),
+      ids: batch.ids.flatMap { $0 },
+      typeIDs: Array(repeating: 0, count: batch.ids.count * batch.length),
       mask: batch.attentionMask.flatMap { $0 }.map { $0 == 1 }, sequenceLength: batch.length)
   }
 }

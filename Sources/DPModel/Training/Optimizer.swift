@@ -30,15 +30,19 @@ public struct Optimizer<Scalar: BLASScalar>: Equatable, Sendable, Codable {
 
   /// Moves `parameters` one step against `gradient`.
   /// - Precondition: the same names and shapes in the same order.
-  public mutating func step(_ parameters: inout ParameterSet<Scalar>, gradient: ParameterSet<Scalar>) {
+  public mutating func step(
+    _ parameters: inout ParameterSet<Scalar>, gradient: ParameterSet<Scalar>
+  ) {
     steps += 1
     switch rule {
     case .sgd(let learningRate):
       parameters.add(gradient, scaledBy: Scalar(-learningRate))
     case .momentum(let learningRate, let momentum):
-      var velocity = first ?? gradient.with(flattened: Array(repeating: 0, count: gradient.scalarCount))
+      var velocity =
+        first ?? gradient.with(flattened: Array(repeating: 0, count: gradient.scalarCount))
       let previous = velocity.flattened()
-      velocity = velocity.with(flattened: zip(previous, gradient.flattened()).map { Scalar(momentum) * $0 + $1 })
+      velocity = velocity.with(
+        flattened: zip(previous, gradient.flattened()).map { Scalar(momentum) * $0 + $1 })
       first = velocity
       parameters.add(velocity, scaledBy: Scalar(-learningRate))
     case .adam(let learningRate, let beta1, let beta2, let epsilon):
