@@ -151,6 +151,19 @@ struct LayerGradientTests {
     expectClose(pooled[1, 2], (x[4, 2] + x[5, 2] + x[6, 2]) / 3, relative: 1e-14)
   }
 
+  @Test("Row normalisation: norm s per row, and its gradient")
+  func rowNormalization() {
+    let x = randomMatrix(3, 5, seed: 47, scale: 3)
+    let r = randomMatrix(3, 5, seed: 48)
+    let (y, norms) = RowNormalization.forward(x, scale: 2)
+    for row in 0..<3 {
+      expectClose((0..<5).map { y[row, $0] * y[row, $0] }.reduce(0, +).squareRoot(), 2, relative: 1e-14)
+    }
+    checkInputGradient(
+      x, projection: r, forward: { RowNormalization.forward($0, scale: 2).0 },
+      backward: RowNormalization.backward(output: y, norms: norms, scale: 2, outputGradient: r))
+  }
+
   @Test("Softmax cross-entropy: losses and logit gradients, sum and mean")
   func crossEntropy() {
     let logits = randomMatrix(4, 3, seed: 20, scale: 4)

@@ -53,3 +53,38 @@ public enum MeanPooling {
     return examples
   }
 }
+
+/// Row-wise L2 normalisation to a fixed norm: y = s·x/‖x‖. all-MiniLM-L6-v2's sentence
+/// embedding is the normalised mean pooling; a classifier on the first blocks needs it
+/// too, because a few hidden dimensions of a truncated BERT carry values far larger than
+/// the rest and would swamp a linear head. s = √width keeps each coordinate near unit scale.
+public enum RowNormalization {
+  /// y = s·x/‖x‖ per row, and the norms ‖x‖ for the backward pass.
+  /// - Precondition: no row is zero.
+  public static func forward<Scalar>(_ x: Matrix<Scalar>, scale: Scalar) -> (Matrix<Scalar>, [Scalar]) {
+    var output = x
+    var norms = [Scalar](repeating: 0, count: x.rows)
+    for row in 0..<x.rows {
+      let norm = (0..<x.columns).reduce(Scalar(0)) { $0 + x[row, $1] * x[row, $1] }.squareRoot()
+      precondition(norm > 0, "row \(row) is zero and cannot be normalised")
+      norms[row] = norm
+      for column in 0..<x.columns { output[row, column] = scale * x[row, column] / norm }
+    }
+    return (output, norms)
+  }
+
+  /// ∂L/∂x = (s/‖x‖)(g − u·(uᵀg)) with u = x/‖x‖, row by row.
+  public static func backward<Scalar>(
+    output y: Matrix<Scalar>, norms: [Scalar], scale: Scalar, outputGradient g: Matrix<Scalar>
+  ) -> Matrix<Scalar> {
+    var result = g
+    for row in 0..<g.rows {
+      var inner: Scalar = 0
+      for column in 0..<g.columns { inner += y[row, column] / scale * g[row, column] }
+      for column in 0..<g.columns {
+        result[row, column] = scale / norms[row] * (g[row, column] - y[row, column] / scale * inner)
+      }
+    }
+    return result
+  }
+}

@@ -1,5 +1,5 @@
-/// A BERT encoder, mean pooling over real tokens, and a linear head: sentence
-/// classification. The head (`classifier.weight`, `classifier.bias`) and the encoder's
+/// A BERT encoder, mean pooling over real tokens, L2 normalisation (to norm √width), and
+/// a linear head: sentence classification. The head (`classifier.weight`, `classifier.bias`) and the encoder's
 /// adapters are the trainable parameters.
 public struct TextClassifier<Scalar: BLASScalar>: ClassificationModel {
   /// The encoder (frozen, with adapters).
@@ -28,8 +28,11 @@ public struct TextClassifier<Scalar: BLASScalar>: ClassificationModel {
       sequenceLength: batch.sequenceLength)
   }
 
+  /// The head's input: the embedding scaled to norm √width (see ``RowNormalization``).
+  var headScale: Scalar { Scalar(encoder.configuration.hiddenSize).squareRoot() }
+
   public func logits(_ batch: TokenBatch, activeRank: Int?) -> Matrix<Scalar> {
-    head.forward(embeddings(batch, activeRank: activeRank)).0
+    head.forward(RowNormalization.forward(embeddings(batch, activeRank: activeRank), scale: headScale).0).0
   }
 
   public func gradients(
@@ -38,13 +41,16 @@ public struct TextClassifier<Scalar: BLASScalar>: ClassificationModel {
     let dropout = dropoutSeed.map { (Dropout(rate: 0.1), Xoshiro256StarStar(seed: $0)) }
     let (hidden, encoderCache) = encoder.forward(batch, activeRank: activeRank, dropout: dropout)
     let pooled = MeanPooling.forward(hidden, mask: batch.mask, sequenceLength: batch.sequenceLength)
-    let (logits, headCache) = head.forward(pooled)
+    let (normalized, norms) = RowNormalization.forward(pooled, scale: headScale)
+    let (logits, headCache) = head.forward(normalized)
     let (losses, logitGradient) = SoftmaxCrossEntropy.evaluate(
       logits: logits, labels: labels, reduction: .sum)
     let (pooledGradient, headGradients) = head.backward(
       headCache, outputGradient: logitGradient, examples: perExample ? batch.examples : 1)
+    let pooledInputGradient = RowNormalization.backward(
+      output: normalized, norms: norms, scale: headScale, outputGradient: pooledGradient!)
     let hiddenGradient = MeanPooling.backward(
-      outputGradient: pooledGradient!, mask: batch.mask, sequenceLength: batch.sequenceLength)
+      outputGradient: pooledInputGradient, mask: batch.mask, sequenceLength: batch.sequenceLength)
     var gradients = encoder.backward(
       encoderCache, outputGradient: hiddenGradient, perExample: perExample)
     gradients.append(contentsOf: headGradients, prefix: "classifier.")
