@@ -8,6 +8,7 @@ extension FederatedConfiguration.AccountantChoice: ExpressibleByArgument {}
 extension FederatedConfiguration.ServerOptimizer: ExpressibleByArgument {}
 extension NoiseSource: ExpressibleByArgument {}
 extension FederatedConfiguration.PrivacyUnit: ExpressibleByArgument {}
+extension CohortSampler.Kind: ExpressibleByArgument {}
 
 /// `dpfl train`: private federated fine-tuning on a built-in task, with the budget tracked
 /// round by round and the ledger written before every noisy release.
@@ -69,6 +70,11 @@ struct TrainCommand: ParsableCommand {
   var noiseMultiplier: Double?
   @Option(help: "Rounds T (default 200).")
   var rounds: Int?
+  @Option(
+    help:
+      "poisson (default; q = noise cohort ÷ population) or fixed-size (accounted as sampling without replacement, replace-one; needs --accountant rdp)."
+  )
+  var cohortSampling: CohortSampler.Kind?
   @Option(help: "Clients trained per round, expected (default 20); also the fixed denominator.")
   var cohortSize: Int?
   @Option(help: "Population N the accounting assumes (default 1,000,000; simulated).")
@@ -133,6 +139,7 @@ struct TrainCommand: ParsableCommand {
       task: task, data: data, evaluationData: evaluationData, layers: layers, maxLength: maxLength,
       method: method, privacyUnit: privacyUnit, privacy: noPrivacy ? false : nil,
       epsilon: epsilon, delta: delta, noiseMultiplier: noiseMultiplier, rounds: rounds,
+      cohortSampling: cohortSampling,
       cohortSize: cohortSize, population: population, noiseCohortSize: noiseCohortSize,
       clippingBound: clippingBound, adaptiveClipping: adaptiveClipping ? true : nil,
       targetQuantile: targetQuantile, clipLearningRate: clipLearningRate,

@@ -141,7 +141,7 @@ struct FederatedTrainerTests {
       clientCount: Self.dataset.clients.count, cohortSize: 6, population: 100_000,
       noiseCohortSize: 200)
     var accountant = RDPAccountant()
-    try accountant.compose(sampler.event(wrapping: .gaussian(noiseMultiplier: 0.8)), count: 3)
+    try accountant.compose(sampler.event(noiseMultiplier: 0.8), count: 3)
     configuration.targetEpsilon = try accountant.epsilon(delta: 1e-6) * (1 + 1e-9)
     var trainer = try Self.trainer(configuration)
     var outcomes: [FederatedTrainer<MultilayerPerceptron<Float>, [Float]>.Outcome] = []
@@ -185,6 +185,37 @@ struct FederatedTrainerTests {
           .poissonSampled(
             probability: local.probability, .gaussian(noiseMultiplier: trainer.noiseMultiplier)),
           count: local.steps))
+  }
+
+  @Test(
+    "fixed-size cohorts: exactly m clients, accounted as sampling without replacement (σ/2, replace-one)"
+  )
+  func fixedSizeCohorts() throws {
+    var configuration = Self.configuration(.dpLoRA)
+    configuration.cohortSampling = .fixedSize
+    var trainer = try Self.trainer(configuration)
+    for round in 0..<20 {
+      #expect(trainer.plan.sampler.sample(roundSeed: trainer.roundSeed(round)).count == 6)
+    }
+    guard case .completed = try trainer.runRound(record: { _ in }) else {
+      Issue.record("round refused")
+      return
+    }
+    let sigma = trainer.noiseMultiplier
+    #expect(
+      trainer.ledger.build()
+        == .sampledWithoutReplacement(
+          sourceSize: 100_000, sampleSize: 200, .gaussian(noiseMultiplier: sigma / 2)))
+    var accountant = RDPAccountant(neighboringRelation: .replaceOne)
+    try accountant.compose(
+      .sampledWithoutReplacement(
+        sourceSize: 100_000, sampleSize: 200, .gaussian(noiseMultiplier: sigma / 2)), count: 6)
+    #expect(try accountant.epsilon(delta: 1e-6) <= 2)
+    configuration.accountant = .pld
+    #expect(
+      configuration.problems(clientCount: 30).contains {
+        $0.description.hasPrefix("--accountant must be rdp with --cohort-sampling fixed-size")
+      })
   }
 
   @Test("bad settings are reported together, each naming the flag and what is allowed")

@@ -69,7 +69,7 @@ struct TrainingRunTests {
     let sampler = CohortSampler(
       clientCount: 100, cohortSize: 20, population: 1_000_000, noiseCohortSize: 1_000)
     builder.compose(
-      sampler.event(wrapping: .gaussian(noiseMultiplier: reference.noiseMultiplier)), count: 4)
+      sampler.event(noiseMultiplier: reference.noiseMultiplier), count: 4)
     try crashed.write(builder.build(), to: .ledger)
     let resumed = try TrainingRun.digits(
       configuration: configuration, folder: crashed, resume: true)

@@ -157,7 +157,8 @@ struct LayerGradientTests {
     let r = randomMatrix(3, 5, seed: 48)
     let (y, norms) = RowNormalization.forward(x, scale: 2)
     for row in 0..<3 {
-      expectClose((0..<5).map { y[row, $0] * y[row, $0] }.reduce(0, +).squareRoot(), 2, relative: 1e-14)
+      expectClose(
+        (0..<5).map { y[row, $0] * y[row, $0] }.reduce(0, +).squareRoot(), 2, relative: 1e-14)
     }
     checkInputGradient(
       x, projection: r, forward: { RowNormalization.forward($0, scale: 2).0 },

@@ -30,6 +30,7 @@ struct TrainSettings: Codable, Equatable {
   var delta: Double?
   var noiseMultiplier: Double?
   var rounds: Int?
+  var cohortSampling: CohortSampler.Kind?
   var cohortSize: Int?
   var population: Int?
   var noiseCohortSize: Int?
@@ -53,7 +54,8 @@ struct TrainSettings: Codable, Equatable {
   enum CodingKeys: String, CodingKey, CaseIterable {
     case task, data, evaluationData = "evaluation_data", layers, maxLength = "max_length"
     case method, privacyUnit = "privacy_unit", privacy, epsilon, delta
-    case noiseMultiplier = "noise_multiplier", rounds, cohortSize = "cohort_size", population
+    case noiseMultiplier = "noise_multiplier", rounds, cohortSampling = "cohort_sampling"
+    case cohortSize = "cohort_size", population
     case noiseCohortSize = "noise_cohort_size", clippingBound = "clipping_bound"
     case adaptiveClipping = "adaptive_clipping", targetQuantile = "target_quantile"
     case clipLearningRate = "clip_learning_rate", indicatorNoiseFraction =
@@ -91,7 +93,8 @@ struct TrainSettings: Codable, Equatable {
     }
     take(\.task); take(\.data); take(\.evaluationData); take(\.layers); take(\.maxLength)
     take(\.method); take(\.privacyUnit); take(\.privacy); take(\.epsilon)
-    take(\.delta); take(\.noiseMultiplier); take(\.rounds); take(\.cohortSize); take(\.population)
+    take(\.delta); take(\.noiseMultiplier); take(\.rounds); take(\.cohortSampling);
+    take(\.cohortSize); take(\.population)
     take(\.noiseCohortSize); take(\.clippingBound); take(\.adaptiveClipping); take(\.targetQuantile)
     take(\.clipLearningRate); take(\.indicatorNoiseFraction); take(\.accountant);
     take(\.noiseSource)
@@ -121,6 +124,7 @@ struct TrainSettings: Codable, Equatable {
       if epsilon == nil { configuration.targetEpsilon = nil }
     }
     if let rounds { configuration.rounds = rounds }
+    if let cohortSampling { configuration.cohortSampling = cohortSampling }
     if let cohortSize { configuration.cohortSize = cohortSize }
     if let population { configuration.population = population }
     if let noiseCohortSize { configuration.noiseCohortSize = noiseCohortSize }

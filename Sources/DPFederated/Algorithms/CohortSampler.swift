@@ -13,8 +13,12 @@ public struct CohortSampler: Equatable, Sendable {
   /// How cohorts are drawn.
   public enum Kind: String, Codable, CaseIterable, Sendable {
     /// Each client joins independently with probability m_sim/K (accounted as Poisson
-    /// sampling with q = m_noise/N).
+    /// sampling with q = m_noise/N, add/remove-one-client neighbours).
     case poisson
+    /// Exactly m_sim clients, uniformly without replacement (accounted as sampling
+    /// m_noise of N without replacement, replace-one-client neighbours: the clipped sum then
+    /// has sensitivity 2C, so the event's noise multiplier is σ/2).
+    case fixedSize = "fixed-size"
   }
 
   /// The sampling scheme.
@@ -48,16 +52,37 @@ public struct CohortSampler: Equatable, Sendable {
   /// Whether a larger deployment is simulated.
   public var isSimulation: Bool { population != clientCount || noiseCohortSize != cohortSize }
 
-  /// The round's cohort: indices of the task's clients, each included independently with
-  /// probability m_sim/K from a generator seeded by the round (public randomness).
+  /// The round's cohort, from a generator seeded by the round (public randomness):
+  /// Poisson, each of the task's clients independently with probability m_sim/K; fixed
+  /// size, m_sim distinct clients uniformly. Indices in increasing order.
   public func sample(roundSeed: UInt64) -> [Int] {
     var generator = Xoshiro256StarStar(seed: roundSeed ^ 0x636F_686F_7274_0000)
-    let rate = Double(cohortSize) / Double(clientCount)
-    return (0..<clientCount).filter { _ in Double.random(in: 0..<1, using: &generator) < rate }
+    switch kind {
+    case .poisson:
+      let rate = Double(cohortSize) / Double(clientCount)
+      return (0..<clientCount).filter { _ in Double.random(in: 0..<1, using: &generator) < rate }
+    case .fixedSize:
+      return Array(Array(0..<clientCount).shuffled(using: &generator).prefix(cohortSize)).sorted()
+    }
   }
 
-  /// The event of one round: `.poissonSampled(q, mechanism)`.
-  public func event(wrapping mechanism: DPEvent) -> DPEvent {
-    .poissonSampled(probability: samplingProbability, mechanism)
+  /// The neighbouring relation the sampling is accounted under.
+  public var neighboringRelation: NeighboringRelation {
+    kind == .poisson ? .addOrRemoveOne : .replaceOne
+  }
+
+  /// The event of one Gaussian release of the cohort's clipped sum with noise multiplier σ
+  /// (noise σC): Poisson-sampled with q = m_noise/N, or m_noise of N sampled without
+  /// replacement with σ/2 (sensitivity 2C under replace-one).
+  public func event(noiseMultiplier: Double) -> DPEvent {
+    switch kind {
+    case .poisson:
+      return .poissonSampled(
+        probability: samplingProbability, .gaussian(noiseMultiplier: noiseMultiplier))
+    case .fixedSize:
+      return .sampledWithoutReplacement(
+        sourceSize: population, sampleSize: noiseCohortSize,
+        .gaussian(noiseMultiplier: noiseMultiplier / 2))
+    }
   }
 }

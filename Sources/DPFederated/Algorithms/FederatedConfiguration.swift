@@ -53,6 +53,8 @@ public struct FederatedConfiguration: Codable, Equatable, Sendable {
   public var privacy = true
   /// T, the number of rounds.
   public var rounds = 200
+  /// How each round's cohort is drawn (and accounted).
+  public var cohortSampling: CohortSampler.Kind = .poisson
   /// m_sim, the expected number of trained clients per round.
   public var cohortSize = 20
   /// N, the population the accounting assumes (`nil`: the task's clients).
@@ -167,6 +169,15 @@ public struct FederatedConfiguration: Codable, Equatable, Sendable {
       check(
         adaptive.indicatorNoiseFraction > 0, "--indicator-noise-fraction",
         adaptive.indicatorNoiseFraction, "a number > 0")
+    }
+    if cohortSampling == .fixedSize {
+      check(
+        accountant == .rdp, "--accountant", accountant.rawValue,
+        "rdp with --cohort-sampling fixed-size (the PLD accountant has no sampling without replacement)"
+      )
+      check(
+        privacyUnit == .user, "--cohort-sampling", "fixed-size with --privacy-unit example",
+        "poisson at example level")
     }
     check(localEpochs >= 1, "--local-epochs", localEpochs, "an integer ≥ 1")
     check(localBatchSize >= 1, "--local-batch-size", localBatchSize, "an integer ≥ 1")

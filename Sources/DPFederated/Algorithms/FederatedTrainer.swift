@@ -57,7 +57,8 @@ where Model.Scalar == Float {
       throw problem
     }
     let sampler = CohortSampler(
-      clientCount: dataset.clients.count, cohortSize: configuration.cohortSize,
+      kind: configuration.cohortSampling, clientCount: dataset.clients.count,
+      cohortSize: configuration.cohortSize,
       population: configuration.population ?? dataset.clients.count,
       noiseCohortSize: configuration.noiseCohortSize ?? configuration.cohortSize)
     var plan = PrivacyPlan(

@@ -32,6 +32,12 @@ public struct PrivacyPlan: Equatable, Sendable {
     self.localSampling = localSampling
   }
 
+  /// The neighbouring relation of the accounting: the cohort sampler's at user level;
+  /// add/remove one example at example level.
+  var relation: NeighboringRelation {
+    localSampling == nil ? sampler.neighboringRelation : .addOrRemoveOne
+  }
+
   /// One round's event at noise multiplier σ.
   ///
   /// User level: one Gaussian release of the clipped cohort sum, Poisson-sampled with
@@ -39,9 +45,7 @@ public struct PrivacyPlan: Equatable, Sendable {
   /// assuming (conservatively) that every client takes part in every round, so cohort
   /// sampling gives no amplification.
   public func roundEvent(noiseMultiplier: Double) -> DPEvent {
-    guard let localSampling else {
-      return sampler.event(wrapping: .gaussian(noiseMultiplier: noiseMultiplier))
-    }
+    guard let localSampling else { return sampler.event(noiseMultiplier: noiseMultiplier) }
     return .selfComposed(
       .poissonSampled(
         probability: localSampling.probability, .gaussian(noiseMultiplier: noiseMultiplier)),
@@ -68,7 +72,8 @@ public struct PrivacyPlan: Equatable, Sendable {
           target: target, accountant: { PLDAccountant() }, event: event)
       case .rdp:
         return try Calibration.noiseMultiplier(
-          target: target, accountant: { RDPAccountant() }, event: event)
+          target: target, accountant: { RDPAccountant(neighboringRelation: relation) }, event: event
+        )
       }
     } catch {
       throw FederatedError.accounting("\(error)")
@@ -84,7 +89,7 @@ public struct PrivacyPlan: Equatable, Sendable {
         try pld.compose(ledger)
         return try pld.epsilon(delta: delta)
       case .rdp:
-        var rdp = RDPAccountant()
+        var rdp = RDPAccountant(neighboringRelation: relation)
         try rdp.compose(ledger)
         return try rdp.epsilon(delta: delta)
       }

@@ -61,7 +61,9 @@ public enum MeanPooling {
 public enum RowNormalization {
   /// y = s·x/‖x‖ per row, and the norms ‖x‖ for the backward pass.
   /// - Precondition: no row is zero.
-  public static func forward<Scalar>(_ x: Matrix<Scalar>, scale: Scalar) -> (Matrix<Scalar>, [Scalar]) {
+  public static func forward<Scalar>(_ x: Matrix<Scalar>, scale: Scalar) -> (
+    Matrix<Scalar>, [Scalar]
+  ) {
     var output = x
     var norms = [Scalar](repeating: 0, count: x.rows)
     for row in 0..<x.rows {

@@ -32,7 +32,9 @@ public struct TextClassifier<Scalar: BLASScalar>: ClassificationModel {
   var headScale: Scalar { Scalar(encoder.configuration.hiddenSize).squareRoot() }
 
   public func logits(_ batch: TokenBatch, activeRank: Int?) -> Matrix<Scalar> {
-    head.forward(RowNormalization.forward(embeddings(batch, activeRank: activeRank), scale: headScale).0).0
+    head.forward(
+      RowNormalization.forward(embeddings(batch, activeRank: activeRank), scale: headScale).0
+    ).0
   }
 
   public func gradients(
