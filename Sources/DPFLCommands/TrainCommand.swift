@@ -51,7 +51,9 @@ struct TrainCommand: ParsableCommand {
   var layers: Int?
   @Option(help: "Text tasks: the longest token sequence (default 32).")
   var maxLength: Int?
-  @Option(help: "dp-lora, dp-dylora (default), ffa-lora, fed-sb or head-only.")
+  @Option(
+    help: "dp-lora, dp-dylora (default), ffa-lora, fed-sb, head-only or full (every linear weight)."
+  )
   var method: FederatedConfiguration.Method?
   @Option(
     help:

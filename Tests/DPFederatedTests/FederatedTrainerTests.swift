@@ -218,6 +218,25 @@ struct FederatedTrainerTests {
       })
   }
 
+  @Test("full fine-tuning trains every weight of the perceptron")
+  func fullFineTuning() throws {
+    let configuration = Self.configuration(.full)
+    let base = MultilayerPerceptron<Float>(inputs: 64, hidden: [16], classes: 10, seed: 4)
+    var trainer = try FederatedTrainer(
+      configuration: configuration, model: TrainingRun.perceptron(base, configuration),
+      dataset: Self.dataset, makeBatch: TrainingRun.features)
+    #expect(
+      trainer.model.trainableParameters.names == [
+        "layers.0.weight", "layers.0.bias", "classifier.weight", "classifier.bias",
+      ])
+    let before = trainer.model.trainableParameters
+    guard case .completed = try trainer.runRound(record: { _ in }) else {
+      Issue.record("round refused")
+      return
+    }
+    #expect(trainer.model.trainableParameters["layers.0.weight"] != before["layers.0.weight"])
+  }
+
   @Test("bad settings are reported together, each naming the flag and what is allowed")
   func configurationProblems() {
     var configuration = FederatedConfiguration()

@@ -15,6 +15,9 @@ public struct FederatedConfiguration: Codable, Equatable, Sendable {
     case fedSB = "fed-sb"
     /// No adapters: only the head trains (a baseline).
     case headOnly = "head-only"
+    /// No adapters: every linear weight trains (full fine-tuning, a baseline; layer norms
+    /// and embeddings stay frozen).
+    case full
   }
 
   /// The server's update rule, applied to the noisy mean (post-processing).
@@ -98,7 +101,7 @@ public struct FederatedConfiguration: Codable, Equatable, Sendable {
     case .dpDyLoRA: kind = .dyLoRA
     case .ffaLoRA: kind = .ffaLoRA
     case .fedSB: kind = .fedSB
-    case .headOnly: return nil
+    case .headOnly, .full: return nil
     }
     return AdapterConfiguration(
       kind: kind, rank: rank, alpha: alpha, frozen: frozen, seed: seed ^ 0x4144_4150)

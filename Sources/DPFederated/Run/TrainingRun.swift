@@ -69,7 +69,7 @@ public enum TrainingRun {
           seed: configuration.seed ^ 0x6D6C70)
         return try train(
           configuration: configuration, dataset: dataset,
-          model: base.adapted(configuration.adapterConfiguration),
+          model: perceptron(base, configuration),
           makeBatch: features, folder: folder, resume: resume, progress: progress)
       }
     default:
@@ -92,9 +92,10 @@ public enum TrainingRun {
     }
     let tokenizer = try WordPieceTokenizer(
       vocabulary: assets.miniLM.appendingPathComponent("vocab.txt"))
-    let encoder = try BertEncoder<Float>(
+    var encoder = try BertEncoder<Float>(
       folder: assets.miniLM, layers: configuration.encoderLayers,
       adapters: configuration.adapterConfiguration)
+    if configuration.method == .full { encoder.trainAllProjections() }
     var dataset = dataset
     var generator = Xoshiro256StarStar(seed: configuration.seed ^ 0x6576_616C)
     let kept = Array(
@@ -113,6 +114,7 @@ public enum TrainingRun {
       makeBatch: { TokenBatch(tokenizer.encodeBatch($0, maxLength: maxLength)) }, folder: folder,
       resume: resume, progress: progress
     ) { model in
+      guard configuration.adapterConfiguration != nil else { return }
       try PEFTAdapter.write(
         model, baseModel: "sentence-transformers/all-MiniLM-L6-v2",
         to: folder.url.appendingPathComponent("adapter"))
@@ -139,8 +141,17 @@ public enum TrainingRun {
       learningRate: 3e-3, seed: configuration.seed ^ 0x7072_6574)
     return try train(
       configuration: configuration, dataset: dataset,
-      model: base.adapted(configuration.adapterConfiguration),
+      model: perceptron(base, configuration),
       makeBatch: features, folder: folder, resume: resume, progress: progress)
+  }
+
+  /// The perceptron the method trains: adapted (or head-only), or all weights (full).
+  static func perceptron(
+    _ base: MultilayerPerceptron<Float>, _ configuration: FederatedConfiguration
+  )
+    -> MultilayerPerceptron<Float>
+  {
+    configuration.method == .full ? base : base.adapted(configuration.adapterConfiguration)
   }
 
   /// The round loop shared by every task: restores or initialises the run folder, runs the

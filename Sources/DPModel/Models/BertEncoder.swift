@@ -150,6 +150,14 @@ public struct BertEncoder<Scalar: BLASScalar>: Sendable {
     return result
   }
 
+  /// Makes every projection's weight and bias trainable (full fine-tuning of the linear
+  /// layers; embeddings and layer norms stay frozen).
+  public mutating func trainAllProjections() {
+    for index in layers.indices {
+      for name in BertProjection.allCases { layers[index].projections[name]!.trainsBase = true }
+    }
+  }
+
   /// The adapters' trainable factors, named as ``backward(_:outputGradient:)`` names
   /// their gradients.
   public var trainableParameters: ParameterSet<Scalar> {
