@@ -47,6 +47,11 @@ struct TrainCommand: ParsableCommand {
   var data: String?
   @Option(help: "--task jsonl: an evaluation file (default: hold out 20 % of the users).")
   var evaluationData: String?
+  @Option(
+    help:
+      "shakespeare-genre: held-out-plays (default; unseen plays) or held-out-lines (unseen lines of seen roles)."
+  )
+  var evaluationSplit: String?
   @Option(help: "Text tasks: all-MiniLM-L6-v2 blocks to keep, 1…6 (default 2).")
   var layers: Int?
   @Option(help: "Text tasks: the longest token sequence (default 32).")
@@ -138,7 +143,8 @@ struct TrainCommand: ParsableCommand {
   /// The settings the flags give (unset flags are `nil`).
   var flagSettings: TrainSettings {
     TrainSettings(
-      task: task, data: data, evaluationData: evaluationData, layers: layers, maxLength: maxLength,
+      task: task, data: data, evaluationData: evaluationData, evaluationSplit: evaluationSplit,
+      layers: layers, maxLength: maxLength,
       method: method, privacyUnit: privacyUnit, privacy: noPrivacy ? false : nil,
       epsilon: epsilon, delta: delta, noiseMultiplier: noiseMultiplier, rounds: rounds,
       cohortSampling: cohortSampling,

@@ -21,6 +21,7 @@ struct TrainSettings: Codable, Equatable {
   var task: String?
   var data: String?
   var evaluationData: String?
+  var evaluationSplit: String?
   var layers: Int?
   var maxLength: Int?
   var method: FederatedConfiguration.Method?
@@ -52,7 +53,8 @@ struct TrainSettings: Codable, Equatable {
   var seed: Int?
 
   enum CodingKeys: String, CodingKey, CaseIterable {
-    case task, data, evaluationData = "evaluation_data", layers, maxLength = "max_length"
+    case task, data, evaluationData = "evaluation_data", evaluationSplit = "evaluation_split"
+    case layers, maxLength = "max_length"
     case method, privacyUnit = "privacy_unit", privacy, epsilon, delta
     case noiseMultiplier = "noise_multiplier", rounds, cohortSampling = "cohort_sampling"
     case cohortSize = "cohort_size", population
@@ -91,7 +93,8 @@ struct TrainSettings: Codable, Equatable {
     func take<T>(_ path: WritableKeyPath<TrainSettings, T?>) {
       if let value = other[keyPath: path] { result[keyPath: path] = value }
     }
-    take(\.task); take(\.data); take(\.evaluationData); take(\.layers); take(\.maxLength)
+    take(\.task); take(\.data); take(\.evaluationData); take(\.evaluationSplit); take(\.layers);
+    take(\.maxLength)
     take(\.method); take(\.privacyUnit); take(\.privacy); take(\.epsilon)
     take(\.delta); take(\.noiseMultiplier); take(\.rounds); take(\.cohortSampling);
     take(\.cohortSize); take(\.population)
@@ -109,6 +112,7 @@ struct TrainSettings: Codable, Equatable {
     if let task { configuration.task = task }
     if let data { configuration.dataPath = data }
     if let evaluationData { configuration.evaluationDataPath = evaluationData }
+    if let evaluationSplit { configuration.evaluationSplit = evaluationSplit }
     if let layers { configuration.encoderLayers = layers }
     if let maxLength { configuration.maxSequenceLength = maxLength }
     if let method { configuration.method = method }

@@ -47,6 +47,9 @@ public struct FederatedConfiguration: Codable, Equatable, Sendable {
   /// `jsonl`: the training file (and optionally an evaluation file) of JSON Lines.
   public var dataPath: String?
   public var evaluationDataPath: String?
+  /// `shakespeare-genre`: evaluate on held-out plays (`held-out-plays`, the default) or on
+  /// each role's held-out last lines (`held-out-lines`).
+  public var evaluationSplit = "held-out-plays"
   /// Text tasks: the MiniLM blocks kept (1…6) and the longest token sequence.
   public var encoderLayers = 2
   public var maxSequenceLength = 32
@@ -119,6 +122,9 @@ public struct FederatedConfiguration: Codable, Equatable, Sendable {
     check(
       ["digits", "shakespeare-genre", "jsonl"].contains(task), "--task", task,
       "digits, shakespeare-genre or jsonl")
+    check(
+      ["held-out-plays", "held-out-lines"].contains(evaluationSplit), "--evaluation-split",
+      evaluationSplit, "held-out-plays or held-out-lines")
     check(
       task != "jsonl" || dataPath != nil, "--data", "none",
       "given with --task jsonl (a JSON Lines file)")

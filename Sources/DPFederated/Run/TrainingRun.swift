@@ -48,7 +48,10 @@ public enum TrainingRun {
     case "shakespeare-genre":
       try assets.require(assets.shakespeare, "The Shakespeare texts")
       let dataset = try ShakespeareTask.load(
-        ShakespeareTask.Configuration(seed: configuration.seed), folder: assets.shakespeare)
+        ShakespeareTask.Configuration(
+          evaluation: configuration.evaluationSplit == "held-out-lines"
+            ? .heldOutLines : .heldOutPlays(ShakespeareTask.defaultHeldOutPlays),
+          seed: configuration.seed), folder: assets.shakespeare)
       return try text(
         configuration: configuration, dataset: dataset, assets: assets, folder: folder,
         resume: resume, progress: progress)
