@@ -218,6 +218,22 @@ struct FederatedTrainerTests {
       })
   }
 
+  @Test(
+    "Fed-SB's factors come from the public split's gradient: orthonormal, R = 0, outputs unchanged")
+  func fedSBFromPublicData() throws {
+    let configuration = Self.configuration(.fedSB)
+    let base = MultilayerPerceptron<Float>(inputs: 64, hidden: [16], classes: 10, seed: 4)
+    let model = TrainingRun.perceptron(base, configuration, publicSplit: Self.dataset.publicSplit)
+    let factors = try #require(model.layers[0].adapter?.factors)
+    #expect(factors.core == Matrix(rows: 4, columns: 4))
+    let gram = BLAS.matmul(factors.up, factors.up, transposeA: true)
+    for i in 0..<4 { for j in 0..<4 { #expect(abs(gram[i, j] - (i == j ? 1 : 0)) < 1e-5) } }
+    let batch = TrainingRun.features(Array(Self.dataset.evaluation.examples.prefix(5)))
+    #expect(model.logits(batch, activeRank: nil) == base.logits(batch, activeRank: nil))
+    // The seed-only factors differ: the initialisation used the public gradient.
+    #expect(TrainingRun.perceptron(base, configuration).layers[0].adapter?.factors.up != factors.up)
+  }
+
   @Test("full fine-tuning trains every weight of the perceptron")
   func fullFineTuning() throws {
     let configuration = Self.configuration(.full)

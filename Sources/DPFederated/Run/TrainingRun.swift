@@ -144,17 +144,31 @@ public enum TrainingRun {
       learningRate: 3e-3, seed: configuration.seed ^ 0x7072_6574)
     return try train(
       configuration: configuration, dataset: dataset,
-      model: perceptron(base, configuration),
+      model: perceptron(base, configuration, publicSplit: dataset.publicSplit),
       makeBatch: features, folder: folder, resume: resume, progress: progress)
   }
 
   /// The perceptron the method trains: adapted (or head-only), or all weights (full).
+  /// Fed-SB's frozen factors come from the SVD of the loss gradient on `publicSplit` when
+  /// one is given (LoRA-SB's initialisation; public data only), else from a public seed.
   static func perceptron(
-    _ base: MultilayerPerceptron<Float>, _ configuration: FederatedConfiguration
-  )
-    -> MultilayerPerceptron<Float>
-  {
-    configuration.method == .full ? base : base.adapted(configuration.adapterConfiguration)
+    _ base: MultilayerPerceptron<Float>, _ configuration: FederatedConfiguration,
+    publicSplit: ClientData<[Float]>? = nil
+  ) -> MultilayerPerceptron<Float> {
+    if configuration.method == .full { return base }
+    var model = base.adapted(configuration.adapterConfiguration)
+    guard configuration.method == .fedSB, let publicSplit, !publicSplit.examples.isEmpty else {
+      return model
+    }
+    let gradient = base.batchGradient(features(publicSplit.examples), labels: publicSplit.labels)
+      .gradient
+    for index in model.layers.indices {
+      let weight = gradient["layers.\(index).weight"]!
+      model.layers[index].adapter = FedSBAdapter<Float>.initialized(
+        fromGradient: weight, rank: min(configuration.rank, weight.rows, weight.columns),
+        alpha: configuration.alpha, seed: configuration.seed ^ UInt64(index + 1))
+    }
+    return model
   }
 
   /// The round loop shared by every task: restores or initialises the run folder, runs the

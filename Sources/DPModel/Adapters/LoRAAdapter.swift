@@ -81,3 +81,21 @@ public struct FedSBAdapter<Scalar: BLASScalar>: Adapter {
     .init(down: false, up: false, core: true, components: 0..<rank)
   }
 }
+
+extension FedSBAdapter {
+  /// LoRA-SB's initialisation from a gradient estimate G (`outputs × inputs`) computed on
+  /// public data: B = U_r and A = V_rᵀ from G's leading r singular vectors, so the trainable
+  /// core works in the subspace where the loss falls fastest. R starts at 0 (the layer starts
+  /// at W₀; LoRA-SB also takes the first step, R = −η·S_r, which dpfl leaves to training).
+  /// - Precondition: 1 ≤ rank ≤ min(outputs, inputs).
+  public static func initialized(
+    fromGradient gradient: Matrix<Scalar>, rank: Int, alpha: Double? = nil, seed: UInt64 = 0
+  ) -> FedSBAdapter {
+    let (u, _, v) = TruncatedSVD.leading(Matrix<Double>(gradient), rank: rank, seed: seed)
+    return FedSBAdapter(
+      factors: LowRankFactors(
+        down: Matrix<Scalar>(v.transposed()), up: Matrix<Scalar>(u),
+        core: Matrix(rows: rank, columns: rank)),
+      alpha: alpha)
+  }
+}
