@@ -41,7 +41,6 @@ import importlib.metadata
 import json
 import math
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -72,6 +71,8 @@ from dp_accounting.pld import pld_privacy_accountant as dpa_pld  # noqa: E402
 from dp_accounting.rdp import rdp_privacy_accountant as dpa_rdp  # noqa: E402
 from opacus.accountants import RDPAccountant  # noqa: E402
 from opacus.accountants.utils import get_noise_multiplier  # noqa: E402
+
+from machine import machine_info
 
 
 # --------------------------------------------------------------------------
@@ -269,29 +270,6 @@ def time_dpa_calibration(c):
 # --------------------------------------------------------------------------
 # Reporting
 # --------------------------------------------------------------------------
-
-
-def machine_info():
-    model = None
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.lower().startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    if model is None and sys.platform == "darwin":
-        try:
-            model = subprocess.run(["sysctl", "-n", "machdep.cpu.brand_string"],
-                                   capture_output=True, text=True).stdout.strip() or None
-        except OSError:
-            pass
-    try:
-        nproc = len(os.sched_getaffinity(0))
-    except AttributeError:
-        nproc = os.cpu_count()
-    return {"nproc": nproc, "cpu_model": model or platform.processor() or "unknown",
-            "os": f"{platform.system()} {platform.release()}", "python": platform.python_version()}
 
 
 def versions():

@@ -45,12 +45,13 @@ import argparse
 import json
 import os
 import pathlib
-import platform
 import resource
 import subprocess
 import sys
 import time
 import warnings
+
+from machine import machine_info
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 MODEL = ROOT / ".cache/assets/all-MiniLM-L6-v2"
@@ -289,23 +290,6 @@ def ratios(rows, settings):
                     None if time_ratio is None else time_ratio <= GOALS["dp_time_over_lora"]["at_most"],
             })
     return out
-
-
-def machine_info():
-    model = None
-    try:
-        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
-            if line.lower().startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        nproc = len(os.sched_getaffinity(0))
-    except AttributeError:
-        nproc = os.cpu_count()
-    return {"nproc": nproc, "cpu_model": model or platform.processor() or "unknown",
-            "os": f"{platform.system()} {platform.release()}"}
 
 
 def command_output(command):
