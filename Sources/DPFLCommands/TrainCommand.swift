@@ -52,6 +52,9 @@ struct TrainCommand: ParsableCommand {
       "shakespeare-genre: held-out-plays (default; unseen plays) or held-out-lines (unseen lines of seen roles)."
   )
   var evaluationSplit: String?
+  @Option(
+    help: "shakespeare-genre: consecutive speeches of a role joined into one example (default 1).")
+  var speechesPerExample: Int?
   @Option(help: "Text tasks: all-MiniLM-L6-v2 blocks to keep, 1…6 (default 2).")
   var layers: Int?
   @Option(help: "Text tasks: the longest token sequence (default 32).")
@@ -144,6 +147,7 @@ struct TrainCommand: ParsableCommand {
   var flagSettings: TrainSettings {
     TrainSettings(
       task: task, data: data, evaluationData: evaluationData, evaluationSplit: evaluationSplit,
+      speechesPerExample: speechesPerExample,
       layers: layers, maxLength: maxLength,
       method: method, privacyUnit: privacyUnit, privacy: noPrivacy ? false : nil,
       epsilon: epsilon, delta: delta, noiseMultiplier: noiseMultiplier, rounds: rounds,

@@ -316,6 +316,18 @@ struct ShakespeareTaskTests {
         try JSONDecoder().decode(ShakespeareTask.Configuration.self, from: data) == configuration)
     }
   }
+
+  @Test("speeches per example: consecutive speeches of a role are joined, labels kept")
+  func grouping() throws {
+    #expect(ShakespeareTask.group(["a", "b", "c", "d", "e"], by: 2) == ["a b", "c d", "e"])
+    #expect(ShakespeareTask.group(["a", "b"], by: 1) == ["a", "b"])
+    var configuration = ShakespeareTask.Configuration()
+    configuration.speechesPerExample = 0
+    #expect(
+      configuration.problems().contains {
+        $0.description.hasPrefix("speechesPerExample must be an integer ≥ 1")
+      })
+  }
 }
 
 /// The task on the 37 plays that `Scripts/fetch-assets` extracts. The cache is not

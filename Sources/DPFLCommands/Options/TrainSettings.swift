@@ -22,6 +22,7 @@ struct TrainSettings: Codable, Equatable {
   var data: String?
   var evaluationData: String?
   var evaluationSplit: String?
+  var speechesPerExample: Int?
   var layers: Int?
   var maxLength: Int?
   var method: FederatedConfiguration.Method?
@@ -54,6 +55,7 @@ struct TrainSettings: Codable, Equatable {
 
   enum CodingKeys: String, CodingKey, CaseIterable {
     case task, data, evaluationData = "evaluation_data", evaluationSplit = "evaluation_split"
+    case speechesPerExample = "speeches_per_example"
     case layers, maxLength = "max_length"
     case method, privacyUnit = "privacy_unit", privacy, epsilon, delta
     case noiseMultiplier = "noise_multiplier", rounds, cohortSampling = "cohort_sampling"
@@ -93,7 +95,8 @@ struct TrainSettings: Codable, Equatable {
     func take<T>(_ path: WritableKeyPath<TrainSettings, T?>) {
       if let value = other[keyPath: path] { result[keyPath: path] = value }
     }
-    take(\.task); take(\.data); take(\.evaluationData); take(\.evaluationSplit); take(\.layers);
+    take(\.task); take(\.data); take(\.evaluationData); take(\.evaluationSplit);
+    take(\.speechesPerExample); take(\.layers);
     take(\.maxLength)
     take(\.method); take(\.privacyUnit); take(\.privacy); take(\.epsilon)
     take(\.delta); take(\.noiseMultiplier); take(\.rounds); take(\.cohortSampling);
@@ -113,6 +116,7 @@ struct TrainSettings: Codable, Equatable {
     if let data { configuration.dataPath = data }
     if let evaluationData { configuration.evaluationDataPath = evaluationData }
     if let evaluationSplit { configuration.evaluationSplit = evaluationSplit }
+    if let speechesPerExample { configuration.speechesPerExample = speechesPerExample }
     if let layers { configuration.encoderLayers = layers }
     if let maxLength { configuration.maxSequenceLength = maxLength }
     if let method { configuration.method = method }

@@ -50,6 +50,8 @@ public struct FederatedConfiguration: Codable, Equatable, Sendable {
   /// `shakespeare-genre`: evaluate on held-out plays (`held-out-plays`, the default) or on
   /// each role's held-out last lines (`held-out-lines`).
   public var evaluationSplit = "held-out-plays"
+  /// `shakespeare-genre`: consecutive speeches of a role per example.
+  public var speechesPerExample = 1
   /// Text tasks: the MiniLM blocks kept (1…6) and the longest token sequence.
   public var encoderLayers = 2
   public var maxSequenceLength = 32
@@ -122,6 +124,7 @@ public struct FederatedConfiguration: Codable, Equatable, Sendable {
     check(
       ["digits", "shakespeare-genre", "jsonl"].contains(task), "--task", task,
       "digits, shakespeare-genre or jsonl")
+    check(speechesPerExample >= 1, "--speeches-per-example", speechesPerExample, "an integer ≥ 1")
     check(
       ["held-out-plays", "held-out-lines"].contains(evaluationSplit), "--evaluation-split",
       evaluationSplit, "held-out-plays or held-out-lines")

@@ -157,6 +157,9 @@ public enum ShakespeareTask {
     public var minimumSpeeches = 16
     /// The most examples a client keeps: its first speeches in the order of the play.
     public var maximumSpeeches = 64
+    /// Consecutive speeches of a role joined into one example (1: one speech per example).
+    /// A single speech carries little genre signal; a few together carry more.
+    public var speechesPerExample = 1
     /// What is held out for evaluation.
     public var evaluation: Evaluation = .heldOutPlays(ShakespeareTask.defaultHeldOutPlays)
     /// The seed of the order of the evaluation examples (public). Nothing else depends on
@@ -181,6 +184,11 @@ public enum ShakespeareTask {
         found.append(
           .invalidConfiguration(
             field: "minimumSpeeches", value: "\(minimumSpeeches)", allowed: "an integer ≥ 1"))
+      }
+      if speechesPerExample < 1 {
+        found.append(
+          .invalidConfiguration(
+            field: "speechesPerExample", value: "\(speechesPerExample)", allowed: "an integer ≥ 1"))
       }
       if maximumSpeeches < 1 {
         found.append(
@@ -223,6 +231,14 @@ public enum ShakespeareTask {
   ///   folder cannot be read or holds no play (line 0), when a play is not in ``genres``
   ///   (line 0), or when a play is not in the expected format: not UTF-8,
   ///   no act heading or no speech (line 0), or a stage direction never closed (its line).
+  /// Consecutive speeches joined by a space, `size` at a time (the last group may be shorter).
+  static func group(_ speeches: ArraySlice<String>, by size: Int) -> [String] {
+    guard size > 1 else { return Array(speeches) }
+    return stride(from: speeches.startIndex, to: speeches.endIndex, by: size).map {
+      speeches[$0..<min($0 + size, speeches.endIndex)].joined(separator: " ")
+    }
+  }
+
   public static func load(_ configuration: Configuration = .init(), folder: URL) throws
     -> FederatedDataset<String>
   {
@@ -277,13 +293,17 @@ public enum ShakespeareTask {
           training = texts[..<kept].prefix(configuration.maximumSpeeches)
           evaluation = texts[kept...].prefix(configuration.maximumSpeeches)
         }
-        evaluationExamples += evaluation
-        evaluationLabels += Array(repeating: genre.rawValue, count: evaluation.count)
-        if !training.isEmpty {
+        let grouped = (
+          training: Self.group(training, by: configuration.speechesPerExample),
+          evaluation: Self.group(evaluation, by: configuration.speechesPerExample)
+        )
+        evaluationExamples += grouped.evaluation
+        evaluationLabels += Array(repeating: genre.rawValue, count: grouped.evaluation.count)
+        if !grouped.training.isEmpty {
           clients.append(
             ClientData(
-              id: "\(play):\(role)", examples: Array(training),
-              labels: Array(repeating: genre.rawValue, count: training.count)))
+              id: "\(play):\(role)", examples: grouped.training,
+              labels: Array(repeating: genre.rawValue, count: grouped.training.count)))
         }
       }
     }

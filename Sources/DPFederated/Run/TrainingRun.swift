@@ -47,11 +47,12 @@ public enum TrainingRun {
     switch configuration.task {
     case "shakespeare-genre":
       try assets.require(assets.shakespeare, "The Shakespeare texts")
-      let dataset = try ShakespeareTask.load(
-        ShakespeareTask.Configuration(
-          evaluation: configuration.evaluationSplit == "held-out-lines"
-            ? .heldOutLines : .heldOutPlays(ShakespeareTask.defaultHeldOutPlays),
-          seed: configuration.seed), folder: assets.shakespeare)
+      var shakespeare = ShakespeareTask.Configuration(
+        evaluation: configuration.evaluationSplit == "held-out-lines"
+          ? .heldOutLines : .heldOutPlays(ShakespeareTask.defaultHeldOutPlays),
+        seed: configuration.seed)
+      shakespeare.speechesPerExample = configuration.speechesPerExample
+      let dataset = try ShakespeareTask.load(shakespeare, folder: assets.shakespeare)
       return try text(
         configuration: configuration, dataset: dataset, assets: assets, folder: folder,
         resume: resume, progress: progress)
