@@ -145,16 +145,20 @@ where Model.Scalar == Float {
     return worst?.0
   }
 
-  /// The ledger a run of this configuration has after `rounds` rounds.
-  public func expectedLedger(rounds: Int) -> DPEvent {
-    var builder = DPEventBuilder()
-    if rounds > 0 {
-      builder.compose(
-        configuration.privacy ? plan.roundEvent(noiseMultiplier: noiseMultiplier) : .nonPrivate,
-        count: rounds)
-    }
-    return builder.build()
+  /// What one round releases: the plan's event, or `.nonPrivate` without privacy.
+  var releaseEvent: DPEvent {
+    configuration.privacy ? plan.roundEvent(noiseMultiplier: noiseMultiplier) : .nonPrivate
   }
+
+  /// The ledger builder of `rounds` rounds of this configuration.
+  func ledgerBuilder(rounds: Int) -> DPEventBuilder {
+    var builder = DPEventBuilder()
+    if rounds > 0 { builder.compose(releaseEvent, count: rounds) }
+    return builder
+  }
+
+  /// The ledger a run of this configuration has after `rounds` rounds.
+  public func expectedLedger(rounds: Int) -> DPEvent { ledgerBuilder(rounds: rounds).build() }
 
   /// Restores the state a checkpoint recorded, given the ledger found beside it.
   ///
@@ -182,12 +186,7 @@ where Model.Scalar == Float {
     let charged = configuration.noiseSource == .seeded ? completed : recorded
     model.updateTrainables(checkpoint.trainables)
     round = completed
-    ledger = DPEventBuilder()
-    if charged > 0 {
-      ledger.compose(
-        configuration.privacy ? plan.roundEvent(noiseMultiplier: noiseMultiplier) : .nonPrivate,
-        count: charged)
-    }
+    ledger = ledgerBuilder(rounds: charged)
     epsilonSpent =
       configuration.privacy && charged > 0
       ? try spentBound(rounds: charged) : checkpoint.epsilonSpent
@@ -260,16 +259,14 @@ where Model.Scalar == Float {
     }
     // Account, check the budget and record the spend before anything noisy exists.
     var next = ledger
+    next.compose(releaseEvent)
     var spent = 0.0
     if configuration.privacy {
-      next.compose(plan.roundEvent(noiseMultiplier: noiseMultiplier))
       let charged = ledger.build() == expectedLedger(rounds: t) ? t + 1 : nil
       let target = configuration.targetEpsilon ?? .infinity
       spent = try charged.map { try spentBound(rounds: $0) } ?? plan.epsilon(of: next.build())
       if spent > target { spent = try plan.epsilon(of: next.build()) }
       if spent > target { return .refused(wouldReach: spent) }
-    } else {
-      next.compose(.nonPrivate)
     }
     try record(next.build())
     ledger = next
@@ -294,7 +291,8 @@ where Model.Scalar == Float {
       &parameters, gradient: estimate.with(flattened: estimate.flattened().map { -$0 }))
     var values = global.flattened()
     let stepped = parameters.flattened()
-    for index in live.indices(in: global) { values[index] = stepped[index] }
+    let liveIndices = live.indices(in: global)
+    for index in liveIndices { values[index] = stepped[index] }
     model.updateTrainables(global.with(flattened: values))
     round += 1
     let clipFraction: Double =
@@ -307,7 +305,7 @@ where Model.Scalar == Float {
         round: t, activeRank: rank, cohort: cohort.count, loss: meanLoss,
         clipFraction: clipFraction,
         clippingBound: userLevel ? roundBound : nil, epsilon: configuration.privacy ? spent : 0,
-        bytesPerClient: live.indices(in: global).count * MemoryLayout<Float>.size, accuracy: nil))
+        bytesPerClient: liveIndices.count * MemoryLayout<Float>.size, accuracy: nil))
   }
 
   /// An upper bound on ε(δ) after `rounds` rounds of this run's event, cheap enough for

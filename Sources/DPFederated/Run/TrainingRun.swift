@@ -228,9 +228,10 @@ public enum TrainingRun {
     let byRank =
       configuration.method == .dpDyLoRA
       ? (1...configuration.rank).map { trainer.evaluationAccuracy(activeRank: $0) } : nil
-    let full = trainer.model.trainableParameters.scalarCount * MemoryLayout<Float>.size
+    let trained = trainer.model.trainableParameters
+    let full = trained.scalarCount * MemoryLayout<Float>.size
     try Safetensors.write(
-      zip(trainer.model.trainableParameters.names, trainer.model.trainableParameters.matrices).map {
+      zip(trained.names, trained.matrices).map {
         Tensor(name: $0.0, shape: [$0.1.rows, $0.1.columns], floats: $0.1.values)
       }, metadata: ["format": "dpfl-adapter", "method": configuration.method.rawValue],
       to: folder.url.appendingPathComponent("adapter.safetensors"))
