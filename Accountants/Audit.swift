@@ -71,7 +71,8 @@ public enum Audit {
       return .replaceOne
     case .noOp, .nonPrivate, .gaussian, .laplace:
       return .addOrRemoveOne
-    case .poissonSampled(_, let inner), .selfComposed(let inner, _):
+    case .poissonSampled(_, let inner), .selfComposed(let inner, _),
+      .relativeEntropyCoded(_, let inner):
       return neighboringRelation(of: inner)
     case .composed(let events):
       return events.contains { neighboringRelation(of: $0) == .replaceOne }

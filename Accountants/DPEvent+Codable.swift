@@ -18,6 +18,7 @@ extension DPEvent: Codable {
     case event
     case events
     case count
+    case coder
   }
 
   private enum TypeName: String, Codable {
@@ -29,6 +30,7 @@ extension DPEvent: Codable {
     case sampledWithoutReplacement = "SampledWithoutReplacement"
     case selfComposed = "SelfComposed"
     case composed = "Composed"
+    case relativeEntropyCoded = "RelativeEntropyCoded"
   }
 
   /// Decodes an event from its stable JSON form.
@@ -59,6 +61,10 @@ extension DPEvent: Codable {
         count: try container.decode(Int.self, forKey: .count))
     case .composed:
       self = .composed(try container.decode([DPEvent].self, forKey: .events))
+    case .relativeEntropyCoded:
+      self = .relativeEntropyCoded(
+        try container.decode(RelativeEntropyCoder.self, forKey: .coder),
+        try container.decode(DPEvent.self, forKey: .event))
     }
   }
 
@@ -92,6 +98,10 @@ extension DPEvent: Codable {
     case .composed(let events):
       try container.encode(TypeName.composed, forKey: .type)
       try container.encode(events, forKey: .events)
+    case .relativeEntropyCoded(let coder, let event):
+      try container.encode(TypeName.relativeEntropyCoded, forKey: .type)
+      try container.encode(coder, forKey: .coder)
+      try container.encode(event, forKey: .event)
     }
   }
 }

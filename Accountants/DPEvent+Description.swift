@@ -19,6 +19,9 @@ extension DPEvent: CustomStringConvertible {
       return "SelfComposed(\(event.summary), count=\(count))"
     case .composed(let events):
       return "Composed([\(events.map(\.summary).joined(separator: ", "))])"
+    case .relativeEntropyCoded(let coder, let event):
+      return
+        "RelativeEntropyCoded(d=\(coder.blockDimension), K=\(coder.candidateCount), \(event.summary))"
     }
   }
 

@@ -8,6 +8,8 @@ extension DPEvent {
       return nil
     case .selfComposed(let inner, _):
       return inner.firstNonGaussianSubEvent
+    case .relativeEntropyCoded:
+      return self
     case .composed(let events):
       return events.lazy.compactMap(\.firstNonGaussianSubEvent).first
     case .noOp, .nonPrivate, .laplace, .poissonSampled, .sampledWithoutReplacement:
@@ -36,7 +38,7 @@ extension DPEvent {
       return .mechanism(self)
     case .poissonSampled(_, let inner):
       return inner.firstNonGaussianSubEvent.map(SampledGaussianObstacle.insideSampling)
-    case .selfComposed(let inner, _):
+    case .selfComposed(let inner, _), .relativeEntropyCoded(_, let inner):
       return inner.sampledGaussianObstacle
     case .composed(let events):
       return events.lazy.compactMap(\.sampledGaussianObstacle).first

@@ -46,6 +46,9 @@ extension DPEvent {
           "sample size must be in [0, \(sourceSize)] (the source size); got \(sampleSize).")
       }
       return event.parameterFailure()
+    case .relativeEntropyCoded(let coder, let event):
+      if let reason = coder.failure() { return fail(reason) }
+      return event.parameterFailure()
     case .selfComposed(let event, let count):
       guard count >= 0 else { return fail("count must be ≥ 0; got \(count).") }
       return event.parameterFailure()

@@ -68,6 +68,13 @@ public indirect enum DPEvent: Hashable, Sendable {
   /// event's noise multiplier is relative to the replace-one sensitivity).
   case sampledWithoutReplacement(sourceSize: Int, sampleSize: Int, DPEvent)
 
+  /// DP-REC: the inner event's Gaussian release, with each client's noisy contribution sent
+  /// as indices of an exact relative entropy coder (see ``RelativeEntropyCoder``). Its
+  /// decoded sum has exactly the inner event's law, so it accounts as the inner event once
+  /// the coder passes ``RelativeEntropyCoder/failure()``; a coder that fails is rejected by
+  /// every accountant.
+  case relativeEntropyCoded(RelativeEntropyCoder, DPEvent)
+
   /// The inner event run `count` ≥ 0 times (each run on fresh randomness).
   case selfComposed(DPEvent, count: Int)
 

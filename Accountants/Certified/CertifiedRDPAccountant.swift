@@ -160,7 +160,8 @@ public struct CertifiedRDPAccountant: PrivacyAccountant, Equatable {
       switch offending {
       case .laplace, .sampledWithoutReplacement:
         return notYetSupported(offending)
-      case .noOp, .nonPrivate, .gaussian, .poissonSampled, .selfComposed, .composed:
+      case .noOp, .nonPrivate, .gaussian, .poissonSampled, .selfComposed, .composed,
+        .relativeEntropyCoded:
         return CompositionFailure(
           event: offending,
           reason:
@@ -175,7 +176,8 @@ public struct CertifiedRDPAccountant: PrivacyAccountant, Equatable {
     switch event {
     case .laplace: name = "Laplace"
     case .sampledWithoutReplacement: name = "SampledWithoutReplacement"
-    case .noOp, .nonPrivate, .gaussian, .poissonSampled, .selfComposed, .composed:
+    case .noOp, .nonPrivate, .gaussian, .poissonSampled, .selfComposed, .composed,
+      .relativeEntropyCoded:
       preconditionFailure("notYetSupported called on a supported event \(event)")
     }
     return CompositionFailure(
@@ -251,6 +253,8 @@ public struct CertifiedRDPAccountant: PrivacyAccountant, Equatable {
         if repetitions > 0 { visit(inner, count.multiplied(by: UInt(repetitions))) }
       case .composed(let events):
         for inner in events { visit(inner, count) }
+      case .relativeEntropyCoded(_, let inner):
+        visit(inner, count)
       case .laplace, .sampledWithoutReplacement:
         preconditionFailure("the certified accountant composed an unsupported event \(event)")
       }

@@ -172,7 +172,8 @@ enum CertifiedSubsampledGaussian {
         inverseVariance(into: part, of: inner)
         mpfr_add(result.raw, result.raw, part.raw, MPFR_RNDU)
       }
-    case .noOp, .nonPrivate, .laplace, .poissonSampled, .sampledWithoutReplacement:
+    case .noOp, .nonPrivate, .laplace, .poissonSampled, .sampledWithoutReplacement,
+      .relativeEntropyCoded:
       preconditionFailure("inverseVariance called on an unsupported event \(event)")
     }
   }

@@ -216,6 +216,8 @@ public struct PLDAccountant: PrivacyAccountant, Equatable {
       if repetitions > 0 { add(inner, count: count * repetitions) }
     case .composed(let events):
       for inner in events { add(inner, count: count) }
+    case .relativeEntropyCoded(_, let inner):
+      add(inner, count: count)
     case .laplace, .sampledWithoutReplacement:
       preconditionFailure("PLDAccountant.add called on an unsupported event \(event)")
     }

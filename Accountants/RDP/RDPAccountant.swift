@@ -130,7 +130,7 @@ public struct RDPAccountant: PrivacyAccountant, Equatable {
         )
       }
       return gaussianFailure(inner, sampledBy: "SampledWithoutReplacement")
-    case .selfComposed(let inner, _):
+    case .selfComposed(let inner, _), .relativeEntropyCoded(_, let inner):
       return supportFailure(inner)
     case .composed(let events):
       for inner in events {
@@ -188,6 +188,8 @@ public struct RDPAccountant: PrivacyAccountant, Equatable {
       return repetitions == 0 ? [] : flatten(inner, count: count * Double(repetitions))
     case .composed(let events):
       return events.flatMap { flatten($0, count: count) }
+    case .relativeEntropyCoded(_, let inner):
+      return flatten(inner, count: count)
     }
   }
 
@@ -206,7 +208,8 @@ public struct RDPAccountant: PrivacyAccountant, Equatable {
       return count == 0 ? 0 : Double(count) * inverseSquareSum(inner)
     case .composed(let events):
       return events.reduce(0) { $0 + inverseSquareSum($1) }
-    case .noOp, .nonPrivate, .laplace, .poissonSampled, .sampledWithoutReplacement:
+    case .noOp, .nonPrivate, .laplace, .poissonSampled, .sampledWithoutReplacement,
+      .relativeEntropyCoded:
       preconditionFailure("effectiveNoiseMultiplier called on an unsupported event \(event)")
     }
   }

@@ -120,6 +120,11 @@ struct TrainSettings: Codable, Equatable {
     if let layers { configuration.encoderLayers = layers }
     if let maxLength { configuration.maxSequenceLength = maxLength }
     if let method { configuration.method = method }
+    if method == .dpREC {
+      // DP-REC needs a known cohort size: fixed-size cohorts, which only RDP accounts.
+      configuration.cohortSampling = .fixedSize
+      configuration.accountant = .rdp
+    }
     if let privacyUnit { configuration.privacyUnit = privacyUnit }
     if privacy == false {
       configuration.privacy = false

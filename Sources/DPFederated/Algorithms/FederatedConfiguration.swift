@@ -13,6 +13,9 @@ public struct FederatedConfiguration: Codable, Equatable, Sendable {
     case ffaLoRA = "ffa-lora"
     /// Fed-SB: B and A frozen (public random factors), the r×r core and the head train.
     case fedSB = "fed-sb"
+    /// DP-REC: LoRA whose clipped, noisy updates are sent as indices of an exact relative
+    /// entropy coder (``RelativeEntropyCodec``); user level, fixed-size cohorts.
+    case dpREC = "dp-rec"
     /// No adapters: only the head trains (a baseline).
     case headOnly = "head-only"
     /// No adapters: every linear weight trains (full fine-tuning, a baseline; layer norms
@@ -102,7 +105,7 @@ public struct FederatedConfiguration: Codable, Equatable, Sendable {
   public var adapterConfiguration: AdapterConfiguration? {
     let kind: AdapterConfiguration.Kind
     switch method {
-    case .dpLoRA: kind = .lora
+    case .dpLoRA, .dpREC: kind = .lora
     case .dpDyLoRA: kind = .dyLoRA
     case .ffaLoRA: kind = .ffaLoRA
     case .fedSB: kind = .fedSB
@@ -190,6 +193,17 @@ public struct FederatedConfiguration: Codable, Equatable, Sendable {
       check(
         privacyUnit == .user, "--cohort-sampling", "fixed-size with --privacy-unit example",
         "poisson at example level")
+    }
+    if method == .dpREC {
+      check(privacy, "--no-privacy", "with --method dp-rec", "omitted: DP-REC codes the privacy noise")
+      check(privacyUnit == .user, "--privacy-unit", privacyUnit.rawValue, "user with --method dp-rec")
+      check(
+        cohortSampling == .fixedSize, "--cohort-sampling", cohortSampling.rawValue,
+        "fixed-size with --method dp-rec (the clients' noise must add up to the calibrated noise, so the cohort size must be known)"
+      )
+      check(
+        adaptiveClipping == nil, "--adaptive-clipping", "with --method dp-rec",
+        "omitted: DP-REC codes with a fixed bound")
     }
     check(localEpochs >= 1, "--local-epochs", localEpochs, "an integer ≥ 1")
     check(localBatchSize >= 1, "--local-batch-size", localBatchSize, "an integer ≥ 1")

@@ -38,6 +38,8 @@ where Model.Scalar == Float {
   private let indicatorNoise: Double
   private let updateNoiseMultiplier: Double
   private let makeBatch: @Sendable ([Example]) -> Model.Batch
+  /// DP-REC: the coder of every client's update (`nil` for other methods).
+  public let coder: RelativeEntropyCoder?
 
   /// How a round ended.
   public enum Outcome: Equatable, Sendable {
@@ -101,6 +103,15 @@ where Model.Scalar == Float {
     self.configuration = configuration
     self.model = model
     self.dataset = dataset
+    coder =
+      configuration.method == .dpREC
+      ? RelativeEntropyCodec.design(
+        coordinates: model.trainableParameters.scalarCount,
+        clippingBound: configuration.clippingBound,
+        noiseStandardDeviation: Self.clientNoise(
+          sampler: plan.sampler, noiseMultiplier: noiseMultiplier,
+          clippingBound: configuration.clippingBound))
+      : nil
     self.makeBatch = makeBatch
     ledger = DPEventBuilder()
     round = 0
@@ -145,9 +156,20 @@ where Model.Scalar == Float {
     return worst?.0
   }
 
-  /// What one round releases: the plan's event, or `.nonPrivate` without privacy.
+  /// What one round releases: the plan's event (coded by DP-REC's coder), or `.nonPrivate`
+  /// without privacy.
   var releaseEvent: DPEvent {
-    configuration.privacy ? plan.roundEvent(noiseMultiplier: noiseMultiplier) : .nonPrivate
+    guard configuration.privacy else { return .nonPrivate }
+    let event = plan.roundEvent(noiseMultiplier: noiseMultiplier)
+    return coder.map { .relativeEntropyCoded($0, event) } ?? event
+  }
+
+  /// DP-REC: s, each of the m_sim clients' noise, such that their m_sim draws add up to the
+  /// simulated sum's noise (m_sim/m_noise)·σC: s = (m_sim/m_noise)·σC/√m_sim.
+  static func clientNoise(sampler: CohortSampler, noiseMultiplier: Double, clippingBound: Double)
+    -> Double
+  {
+    sampler.noiseScale * noiseMultiplier * clippingBound / Double(sampler.cohortSize).squareRoot()
   }
 
   /// The ledger builder of `rounds` rounds of this configuration.
@@ -245,6 +267,7 @@ where Model.Scalar == Float {
       clippingBound: clippingBound, noiseMultiplier: updateNoiseMultiplier)
     let userLevel = configuration.privacy && configuration.privacyUnit == .user
     var clippedExamples = 0
+    var codedUpdates: [(client: Int, values: [Float])] = []
     for client in cohort {
       let local = trainLocally(
         dataset.clients[client], from: model, activeRank: rank, seed: seed ^ UInt64(client + 1))
@@ -253,7 +276,11 @@ where Model.Scalar == Float {
       clippedExamples += local.clippedExamples
       update.add(global, scaledBy: -1)
       if userLevel, mechanism.clip(&update).clipped { clipped += 1 }
-      sum.add(update)
+      if coder != nil {
+        codedUpdates.append((client, update.flattened()))
+      } else {
+        sum.add(update)
+      }
       lossTotal += loss
       exampleCount += dataset.clients[client].examples.count
     }
@@ -273,9 +300,31 @@ where Model.Scalar == Float {
     epsilonSpent = configuration.privacy ? spent : .infinity
     // Release: noise on live coordinates, fixed public denominator, server optimiser.
     let roundBound = clippingBound
+    let liveIndices = live.indices(in: global)
+    var bitsPerClient = liveIndices.count * 32
     if userLevel {
       var generator = configuration.noiseSource.generator(roundSeed: seed)
-      mechanism.addNoise(to: &sum, live: live, scale: plan.sampler.noiseScale, using: &generator)
+      if let coder {
+        // Each client codes its own noisy update; the server decodes and adds them up.
+        let codec = RelativeEntropyCodec(
+          coder: coder, coordinates: global.scalarCount, clippingBound: clippingBound,
+          noiseStandardDeviation: Self.clientNoise(
+            sampler: plan.sampler, noiseMultiplier: noiseMultiplier, clippingBound: clippingBound),
+          roundKey: seed ^ 0x7265_6300)
+        var values = sum.flattened()
+        for (client, update) in codedUpdates {
+          var acceptance = configuration.noiseSource.generator(
+            roundSeed: seed ^ UInt64(client + 1) ^ 0x6163_6365_7074)
+          let indices = codec.encode(update, client: client, acceptance: &acceptance)
+          var (decoded, failed) = codec.decode(indices, client: client)
+          codec.addBlockNoise(to: &decoded, blocks: failed, using: &generator)
+          for index in values.indices { values[index] += decoded[index] }
+        }
+        sum = sum.with(flattened: values)
+        bitsPerClient = codec.bitsPerClient
+      } else {
+        mechanism.addNoise(to: &sum, live: live, scale: plan.sampler.noiseScale, using: &generator)
+      }
       if let adaptive = configuration.adaptiveClipping {
         // The noisy fraction of clients whose update fitted, then the geometric step.
         let unclipped = Double(cohort.count - clipped)
@@ -291,7 +340,6 @@ where Model.Scalar == Float {
       &parameters, gradient: estimate.with(flattened: estimate.flattened().map { -$0 }))
     var values = global.flattened()
     let stepped = parameters.flattened()
-    let liveIndices = live.indices(in: global)
     for index in liveIndices { values[index] = stepped[index] }
     model.updateTrainables(global.with(flattened: values))
     round += 1
@@ -305,7 +353,7 @@ where Model.Scalar == Float {
         round: t, activeRank: rank, cohort: cohort.count, loss: meanLoss,
         clipFraction: clipFraction,
         clippingBound: userLevel ? roundBound : nil, epsilon: configuration.privacy ? spent : 0,
-        bytesPerClient: liveIndices.count * MemoryLayout<Float>.size, accuracy: nil))
+        bytesPerClient: (bitsPerClient + 7) / 8, accuracy: nil))
   }
 
   /// An upper bound on ε(δ) after `rounds` rounds of this run's event, cheap enough for
