@@ -132,6 +132,70 @@ struct FederatedTrainerTests {
     #expect(trainer.round == round && trainer.model.trainableParameters == parameters)
   }
 
+  @Test(
+    "DP-REC: the ledger names the exact coder around the fixed-size release; the decoded mean is the block-clipped mean plus Gaussian noise of the calibrated size"
+  )
+  func relativeEntropyCodedRounds() throws {
+    var configuration = Self.configuration(.dpREC)
+    configuration.cohortSampling = .fixedSize
+    configuration.noiseCohortSize = 6  // no noise simulation: s = σC/√m
+    configuration.population = 30
+    configuration.noiseMultiplier = 2
+    configuration.targetEpsilon = nil
+    var trainer = try Self.trainer(configuration)
+    let coder = try #require(trainer.coder)
+    #expect(coder.failure() == nil)
+    let global = trainer.model.trainableParameters
+    let seed = trainer.roundSeed(0)
+    let cohort = trainer.plan.sampler.sample(roundSeed: seed)
+    let codec = RelativeEntropyCodec(
+      coder: coder, coordinates: global.scalarCount, clippingBound: 0.5,
+      noiseStandardDeviation: 2 * 0.5 / 6.0.squareRoot(), roundKey: seed ^ 0x7265_6300)
+    var mean = [Double](repeating: 0, count: global.scalarCount)
+    for client in cohort {
+      var update = trainer.trainLocally(
+        Self.dataset.clients[client], from: trainer.model, activeRank: nil,
+        seed: seed ^ UInt64(client + 1)
+      ).parameters
+      update.add(global, scaledBy: -1)
+      _ = GaussianMechanism.clip(&update, to: 0.5)
+      let values = update.flattened()
+      for block in 0..<codec.blockCount {
+        for (position, value) in zip(
+          codec.positions(ofBlock: block), codec.clippedBlock(block, of: values))
+        {
+          mean[position] += value / 6
+        }
+      }
+    }
+    guard case .completed(let metrics) = try trainer.runRound(record: { _ in }) else {
+      Issue.record("round refused")
+      return
+    }
+    #expect(metrics.bytesPerClient == (codec.bitsPerClient + 7) / 8)
+    #expect(
+      trainer.ledger.build()
+        == .relativeEntropyCoded(
+          coder,
+          .sampledWithoutReplacement(
+            sourceSize: 30, sampleSize: 6, .gaussian(noiseMultiplier: 1))))
+    // Server SGD at rate 1: new − old = noisy mean; its noise is σC/m per coordinate.
+    let noise = zip(trainer.model.trainableParameters.flattened(), global.flattened()).enumerated()
+      .map { Double($1.0 - $1.1) - mean[$0] }
+    let n = Double(noise.count)
+    let std = (noise.reduce(0) { $0 + $1 * $1 } / n).squareRoot()
+    let expected = 2 * 0.5 / 6
+    // n ≈ 1300 coordinates: the sample std's relative standard error is 1/√(2n) ≈ 2 %.
+    #expect(abs(std / expected - 1) < 5 / (2 * n).squareRoot(), "std \(std), expected \(expected)")
+    #expect(abs(noise.reduce(0, +) / n) < 5 * expected / n.squareRoot())
+    var poisson = configuration
+    poisson.cohortSampling = .poisson
+    #expect(
+      poisson.problems(clientCount: 30).contains {
+        "\($0)".contains("fixed-size with --method dp-rec")
+      })
+  }
+
   @Test("a round that would exceed the budget is refused before it is recorded")
   func budgetRefusal() throws {
     var configuration = Self.configuration()

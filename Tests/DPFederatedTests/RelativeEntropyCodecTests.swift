@@ -42,7 +42,8 @@ struct RelativeEntropyCodecTests {
 
   @Test("the designed coder is exact, and its bits are blocks × log₂K")
   func designIsExact() {
-    for (coordinates, divergence) in [(4874, 13_300.0), (4874, 266.0), (73_728, 800.0), (10, 0.01)] {
+    for (coordinates, divergence) in [(4874, 13_300.0), (4874, 266.0), (73_728, 800.0), (10, 0.01)]
+    {
       let coder = RelativeEntropyCoder.design(coordinates: coordinates, divergence: divergence)
       #expect(coder.failure() == nil, "\(coordinates), \(divergence)")
       #expect(coder.failureProbability <= 1e-3)
@@ -195,7 +196,8 @@ struct RelativeEntropyCodecTests {
     }
   }
 
-  @Test("the server decodes exactly the candidate the client chose; candidates are fixed by the key")
+  @Test(
+    "the server decodes exactly the candidate the client chose; candidates are fixed by the key")
   func roundTrip() {
     let codec = RelativeEntropyCodec(
       coder: .design(coordinates: 50, divergence: 30), coordinates: 50, clippingBound: 1,

@@ -195,8 +195,10 @@ public struct FederatedConfiguration: Codable, Equatable, Sendable {
         "poisson at example level")
     }
     if method == .dpREC {
-      check(privacy, "--no-privacy", "with --method dp-rec", "omitted: DP-REC codes the privacy noise")
-      check(privacyUnit == .user, "--privacy-unit", privacyUnit.rawValue, "user with --method dp-rec")
+      check(
+        privacy, "--no-privacy", "with --method dp-rec", "omitted: DP-REC codes the privacy noise")
+      check(
+        privacyUnit == .user, "--privacy-unit", privacyUnit.rawValue, "user with --method dp-rec")
       check(
         cohortSampling == .fixedSize, "--cohort-sampling", cohortSampling.rawValue,
         "fixed-size with --method dp-rec (the clients' noise must add up to the calibrated noise, so the cohort size must be known)"

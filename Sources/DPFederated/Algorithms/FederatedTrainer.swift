@@ -164,6 +164,22 @@ where Model.Scalar == Float {
     return coder.map { .relativeEntropyCoded($0, event) } ?? event
   }
 
+  /// DP-REC: the communication of this run's coder and of a deployment client's
+  /// (noise σC/√m_noise each); `nil` for other methods.
+  public var codingReport: CodingReport? {
+    guard let coder else { return nil }
+    let coordinates = model.trainableParameters.scalarCount
+    let deploymentNoise =
+      noiseMultiplier * configuration.clippingBound
+      / Double(plan.sampler.noiseCohortSize).squareRoot()
+    return CodingReport(
+      coder: coder,
+      deployment: RelativeEntropyCodec.design(
+        coordinates: coordinates, clippingBound: configuration.clippingBound,
+        noiseStandardDeviation: deploymentNoise),
+      coordinates: coordinates)
+  }
+
   /// DP-REC: s, each of the m_sim clients' noise, such that their m_sim draws add up to the
   /// simulated sum's noise (m_sim/m_noise)·σC: s = (m_sim/m_noise)·σC/√m_sim.
   static func clientNoise(sampler: CohortSampler, noiseMultiplier: Double, clippingBound: Double)

@@ -35,7 +35,8 @@ public struct RelativeEntropyCodec: Sendable {
   /// The codec of one round: the coder designed for D coordinates at divergence
   /// κ = C²/(2s²) (``RelativeEntropyCoder/design(coordinates:divergence:maximumLogAcceptanceBound:failureProbability:)``),
   /// and the round's permutation from `roundKey`.
-  public init(coder: RelativeEntropyCoder, coordinates: Int, clippingBound: Double,
+  public init(
+    coder: RelativeEntropyCoder, coordinates: Int, clippingBound: Double,
     noiseStandardDeviation: Double, roundKey: UInt64
   ) {
     self.coder = coder
@@ -66,13 +67,22 @@ public struct RelativeEntropyCodec: Sendable {
 
   /// The positions (in the update) of block b's coordinates.
   func positions(ofBlock block: Int) -> ArraySlice<Int> {
-    permutation[(block * coder.blockDimension)..<min(
-      (block + 1) * coder.blockDimension, coordinates)]
+    permutation[
+      (block * coder.blockDimension)..<min(
+        (block + 1) * coder.blockDimension, coordinates)]
   }
 
   /// Block b's L2 bound, C·√(d_b/D).
   func blockBound(_ block: Int) -> Double {
     clippingBound * (Double(positions(ofBlock: block).count) / Double(coordinates)).squareRoot()
+  }
+
+  /// Block b of `update`, clipped to its bound C·√(d_b/D): the mean of the block's target.
+  public func clippedBlock(_ block: Int, of update: [Float]) -> [Double] {
+    let target = positions(ofBlock: block).map { Double(update[$0]) }
+    let norm = target.reduce(0) { $0 + $1 * $1 }.squareRoot()
+    let bound = blockBound(block)
+    return norm > bound ? target.map { $0 * bound / norm } : target
   }
 
   /// Candidate `index` of block `block` of client `client`: d_b draws of N(0, ρs²).
@@ -91,15 +101,12 @@ public struct RelativeEntropyCodec: Sendable {
   public func encode<G: RandomNumberGenerator>(
     _ update: [Float], client: Int, acceptance: inout G
   ) -> [Int] {
-    precondition(update.count == coordinates, "update has \(update.count) values, not \(coordinates)")
+    precondition(
+      update.count == coordinates, "update has \(update.count) values, not \(coordinates)")
     let variance = noiseStandardDeviation * noiseStandardDeviation
     let rho = coder.proposalVarianceRatio
     return (0..<blockCount).map { block in
-      let positions = positions(ofBlock: block)
-      var target = positions.map { Double(update[$0]) }
-      let norm = target.reduce(0) { $0 + $1 * $1 }.squareRoot()
-      let bound = blockBound(block)
-      if norm > bound { target = target.map { $0 * bound / norm } }
+      let target = clippedBlock(block, of: update)
       let constant = Double(target.count) / 2 * Double.log(rho) - coder.logAcceptanceBound
       for index in 0..<(coder.candidateCount - 1) {
         let z = candidate(client: client, block: block, index: index)
@@ -120,7 +127,8 @@ public struct RelativeEntropyCodec: Sendable {
   /// The decoded update (D values) of a client's indices, and the blocks it failed to code
   /// (whose coordinates are 0 here; the server noises them itself).
   public func decode(_ indices: [Int], client: Int) -> (update: [Float], failedBlocks: [Int]) {
-    precondition(indices.count == blockCount, "got \(indices.count) indices for \(blockCount) blocks")
+    precondition(
+      indices.count == blockCount, "got \(indices.count) indices for \(blockCount) blocks")
     var update = [Float](repeating: 0, count: coordinates)
     var failed: [Int] = []
     for (block, index) in indices.enumerated() {

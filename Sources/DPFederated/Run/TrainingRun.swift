@@ -248,7 +248,7 @@ public enum TrainingRun {
       accuracyBefore: before, accuracyAfter: trainer.evaluationAccuracy(), accuracyByRank: byRank,
       bytesPerClientPerRound: metrics.isEmpty
         ? 0 : metrics.map(\.bytesPerClient).reduce(0, +) / metrics.count,
-      bytesFullUpdate: full, runDir: folder.url.path,
+      bytesFullUpdate: full, coding: trainer.codingReport, runDir: folder.url.path,
       simulatedPopulation: trainer.plan.sampler.population,
       noiseCohortSize: trainer.plan.sampler.noiseCohortSize,
       cohortSize: configuration.cohortSize, simulation: trainer.plan.sampler.isSimulation,
@@ -268,7 +268,19 @@ public enum TrainingRun {
       notes.append(
         "user level: add or remove one client's whole data; one clip per client per round, Gaussian noise on the cohort sum (central DP: the server sees clipped updates)"
       )
-      notes.append("Poisson cohort sampling with q = \(plan.sampler.samplingProbability)")
+      switch plan.sampler.kind {
+      case .poisson:
+        notes.append("Poisson cohort sampling with q = \(plan.sampler.samplingProbability)")
+      case .fixedSize:
+        notes.append(
+          "fixed-size cohorts: \(plan.sampler.noiseCohortSize) of \(plan.sampler.population) clients without replacement, replace-one-client neighbours (sensitivity 2C)"
+        )
+      }
+      if configuration.method == .dpREC {
+        notes.append(
+          "DP-REC: each client sends block indices of an exact relative entropy coder whose decoded sample is its clipped update plus its share of the Gaussian noise; the server (sharing each client's secret round key) sees these noisy samples, everyone else only the models; the coder's failure and index laws do not depend on the data, so ε is that of the Gaussian release (no correction for K)"
+        )
+      }
     case .example:
       notes.append(
         "example level: add or remove one example; per-example clipping and local noise inside each client (DP-SGD)"

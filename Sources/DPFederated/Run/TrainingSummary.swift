@@ -28,6 +28,8 @@ public struct TrainingSummary: Codable, Equatable, Sendable {
   public var bytesPerClientPerRound: Int
   /// Bytes a client would send if it sent every trainable float32.
   public var bytesFullUpdate: Int
+  /// DP-REC: the coder and its bits per parameter (`nil` for other methods).
+  public var coding: CodingReport?
   public var runDir: String
   /// N the accounting assumes.
   public var simulatedPopulation: Int
@@ -51,7 +53,7 @@ public struct TrainingSummary: Codable, Equatable, Sendable {
       plannedRounds = "planned_rounds"
     case accuracyBefore = "accuracy_before", accuracyAfter = "accuracy_after"
     case accuracyByRank = "accuracy_by_rank", bytesPerClientPerRound = "bytes_per_client_per_round"
-    case bytesFullUpdate = "bytes_full_update", runDir = "run_dir"
+    case bytesFullUpdate = "bytes_full_update", coding, runDir = "run_dir"
     case simulatedPopulation = "simulated_population", noiseCohortSize = "noise_cohort_size"
     case cohortSize = "cohort_size", simulation, noiseSource = "noise_source"
     case assumptions, stopReason = "stop_reason", wallSeconds = "wall_seconds"
