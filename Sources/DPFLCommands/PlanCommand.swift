@@ -57,6 +57,19 @@ struct PlanCommand: ParsableCommand {
   )
   var config: String?
 
+  @Option(
+    help:
+      "dp-rec: also show what DP-REC's exact coder sends at the planned σ (needs a cohort size; ε does not depend on the coder)."
+  )
+  var method: PlannedMethod?
+
+  @Option(
+    parsing: .unconditional,
+    help:
+      "With --method dp-rec: the trainable parameters of one client's update (default 4874, the built-in digits LoRA)."
+  )
+  var trainableParameters: Int?
+
   @OptionGroup var output: OutputOptions
 
   init() {}
@@ -87,6 +100,7 @@ struct PlanCommand: ParsableCommand {
       population: population, cohortSize: run.noiseCohortSize ?? run.cohortSize, rounds: run.rounds,
       delta: run.delta, epsilon: run.targetEpsilon,
       accountant: run.accountant == .pld ? .pld : .rdp,
+      sampling: run.cohortSampling == .fixedSize ? .fixedSize : .poisson,
       clippingBound: run.clippingBound)
   }
 
@@ -104,6 +118,21 @@ struct PlanCommand: ParsableCommand {
       let query = try PlanQuery(rawQuery())
       var result = try query.solve()
       result.budgetCurve = try query.budgetCurve(result)
+      if method == .dpREC {
+        let parameters = trainableParameters ?? 4874
+        guard parameters >= 1 else {
+          throw CLIError.invalidConfiguration(
+            "--trainable-parameters must be an integer ≥ 1; got \(parameters).")
+        }
+        guard let cohort = query.sampling.cohortSize else {
+          throw CLIError.invalidConfiguration(
+            "--method dp-rec needs --population and --cohort-size (the clients that share the noise); got --sampling-rate only."
+          )
+        }
+        result.coding = CodingTradeOff(
+          noiseMultiplier: result.noiseMultiplier, cohortSize: cohort,
+          trainableParameters: parameters)
+      }
       print(output.format == .json ? Rendering.json(result) : Rendering.text(result))
     }
   }

@@ -150,7 +150,31 @@ enum Rendering {
             + marker)
       }
     }
+    if let coding = result.coding { lines += text(coding) }
     return lines.joined(separator: "\n")
+  }
+
+  /// DP-REC's bits at the planned σ, one row per work budget.
+  private static func text(_ coding: CodingTradeOff) -> [String] {
+    var lines = [
+      "",
+      "  DP-REC at this σ: exact coder, so ε is the same on every row; D = \(count(coding.trainableParameters)) parameters, κ = \(number(coding.divergence)) nats per client (float32: 32 bits per parameter)",
+      "  " + "M ≤".leftPadded(to: 8) + "K".leftPadded(to: 10) + "block".leftPadded(to: 7)
+        + "blocks".leftPadded(to: 8) + "bits/client".leftPadded(to: 13)
+        + "bits/param".leftPadded(to: 12) + "candidates/client".leftPadded(to: 19)
+        + "P(block fails)".leftPadded(to: 16),
+    ]
+    for row in coding.rows {
+      lines.append(
+        "  " + count(row.maximumCandidates).leftPadded(to: 8)
+          + count(row.candidateCount).leftPadded(to: 10)
+          + "\(row.blockDimension)".leftPadded(to: 7) + count(row.blocks).leftPadded(to: 8)
+          + count(row.bitsPerClient).leftPadded(to: 13)
+          + String(format: "%.3f", row.bitsPerParameter).leftPadded(to: 12)
+          + number(row.expectedCandidatesPerClient).leftPadded(to: 19)
+          + number(row.blockFailureProbability).leftPadded(to: 16))
+    }
+    return lines
   }
 
   private static func describe(

@@ -36,6 +36,33 @@ struct EndToEndTests {
     #expect(abs(mean - sigma / 1000) <= 1e-15 * sigma)
   }
 
+  @Test("plan --method dp-rec shows the coder's bits at the planned σ; fewer bits for more work")
+  func planDPREC() throws {
+    let output = try BinaryRunner.run([
+      "plan", "--epsilon", "2", "--method", "dp-rec", "--sampling", "fixed-size", "--population",
+      "1000000", "--cohort-size", "1000", "--rounds", "200", "--delta", "1e-6", "--format", "json",
+    ])
+    #expect(output.status == 0)
+    let json = try BinaryRunner.json(output)
+    let sigma = try #require(json["noise_multiplier"] as? Double)
+    let coding = try #require(json["coding"] as? [String: Any])
+    let divergence = try #require(coding["divergence"] as? Double)
+    #expect(abs(divergence - 1000 / (2 * sigma * sigma)) < 1e-9 * divergence)
+    let rows = try #require(coding["rows"] as? [[String: Any]])
+    let bits = rows.compactMap { $0["bits_per_parameter"] as? Double }
+    #expect(bits.count == 8)
+    #expect(zip(bits, bits.dropFirst()).allSatisfy { $0 >= $1 })
+    #expect(bits.last! < 1 && bits.first! < 32)
+    let failures = rows.compactMap { $0["block_failure_probability"] as? Double }
+    #expect(failures.allSatisfy { $0 <= 1e-3 })
+    let missingCohort = try BinaryRunner.run([
+      "plan", "--epsilon", "2", "--delta", "1e-6", "--method", "dp-rec", "--sampling-rate", "0.01",
+      "--steps", "10",
+    ])
+    #expect(missingCohort.status != 0)
+    #expect(missingCohort.stderr.contains("--cohort-size"))
+  }
+
   @Test("plan → account reproduces ε ≤ target from the planned σ")
   func planThenAccount() throws {
     let plan = try BinaryRunner.json(

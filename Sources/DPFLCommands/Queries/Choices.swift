@@ -19,3 +19,9 @@ enum PlanUnknown: String, CaseIterable, Sendable, ExpressibleByArgument {
 
 extension RDPConversion: ExpressibleByArgument {}
 extension Audit.Method: ExpressibleByArgument {}
+
+/// A federated method whose communication `dpfl plan` can describe.
+enum PlannedMethod: String, CaseIterable, Sendable, ExpressibleByArgument {
+  /// DP-REC: the exact relative entropy coder's bits per client.
+  case dpREC = "dp-rec"
+}

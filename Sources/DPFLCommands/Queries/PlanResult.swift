@@ -15,6 +15,8 @@ struct PlanResult: Encodable, Equatable, Sendable {
   var achieved: RDPBound
   /// Filled in for single queries; batches skip it to keep sweeps fast.
   var budgetCurve: [CurvePoint]?
+  /// `--method dp-rec`: the coder's bits at the answer's σ.
+  var coding: CodingTradeOff?
 
   init(query: PlanQuery, noiseMultiplier: Double, steps: Int, achieved: RDPBound) {
     self.query = query
@@ -49,6 +51,7 @@ struct PlanResult: Encodable, Equatable, Sendable {
     case neighboringRelation = "neighboring_relation"
     case assumedDefaults = "assumed_defaults"
     case budgetCurve = "budget_curve"
+    case coding
   }
 
   func encode(to encoder: any Encoder) throws {
@@ -74,6 +77,7 @@ struct PlanResult: Encodable, Equatable, Sendable {
     try container.encode(achieved.orderAtGridEdge, forKey: .orderAtGridEdge)
     try container.encode(query.assumedDefaults, forKey: .assumedDefaults)
     try container.encodeIfPresent(budgetCurve, forKey: .budgetCurve)
+    try container.encodeIfPresent(coding, forKey: .coding)
     try container.encode("upper", forKey: .bound)
     let certified = query.method.choice == .certified
     try container.encode(certified, forKey: .certified)
