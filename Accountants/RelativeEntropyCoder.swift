@@ -117,7 +117,8 @@ public struct RelativeEntropyCoder: Hashable, Codable, Sendable {
     for dimension in 1...coordinates {
       let blockDivergence = divergence * Double(dimension) / Double(coordinates)
       let excess =
-        (blockDivergence + (blockDivergence * blockDivergence + 2 * Double(dimension)
+        (blockDivergence
+          + (blockDivergence * blockDivergence + 2 * Double(dimension)
           * blockDivergence).squareRoot()) / Double(dimension)
       let rho = 1 + excess
       let logBound =

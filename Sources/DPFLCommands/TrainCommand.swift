@@ -60,7 +60,8 @@ struct TrainCommand: ParsableCommand {
   @Option(help: "Text tasks: the longest token sequence (default 32).")
   var maxLength: Int?
   @Option(
-    help: "dp-lora, dp-dylora (default), ffa-lora, fed-sb, head-only or full (every linear weight)."
+    help:
+      "dp-lora, dp-dylora (default), ffa-lora, fed-sb, dp-rec (LoRA updates sent by an exact relative entropy coder; fixed-size cohorts, RDP), head-only or full (every linear weight)."
   )
   var method: FederatedConfiguration.Method?
   @Option(
