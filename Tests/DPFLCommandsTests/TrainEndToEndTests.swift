@@ -82,6 +82,41 @@ struct TrainEndToEndTests {
     }
   }
 
+  @Test(
+    "train --method dp-rec: the ledger names the exact coder, re-accounts to ε; two processes with the same seeds decode the same updates"
+  )
+  func relativeEntropyCodedRun() throws {
+    let first = Self.temporaryFolder("rec-first")
+    let second = Self.temporaryFolder("rec-second")
+    defer {
+      try? FileManager.default.removeItem(atPath: first)
+      try? FileManager.default.removeItem(atPath: second)
+    }
+    let arguments = [
+      "train", "--method", "dp-rec", "--rounds", "3", "--seed", "2", "--format", "json",
+    ]
+    let run = try BinaryRunner.run(arguments + ["--run-dir", first])
+    #expect(run.status == 0, "\(run.stderr)")
+    let summary = try BinaryRunner.json(run)
+    let coding = try #require(summary["coding"] as? [String: Any])
+    let bits = try #require(coding["bits_per_parameter"] as? Double)
+    let deployment = try #require(coding["deployment_bits_per_parameter"] as? Double)
+    #expect(bits < 32 && deployment < bits)
+    let epsilon = try #require(summary["epsilon"] as? Double)
+    let ledger = try String(contentsOfFile: first + "/ledger.json", encoding: .utf8)
+    #expect(ledger.contains("RelativeEntropyCoded"))
+    let account = try BinaryRunner.json(
+      try BinaryRunner.run([
+        "account", "--ledger", first + "/ledger.json", "--delta", "1e-6", "--format", "json",
+      ]))
+    #expect(abs(try #require(account["epsilon"] as? Double) - epsilon) <= 1e-12 * epsilon)
+    #expect(try BinaryRunner.run(arguments + ["--run-dir", second]).status == 0)
+    let adapter = { (folder: String) in
+      FileManager.default.contents(atPath: folder + "/adapter.safetensors")
+    }
+    #expect(adapter(first) != nil && adapter(first) == adapter(second))
+  }
+
   @Test("bad training flags are one line naming the value, exit 64; a missing run folder exits 1")
   func errors() throws {
     let rounds = try BinaryRunner.run(["train", "--rounds", "0"])

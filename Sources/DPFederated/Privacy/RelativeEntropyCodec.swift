@@ -87,12 +87,22 @@ public struct RelativeEntropyCodec: Sendable {
 
   /// Candidate `index` of block `block` of client `client`: d_b draws of N(0, ρs²).
   public func candidate(client: Int, block: Int, index: Int) -> [Double] {
-    var generator = Xoshiro256StarStar(
-      seed: Self.mix(Self.mix(Self.mix(roundKey ^ UInt64(client)) ^ UInt64(block)) ^ UInt64(index)))
-    let deviation = noiseStandardDeviation * coder.proposalVarianceRatio.squareRoot()
+    var generator = candidateGenerator(client: client, block: block, index: index)
     return (0..<positions(ofBlock: block).count).map { _ in
-      deviation * generator.nextStandardNormal()
+      proposalDeviation * generator.nextStandardNormal()
     }
+  }
+
+  /// The generator of candidate `index` of block `block` of client `client`, keyed by the
+  /// round key and these three numbers alone.
+  func candidateGenerator(client: Int, block: Int, index: Int) -> Xoshiro256StarStar {
+    Xoshiro256StarStar(
+      seed: Self.mix(Self.mix(Self.mix(roundKey ^ UInt64(client)) ^ UInt64(block)) ^ UInt64(index)))
+  }
+
+  /// √ρ·s, the proposal's standard deviation.
+  var proposalDeviation: Double {
+    noiseStandardDeviation * coder.proposalVarianceRatio.squareRoot()
   }
 
   /// The block indices a client sends for `update` (D values): each block clipped to its
@@ -105,14 +115,17 @@ public struct RelativeEntropyCodec: Sendable {
       update.count == coordinates, "update has \(update.count) values, not \(coordinates)")
     let variance = noiseStandardDeviation * noiseStandardDeviation
     let rho = coder.proposalVarianceRatio
+    let deviation = proposalDeviation
     return (0..<blockCount).map { block in
       let target = clippedBlock(block, of: update)
       let constant = Double(target.count) / 2 * Double.log(rho) - coder.logAcceptanceBound
       for index in 0..<(coder.candidateCount - 1) {
-        let z = candidate(client: client, block: block, index: index)
+        // The candidate's draws, consumed as they are generated (as `candidate` makes them).
+        var generator = candidateGenerator(client: client, block: block, index: index)
         var distance = 0.0
         var length = 0.0
-        for (value, mean) in zip(z, target) {
+        for mean in target {
+          let value = deviation * generator.nextStandardNormal()
           distance += (value - mean) * (value - mean)
           length += value * value
         }
