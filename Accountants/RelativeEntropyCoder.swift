@@ -98,6 +98,14 @@ public struct RelativeEntropyCoder: Hashable, Codable, Sendable {
     (coordinates + blockDimension - 1) / blockDimension
   }
 
+  /// The bits of an update of D = `coordinates` coordinates: blocks × log₂K.
+  public func bits(coordinates: Int) -> Int { blockCount(coordinates: coordinates) * bitsPerBlock }
+
+  /// ``bits(coordinates:)`` ÷ D (32 would be float32).
+  public func bitsPerParameter(coordinates: Int) -> Double {
+    Double(bits(coordinates: coordinates)) / Double(coordinates)
+  }
+
   /// The design with the fewest bits for an update of D = `coordinates` coordinates whose
   /// whole divergence is κ = C²/(2s²) nats, with blocks of equal share κ·d/D:
   /// for each block size d, ρ minimises (d/2)·log ρ + κ_b/(ρ − 1)

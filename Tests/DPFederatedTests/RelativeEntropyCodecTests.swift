@@ -58,7 +58,7 @@ struct RelativeEntropyCodecTests {
     }
     // Bits per parameter at the default deployment (κ = m/(2σ²) = 266 nats, D = 4874): < 1.
     let deployment = RelativeEntropyCoder.design(coordinates: 4874, divergence: 266)
-    let bits = Double(deployment.blockCount(coordinates: 4874) * deployment.bitsPerBlock) / 4874
+    let bits = deployment.bitsPerParameter(coordinates: 4874)
     #expect(bits < 1 && bits > 0.3)
   }
 

@@ -50,8 +50,8 @@ struct CodingTradeOff: Encodable, Equatable, Sendable {
       return Row(
         maximumCandidates: 1 << exponent, candidateCount: coder.candidateCount,
         blockDimension: coder.blockDimension, blocks: blocks,
-        bitsPerClient: blocks * coder.bitsPerBlock,
-        bitsPerParameter: Double(blocks * coder.bitsPerBlock) / Double(trainableParameters),
+        bitsPerClient: coder.bits(coordinates: trainableParameters),
+        bitsPerParameter: coder.bitsPerParameter(coordinates: trainableParameters),
         expectedCandidatesPerClient: Double(blocks) * exp(coder.logAcceptanceBound),
         blockFailureProbability: coder.failureProbability)
     }

@@ -63,7 +63,7 @@ public struct RelativeEntropyCodec: Sendable {
   public var blockCount: Int { coder.blockCount(coordinates: coordinates) }
 
   /// Bits one client sends: blocks × log₂K.
-  public var bitsPerClient: Int { blockCount * coder.bitsPerBlock }
+  public var bitsPerClient: Int { coder.bits(coordinates: coordinates) }
 
   /// The positions (in the update) of block b's coordinates.
   func positions(ofBlock block: Int) -> ArraySlice<Int> {

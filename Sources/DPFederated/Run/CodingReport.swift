@@ -39,10 +39,8 @@ public struct CodingReport: Codable, Equatable, Sendable {
     candidateCount = coder.candidateCount
     expectedCandidatesPerBlock = Double.exp(coder.logAcceptanceBound)
     blockFailureProbability = coder.failureProbability
-    bitsPerClient = blocks * coder.bitsPerBlock
-    bitsPerParameter = Double(bitsPerClient) / Double(coordinates)
-    deploymentBitsPerParameter =
-      Double(deployment.blockCount(coordinates: coordinates) * deployment.bitsPerBlock)
-      / Double(coordinates)
+    bitsPerClient = coder.bits(coordinates: coordinates)
+    bitsPerParameter = coder.bitsPerParameter(coordinates: coordinates)
+    deploymentBitsPerParameter = deployment.bitsPerParameter(coordinates: coordinates)
   }
 }
