@@ -150,7 +150,8 @@ struct FederatedTrainerTests {
     let cohort = trainer.plan.sampler.sample(roundSeed: seed)
     let codec = RelativeEntropyCodec(
       coder: coder, coordinates: global.scalarCount, clippingBound: 0.5,
-      noiseStandardDeviation: 2 * 0.5 / 6.0.squareRoot(), roundKey: seed ^ 0x7265_6300)
+      noiseStandardDeviation: 2 * 0.5 / 6.0.squareRoot(),
+      roundKey: trainer.codingKey(roundSeed: seed))
     var mean = [Double](repeating: 0, count: global.scalarCount)
     for client in cohort {
       var update = trainer.trainLocally(

@@ -180,6 +180,14 @@ where Model.Scalar == Float {
       coordinates: coordinates)
   }
 
+  /// DP-REC: the round's candidate key, a secret of the server and the cohort (their law is
+  /// Gaussian only for someone who does not know the candidates): from the OS CSPRNG with
+  /// secure noise, from the round seed in seeded simulation.
+  func codingKey(roundSeed: UInt64) -> UInt64 {
+    var generator = configuration.noiseSource.generator(roundSeed: roundSeed ^ 0x7265_6300)
+    return generator.next()
+  }
+
   /// DP-REC: s, each of the m_sim clients' noise, such that their m_sim draws add up to the
   /// simulated sum's noise (m_sim/m_noise)·σC: s = (m_sim/m_noise)·σC/√m_sim.
   static func clientNoise(sampler: CohortSampler, noiseMultiplier: Double, clippingBound: Double)
@@ -326,7 +334,7 @@ where Model.Scalar == Float {
           coder: coder, coordinates: global.scalarCount, clippingBound: clippingBound,
           noiseStandardDeviation: Self.clientNoise(
             sampler: plan.sampler, noiseMultiplier: noiseMultiplier, clippingBound: clippingBound),
-          roundKey: seed ^ 0x7265_6300)
+          roundKey: codingKey(roundSeed: seed))
         var values = sum.flattened()
         for (client, update) in codedUpdates {
           var acceptance = configuration.noiseSource.generator(
