@@ -15,10 +15,9 @@ enum FFT {
     return size
   }
 
-  /// The linear convolution of `a` and `b` (length a.count + b.count − 1).
-  static func convolve(_ a: [Double], _ b: [Double]) -> [Double] {
-    let length = a.count + b.count - 1
-    let n = size(atLeast: length)
+  /// The circular convolution of `a` and `b` (each zero-padded) on `size` points; its first
+  /// a.count + b.count − 1 values are the linear convolution when `size` is at least that.
+  static func circularConvolution(_ a: [Double], _ b: [Double], size n: Int) -> [Double] {
     let spectrumA = forward(a, size: n)
     let spectrumB = forward(b, size: n)
     var product = [(Double, Double)](repeating: (0, 0), count: spectrumA.count)
@@ -27,7 +26,7 @@ enum FFT {
       let (br, bi) = spectrumB[k]
       product[k] = (ar * br - ai * bi, ar * bi + ai * br)
     }
-    return Array(inverse(product, size: n).prefix(length))
+    return inverse(product, size: n)
   }
 
   /// The `power`-fold circular self-convolution of `x` folded onto `size` points:

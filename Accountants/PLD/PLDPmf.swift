@@ -1,18 +1,24 @@
 import RealModule
 
-/// A discrete privacy-loss distribution: mass `probabilities[i]` at loss (offset + i)·h,
-/// plus `infinityMass` at +∞. Every construction here is *pessimistic*: mass only ever
-/// moves to larger losses (or to +∞), so the δ(ε) of the result bounds the true one from
+/// A discrete privacy-loss distribution: mass at the losses ℓᵢ = (offset + i)·h plus
+/// `infinityMass` at +∞. Every construction here is *pessimistic*: mass only ever moves to
+/// larger losses (or to +∞) or is added, so the δ(ε) of the result bounds the true one from
 /// above (Doroshenko et al. 2022, "Connect the Dots", arXiv:2207.04380, Thm 4.4).
+///
+/// The masses are stored *exponentially tilted*: the mass at ℓᵢ is
+/// `probabilities[i]`·exp(`logScale` − `tilt`·ℓᵢ). Tilting commutes with convolution
+/// (the tilt of a sum of independent losses is the sum of the tilted losses), so a
+/// composition can be computed on tilted values and read back exactly. With the tilt
+/// chosen near the queried ε, the masses there are of the order of the largest stored value
+/// instead of 10⁻¹² of it, so the FFT's absolute round-off (about 10⁻¹⁶ of the largest
+/// value) no longer swamps a δ below 10⁻¹⁰. Untilted: `tilt` = `logScale` = 0.
 struct PLDPmf: Sendable {
   var discretization: Double
   var offset: Int
   var probabilities: [Double]
   var infinityMass: Double
-
-  /// Tail mass dropped at each end of a composition (it goes to +∞ at the top, to the
-  /// lowest kept loss at the bottom): 1e-15, far below any δ of interest.
-  static let tailMass = 1e-15
+  var tilt = 0.0
+  var logScale = 0.0
 
   /// The pessimistic connect-the-dots discretisation of one release (CTD Algorithm 1):
   /// exact δ at the grid losses i·h, masses from consecutive differences, and δ at the top
@@ -35,107 +41,57 @@ struct PLDPmf: Sendable {
       discretization: h, offset: lower, probabilities: masses, infinityMass: deltas.last ?? 0)
   }
 
-  init(discretization: Double, offset: Int, probabilities: [Double], infinityMass: Double) {
+  init(
+    discretization: Double, offset: Int, probabilities: [Double], infinityMass: Double,
+    tilt: Double = 0, logScale: Double = 0
+  ) {
     self.discretization = discretization
     self.offset = offset
     self.probabilities = probabilities
     self.infinityMass = infinityMass
+    self.tilt = tilt
+    self.logScale = logScale
   }
 
-  /// The distribution of the sum of `count` independent copies, on a window chosen by
-  /// Chernoff bounds so that each tail outside it carries at most ``tailMass``.
-  ///
-  /// The FFT is circular: mass outside the window folds back into it (only adding mass,
-  /// which is pessimistic), and the upper tail's mass bound is added to +∞ in case it lay
-  /// above every query. Negative FFT round-off is clamped to 0.
-  func selfComposed(_ count: Int) -> PLDPmf {
-    guard count > 1 else { return self }
-    let infinity = -Double.expMinusOne(Double(count) * Double.log(onePlus: -infinityMass))
-    let (low, high) = window(count)
-    let width = high - low + 1
-    let size = FFT.size(atLeast: width)
-    let circular = FFT.circularPower(probabilities, power: count, size: size)
-    let start = count * offset
-    var window = (0..<width).map { i -> Double in
-      let m = (low + i - start) % size
-      return max(0, circular[m < 0 ? m + size : m])
+  /// The loss at index i.
+  @inline(__always)
+  func loss(_ i: Int) -> Double { Double(offset + i) * discretization }
+
+  /// log of the (untilted) mass at index i; −∞ for none.
+  @inline(__always)
+  func logMass(_ i: Int) -> Double {
+    let value = probabilities[i]
+    return value > 0 ? Double.log(value) + logScale - tilt * loss(i) : -.infinity
+  }
+
+  /// The same distribution stored with tilt λ, scaled so that the stored values add up to
+  /// about 1. A mass whose tilted value would underflow is carried up to the next index
+  /// (pessimistic; it is below 10⁻³⁰⁰ of the total there).
+  /// - Precondition: untilted (`tilt` = 0).
+  func tilted(_ lambda: Double) -> PLDPmf {
+    precondition(tilt == 0 && logScale == 0, "tilted(_:) takes an untilted PMF")
+    if lambda == 0 { return self }
+    let scale = logMoment(lambda)
+    var carry = 0.0
+    let values = probabilities.indices.map { i -> Double in
+      let mass = probabilities[i] + carry
+      guard mass > 0 else { return 0 }
+      let value = Double.exp(Double.log(mass) + lambda * loss(i) - scale)
+      carry = value > 0 ? 0 : mass
+      return value
     }
-    window[0] += Self.tailMass  // the lower tail, moved up to the lowest kept loss
     return PLDPmf(
-      discretization: discretization, offset: low, probabilities: window,
-      infinityMass: min(1, infinity + Self.tailMass))
-  }
-
-  /// The composition with another distribution on the same grid (linear convolution),
-  /// with both tails beyond ``tailMass`` cut pessimistically.
-  func composed(with other: PLDPmf) -> PLDPmf {
-    precondition(discretization == other.discretization, "PLDs must share their discretisation")
-    let convolution = FFT.convolve(probabilities, other.probabilities).map { max(0, $0) }
-    let infinity = 1 - (1 - infinityMass) * (1 - other.infinityMass)
-    return PLDPmf(
-      discretization: discretization, offset: offset + other.offset, probabilities: convolution,
-      infinityMass: infinity
-    ).truncated()
-  }
-
-  /// The smallest window [low, high] of loss indices of the `count`-fold sum outside which
-  /// each tail has at most ``tailMass`` (Chernoff: P(S ≥ t) ≤ e^{−λt} M(λ)^count), clamped
-  /// to the sum's support.
-  private func window(_ count: Int) -> (Int, Int) {
-    let n = Double(count)
-    let logTail = Double.log(Self.tailMass)
-    var high = Double.infinity
-    var low = -Double.infinity
-    for lambda in [0.01, 0.03, 0.1, 0.3, 1, 3, 10, 30, 100, 300, 1000] {
-      high = min(high, (n * logMoment(lambda) - logTail) / lambda)
-      low = max(low, (logTail - n * logMoment(-lambda)) / lambda)
-    }
-    let supportLow = count * offset
-    let supportHigh = count * (offset + probabilities.count - 1)
-    let h = discretization
-    let lowIndex = low.isFinite ? max(supportLow, Int((low / h).rounded(.down))) : supportLow
-    let highIndex = high.isFinite ? min(supportHigh, Int((high / h).rounded(.up))) : supportHigh
-    return (lowIndex, max(lowIndex, highIndex))
-  }
-
-  /// log Σ p_k e^{λ ℓ_k} over the finite part.
-  private func logMoment(_ lambda: Double) -> Double {
-    var sum = LogSpace.Sum()
-    for (i, p) in probabilities.enumerated() where p > 0 {
-      sum.add(Double.log(p) + lambda * Double(offset + i) * discretization)
-    }
-    return sum.logValue
-  }
-
-  /// The same distribution with at most ``tailMass`` cut from each end: the lower tail's
-  /// mass moves up to the first kept loss, the upper tail's to +∞.
-  func truncated() -> PLDPmf {
-    var lowerMass = 0.0
-    var first = 0
-    while first < probabilities.count - 1, lowerMass + probabilities[first] <= Self.tailMass {
-      lowerMass += probabilities[first]
-      first += 1
-    }
-    var upperMass = 0.0
-    var last = probabilities.count - 1
-    while last > first, upperMass + probabilities[last] <= Self.tailMass {
-      upperMass += probabilities[last]
-      last -= 1
-    }
-    var kept = Array(probabilities[first...last])
-    kept[0] += lowerMass
-    return PLDPmf(
-      discretization: discretization, offset: offset + first, probabilities: kept,
-      infinityMass: min(1, infinityMass + upperMass))
+      discretization: discretization, offset: offset, probabilities: values,
+      infinityMass: infinityMass, tilt: lambda, logScale: scale)
   }
 
   /// δ(ε) = p_∞ + Σ_{ℓ > ε} p_ℓ (1 − e^{ε − ℓ}).
   func delta(epsilon: Double) -> Double {
     var delta = infinityMass
-    for (i, p) in probabilities.enumerated().reversed() {
-      let loss = Double(offset + i) * discretization
+    for i in probabilities.indices.reversed() {
+      let loss = loss(i)
       if loss <= epsilon { break }
-      delta += p * -Double.expMinusOne(epsilon - loss)
+      delta += Double.exp(min(0, logMass(i))) * -Double.expMinusOne(epsilon - loss)
     }
     return min(1, delta)
   }
@@ -143,19 +99,21 @@ struct PLDPmf: Sendable {
   /// The smallest ε ≥ 0 with δ(ε) ≤ δ (+∞ when p_∞ > δ). Between two consecutive losses
   /// δ(ε) = U − e^ε W with U, W the sums of p and p·e^{−ℓ} above; scanning from the top,
   /// the first interval whose lower end still has δ > target holds the answer
-  /// log((U − δ)/W). W is kept in log space: losses reach the hundreds.
+  /// log((U − δ)/W). W is kept in log space: losses reach the hundreds. A mass is at most
+  /// 1, so larger stored bounds count as 1.
   func epsilon(delta target: Double) -> Double {
     if infinityMass > target { return .infinity }
     var u = infinityMass
     var w = LogSpace.Sum()
-    for (i, p) in probabilities.enumerated().reversed() {
-      let loss = Double(offset + i) * discretization
+    for i in probabilities.indices.reversed() {
+      let loss = loss(i)
       if u > target, w.logValue > -.infinity, Double.log(u - target) > loss + w.logValue {
         return max(0, Double.log(u - target) - w.logValue)
       }
-      if p > 0 {
-        u += p
-        w.add(Double.log(p) - loss)
+      let logMass = min(0, logMass(i))
+      if logMass > -.infinity {
+        u += Double.exp(logMass)
+        w.add(logMass - loss)
       }
     }
     guard u > target, w.logValue > -.infinity else { return 0 }
