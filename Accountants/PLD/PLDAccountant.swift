@@ -140,6 +140,17 @@ public struct PLDAccountant: PrivacyAccountant, Equatable {
       }
     }
 
+    /// The normal quantile at which each release's loss is truncated: the moved tail mass,
+    /// 2Φ̄(z) per release and end, adds up to at most ``truncationShare`` of δ over all
+    /// `count` releases. For δ(ε) the widest, ``SubsampledGaussianLoss/truncation``.
+    func truncation(count: Int) -> Double {
+      switch self {
+      case .epsilon(let delta):
+        SubsampledGaussianLoss.truncation(tailMass: truncationShare * delta / (2 * Double(count)))
+      case .delta: SubsampledGaussianLoss.truncation
+      }
+    }
+
     func tilt(logMoment: (Double) -> Double) -> Double {
       switch self {
       case .epsilon(let delta): PLDTilt.forEpsilon(delta: delta, logMoment: logMoment)
@@ -183,6 +194,10 @@ public struct PLDAccountant: PrivacyAccountant, Equatable {
     }
   }
 
+  /// The share of δ that truncating each release's loss may cost: the mass beyond the
+  /// truncation moves to the ends of the grid or to +∞ (pessimistic).
+  static let truncationShare = 1e-3
+
   /// The first interval of the automatic refinement: dp_accounting's default, 1e-4.
   static let initialInterval = 1e-4
 
@@ -192,13 +207,14 @@ public struct PLDAccountant: PrivacyAccountant, Equatable {
 
   private func evaluate(h: Double, _ query: Query) throws(AccountingError) -> Bound {
     var values: [Double] = []
+    let truncation = query.truncation(count: releases.reduce(0) { $0 + $1.count })
     for direction in [SubsampledGaussianLoss.Direction.remove, .add] {
-      var singles: [(pmf: PLDPmf, count: Int)] = []
+      var singles: [Single] = []
       for release in releases {
         let loss = SubsampledGaussianLoss(
           probability: release.probability, noiseMultiplier: release.noiseMultiplier,
           direction: direction)
-        let range = loss.lossRange
+        let range = loss.lossRange(truncation: truncation)
         let single = (range.upperBound - range.lowerBound) / h
         guard single.isFinite, single < Double(Self.maximumGridSize) else {
           throw .resourceLimitExceeded(
@@ -206,15 +222,17 @@ public struct PLDAccountant: PrivacyAccountant, Equatable {
               "a PLD grid with interval \(h) for q = \(release.probability), σ = \(release.noiseMultiplier) needs more than \(Self.maximumGridSize) points; pass a coarser discretization."
           )
         }
-        singles.append((PLDPmf(connectingDotsOf: loss, discretization: h), release.count))
+        let pmf = PLDPmf(connectingDotsOf: loss, discretization: h, truncation: truncation)
+        singles.append(Single(pmf: pmf, count: release.count, moments: LossMoments(pmf)))
       }
-      let lambda = try Self.affordableTilt(
-        query.tilt { lambda in
-          singles.reduce(0) { $0 + Double($1.count) * $1.pmf.logMoment(lambda) }
-        }, singles)
+      let lambda = query.tilt { lambda in
+        singles.reduce(0) { $0 + Double($1.count) * $1.moments(lambda) }
+      }
+      let (tilt, windows) = try Self.affordableTilt(lambda, singles)
       var total: PLDPmf?
-      for (single, count) in singles {
-        let composed = single.selfComposed(count, tilt: lambda)
+      for (single, window) in zip(singles, windows) {
+        let composed = single.pmf.selfComposed(
+          single.count, tilt: tilt, moments: single.moments, window: window)
         total = total.map { $0.composed(with: composed) } ?? composed
       }
       values.append(total.map(query.answer) ?? 0)
@@ -223,33 +241,41 @@ public struct PLDAccountant: PrivacyAccountant, Equatable {
       value: max(values[0], values[1]), remove: values[0], add: values[1], discretization: h)
   }
 
+  /// One release's discretised loss and how many times it is composed.
+  private struct Single {
+    var pmf: PLDPmf
+    var count: Int
+    var moments: LossMoments
+  }
+
   /// The largest of λ, λ/2, λ/4, … (or 0) whose compositions' FFTs are at most
-  /// ``maximumTiltGrowth`` times the untilted ones.
+  /// ``maximumTiltGrowth`` times the untilted ones, with the composition windows at it.
   /// - Throws: ``AccountingError/resourceLimitExceeded(reason:)`` when even the untilted
   ///   composition exceeds ``maximumGridSize``.
   private static func affordableTilt(
-    _ lambda: Double, _ singles: [(pmf: PLDPmf, count: Int)]
-  ) throws(AccountingError) -> Double {
-    func sizes(_ tilt: Double) -> [Int] {
-      singles.map { single in
-        let (low, high) = single.pmf.window(single.count, tilt: tilt)
-        return FFT.size(atLeast: high - low + 1)
-      }
+    _ lambda: Double, _ singles: [Single]
+  ) throws(AccountingError) -> (tilt: Double, windows: [(low: Int, high: Int)]) {
+    func size(_ window: (low: Int, high: Int)) -> Int {
+      FFT.size(atLeast: window.high - window.low + 1)
     }
-    let plain = sizes(0)
-    guard plain.allSatisfy({ $0 <= maximumGridSize }) else {
+    let plain = singles.map { $0.pmf.chernoffWindow($0.count, tilt: 0, moments: $0.moments) }
+    guard plain.allSatisfy({ size($0) <= maximumGridSize }) else {
       throw .resourceLimitExceeded(
         reason: "the composed PLD needs more than \(maximumGridSize) points.")
     }
     var tilt = lambda
     while tilt >= PLDTilt.range.lowerBound {
-      let tilted = sizes(tilt)
-      if zip(tilted, plain).allSatisfy({ $0 <= maximumGridSize && $0 <= maximumTiltGrowth * $1 }) {
-        return tilt
+      let windows = zip(singles, plain).map { single, plain in
+        let tilted = single.pmf.chernoffWindow(single.count, tilt: tilt, moments: single.moments)
+        return (low: min(plain.low, tilted.low), high: max(plain.high, tilted.high))
       }
+      let affordable = zip(windows, plain).allSatisfy {
+        size($0) <= maximumGridSize && size($0) <= maximumTiltGrowth * size($1)
+      }
+      if affordable { return (tilt, windows) }
       tilt /= 2
     }
-    return 0
+    return (0, plain)
   }
 
   private static let noOpPmf = PLDPmf(

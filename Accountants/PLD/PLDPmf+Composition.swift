@@ -18,29 +18,31 @@ extension PLDPmf {
   /// zero-mean noise into a bias of about 10⁻¹² on δ (issue 3).
   static let roundOffSafety = 2.0
 
-  /// The distribution of the sum of `count` independent copies, stored with tilt λ, on a
-  /// window chosen by Chernoff bounds so that each tail outside it carries at most
-  /// ``tailMass``.
+  /// The distribution of the sum of `count` independent copies, stored with tilt λ, on
+  /// `window`: the union of the ``chernoffWindow(_:tilt:moments:)`` at 0 (so each tail
+  /// outside it carries at most ``tailMass``) and at λ (so little tilted mass folds around).
   ///
   /// The FFT is circular: mass outside the window folds back into it (only adding mass,
   /// which is pessimistic), and the upper tail's mass bound is added to +∞ in case it lay
   /// above every query. Round-off is bounded by ``roundOffSafety`` times the largest
   /// round-off observed.
+  /// - Parameter moments: this PMF's ``LossMoments``.
   /// - Precondition: untilted.
-  func selfComposed(_ count: Int, tilt lambda: Double) -> PLDPmf {
-    let base = tilted(lambda)
+  func selfComposed(
+    _ count: Int, tilt lambda: Double, moments: LossMoments, window: (low: Int, high: Int)
+  ) -> PLDPmf {
+    let base = tilted(lambda, logScale: lambda == 0 ? 0 : moments(lambda))
     guard count > 1 else { return base }
     let infinity = -Double.expMinusOne(Double(count) * Double.log(onePlus: -infinityMass))
-    let (low, high) = window(count, tilt: lambda)
-    let width = high - low + 1
+    let width = window.high - window.low + 1
     let size = FFT.size(atLeast: width)
     let circular = FFT.circularPower(base.probabilities, power: count, size: size)
-    var window = Self.bounded(circular, first: low - count * offset, width: width)
+    var values = Self.bounded(circular, first: window.low - count * offset, width: width)
     let logScale = Double(count) * base.logScale
     // The lower tail, moved up to the lowest kept loss.
-    window[0] += Self.tailMass * Double.exp(lambda * Double(low) * discretization - logScale)
+    values[0] += Self.tailMass * Double.exp(lambda * Double(window.low) * discretization - logScale)
     return PLDPmf(
-      discretization: discretization, offset: low, probabilities: window,
+      discretization: discretization, offset: window.low, probabilities: values,
       infinityMass: min(1, infinity + Self.tailMass), tilt: lambda, logScale: logScale)
   }
 
@@ -72,30 +74,20 @@ extension PLDPmf {
     return (0..<width).map { max(0, circular[(start + $0) % size]) + margin }
   }
 
-  /// The smallest window [low, high] of loss indices of the `count`-fold sum outside which
-  /// each tail has at most ``tailMass``, widened so that at most that fraction of the
-  /// λ-tilted sum lies outside as well (little tilted mass folds around), clamped to the
-  /// sum's support.
-  /// - Precondition: untilted.
-  func window(_ count: Int, tilt lambda: Double) -> (Int, Int) {
-    let plain = chernoffWindow(count, tilt: 0)
-    guard lambda > 0 else { return plain }
-    let tilted = chernoffWindow(count, tilt: lambda)
-    return (min(plain.0, tilted.0), max(plain.1, tilted.1))
-  }
-
-  /// The window of the λ-tilted `count`-fold sum outside which each tail has at most
-  /// ``tailMass`` of its mass, by Chernoff: P(S ≥ t) ≤ e^{−dt} E[e^{dS}] for the tilted S,
+  /// The smallest window [low, high] of loss indices of the λ-tilted `count`-fold sum
+  /// outside which each tail has at most ``tailMass`` of its mass, clamped to its support, by Chernoff: P(S ≥ t) ≤ e^{−dt} E[e^{dS}] for the tilted S,
   /// whose log-MGF is count·(K(λ + d) − K(λ)).
-  private func chernoffWindow(_ count: Int, tilt lambda: Double) -> (Int, Int) {
+  func chernoffWindow(_ count: Int, tilt lambda: Double, moments: LossMoments)
+    -> (low: Int, high: Int)
+  {
     let n = Double(count)
     let logTail = Double.log(Self.tailMass)
-    let center = logMoment(lambda)
+    let center = moments(lambda)
     var high = Double.infinity
     var low = -Double.infinity
     for step in [0.01, 0.03, 0.1, 0.3, 1, 3, 10, 30, 100, 300, 1000] {
-      high = min(high, (n * (logMoment(lambda + step) - center) - logTail) / step)
-      low = max(low, (logTail - n * (logMoment(lambda - step) - center)) / step)
+      high = min(high, (n * (moments(lambda + step) - center) - logTail) / step)
+      low = max(low, (logTail - n * (moments(lambda - step) - center)) / step)
     }
     let supportLow = count * offset
     let supportHigh = count * (offset + probabilities.count - 1)

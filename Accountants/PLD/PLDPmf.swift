@@ -21,10 +21,11 @@ struct PLDPmf: Sendable {
   var logScale = 0.0
 
   /// The pessimistic connect-the-dots discretisation of one release (CTD Algorithm 1):
-  /// exact δ at the grid losses i·h, masses from consecutive differences, and δ at the top
-  /// of the grid at +∞.
-  init(connectingDotsOf loss: SubsampledGaussianLoss, discretization h: Double) {
-    let range = loss.lossRange
+  /// exact δ at the grid losses i·h over `loss.lossRange(truncation:)`, masses from
+  /// consecutive differences, and δ at the top of the grid at +∞.
+  init(connectingDotsOf loss: SubsampledGaussianLoss, discretization h: Double, truncation: Double)
+  {
+    let range = loss.lossRange(truncation: truncation)
     let lower = Int((range.lowerBound / h).rounded(.down))
     let upper = max(lower + 1, Int((range.upperBound / h).rounded(.up)))
     var deltas = (lower...upper).map { loss.delta(epsilon: Double($0) * h) }
@@ -64,19 +65,52 @@ struct PLDPmf: Sendable {
     return value > 0 ? Double.log(value) + logScale - tilt * loss(i) : -.infinity
   }
 
-  /// The same distribution stored with tilt λ, scaled so that the stored values add up to
-  /// about 1. A mass whose tilted value would underflow is carried up to the next index
-  /// (pessimistic; it is below 10⁻³⁰⁰ of the total there).
+  /// Calls `body(i, mass)` for i from the top index down while it returns true, with the
+  /// untilted mass at i, capped at 1 (a mass is at most 1, so larger stored bounds count
+  /// as 1).
+  ///
+  /// The untilting factor e^{logScale − tilt·ℓᵢ} is updated by one product per index and
+  /// recomputed every 64 indices; where its exponent is out of range the mass comes from
+  /// ``logMass(_:)``.
+  @inline(__always)
+  private func forEachMassDownwards(_ body: (Int, Double) -> Bool) {
+    let step = Double.exp(tilt * discretization)
+    var factor = 0.0
+    for i in probabilities.indices.reversed() {
+      let exponent = logScale - tilt * loss(i)
+      if (probabilities.count - 1 - i) % 64 == 0 {
+        factor = Double.exp(exponent)
+      } else {
+        factor *= step
+      }
+      let value = probabilities[i]
+      let mass: Double
+      if value <= 0 {
+        mass = 0
+      } else if abs(exponent) < 600 {
+        mass = min(1, value * factor)
+      } else {
+        mass = Double.exp(min(0, logMass(i)))
+      }
+      if !body(i, mass) { return }
+    }
+  }
+
+  /// The same distribution stored with tilt λ and the given log scale (K(λ) makes the
+  /// stored values add up to 1). A mass whose tilted value would underflow is carried up to
+  /// the next index (pessimistic; it is below 10⁻³⁰⁰ of the total there).
   /// - Precondition: untilted (`tilt` = 0).
-  func tilted(_ lambda: Double) -> PLDPmf {
-    precondition(tilt == 0 && logScale == 0, "tilted(_:) takes an untilted PMF")
-    if lambda == 0 { return self }
-    let scale = logMoment(lambda)
+  func tilted(_ lambda: Double, logScale scale: Double) -> PLDPmf {
+    precondition(tilt == 0 && logScale == 0, "tilted(_:logScale:) takes an untilted PMF")
+    if lambda == 0 && scale == 0 { return self }
     var carry = 0.0
     let values = probabilities.indices.map { i -> Double in
       let mass = probabilities[i] + carry
       guard mass > 0 else { return 0 }
-      let value = Double.exp(Double.log(mass) + lambda * loss(i) - scale)
+      let exponent = lambda * loss(i) - scale
+      let value =
+        exponent < 700
+        ? mass * Double.exp(exponent) : Double.exp(Double.log(mass) + exponent)
       carry = value > 0 ? 0 : mass
       return value
     }
@@ -85,38 +119,54 @@ struct PLDPmf: Sendable {
       infinityMass: infinityMass, tilt: lambda, logScale: scale)
   }
 
-  /// δ(ε) = p_∞ + Σ_{ℓ > ε} p_ℓ (1 − e^{ε − ℓ}).
+  /// δ(ε) = p_∞ + Σ_{ℓ > ε} p_ℓ (1 − e^{ε − ℓ}) = p_∞ + U − e^{ε − ℓ}·V, where over the
+  /// losses above ε, U = Σ p_j and V = Σ p_j e^{ℓ − ℓ_j} at the lowest of them, ℓ (V is
+  /// accumulated as V ← p + e^{−h}V, every term ≤ 1, so nothing overflows).
   func delta(epsilon: Double) -> Double {
-    var delta = infinityMass
-    for i in probabilities.indices.reversed() {
+    var u = 0.0
+    var v = 0.0
+    var lowest = Double.infinity
+    let decay = Double.exp(-discretization)
+    forEachMassDownwards { i, mass in
       let loss = loss(i)
-      if loss <= epsilon { break }
-      delta += Double.exp(min(0, logMass(i))) * -Double.expMinusOne(epsilon - loss)
+      guard loss > epsilon else { return false }
+      u += mass
+      v = mass + decay * v
+      lowest = loss
+      return true
     }
-    return min(1, delta)
+    guard lowest.isFinite else { return min(1, infinityMass) }
+    return min(1, infinityMass + max(0, u - Double.exp(epsilon - lowest) * v))
   }
 
   /// The smallest ε ≥ 0 with δ(ε) ≤ δ (+∞ when p_∞ > δ). Between two consecutive losses
   /// δ(ε) = U − e^ε W with U, W the sums of p and p·e^{−ℓ} above; scanning from the top,
-  /// the first interval whose lower end still has δ > target holds the answer
-  /// log((U − δ)/W). W is kept in log space: losses reach the hundreds. A mass is at most
-  /// 1, so larger stored bounds count as 1.
+  /// the first grid loss ℓ with δ(ℓ) = U − V > target holds the answer
+  /// log((U − δ)/W) = ℓ + log((U − δ)/V), where V = e^ℓ·W ≤ U is accumulated as
+  /// V ← e^{−h}(V + p) (bounded by 1, so no log space is needed for losses in the hundreds).
   func epsilon(delta target: Double) -> Double {
     if infinityMass > target { return .infinity }
-    var u = infinityMass
-    var w = LogSpace.Sum()
-    for i in probabilities.indices.reversed() {
-      let loss = loss(i)
-      if u > target, w.logValue > -.infinity, Double.log(u - target) > loss + w.logValue {
-        return max(0, Double.log(u - target) - w.logValue)
-      }
-      let logMass = min(0, logMass(i))
-      if logMass > -.infinity {
-        u += Double.exp(logMass)
-        w.add(logMass - loss)
-      }
+    let budget = target - infinityMass
+    var u = 0.0
+    var v = 0.0
+    var answer: Double?
+    let decay = Double.exp(-discretization)
+    var previous = 0.0  // the mass at the index above
+    forEachMassDownwards { i, mass in
+      u += previous
+      v = decay * (v + previous)
+      previous = mass
+      guard u - v > budget else { return true }
+      answer = loss(i) + Double.log((u - budget) / v)
+      return false
     }
-    guard u > target, w.logValue > -.infinity else { return 0 }
-    return max(0, Double.log(u - target) - w.logValue)
+    if answer == nil {
+      // Below the lowest loss every mass is above ε: the same formula, one step lower.
+      u += previous
+      v = decay * (v + previous)
+      guard u > budget, v > 0 else { return 0 }
+      answer = loss(-1) + Double.log((u - budget) / v)
+    }
+    return max(0, answer ?? 0)
   }
 }

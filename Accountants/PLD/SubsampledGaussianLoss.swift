@@ -22,9 +22,23 @@ struct SubsampledGaussianLoss: Hashable, Sendable {
   var noiseMultiplier: Double
   var direction: Direction
 
-  /// Standard-normal quantile of the tail mass dropped at each end (Φ̄(12) ≈ 1.8e-33):
-  /// far below any δ a query can ask for.
+  /// The largest standard-normal quantile of the tail mass dropped at each end (Φ̄(12) ≈
+  /// 1.8e-33): far below any δ a query can ask for.
   static let truncation = 12.0
+
+  /// The standard-normal quantile z ≤ ``truncation`` with Φ̄(z) ≤ `tailMass` (to 1e-9
+  /// in z, from above; z ≥ 1).
+  static func truncation(tailMass: Double) -> Double {
+    let target = Double.log(tailMass)
+    if logSurvival(truncation) > target { return truncation }
+    var (low, high) = (1.0, truncation)
+    if logSurvival(low) <= target { return low }
+    while high - low > 1e-9 {
+      let middle = (low + high) / 2
+      if logSurvival(middle) > target { low = middle } else { high = middle }
+    }
+    return high
+  }
 
   /// The exact hockey-stick divergence at ε.
   func delta(epsilon: Double) -> Double {
@@ -42,17 +56,20 @@ struct SubsampledGaussianLoss: Hashable, Sendable {
     }
   }
 
-  /// The privacy losses that carry all but Φ̄(``truncation``) of the mass at each end.
-  var lossRange: ClosedRange<Double> {
+  /// The privacy losses that carry all but Φ̄(z) of the mass at each end, for the
+  /// standard-normal quantile z (default ``truncation``). Any range is sound for
+  /// connect-the-dots (the mass beyond it moves to its ends or to +∞); a narrower one is
+  /// cheaper and moves more mass.
+  func lossRange(truncation z: Double = Self.truncation) -> ClosedRange<Double> {
     let sigma = noiseMultiplier
     func loss(_ x: Double) -> Double {
       Double.log(onePlus: probability * Double.expMinusOne((2 * x - 1) / (2 * sigma * sigma)))
     }
     switch direction {
     case .remove:
-      return loss(-Self.truncation * sigma)...loss(1 + Self.truncation * sigma)
+      return loss(-z * sigma)...loss(1 + z * sigma)
     case .add:
-      return -loss(Self.truncation * sigma)...(-loss(-Self.truncation * sigma))
+      return -loss(z * sigma)...(-loss(-z * sigma))
     }
   }
 
