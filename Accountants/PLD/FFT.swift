@@ -13,38 +13,60 @@ enum FFT {
     return size
   }
 
-  /// The circular convolution of `a` and `b` (each zero-padded) on `size` points; its first
-  /// a.count + b.count − 1 values are the linear convolution when `size` is at least that.
-  static func circularConvolution(_ a: [Double], _ b: [Double], size n: Int) -> [Double] {
-    let spectrumA = forward(a, size: n)
-    let spectrumB = forward(b, size: n)
-    var product = [(Double, Double)](repeating: (0, 0), count: spectrumA.count)
-    for k in product.indices {
-      let (ar, ai) = spectrumA[k]
-      let (br, bi) = spectrumB[k]
-      product[k] = (ar * br - ai * bi, ar * bi + ai * br)
+  /// Calls `body` with the circular convolution of `a` and `b` (each zero-padded) on `size`
+  /// points; its first a.count + b.count − 1 values are the linear convolution when `size`
+  /// is at least that. The buffer lives for the call only.
+  static func circularConvolution<Result>(
+    _ a: [Double], _ b: [Double], size n: Int,
+    _ body: (UnsafeMutableBufferPointer<Double>) -> Result
+  ) -> Result {
+    let signal = Buffers.take(size: n)
+    let other = Buffers.take(size: n)
+    defer {
+      signal.give()
+      other.give()
     }
-    return inverse(product, size: n)
+    signal.load(a)
+    other.load(b)
+    withPlans(size: n) { plans in
+      fftw_execute_dft_r2c(plans.forward, signal.real, signal.complex)
+      fftw_execute_dft_r2c(plans.forward, other.real, other.complex)
+      for k in 0..<(n / 2 + 1) {
+        let (ar, ai) = signal.complex[k]
+        let (br, bi) = other.complex[k]
+        signal.complex[k] = (ar * br - ai * bi, ar * bi + ai * br)
+      }
+      fftw_execute_dft_c2r(plans.inverse, signal.complex, signal.real)
+    }
+    return body(signal.normalised())
   }
 
-  /// The `power`-fold circular self-convolution of `x` folded onto `size` points:
-  /// result[j] = Σ over m ≡ j (mod size) of the `power`-fold linear convolution at m.
+  /// Calls `body` with the `power`-fold circular self-convolution of `x` folded onto `size`
+  /// points: result[j] = Σ over m ≡ j (mod size) of the `power`-fold linear convolution at
+  /// m. The buffer lives for the call only.
   ///
   /// Each frequency is raised to the power by repeated squaring (about 2·log₂ power complex
   /// products, relative error about power·2⁻⁵³ like the polar form, without its atan2, pow
   /// and sincos per frequency); a frequency whose power is below e⁻⁷⁰⁰ of the largest
   /// (|X₀| = Σx) is 0 without computing it, which skips the slow subnormal range.
-  static func circularPower(_ x: [Double], power: Int, size n: Int) -> [Double] {
-    var folded = [Double](repeating: 0, count: n)
-    for (k, value) in x.enumerated() { folded[k % n] += value }
-    let spectrum = forward(folded, size: n)
+  static func circularPower<Result>(
+    _ x: [Double], power: Int, size n: Int,
+    _ body: (UnsafeMutableBufferPointer<Double>) -> Result
+  ) -> Result {
+    let buffers = Buffers.take(size: n)
+    defer { buffers.give() }
+    buffers.load(x)
     let total = x.reduce(0, +)
     let cut = total * total * Double.exp(-1400 / Double(power))
-    let powered = spectrum.map { re, im -> (Double, Double) in
-      if re * re + im * im < cut { return (0, 0) }
-      return complexPower((re, im), power)
+    withPlans(size: n) { plans in
+      fftw_execute_dft_r2c(plans.forward, buffers.real, buffers.complex)
+      for k in 0..<(n / 2 + 1) {
+        let (re, im) = buffers.complex[k]
+        buffers.complex[k] = re * re + im * im < cut ? (0, 0) : complexPower((re, im), power)
+      }
+      fftw_execute_dft_c2r(plans.inverse, buffers.complex, buffers.real)
     }
-    return inverse(powered, size: n)
+    return body(buffers.normalised())
   }
 
   /// z^power by binary exponentiation.
@@ -65,32 +87,64 @@ enum FFT {
     }
   }
 
-  /// The DFT of `x` zero-padded to `n` points: n/2 + 1 complex values.
-  private static func forward(_ x: [Double], size n: Int) -> [(Double, Double)] {
-    let input = fftw_alloc_real(n)!
-    let output = fftw_alloc_complex(n / 2 + 1)!
-    defer {
-      fftw_free(input)
-      fftw_free(output)
+  /// One transform's FFTW arrays: n reals and n/2 + 1 complex values. Released arrays are
+  /// kept for reuse up to ``pooledBytes`` in all: fresh pages cost more (the kernel clears
+  /// them) than the transforms of a query.
+  private struct Buffers: @unchecked Sendable {
+    let size: Int
+    let real: UnsafeMutablePointer<Double>
+    let complex: UnsafeMutablePointer<fftw_complex>
+
+    private init(size n: Int) {
+      size = n
+      real = fftw_alloc_real(n)!
+      complex = fftw_alloc_complex(n / 2 + 1)!
     }
-    for i in 0..<n { input[i] = i < x.count ? x[i] : 0 }
-    withPlans(size: n) { fftw_execute_dft_r2c($0.forward, input, output) }
-    return (0..<(n / 2 + 1)).map { (output[$0].0, output[$0].1) }
+
+    private var bytes: Int { 16 * size + 16 }
+
+    private static let pool = Mutex<(free: [Int: [Buffers]], bytes: Int)>(([:], 0))
+
+    /// Arrays of size n, from the pool when it has some.
+    static func take(size n: Int) -> Buffers {
+      let pooled = pool.withLock { pool -> Buffers? in
+        guard let buffers = pool.free[n]?.popLast() else { return nil }
+        pool.bytes -= buffers.bytes
+        return buffers
+      }
+      return pooled ?? Buffers(size: n)
+    }
+
+    /// Returns the arrays to the pool, or frees them when it is full.
+    func give() {
+      let kept = Self.pool.withLock { pool -> Bool in
+        guard pool.bytes + bytes <= pooledBytes else { return false }
+        pool.free[size, default: []].append(self)
+        pool.bytes += bytes
+        return true
+      }
+      if !kept {
+        fftw_free(real)
+        fftw_free(complex)
+      }
+    }
+
+    /// Sets the reals to `x` folded onto the size (x[k] adds to k mod n), zero elsewhere.
+    func load(_ x: [Double]) {
+      real.update(repeating: 0, count: size)
+      for (k, value) in x.enumerated() { real[k % size] += value }
+    }
+
+    /// The reals divided by n (FFTW's inverse is unnormalised).
+    func normalised() -> UnsafeMutableBufferPointer<Double> {
+      let scale = 1 / Double(size)
+      for i in 0..<size { real[i] *= scale }
+      return UnsafeMutableBufferPointer(start: real, count: size)
+    }
   }
 
-  /// The inverse DFT (normalised by 1/n) of n/2 + 1 complex values.
-  private static func inverse(_ spectrum: [(Double, Double)], size n: Int) -> [Double] {
-    let input = fftw_alloc_complex(n / 2 + 1)!
-    let output = fftw_alloc_real(n)!
-    defer {
-      fftw_free(input)
-      fftw_free(output)
-    }
-    for (k, value) in spectrum.enumerated() { input[k] = value }
-    withPlans(size: n) { fftw_execute_dft_c2r($0.inverse, input, output) }
-    let scale = 1 / Double(n)
-    return (0..<n).map { output[$0] * scale }
-  }
+  /// The most memory the pool of released FFT arrays keeps (two arrays of 2²¹ points).
+  static let pooledBytes = 64 << 20
 
   /// The largest size whose plans are kept for the life of the process: all the powers of
   /// two up to it hold about 16 MB of twiddle factors. Making a plan computes its twiddle

@@ -225,10 +225,7 @@ public struct PLDAccountant: PrivacyAccountant, Equatable {
         let pmf = PLDPmf(connectingDotsOf: loss, discretization: h, truncation: truncation)
         singles.append(Single(pmf: pmf, count: release.count, moments: LossMoments(pmf)))
       }
-      let lambda = query.tilt { lambda in
-        singles.reduce(0) { $0 + Double($1.count) * $1.moments(lambda) }
-      }
-      let (tilt, windows) = try Self.affordableTilt(lambda, singles)
+      let (tilt, windows) = try Self.affordableTilt(query, singles)
       var total: PLDPmf?
       for (single, window) in zip(singles, windows) {
         let composed = single.pmf.selfComposed(
@@ -248,12 +245,14 @@ public struct PLDAccountant: PrivacyAccountant, Equatable {
     var moments: LossMoments
   }
 
-  /// The largest of λ, λ/2, λ/4, … (or 0) whose compositions' FFTs are at most
-  /// ``maximumTiltGrowth`` times the untilted ones, with the composition windows at it.
+  /// The tilt of a query's compositions and their windows: none when the FFT round-off of
+  /// the untilted compositions (about 2⁻⁵³ per point) cannot reach ``untiltedShare`` of δ;
+  /// otherwise the largest of the query's tilt λ, λ/2, λ/4, … (or 0) whose FFTs are at
+  /// most ``maximumTiltGrowth`` times the untilted ones.
   /// - Throws: ``AccountingError/resourceLimitExceeded(reason:)`` when even the untilted
   ///   composition exceeds ``maximumGridSize``.
   private static func affordableTilt(
-    _ lambda: Double, _ singles: [Single]
+    _ query: Query, _ singles: [Single]
   ) throws(AccountingError) -> (tilt: Double, windows: [(low: Int, high: Int)]) {
     func size(_ window: (low: Int, high: Int)) -> Int {
       FFT.size(atLeast: window.high - window.low + 1)
@@ -263,7 +262,13 @@ public struct PLDAccountant: PrivacyAccountant, Equatable {
       throw .resourceLimitExceeded(
         reason: "the composed PLD needs more than \(maximumGridSize) points.")
     }
-    var tilt = lambda
+    if case .epsilon(let delta) = query {
+      let roundOff = 0x1p-49 * Double(plain.reduce(0) { $0 + size($1) })
+      if roundOff <= untiltedShare * delta { return (0, plain) }
+    }
+    var tilt = query.tilt { lambda in
+      singles.reduce(0) { $0 + Double($1.count) * $1.moments(lambda) }
+    }
     while tilt >= PLDTilt.range.lowerBound {
       let windows = zip(singles, plain).map { single, plain in
         let tilted = single.pmf.chernoffWindow(single.count, tilt: tilt, moments: single.moments)
@@ -277,6 +282,10 @@ public struct PLDAccountant: PrivacyAccountant, Equatable {
     }
     return (0, plain)
   }
+
+  /// The share of δ up to which the untilted compositions' round-off is left alone (it
+  /// is still bounded by the round-off margin).
+  static let untiltedShare = 1e-3
 
   private static let noOpPmf = PLDPmf(
     discretization: 1, offset: 0, probabilities: [1], infinityMass: 0)

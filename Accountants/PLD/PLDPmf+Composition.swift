@@ -36,8 +36,9 @@ extension PLDPmf {
     let infinity = -Double.expMinusOne(Double(count) * Double.log(onePlus: -infinityMass))
     let width = window.high - window.low + 1
     let size = FFT.size(atLeast: width)
-    let circular = FFT.circularPower(base.probabilities, power: count, size: size)
-    var values = Self.bounded(circular, first: window.low - count * offset, width: width)
+    var values = FFT.circularPower(base.probabilities, power: count, size: size) {
+      Self.bounded($0, first: window.low - count * offset, width: width)
+    }
     let logScale = Double(count) * base.logScale
     // The lower tail, moved up to the lowest kept loss.
     values[0] += Self.tailMass * Double.exp(lambda * Double(window.low) * discretization - logScale)
@@ -52,12 +53,13 @@ extension PLDPmf {
     precondition(discretization == other.discretization, "PLDs must share their discretisation")
     precondition(tilt == other.tilt, "PLDs must share their tilt")
     let length = probabilities.count + other.probabilities.count - 1
-    let circular = FFT.circularConvolution(
-      probabilities, other.probabilities, size: FFT.size(atLeast: length))
+    let values = FFT.circularConvolution(
+      probabilities, other.probabilities, size: FFT.size(atLeast: length)
+    ) { Self.bounded($0, first: 0, width: length) }
     let infinity = 1 - (1 - infinityMass) * (1 - other.infinityMass)
     return PLDPmf(
       discretization: discretization, offset: offset + other.offset,
-      probabilities: Self.bounded(circular, first: 0, width: length), infinityMass: infinity,
+      probabilities: values, infinityMass: infinity,
       tilt: tilt, logScale: logScale + other.logScale
     ).truncated()
   }
@@ -66,12 +68,20 @@ extension PLDPmf {
   /// each raised to an upper bound of its exact value: negatives to 0, then the round-off
   /// margin (``roundOffSafety`` × the magnitude of the most negative of all `circular`)
   /// added to all.
-  private static func bounded(_ circular: [Double], first: Int, width: Int) -> [Double] {
+  private static func bounded(
+    _ circular: UnsafeMutableBufferPointer<Double>, first: Int, width: Int
+  ) -> [Double] {
     let size = circular.count
     let start = ((first % size) + size) % size
     let roundOff = max(0, -(circular.min() ?? 0))
     let margin = roundOffSafety * roundOff
-    return (0..<width).map { max(0, circular[(start + $0) % size]) + margin }
+    return [Double](unsafeUninitializedCapacity: width) { window, count in
+      for j in 0..<width {
+        let m = start + j
+        window[j] = max(0, circular[m < size ? m : m - size]) + margin
+      }
+      count = width
+    }
   }
 
   /// The smallest window [low, high] of loss indices of the λ-tilted `count`-fold sum
