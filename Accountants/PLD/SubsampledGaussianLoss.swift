@@ -46,13 +46,17 @@ struct SubsampledGaussianLoss: Hashable, Sendable {
     switch direction {
     case .remove:
       if q < 1, epsilon <= Double.log(onePlus: -q) { return -Double.expMinusOne(epsilon) }
-      let shifted = Double.log(onePlus: Double.expMinusOne(epsilon) / q)
-      return q * Self.gaussianDelta(epsilon: shifted, sigma: noiseMultiplier)
+      let ratio = Double.expMinusOne(epsilon) / q
+      return q
+        * Self.gaussianDelta(
+          epsilon: Double.log(onePlus: ratio), sigma: noiseMultiplier, expEpsilon: 1 + ratio)
     case .add:
       if q < 1, epsilon >= -Double.log(onePlus: -q) { return 0 }
-      let shifted = Double.log(onePlus: Double.expMinusOne(-epsilon) / q)
+      let ratio = Double.expMinusOne(-epsilon) / q
       let factor = q < 1 ? -Double.expMinusOne(epsilon + Double.log(onePlus: -q)) : 1
-      return factor * Self.gaussianDelta(epsilon: -shifted, sigma: noiseMultiplier)
+      return factor
+        * Self.gaussianDelta(
+          epsilon: -Double.log(onePlus: ratio), sigma: noiseMultiplier, expEpsilon: 1 / (1 + ratio))
     }
   }
 
@@ -73,16 +77,32 @@ struct SubsampledGaussianLoss: Hashable, Sendable {
     }
   }
 
-  /// δ_G(ε) = Φ̄(σε − 1/(2σ)) − e^ε Φ̄(σε + 1/(2σ)), the Gaussian mechanism's curve with
-  /// noise multiplier σ, as exp(log Φ̄(b))·(−expm1(ε + log Φ̄(a) − log Φ̄(b))).
-  static func gaussianDelta(epsilon: Double, sigma: Double) -> Double {
+  /// δ_G(ε) = Φ̄(b) − e^ε Φ̄(a) with b = σε − 1/(2σ), a = σε + 1/(2σ): the Gaussian
+  /// mechanism's curve with noise multiplier σ.
+  ///
+  /// While erfc is far from underflow (a < ``directLimit``) it is Φ̄(b)·(1 − r) with
+  /// r = e^ε erfc(a/√2)/erfc(b/√2), which carries a few ulps, so 1 − r loses no more digits
+  /// than any form of the difference must; beyond, exp(log Φ̄(b))·(−expm1(ε + log Φ̄(a) −
+  /// log Φ̄(b))) in log space.
+  /// - Parameter expEpsilon: e^ε, when the caller has it more accurately than exp(ε).
+  static func gaussianDelta(epsilon: Double, sigma: Double, expEpsilon: Double? = nil) -> Double {
     let b = sigma * epsilon - 1 / (2 * sigma)
     let a = sigma * epsilon + 1 / (2 * sigma)
+    if a < directLimit {
+      let erfcB = Double.erfc(b / 2.0.squareRoot())
+      let ratio =
+        (expEpsilon ?? Double.exp(epsilon)) * Double.erfc(a / 2.0.squareRoot()) / erfcB
+      if ratio.isFinite { return ratio < 1 ? 0.5 * erfcB * (1 - ratio) : 0 }
+    }
     let logB = logSurvival(b)
     let gap = epsilon + logSurvival(a) - logB
     guard gap < 0 else { return 0 }
     return Double.exp(logB) * -Double.expMinusOne(gap)
   }
+
+  /// The largest a = σε + 1/(2σ) for the direct form of ``gaussianDelta(epsilon:sigma:expEpsilon:)``:
+  /// the library's erfc is accurate to a few ulps up to its argument 20 (erfc(20) ≈ 5e-176).
+  static let directLimit = 20 * 2.0.squareRoot()
 
   /// log Φ̄(z) = log(½ erfc(z/√2)).
   static func logSurvival(_ z: Double) -> Double {

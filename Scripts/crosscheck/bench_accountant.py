@@ -31,7 +31,7 @@ What is measured
         q, Gaussian(σ)), T), timed at h = 1e-4 and at dpfl's h (equal
         tightness), PLD_REPEATS times each, median;
       - calibration to ε = 2: --pld-plans `dpfl plan --batch` lines (default 1,
-        ~5 s each) against one calibrate_dp_mechanism(PLDAccountant(h = 1e-4)).
+        ~1 s each) against one calibrate_dp_mechanism(PLDAccountant(h = 1e-4)).
 """
 
 from __future__ import annotations
@@ -378,7 +378,7 @@ def main() -> int:
     ap.add_argument("--skip-pld", action="store_true",
                     help="skip the PLD rows (ε query and calibration at q=1e-3, T=2000, δ=1e-6)")
     ap.add_argument("--pld-plans", type=int, default=1, choices=(1, 2, 3),
-                    help="PLD calibrations dpfl runs (median; ~5 s each; default 1)")
+                    help="PLD calibrations dpfl runs (median; ~1 s each; default 1)")
     ap.add_argument("--keep", type=Path, default=None, help="write the batch files and raw outputs into this directory")
     args = ap.parse_args()
 

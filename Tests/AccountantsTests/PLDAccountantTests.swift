@@ -106,6 +106,27 @@ struct PLDAccountantTests {
     expectClose(try federated.epsilon(delta: 1e-6), 0.2522, relative: 1e-3)
   }
 
+  @Test(
+    "δ(ε(δ)) = δ on one grid, at δ = 1e-6 and at δ = 1e-12 (tilted), for one release and for two",
+    arguments: [1e-6, 1e-12])
+  func deltaInvertsEpsilon(delta: Double) throws {
+    var single = PLDAccountant(discretization: .fixed(5e-5))
+    try single.compose(Self.sampled(1e-3, 1), count: 2000)
+    var mixed = single
+    try mixed.compose(Self.sampled(4e-3, 1.5), count: 300)
+    for accountant in [single, mixed] {
+      let epsilon = try accountant.epsilon(delta: delta)
+      // The two queries tilt differently, so they agree to their round-off margins only.
+      expectClose(try accountant.delta(epsilon: epsilon), delta, relative: 1e-4)
+    }
+    let alone = try single.epsilon(delta: delta)
+    let both = try mixed.epsilon(delta: delta)
+    #expect(both > alone)
+    var rdp = RDPAccountant()
+    try rdp.compose(mixed.ledger)
+    #expect(both < (try rdp.epsilon(delta: delta)))
+  }
+
   @Test("unsampled Gaussians compose exactly (μ = √Σσ⁻²) and match the analytic Gaussian")
   func exactGaussians() throws {
     var accountant = PLDAccountant()
