@@ -16,8 +16,9 @@ import RealModule
 /// δ = 1e-12; the measured round-off is added back to every value as a margin.
 ///
 /// Discretisation: ``Discretization/automatic(relativeError:)`` (the default) halves the
-/// interval h until two successive ε agree to the relative error (0.1 % by default) and
-/// returns the finer one; ``Discretization/fixed(_:)`` uses one h. Every answer is an upper
+/// interval h from 1e-4 (or from the finest of 2e-4, 4e-4, … 1.6e-3 whose grid fits) until
+/// two successive ε agree to the relative error (0.1 % by default) and returns the finer
+/// one; ``Discretization/fixed(_:)`` uses one h. Every answer is an upper
 /// bound for its h (connect-the-dots is pessimistic; tails are cut pessimistically); the
 /// agreement test estimates how far it is above the h → 0 limit.
 ///
@@ -179,7 +180,19 @@ public struct PLDAccountant: PrivacyAccountant, Equatable {
       return try evaluate(h: h, query)
     case .automatic(let relativeError):
       var h = Self.initialInterval
-      var coarse = try evaluate(h: h, query)
+      var coarse: Bound
+      while true {
+        do {
+          coarse = try evaluate(h: h, query)
+          break
+        } catch {
+          // Losses in the thousands need a coarser grid to fit (and lose nothing by it).
+          guard case .resourceLimitExceeded = error, h * 2 <= Self.coarsestInterval else {
+            throw error
+          }
+          h *= 2
+        }
+      }
       while true {
         h /= 2
         let fine: Bound
@@ -200,6 +213,10 @@ public struct PLDAccountant: PrivacyAccountant, Equatable {
 
   /// The first interval of the automatic refinement: dp_accounting's default, 1e-4.
   static let initialInterval = 1e-4
+
+  /// The coarsest interval the automatic refinement starts from when the grid at
+  /// ``initialInterval`` exceeds ``maximumGridSize`` (it doubles until the grid fits).
+  static let coarsestInterval = 1.6e-3
 
   /// How much wider than the untilted one a tilted composition's FFT may be: the tilt is
   /// halved until it fits. Wider tilts cut the round-off in the answer's tail further.
