@@ -11,9 +11,12 @@ import RealModule
 /// multipliers σᵢ are one with μ = √(Σ σᵢ⁻²) (Dong, Roth & Su 2019), answered in closed
 /// form when nothing else was composed.
 ///
-/// Each composition is exponentially tilted towards the queried ε (``PLDTilt``), so that
-/// float64 FFT round-off, about 10⁻¹⁶ of the largest value, stays far below δ even for
-/// δ = 1e-12; the measured round-off is added back to every value as a margin.
+/// Float64 FFT round-off is about 10⁻¹⁶ of the largest value at every grid point. The
+/// measured round-off is added back to every composed value as a margin, and when the
+/// untilted round-off could reach 0.1 % of δ each composition is exponentially tilted
+/// towards the queried ε (``PLDTilt``), so that it stays far below δ even for δ = 1e-12.
+/// For ε(δ) the single-release losses are truncated where the moved tail mass is at most
+/// 0.1 % of δ (pessimistically, to the grid's ends and +∞).
 ///
 /// Discretisation: ``Discretization/automatic(relativeError:)`` (the default) halves the
 /// interval h from 1e-4 (or from the finest of 2e-4, 4e-4, … 1.6e-3 whose grid fits) until

@@ -2,7 +2,7 @@ import RealModule
 
 extension PLDPmf {
   /// Tail mass dropped at each end of a composition (it goes to +∞ at the top, to the
-  /// lowest kept loss at the bottom): 1e-15, far below any δ of interest.
+  /// lowest kept loss at the bottom): 1e-15, 0.1 % of δ = 1e-12.
   static let tailMass = 1e-15
 
   /// The factor between the round-off margin added to every composed value and the largest
@@ -85,8 +85,9 @@ extension PLDPmf {
   }
 
   /// The smallest window [low, high] of loss indices of the λ-tilted `count`-fold sum
-  /// outside which each tail has at most ``tailMass`` of its mass, clamped to its support, by Chernoff: P(S ≥ t) ≤ e^{−dt} E[e^{dS}] for the tilted S,
-  /// whose log-MGF is count·(K(λ + d) − K(λ)).
+  /// outside which each tail has at most ``tailMass`` of its mass, clamped to its support.
+  /// By Chernoff, P(S ≥ t) ≤ e^{−dt} E[e^{dS}] for the tilted S, whose log-MGF is
+  /// count·(K(λ + d) − K(λ)); the best of 11 values of d is taken on each side.
   func chernoffWindow(_ count: Int, tilt lambda: Double, moments: LossMoments)
     -> (low: Int, high: Int)
   {

@@ -76,18 +76,24 @@ struct PLDPmf: Sendable {
   private func forEachMassDownwards(_ body: (Int, Double) -> Bool) {
     let step = Double.exp(tilt * discretization)
     var factor = 0.0
+    var sinceExact = 64  // products since `factor` was exp(exponent); 64 forces a new one
     for i in probabilities.indices.reversed() {
       let exponent = logScale - tilt * loss(i)
-      if (probabilities.count - 1 - i) % 64 == 0 {
+      let inRange = abs(exponent) < 600
+      if !inRange {
+        sinceExact = 64
+      } else if sinceExact >= 64 {
         factor = Double.exp(exponent)
+        sinceExact = 0
       } else {
         factor *= step
+        sinceExact += 1
       }
       let value = probabilities[i]
       let mass: Double
       if value <= 0 {
         mass = 0
-      } else if abs(exponent) < 600 {
+      } else if inRange {
         mass = min(1, value * factor)
       } else {
         mass = Double.exp(min(0, logMass(i)))

@@ -24,7 +24,7 @@ enum PLDTilt {
   static let range = 1e-3...1e4
 
   /// Golden-section search for the minimum of a unimodal function on log λ over ``range``,
-  /// to about 0.1 % of λ (26 evaluations; the tilt need not be precise).
+  /// to about 0.01 % of λ (26 evaluations; the tilt need not be precise).
   private static func minimise(_ f: (Double) -> Double) -> Double {
     let ratio = (5.0.squareRoot() - 1) / 2
     var low = Double.log(range.lowerBound)

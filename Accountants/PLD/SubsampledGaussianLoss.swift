@@ -61,10 +61,10 @@ struct SubsampledGaussianLoss: Hashable, Sendable {
   }
 
   /// The privacy losses that carry all but Φ̄(z) of the mass at each end, for the
-  /// standard-normal quantile z (default ``truncation``). Any range is sound for
+  /// standard-normal quantile z (at most ``truncation``). Any range is sound for
   /// connect-the-dots (the mass beyond it moves to its ends or to +∞); a narrower one is
   /// cheaper and moves more mass.
-  func lossRange(truncation z: Double = Self.truncation) -> ClosedRange<Double> {
+  func lossRange(truncation z: Double) -> ClosedRange<Double> {
     let sigma = noiseMultiplier
     func loss(_ x: Double) -> Double {
       Double.log(onePlus: probability * Double.expMinusOne((2 * x - 1) / (2 * sigma * sigma)))
