@@ -271,7 +271,7 @@ extension Rendering {
     )
     if let coding = summary.coding {
       lines.append(
-        "DP-REC: \(count(coding.blocks)) blocks of ≤ \(coding.blockDimension) × log₂\(count(coding.candidateCount)) bits = \(String(format: "%.2f", coding.bitsPerParameter)) bits per parameter (float32: 32; the simulated deployment's clients: \(String(format: "%.2f", coding.deploymentBitsPerParameter))); a block fails with probability \(number(coding.blockFailureProbability)), whatever the data"
+        "DP-REC (\(coding.adapter) update): \(count(coding.blocks)) blocks of ≤ \(coding.blockDimension) × log₂\(count(coding.candidateCount)) bits = \(String(format: "%.2f", coding.bitsPerParameter)) bits per parameter (float32: 32; the simulated deployment's clients: \(String(format: "%.2f", coding.deploymentBitsPerParameter))); a block fails with probability \(number(coding.blockFailureProbability)), whatever the data"
       )
     }
     if summary.privacyUnit == "example", let assumption = summary.assumptions.dropFirst().first {

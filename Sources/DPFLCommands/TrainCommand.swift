@@ -61,9 +61,13 @@ struct TrainCommand: ParsableCommand {
   var maxLength: Int?
   @Option(
     help:
-      "dp-lora, dp-dylora (default), ffa-lora, fed-sb, dp-rec (LoRA updates sent by an exact relative entropy coder; fixed-size cohorts, RDP), head-only or full (every linear weight)."
+      "dp-lora, dp-dylora (default), ffa-lora, fed-sb, dp-rec (adapter updates sent by an exact relative entropy coder; fixed-size cohorts, RDP), head-only or full (every linear weight)."
   )
   var method: FederatedConfiguration.Method?
+  @Option(
+    help:
+      "--method dp-rec: the adapter whose update is coded: dp-lora (default), ffa-lora or fed-sb.")
+  var recAdapter: FederatedConfiguration.Method?
   @Option(
     help:
       "user (default: DP-FedAvg, one clip per client, central noise) or example (DP-SGD inside each client; accounted as if every client took part in every round)."
@@ -150,7 +154,8 @@ struct TrainCommand: ParsableCommand {
       task: task, data: data, evaluationData: evaluationData, evaluationSplit: evaluationSplit,
       speechesPerExample: speechesPerExample,
       layers: layers, maxLength: maxLength,
-      method: method, privacyUnit: privacyUnit, privacy: noPrivacy ? false : nil,
+      method: method, recAdapter: recAdapter, privacyUnit: privacyUnit,
+      privacy: noPrivacy ? false : nil,
       epsilon: epsilon, delta: delta, noiseMultiplier: noiseMultiplier, rounds: rounds,
       cohortSampling: cohortSampling,
       cohortSize: cohortSize, population: population, noiseCohortSize: noiseCohortSize,

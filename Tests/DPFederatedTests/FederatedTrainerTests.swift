@@ -133,10 +133,12 @@ struct FederatedTrainerTests {
   }
 
   @Test(
-    "DP-REC: the ledger names the exact coder around the fixed-size release; the decoded mean is the block-clipped mean plus Gaussian noise of the calibrated size"
+    "DP-REC: the ledger names the exact coder around the fixed-size release; the decoded mean is the block-clipped mean plus Gaussian noise of the calibrated size",
+    arguments: [nil, FederatedConfiguration.Method.ffaLoRA, .fedSB]
   )
-  func relativeEntropyCodedRounds() throws {
+  func relativeEntropyCodedRounds(adapter: FederatedConfiguration.Method?) throws {
     var configuration = Self.configuration(.dpREC)
+    configuration.codedAdapter = adapter
     configuration.cohortSampling = .fixedSize
     configuration.noiseCohortSize = 6  // no noise simulation: s = σC/√m
     configuration.population = 30
@@ -189,12 +191,22 @@ struct FederatedTrainerTests {
     // n ≈ 1300 coordinates: the sample std's relative standard error is 1/√(2n) ≈ 2 %.
     #expect(abs(std / expected - 1) < 5 / (2 * n).squareRoot(), "std \(std), expected \(expected)")
     #expect(abs(noise.reduce(0, +) / n) < 5 * expected / n.squareRoot())
+    #expect(trainer.codingReport?.adapter == (adapter ?? .dpLoRA).rawValue)
+    let uncodedNames = try Self.trainer(Self.configuration(adapter ?? .dpLoRA)).model
+      .trainableParameters.names
+    #expect(trainer.model.trainableParameters.names == uncodedNames)
     var poisson = configuration
     poisson.cohortSampling = .poisson
     #expect(
       poisson.problems(clientCount: 30).contains {
         "\($0)".contains("fixed-size with --method dp-rec")
       })
+    var dynamic = configuration
+    dynamic.codedAdapter = .dpDyLoRA
+    #expect(dynamic.problems(clientCount: 30).contains { "\($0)".contains("--rec-adapter") })
+    var uncoded = Self.configuration(.ffaLoRA)
+    uncoded.codedAdapter = .ffaLoRA
+    #expect(uncoded.problems(clientCount: 30).contains { "\($0)".contains("--rec-adapter") })
   }
 
   @Test("a round that would exceed the budget is refused before it is recorded")

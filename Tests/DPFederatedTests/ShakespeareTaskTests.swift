@@ -133,6 +133,34 @@ struct ShakespeareTaskTests {
     #expect(dataset.publicSplit.examples.isEmpty && dataset.publicSplit.id == "public")
   }
 
+  @Test("public plays' roles form the public split: neither clients nor evaluation")
+  func publicPlays() throws {
+    let dataset = try ShakespeareTask.load(
+      .init(
+        minimumSpeeches: 2, evaluation: .heldOutPlays(["richard_ii"]),
+        publicPlays: ["midsummer_nights_dream"]),
+      folder: ShakespearePlays.fixtures)
+    #expect(dataset.clients.map(\.id).allSatisfy { $0.hasPrefix("hamlet:") })
+    #expect(dataset.clients.count == 5)
+    let dream = try ShakespearePlays.speeches("midsummer_nights_dream")
+    let roles = ["EGEUS", "THESEUS"]
+    let expected = roles.flatMap { role in dream.filter { $0.role == role }.map(\.text) }
+    #expect(dataset.publicSplit.examples == expected)
+    #expect(
+      dataset.publicSplit.labels
+        == Array(repeating: ShakespeareTask.Genre.comedy.rawValue, count: expected.count))
+    #expect(dataset.evaluation.examples.count == 8)
+    #expect(throws: FederatedError.self) {
+      try ShakespeareTask.load(
+        .init(evaluation: .heldOutPlays(["richard_ii"]), publicPlays: ["richard_ii"]),
+        folder: ShakespearePlays.fixtures)
+    }
+    #expect(
+      ShakespeareTask.Configuration(publicPlays: ["hamlet", "no_such_play"]).problems().map {
+        "\($0)"
+      }.contains { $0.contains("no_such_play") })
+  }
+
   @Test(
     "the genre table is the First Folio's: 15 comedies (with Pericles), 10 histories, 12 tragedies")
   func genreTable() {
@@ -361,18 +389,24 @@ struct ShakespeareFetchedPlaysTests {
         && roles["midsummer_nights_dream:BOTTOM"] == 46)
   }
 
-  @Test("the default task: clients from 31 plays, every genre, six plays held out")
+  @Test(
+    "the default task: clients from 28 plays, every genre, six plays held out, three public")
   func defaultTask() throws {
     let dataset = try ShakespeareTask.load(folder: ShakespearePlays.fetched)
     let heldOut = Set(ShakespeareTask.defaultHeldOutPlays)
+    let publicPlays = Set(ShakespeareTask.defaultPublicPlays)
     let plays = Set(dataset.clients.map { String($0.id.split(separator: ":")[0]) })
-    #expect(plays.count == 31 && plays.isDisjoint(with: heldOut))
-    #expect(dataset.clients.count == 405)
-    #expect(dataset.privateExampleCount == 17_112)
+    #expect(plays.count == 28 && plays.isDisjoint(with: heldOut.union(publicPlays)))
+    #expect(dataset.clients.count == 370)
+    #expect(dataset.privateExampleCount == 15_749)
     #expect(dataset.clients.allSatisfy { (16...64).contains($0.examples.count) })
     let clientsByGenre = Dictionary(grouping: dataset.clients, by: { $0.labels[0] }).mapValues(
       \.count)
-    #expect(clientsByGenre == [0: 160, 1: 121, 2: 124])
+    #expect(clientsByGenre == [0: 149, 1: 105, 2: 116])
+    // The public split: the three public plays' 35 qualifying roles, one play of each genre.
+    let publicByGenre = Dictionary(grouping: dataset.publicSplit.labels, by: { $0 }).mapValues(
+      \.count)
+    #expect(publicByGenre == [0: 464, 1: 496, 2: 403])
     let evaluationByGenre = Dictionary(grouping: dataset.evaluation.labels, by: { $0 }).mapValues(
       \.count)
     #expect(evaluationByGenre == [0: 1_084, 1: 854, 2: 902])

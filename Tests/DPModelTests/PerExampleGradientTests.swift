@@ -100,6 +100,16 @@ struct PerExampleGradientTests {
       labels: Self.labels, activeRank: kind == .dyLoRA ? 2 : nil)
   }
 
+  @Test("text classifier with a public embedding centre")
+  func centredTextClassifier() throws {
+    var model = try Self.textClassifier(.lora)
+    model.embeddingCenter = model.meanUnitEmbedding([Self.batch])
+    let encodings = [[2, 17, 33, 5, 3], [2, 60, 3], [2, 9, 9, 41, 12, 3]]
+    checkModel(
+      model, batch: Self.batch, single: { TokenBatch(encodings: [encodings[$0]], paddingID: 0) },
+      labels: Self.labels)
+  }
+
   @Test("perceptron: full training and LoRA fine-tuning")
   func perceptron() {
     let features = randomMatrix(4, 8, seed: 43)

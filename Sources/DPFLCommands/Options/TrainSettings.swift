@@ -26,6 +26,7 @@ struct TrainSettings: Codable, Equatable {
   var layers: Int?
   var maxLength: Int?
   var method: FederatedConfiguration.Method?
+  var recAdapter: FederatedConfiguration.Method?
   var privacyUnit: FederatedConfiguration.PrivacyUnit?
   var privacy: Bool?
   var epsilon: Double?
@@ -57,7 +58,7 @@ struct TrainSettings: Codable, Equatable {
     case task, data, evaluationData = "evaluation_data", evaluationSplit = "evaluation_split"
     case speechesPerExample = "speeches_per_example"
     case layers, maxLength = "max_length"
-    case method, privacyUnit = "privacy_unit", privacy, epsilon, delta
+    case method, recAdapter = "rec_adapter", privacyUnit = "privacy_unit", privacy, epsilon, delta
     case noiseMultiplier = "noise_multiplier", rounds, cohortSampling = "cohort_sampling"
     case cohortSize = "cohort_size", population
     case noiseCohortSize = "noise_cohort_size", clippingBound = "clipping_bound"
@@ -98,7 +99,7 @@ struct TrainSettings: Codable, Equatable {
     take(\.task); take(\.data); take(\.evaluationData); take(\.evaluationSplit);
     take(\.speechesPerExample); take(\.layers);
     take(\.maxLength)
-    take(\.method); take(\.privacyUnit); take(\.privacy); take(\.epsilon)
+    take(\.method); take(\.recAdapter); take(\.privacyUnit); take(\.privacy); take(\.epsilon)
     take(\.delta); take(\.noiseMultiplier); take(\.rounds); take(\.cohortSampling);
     take(\.cohortSize); take(\.population)
     take(\.noiseCohortSize); take(\.clippingBound); take(\.adaptiveClipping); take(\.targetQuantile)
@@ -120,6 +121,7 @@ struct TrainSettings: Codable, Equatable {
     if let layers { configuration.encoderLayers = layers }
     if let maxLength { configuration.maxSequenceLength = maxLength }
     if let method { configuration.method = method }
+    if let recAdapter { configuration.codedAdapter = recAdapter }
     if method == .dpREC {
       // DP-REC needs a known cohort size: fixed-size cohorts, which only RDP accounts.
       configuration.cohortSampling = .fixedSize

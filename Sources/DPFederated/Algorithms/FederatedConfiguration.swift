@@ -13,8 +13,9 @@ public struct FederatedConfiguration: Codable, Equatable, Sendable {
     case ffaLoRA = "ffa-lora"
     /// Fed-SB: B and A frozen (public random factors), the r×r core and the head train.
     case fedSB = "fed-sb"
-    /// DP-REC: LoRA whose clipped, noisy updates are sent as indices of an exact relative
-    /// entropy coder (``RelativeEntropyCodec``); user level, fixed-size cohorts.
+    /// DP-REC: adapters (LoRA unless ``FederatedConfiguration/codedAdapter`` says otherwise)
+    /// whose clipped, noisy updates are sent as indices of an exact relative entropy coder
+    /// (``RelativeEntropyCodec``); user level, fixed-size cohorts.
     case dpREC = "dp-rec"
     /// No adapters: only the head trains (a baseline).
     case headOnly = "head-only"
@@ -59,6 +60,12 @@ public struct FederatedConfiguration: Codable, Equatable, Sendable {
   public var encoderLayers = 2
   public var maxSequenceLength = 32
   public var method: Method = .dpDyLoRA
+  /// DP-REC: the adapter whose update is coded, `dp-lora` (`nil`, the default), `ffa-lora`
+  /// or `fed-sb`. DP-DyLoRA is not coded: its live coordinates change with each round's
+  /// rank, and a run's coder is fixed.
+  public var codedAdapter: Method?
+  /// The adapters' method: ``codedAdapter`` (or DP-LoRA) for DP-REC, else ``method``.
+  public var adapterMethod: Method { method == .dpREC ? codedAdapter ?? .dpLoRA : method }
   public var privacyUnit: PrivacyUnit = .user
   /// `false` runs the same loop without clipping or noise (the comparison row).
   public var privacy = true
@@ -104,7 +111,7 @@ public struct FederatedConfiguration: Codable, Equatable, Sendable {
   /// The adapters the method puts on the model (`nil` for head-only).
   public var adapterConfiguration: AdapterConfiguration? {
     let kind: AdapterConfiguration.Kind
-    switch method {
+    switch adapterMethod {
     case .dpLoRA, .dpREC: kind = .lora
     case .dpDyLoRA: kind = .dyLoRA
     case .ffaLoRA: kind = .ffaLoRA
@@ -193,6 +200,16 @@ public struct FederatedConfiguration: Codable, Equatable, Sendable {
       check(
         privacyUnit == .user, "--cohort-sampling", "fixed-size with --privacy-unit example",
         "poisson at example level")
+    }
+    if let codedAdapter {
+      check(
+        method == .dpREC, "--rec-adapter", codedAdapter.rawValue,
+        "omitted unless --method dp-rec")
+      check(
+        [.dpLoRA, .ffaLoRA, .fedSB].contains(codedAdapter), "--rec-adapter",
+        codedAdapter.rawValue,
+        "dp-lora, ffa-lora or fed-sb (a run's coder is fixed, and DyLoRA's live coordinates change with each round's rank)"
+      )
     }
     if method == .dpREC {
       check(

@@ -173,7 +173,7 @@ where Model.Scalar == Float {
       noiseMultiplier * configuration.clippingBound
       / Double(plan.sampler.noiseCohortSize).squareRoot()
     return CodingReport(
-      coder: coder,
+      adapter: configuration.adapterMethod.rawValue, coder: coder,
       deployment: RelativeEntropyCodec.design(
         coordinates: coordinates, clippingBound: configuration.clippingBound,
         noiseStandardDeviation: deploymentNoise),

@@ -133,6 +133,14 @@ public enum ShakespeareTask {
     "as_you_like_it", "twelfth_night", "richard_ii", "henry_v", "macbeth", "othello",
   ]
 
+  /// The public plays by default, one of each genre, neither trained on privately nor
+  /// evaluated: *The Comedy of Errors*, *Henry VI, Part 1* and *Titus Andronicus*. Their
+  /// speeches are the task's public split, from which a text run takes the public centre of
+  /// the sentence embeddings (``TextClassifier/embeddingCenter``).
+  public static let defaultPublicPlays = [
+    "comedy_of_errors", "henry_vi_part_1", "tragedy_of_titus_andronicus",
+  ]
+
   /// The share of each client's speeches that ``Configuration/Evaluation/heldOutLines``
   /// holds out: the last ⌊n / 5⌋ of a role's n speeches.
   public static let heldOutLineDivisor = 5
@@ -162,18 +170,25 @@ public enum ShakespeareTask {
     public var speechesPerExample = 1
     /// What is held out for evaluation.
     public var evaluation: Evaluation = .heldOutPlays(ShakespeareTask.defaultHeldOutPlays)
+    /// Plays whose qualifying roles (their first ``maximumSpeeches`` speeches each) form the
+    /// public split instead of clients or evaluation examples. Public plays missing from
+    /// the folder are skipped.
+    public var publicPlays: [String] = ShakespeareTask.defaultPublicPlays
     /// The seed of the order of the evaluation examples (public). Nothing else depends on
     /// it: clients and their examples are fixed by the texts and the other fields.
     public var seed: UInt64 = 0
 
-    /// The defaults: roles with ≥ 16 speeches, their first 64 speeches, six held-out plays.
+    /// The defaults: roles with ≥ 16 speeches, their first 64 speeches, six held-out plays,
+    /// three public plays.
     public init(
       minimumSpeeches: Int = 16, maximumSpeeches: Int = 64,
-      evaluation: Evaluation = .heldOutPlays(ShakespeareTask.defaultHeldOutPlays), seed: UInt64 = 0
+      evaluation: Evaluation = .heldOutPlays(ShakespeareTask.defaultHeldOutPlays),
+      publicPlays: [String] = ShakespeareTask.defaultPublicPlays, seed: UInt64 = 0
     ) {
       self.minimumSpeeches = minimumSpeeches
       self.maximumSpeeches = maximumSpeeches
       self.evaluation = evaluation
+      self.publicPlays = publicPlays
       self.seed = seed
     }
 
@@ -195,7 +210,21 @@ public enum ShakespeareTask {
           .invalidConfiguration(
             field: "maximumSpeeches", value: "\(maximumSpeeches)", allowed: "an integer ≥ 1"))
       }
+      let unknownPublic = publicPlays.filter { ShakespeareTask.genres[$0] == nil }
+      if !unknownPublic.isEmpty {
+        found.append(
+          .invalidConfiguration(
+            field: "publicPlays", value: unknownPublic.joined(separator: ", "),
+            allowed: "plays of the genre table (e.g. \(ShakespeareTask.defaultPublicPlays[0]))"))
+      }
       if case .heldOutPlays(let plays) = evaluation {
+        let both = plays.filter(publicPlays.contains)
+        if !both.isEmpty {
+          found.append(
+            .invalidConfiguration(
+              field: "publicPlays", value: both.joined(separator: ", "),
+              allowed: "plays that are not also held out for evaluation"))
+        }
         let unknown = plays.filter { ShakespeareTask.genres[$0] == nil }
         if plays.isEmpty || !unknown.isEmpty {
           found.append(
@@ -211,15 +240,24 @@ public enum ShakespeareTask {
     }
   }
 
+  /// Consecutive speeches joined by a space, `size` at a time (the last group may be shorter).
+  static func group(_ speeches: ArraySlice<String>, by size: Int) -> [String] {
+    guard size > 1 else { return Array(speeches) }
+    return stride(from: speeches.startIndex, to: speeches.endIndex, by: size).map {
+      speeches[$0..<min($0 + size, speeches.endIndex)].joined(separator: " ")
+    }
+  }
+
   /// The task, read from the plays in `folder`.
   ///
   /// Every file in `folder` named `<play>_gut.txt` is read (other files are ignored), so a
   /// folder may hold only some of the plays. Each role with at least
   /// ``Configuration/minimumSpeeches`` speeches becomes a client (unless its play is held
-  /// out) with its first ``Configuration/maximumSpeeches`` speeches, all labelled with the
-  /// play's genre. Clients are sorted by play, then role. The evaluation set is described
+  /// out or public) with its first ``Configuration/maximumSpeeches`` speeches, all labelled
+  /// with the play's genre. The roles of ``Configuration/publicPlays`` form the public split
+  /// the same way. Clients are sorted by play, then role. The evaluation set is described
   /// at ``Configuration/Evaluation``; its examples are shuffled with
-  /// ``Configuration/seed``. The public split is empty.
+  /// ``Configuration/seed``.
   ///
   /// - Parameters:
   ///   - configuration: the client filter, the cap and the evaluation.
@@ -231,14 +269,6 @@ public enum ShakespeareTask {
   ///   folder cannot be read or holds no play (line 0), when a play is not in ``genres``
   ///   (line 0), or when a play is not in the expected format: not UTF-8,
   ///   no act heading or no speech (line 0), or a stage direction never closed (its line).
-  /// Consecutive speeches joined by a space, `size` at a time (the last group may be shorter).
-  static func group(_ speeches: ArraySlice<String>, by size: Int) -> [String] {
-    guard size > 1 else { return Array(speeches) }
-    return stride(from: speeches.startIndex, to: speeches.endIndex, by: size).map {
-      speeches[$0..<min($0 + size, speeches.endIndex)].joined(separator: " ")
-    }
-  }
-
   public static func load(_ configuration: Configuration = .init(), folder: URL) throws
     -> FederatedDataset<String>
   {
@@ -264,7 +294,10 @@ public enum ShakespeareTask {
     } else {
       heldOutPlays = []
     }
+    let publicPlays = Set(configuration.publicPlays)
     var clients: [ClientData<String>] = []
+    var publicExamples: [String] = []
+    var publicLabels: [Int] = []
     var evaluationExamples: [String] = []
     var evaluationLabels: [Int] = []
     for name in names {
@@ -279,6 +312,13 @@ public enum ShakespeareTask {
       for role in byRole.keys.sorted() {
         let texts = byRole[role]!.map(\.text)
         guard texts.count >= configuration.minimumSpeeches else { continue }
+        if publicPlays.contains(play) {
+          let grouped = Self.group(
+            texts.prefix(configuration.maximumSpeeches), by: configuration.speechesPerExample)
+          publicExamples += grouped
+          publicLabels += Array(repeating: genre.rawValue, count: grouped.count)
+          continue
+        }
         let training: ArraySlice<String>
         let evaluation: ArraySlice<String>
         switch configuration.evaluation {
@@ -333,7 +373,7 @@ public enum ShakespeareTask {
       evaluation: ClientData(
         id: "evaluation", examples: order.map { evaluationExamples[$0] },
         labels: order.map { evaluationLabels[$0] }),
-      publicSplit: ClientData(id: "public", examples: [], labels: []),
+      publicSplit: ClientData(id: "public", examples: publicExamples, labels: publicLabels),
       classCount: Genre.allCases.count)
   }
 

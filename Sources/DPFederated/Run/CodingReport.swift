@@ -6,6 +6,8 @@ import RealModule
 /// round, each carrying σC/√m_noise of noise, so fewer bits than a simulated client, which
 /// carries the simulated sum's share).
 public struct CodingReport: Codable, Equatable, Sendable {
+  /// The coded adapter's method: `dp-lora`, `ffa-lora` or `fed-sb`.
+  public var adapter: String
   /// d, the largest block's coordinates.
   public var blockDimension: Int
   /// Blocks per client update.
@@ -24,16 +26,20 @@ public struct CodingReport: Codable, Equatable, Sendable {
   public var deploymentBitsPerParameter: Double
 
   enum CodingKeys: String, CodingKey {
-    case blockDimension = "block_dimension", blocks, candidateCount = "candidate_count"
+    case adapter, blockDimension = "block_dimension", blocks, candidateCount = "candidate_count"
     case expectedCandidatesPerBlock = "expected_candidates_per_block"
     case blockFailureProbability = "block_failure_probability"
     case bitsPerClient = "bits_per_client", bitsPerParameter = "bits_per_parameter"
     case deploymentBitsPerParameter = "deployment_bits_per_parameter"
   }
 
-  /// The report of `coder` on D = `coordinates`, with `deployment` the coder a deployment
-  /// client would use.
-  public init(coder: RelativeEntropyCoder, deployment: RelativeEntropyCoder, coordinates: Int) {
+  /// The report of `coder` on D = `coordinates` of `adapter`'s update, with `deployment` the
+  /// coder a deployment client would use.
+  public init(
+    adapter: String, coder: RelativeEntropyCoder, deployment: RelativeEntropyCoder,
+    coordinates: Int
+  ) {
+    self.adapter = adapter
     blockDimension = coder.blockDimension
     blocks = coder.blockCount(coordinates: coordinates)
     candidateCount = coder.candidateCount

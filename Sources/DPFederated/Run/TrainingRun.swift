@@ -84,7 +84,9 @@ public enum TrainingRun {
 
   /// A text task on all-MiniLM-L6-v2 (its first `encoderLayers` blocks) with the method's
   /// adapters on the query and value projections and a fresh head; the adapter is also
-  /// written in PEFT's layout to `adapter/`.
+  /// written in PEFT's layout to `adapter/`. When the task has a public split, the mean of
+  /// its unit-norm embeddings under the pre-trained encoder is the classifier's
+  /// ``TextClassifier/embeddingCenter``.
   static func text(
     configuration: FederatedConfiguration, dataset: FederatedDataset<String>, assets: Assets,
     folder: RunFolder, resume: Bool, progress: (Progress) throws -> Void
@@ -110,12 +112,21 @@ public enum TrainingRun {
       id: dataset.evaluation.id, examples: kept.map { dataset.evaluation.examples[$0] },
       labels: kept.map { dataset.evaluation.labels[$0] })
     let maxLength = configuration.maxSequenceLength
+    let makeBatch: @Sendable ([String]) -> TokenBatch = {
+      TokenBatch(tokenizer.encodeBatch($0, maxLength: maxLength))
+    }
+    var model = TextClassifier(
+      encoder: encoder, classes: max(2, dataset.classCount), seed: configuration.seed ^ 0x6865_6164)
+    if !dataset.publicSplit.examples.isEmpty {
+      let publicTexts = dataset.publicSplit.examples
+      model.embeddingCenter = model.meanUnitEmbedding(
+        stride(from: 0, to: publicTexts.count, by: publicBatchSize).map {
+          makeBatch(Array(publicTexts[$0..<min($0 + publicBatchSize, publicTexts.count)]))
+        })
+    }
     return try train(
-      configuration: configuration, dataset: dataset,
-      model: TextClassifier(
-        encoder: encoder, classes: max(2, dataset.classCount),
-        seed: configuration.seed ^ 0x6865_6164),
-      makeBatch: { TokenBatch(tokenizer.encodeBatch($0, maxLength: maxLength)) }, folder: folder,
+      configuration: configuration, dataset: dataset, model: model, makeBatch: makeBatch,
+      folder: folder,
       resume: resume, progress: progress
     ) { model in
       guard configuration.adapterConfiguration != nil else { return }
@@ -124,6 +135,9 @@ public enum TrainingRun {
         to: folder.url.appendingPathComponent("adapter"))
     }
   }
+
+  /// Examples per forward pass when embedding the public split.
+  static let publicBatchSize = 64
 
   /// Trains on `digits` (fresh, or resuming `folder` when `resume`).
   /// - Parameter progress: called after each round is checkpointed; throwing from it stops
@@ -158,7 +172,8 @@ public enum TrainingRun {
   ) -> MultilayerPerceptron<Float> {
     if configuration.method == .full { return base }
     var model = base.adapted(configuration.adapterConfiguration)
-    guard configuration.method == .fedSB, let publicSplit, !publicSplit.examples.isEmpty else {
+    guard configuration.adapterMethod == .fedSB, let publicSplit, !publicSplit.examples.isEmpty
+    else {
       return model
     }
     let gradient = base.batchGradient(features(publicSplit.examples), labels: publicSplit.labels)

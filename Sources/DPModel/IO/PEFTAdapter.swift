@@ -11,7 +11,9 @@ import Foundation
 /// - DyLoRA at the chosen rank b: A[:b], B[:, :b], r = b, so the scale α/b is kept;
 /// - Fed-SB with its core folded into B: B' = B·R, so (α/r)·B'·A = (α/r)·B·R·A;
 /// - LoRA and FFA-LoRA as they are.
-/// The task head is not part of PEFT's LoRA layout; it goes to `classifier.safetensors`.
+/// The task head is not part of PEFT's LoRA layout; it goes to `classifier.safetensors`,
+/// applied to the mean-pooled embedding normalised to norm √width (the classifier's
+/// embedding centre folded into its bias: ``TextClassifier/exportedHead``).
 public enum PEFTAdapter {
   /// The name of the adapter weights file.
   public static let weightsFile = "adapter_model.safetensors"
@@ -73,7 +75,7 @@ public enum PEFTAdapter {
     let configuration = Configuration(
       r: Int(setting[0]), loraAlpha: setting[1], targetModules: targets.sorted(),
       baseModelNameOrPath: baseModel, layersToTransform: Array(model.encoder.layers.indices))
-    let head = model.head.base
+    let head = model.exportedHead
     do {
       try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
       let encoder = JSONEncoder()

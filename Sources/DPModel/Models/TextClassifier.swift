@@ -1,11 +1,21 @@
-/// A BERT encoder, mean pooling over real tokens, L2 normalisation (to norm √width), and
-/// a linear head: sentence classification. The head (`classifier.weight`, `classifier.bias`) and the encoder's
-/// adapters are the trainable parameters.
+/// A BERT encoder, mean pooling over real tokens, L2 normalisation (to norm √width), an
+/// optional public centre subtracted, and a linear head: sentence classification. The head
+/// (`classifier.weight`, `classifier.bias`) and the encoder's adapters are the trainable
+/// parameters.
 public struct TextClassifier<Scalar: BLASScalar>: ClassificationModel {
   /// The encoder (frozen, with adapters).
   public var encoder: BertEncoder<Scalar>
   /// The task head on the pooled embedding.
   public var head: AdaptedLinear<Scalar>
+  /// A public centre c subtracted from every unit-norm sentence embedding u before the head,
+  /// which sees √width·(u − c); nil for none. A constant of the model, never trained.
+  ///
+  /// The sentence embeddings of a pre-trained encoder share a large common direction. Left
+  /// in, it dominates the head's input, the head's gradient steps are badly conditioned,
+  /// and federated averaging over one-label clients learns little beyond the majority
+  /// class. Set it from public data only, with ``meanUnitEmbedding(_:)``;
+  /// ``exportedHead`` folds it into the bias.
+  public var embeddingCenter: [Scalar]?
 
   /// A classifier over `encoder` with a fresh head (PyTorch's default initialisation from
   /// `seed`).
@@ -28,13 +38,60 @@ public struct TextClassifier<Scalar: BLASScalar>: ClassificationModel {
       sequenceLength: batch.sequenceLength)
   }
 
-  /// The head's input: the embedding scaled to norm √width (see ``RowNormalization``).
+  /// The scale of the head's input: embeddings are normalised to norm √width (see
+  /// ``RowNormalization``).
   var headScale: Scalar { Scalar(encoder.configuration.hiddenSize).squareRoot() }
 
+  /// The mean of the unit-norm sentence embeddings of `batches` (at every adapter's current
+  /// state), the value for ``embeddingCenter``.
+  /// - Precondition: at least one example.
+  public func meanUnitEmbedding(_ batches: [TokenBatch]) -> [Scalar] {
+    var sum = [Scalar](repeating: 0, count: encoder.configuration.hiddenSize)
+    var count = 0
+    for batch in batches {
+      let unit = RowNormalization.forward(embeddings(batch), scale: 1).0
+      for row in 0..<unit.rows {
+        for column in sum.indices { sum[column] += unit[row, column] }
+      }
+      count += unit.rows
+    }
+    precondition(count > 0, "the mean embedding needs at least one example")
+    return sum.map { $0 / Scalar(count) }
+  }
+
+  /// The head's input √width·(u − c) from the pooled embeddings, with the normalised
+  /// √width·u and the norms for the backward pass (subtracting c does not change it).
+  func headInput(_ pooled: Matrix<Scalar>) -> (
+    input: Matrix<Scalar>, normalized: Matrix<Scalar>, norms: [Scalar]
+  ) {
+    let (normalized, norms) = RowNormalization.forward(pooled, scale: headScale)
+    guard let embeddingCenter else { return (normalized, normalized, norms) }
+    var input = normalized
+    for row in 0..<input.rows {
+      for column in embeddingCenter.indices {
+        input[row, column] -= headScale * embeddingCenter[column]
+      }
+    }
+    return (input, normalized, norms)
+  }
+
+  /// The head on √width·u alone, with ``embeddingCenter`` folded into its bias
+  /// (b − √width·W·c): what an exported model applies to the normalised embedding.
+  public var exportedHead: Linear<Scalar> {
+    var folded = head.base
+    guard let embeddingCenter else { return folded }
+    var bias = folded.bias ?? [Scalar](repeating: 0, count: folded.outputCount)
+    for output in bias.indices {
+      for column in embeddingCenter.indices {
+        bias[output] -= headScale * folded.weight[output, column] * embeddingCenter[column]
+      }
+    }
+    folded.bias = bias
+    return folded
+  }
+
   public func logits(_ batch: TokenBatch, activeRank: Int?) -> Matrix<Scalar> {
-    head.forward(
-      RowNormalization.forward(embeddings(batch, activeRank: activeRank), scale: headScale).0
-    ).0
+    head.forward(headInput(embeddings(batch, activeRank: activeRank)).input).0
   }
 
   public func gradients(
@@ -43,8 +100,8 @@ public struct TextClassifier<Scalar: BLASScalar>: ClassificationModel {
     let dropout = dropoutSeed.map { (Dropout(rate: 0.1), Xoshiro256StarStar(seed: $0)) }
     let (hidden, encoderCache) = encoder.forward(batch, activeRank: activeRank, dropout: dropout)
     let pooled = MeanPooling.forward(hidden, mask: batch.mask, sequenceLength: batch.sequenceLength)
-    let (normalized, norms) = RowNormalization.forward(pooled, scale: headScale)
-    let (logits, headCache) = head.forward(normalized)
+    let (input, normalized, norms) = headInput(pooled)
+    let (logits, headCache) = head.forward(input)
     let (losses, logitGradient) = SoftmaxCrossEntropy.evaluate(
       logits: logits, labels: labels, reduction: .sum)
     let (pooledGradient, headGradients) = head.backward(
