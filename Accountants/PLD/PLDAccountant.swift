@@ -12,9 +12,10 @@ import RealModule
 /// form when nothing else was composed.
 ///
 /// Float64 FFT round-off is about 10⁻¹⁶ of the largest value at every grid point. The
-/// measured round-off is added back to every composed value as a margin, and when the
-/// untilted round-off could reach 0.1 % of δ each composition is exponentially tilted
-/// towards the queried ε (``PLDTilt``), so that it stays far below δ even for δ = 1e-12.
+/// measured round-off is added back to every composed value as a margin, and each
+/// composition is exponentially tilted towards the queried ε (``PLDTilt``) as far as its FFT
+/// allows: up to 8 times wider when the untilted round-off could reach 0.1 % of δ, so that
+/// it stays far below δ even for δ = 1e-12.
 /// For ε(δ) the single-release losses are truncated where the moved tail mass is at most
 /// 0.1 % of δ (pessimistically, to the grid's ends and +∞).
 ///
@@ -265,10 +266,10 @@ public struct PLDAccountant: PrivacyAccountant, Equatable {
     var moments: LossMoments
   }
 
-  /// The tilt of a query's compositions and their windows: none when the FFT round-off of
-  /// the untilted compositions (about 2⁻⁵³ per point) cannot reach ``untiltedShare`` of δ;
-  /// otherwise the largest of the query's tilt λ, λ/2, λ/4, … (or 0) whose FFTs are at
-  /// most ``maximumTiltGrowth`` times the untilted ones.
+  /// The tilt of a query's compositions and their windows: the largest of the query's tilt
+  /// λ, λ/2, λ/4, … (or 0) whose FFTs are at most ``maximumTiltGrowth`` times the untilted
+  /// ones, or no larger at all when the untilted round-off (about 2⁻⁵³ per point) cannot
+  /// reach ``untiltedShare`` of δ (a free tilt still shrinks the round-off margin's share).
   /// - Throws: ``AccountingError/resourceLimitExceeded(reason:)`` when even the untilted
   ///   composition exceeds ``maximumGridSize``.
   private static func affordableTilt(
@@ -282,9 +283,10 @@ public struct PLDAccountant: PrivacyAccountant, Equatable {
       throw .resourceLimitExceeded(
         reason: "the composed PLD needs more than \(maximumGridSize) points.")
     }
+    var growth = maximumTiltGrowth
     if case .epsilon(let delta) = query {
       let roundOff = 0x1p-49 * Double(plain.reduce(0) { $0 + size($1) })
-      if roundOff <= untiltedShare * delta { return (0, plain) }
+      if roundOff <= untiltedShare * delta { growth = 1 }
     }
     var tilt = query.tilt { lambda in
       singles.reduce(0) { $0 + Double($1.count) * $1.moments(lambda) }
@@ -295,7 +297,7 @@ public struct PLDAccountant: PrivacyAccountant, Equatable {
         return (low: min(plain.low, tilted.low), high: max(plain.high, tilted.high))
       }
       let affordable = zip(windows, plain).allSatisfy {
-        size($0) <= maximumGridSize && size($0) <= maximumTiltGrowth * size($1)
+        size($0) <= maximumGridSize && size($0) <= growth * size($1)
       }
       if affordable { return (tilt, windows) }
       tilt /= 2
@@ -303,8 +305,8 @@ public struct PLDAccountant: PrivacyAccountant, Equatable {
     return (0, plain)
   }
 
-  /// The share of δ up to which the untilted compositions' round-off is left alone (it
-  /// is still bounded by the round-off margin).
+  /// The share of δ below which the untilted compositions' round-off needs no wider FFT
+  /// (it is still bounded by the round-off margin).
   static let untiltedShare = 1e-3
 
   private static let noOpPmf = PLDPmf(
