@@ -179,15 +179,16 @@ public struct PLDAccountant: PrivacyAccountant, Equatable {
       let value = exactGaussian(releases[0].noiseMultiplier)
       return Bound(value: value, remove: value, add: value, discretization: nil)
     }
+    var grids: [HockeyStickGrid] = []
     switch discretization {
     case .fixed(let h):
-      return try evaluate(h: h, query)
+      return try evaluate(h: h, query, grids: &grids)
     case .automatic(let relativeError):
       var h = Self.initialInterval
       var coarse: Bound
       while true {
         do {
-          coarse = try evaluate(h: h, query)
+          coarse = try evaluate(h: h, query, grids: &grids)
           break
         } catch {
           // Losses in the thousands need a coarser grid to fit (and lose nothing by it).
@@ -201,7 +202,7 @@ public struct PLDAccountant: PrivacyAccountant, Equatable {
         h /= 2
         let fine: Bound
         do {
-          fine = try evaluate(h: h, query)
+          fine = try evaluate(h: h, query, grids: &grids)
         } catch {
           return coarse  // the finest grid that fits: still an upper bound
         }
@@ -226,8 +227,14 @@ public struct PLDAccountant: PrivacyAccountant, Equatable {
   /// halved until it fits. Wider tilts cut the round-off in the answer's tail further.
   static let maximumTiltGrowth = 8
 
-  private func evaluate(h: Double, _ query: Query) throws(AccountingError) -> Bound {
+  /// Both directions' bounds at interval h. `grids` holds each release's exact δ grid per
+  /// direction (remove, then add) from the previous, twice coarser call, and returns this
+  /// call's.
+  private func evaluate(h: Double, _ query: Query, grids: inout [HockeyStickGrid])
+    throws(AccountingError) -> Bound
+  {
     var values: [Double] = []
+    var computed: [HockeyStickGrid] = []
     let truncation = query.truncation(count: releases.reduce(0) { $0 + $1.count })
     for direction in [SubsampledGaussianLoss.Direction.remove, .add] {
       var singles: [Single] = []
@@ -243,7 +250,10 @@ public struct PLDAccountant: PrivacyAccountant, Equatable {
               "a PLD grid with interval \(h) for q = \(release.probability), σ = \(release.noiseMultiplier) needs more than \(Self.maximumGridSize) points; pass a coarser discretization."
           )
         }
-        let pmf = PLDPmf(connectingDotsOf: loss, discretization: h, truncation: truncation)
+        let previous = grids.indices.contains(computed.count) ? grids[computed.count] : nil
+        let grid = HockeyStickGrid(loss, discretization: h, range: range, reusing: previous)
+        computed.append(grid)
+        let pmf = PLDPmf(connectingDots: grid)
         singles.append(Single(pmf: pmf, count: release.count, moments: LossMoments(pmf)))
       }
       let (tilt, windows) = try Self.affordableTilt(query, singles)
@@ -255,6 +265,7 @@ public struct PLDAccountant: PrivacyAccountant, Equatable {
       }
       values.append(total.map(query.answer) ?? 0)
     }
+    grids = computed
     return Bound(
       value: max(values[0], values[1]), remove: values[0], add: values[1], discretization: h)
   }

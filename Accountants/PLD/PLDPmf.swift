@@ -21,14 +21,11 @@ struct PLDPmf: Sendable {
   var logScale = 0.0
 
   /// The pessimistic connect-the-dots discretisation of one release (CTD Algorithm 1):
-  /// exact δ at the grid losses i·h over `loss.lossRange(truncation:)`, masses from
-  /// consecutive differences, and δ at the top of the grid at +∞.
-  init(connectingDotsOf loss: SubsampledGaussianLoss, discretization h: Double, truncation: Double)
-  {
-    let range = loss.lossRange(truncation: truncation)
-    let lower = Int((range.lowerBound / h).rounded(.down))
-    let upper = max(lower + 1, Int((range.upperBound / h).rounded(.up)))
-    var deltas = (lower...upper).map { loss.delta(epsilon: Double($0) * h) }
+  /// masses from consecutive differences of its exact δ at the grid losses (made
+  /// non-increasing first), and δ at the top of the grid at +∞.
+  init(connectingDots grid: HockeyStickGrid) {
+    let h = grid.discretization
+    var deltas = grid.values
     for i in deltas.indices.dropFirst() { deltas[i] = min(deltas[i], deltas[i - 1]) }
     let down = Double.expMinusOne(-h)
     let up = Double.expMinusOne(h)
@@ -39,7 +36,8 @@ struct PLDPmf: Sendable {
       masses[i] = max(0, y + z)
     }
     self.init(
-      discretization: h, offset: lower, probabilities: masses, infinityMass: deltas.last ?? 0)
+      discretization: h, offset: grid.lower, probabilities: masses,
+      infinityMass: deltas.last ?? 0)
   }
 
   init(

@@ -8,10 +8,11 @@ struct PLDPmfTests {
   /// One release of q = 0.05, σ = 2 on a 0.01 grid (about 300 losses), in the remove
   /// direction, and its 8-fold composition by direct convolution: a sum of non-negative
   /// terms, so every mass is exact to about 10⁻¹³ relative, however small.
+  static let loss = SubsampledGaussianLoss(
+    probability: 0.05, noiseMultiplier: 2, direction: .remove)
+  static let range = loss.lossRange(truncation: SubsampledGaussianLoss.truncation)
   static let single = PLDPmf(
-    connectingDotsOf: SubsampledGaussianLoss(
-      probability: 0.05, noiseMultiplier: 2, direction: .remove),
-    discretization: 0.01, truncation: SubsampledGaussianLoss.truncation)
+    connectingDots: HockeyStickGrid(loss, discretization: 0.01, range: range))
   static let count = 8
 
   static let direct: PLDPmf = {
@@ -56,6 +57,17 @@ struct PLDPmfTests {
     #expect(tilted >= exact * (1 - 1e-12), "tilted \(tilted) < exact \(exact)")
     #expect(untilted >= exact * (1 - 1e-12), "untilted \(untilted) < exact \(exact)")
     #expect(tilted - exact <= PLDPmf.tailMass + 1e-6 * exact, "tilted \(tilted) vs \(exact)")
+  }
+
+  @Test("a grid reusing the twice coarser one's δ values equals one computed afresh")
+  func gridReuse() {
+    let coarse = HockeyStickGrid(Self.loss, discretization: 0.02, range: Self.range)
+    let reused = HockeyStickGrid(
+      Self.loss, discretization: 0.01, range: Self.range, reusing: coarse)
+    let fresh = HockeyStickGrid(Self.loss, discretization: 0.01, range: Self.range)
+    #expect(reused.lower == fresh.lower)
+    #expect(reused.values == fresh.values)
+    #expect(fresh.values.count > 300)
   }
 
   @Test("ε(δ) and δ(ε) of a tilted composition invert each other and match the exact one")
