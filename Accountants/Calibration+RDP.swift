@@ -16,22 +16,6 @@ extension Calibration.Search {
     let coarse = RDPAccountant(
       orders: try RDPOrders(integers), conversion: template.conversion,
       neighboringRelation: template.neighboringRelation)
-    func epsilon(_ accountant: RDPAccountant, at x: Double) throws(AccountingError) -> Double {
-      var fresh = accountant
-      try fresh.compose(event(x))
-      return try fresh.epsilon(delta: target.delta)
-    }
-    let start: Double
-    do {
-      start = try boundary(start: 1) { (x: Double) throws(AccountingError) -> Double in
-        try epsilon(coarse, at: x)
-      }
-    } catch .noBracketFound {
-      return nil  // the integer orders alone never meet the target: search the whole grid
-    }
-    return try boundary(start: start, initialStep: 0.02) {
-      (x: Double) throws(AccountingError) -> Double in
-      try epsilon(template, at: x)
-    }
+    return try warmStarted(coarse: coarse, fine: template, event: event)
   }
 }

@@ -98,7 +98,8 @@ public enum Calibration {
 
   /// The continuous search behind ``noiseMultiplier(target:accountant:relativeTolerance:event:)``
   /// and ``samplingProbability(target:accountant:relativeTolerance:event:)``, started from
-  /// a cheap first answer for RDP accountants (see `Calibration+RDP.swift`).
+  /// a cheap first answer for RDP and PLD accountants (see `Calibration+RDP.swift` and
+  /// `Calibration+PLD.swift`).
   private static func continuousBoundary<A: PrivacyAccountant>(
     target: PrivacyBudget, range: ClosedRange<Double>, epsilonIncreases: Bool,
     relativeTolerance: Double, name: String, accountant: () -> A, event: (Double) -> DPEvent
@@ -108,6 +109,11 @@ public enum Calibration {
       relativeTolerance: relativeTolerance, name: name)
     if let template = accountant() as? RDPAccountant, template.ledger == .noOp,
       let found = try search.startingFromIntegerOrders(template: template, event: event)
+    {
+      return found
+    }
+    if let template = accountant() as? PLDAccountant, template.ledger == .noOp,
+      let found = try search.startingFromCoarseGrid(template: template, event: event)
     {
       return found
     }
@@ -134,6 +140,31 @@ extension Calibration {
     var epsilonIncreases: Bool
     var relativeTolerance: Double
     var name: String
+
+    /// The boundary for `fine`, searched from the boundary for `coarse`, an accountant whose
+    /// ε is never below `fine`'s and cheaper to evaluate, with a bracket that grows from 2 %;
+    /// `nil` when `coarse` finds no boundary (the caller then searches with `fine` alone).
+    func warmStarted<A: PrivacyAccountant>(
+      coarse: A, fine: A, event: (Double) -> DPEvent
+    ) throws(AccountingError) -> Double? {
+      func epsilon(_ accountant: A, at x: Double) throws(AccountingError) -> Double {
+        var fresh = accountant
+        try fresh.compose(event(x))
+        return try fresh.epsilon(delta: target.delta)
+      }
+      let start: Double
+      do {
+        start = try boundary(start: 1) { (x: Double) throws(AccountingError) -> Double in
+          try epsilon(coarse, at: x)
+        }
+      } catch {
+        return nil
+      }
+      return try boundary(start: start, initialStep: 0.02) {
+        (x: Double) throws(AccountingError) -> Double in
+        try epsilon(fine, at: x)
+      }
+    }
 
     /// The boundary for `epsilonAt`, searched in u = ±log x so that ε decreases in u,
     /// from x = `start`; returns the feasible end of the final bracket. The bracket grows

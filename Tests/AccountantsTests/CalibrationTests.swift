@@ -34,6 +34,23 @@ struct CalibrationTests {
     }
   }
 
+  @Test(
+    "PLD (coarse-grid warm start): ε(σ*) ≤ target < ε(σ*/(1 + 2·tol)) with the automatic accountant",
+    arguments: [(1e-3, 2_000, 2.0, 1e-6), (0.02, 300, 1.0, 1e-8), (0.2, 50, 8.0, 1e-5)])
+  func pldNoiseMultiplierRoundTrip(q: Double, steps: Int, epsilon: Double, delta: Double) throws {
+    let target = try PrivacyBudget(epsilon: epsilon, delta: delta)
+    let make = Self.run(q, steps)
+    let sigma = try Calibration.noiseMultiplier(
+      target: target, accountant: { PLDAccountant() }, event: make)
+    func pld(_ sigma: Double) throws -> Double {
+      var accountant = PLDAccountant()
+      try accountant.compose(make(sigma))
+      return try accountant.epsilon(delta: delta)
+    }
+    #expect(try pld(sigma) <= epsilon)
+    #expect(try pld(sigma / (1 + 2e-6)) > epsilon)
+  }
+
   @Test("the largest count meets the target and one more step does not")
   func countIsExact() throws {
     let target = try PrivacyBudget(epsilon: 2, delta: 1e-6)
