@@ -143,7 +143,8 @@ extension Calibration {
 
     /// The boundary for `fine`, searched from the boundary for `coarse`, an accountant whose
     /// ε is never below `fine`'s and cheaper to evaluate, with a bracket that grows from 2 %;
-    /// `nil` when `coarse` finds no boundary (the caller then searches with `fine` alone).
+    /// `nil` when the search with `coarse` fails for any reason (no boundary, or a coarse
+    /// PLD grid too large): the caller then searches with `fine` alone.
     func warmStarted<A: PrivacyAccountant>(
       coarse: A, fine: A, event: (Double) -> DPEvent
     ) throws(AccountingError) -> Double? {
