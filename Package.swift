@@ -37,7 +37,10 @@ let package = Package(
     /// adapters (DP-LoRA, DP-DyLoRA, FFA-LoRA, Fed-SB), accounting before release, run folders.
     .target(
       name: "DPFederated",
-      dependencies: ["Accountants", "DPModel", .product(name: "RealModule", package: "swift-numerics")],
+      dependencies: [
+        "Accountants", "DPModel", .product(name: "RealModule", package: "swift-numerics"),
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ],
       resources: [.copy("Resources/digits.csv"), .copy("Resources/DIGITS-LICENSE.md")]
     ),
     /// The command-line interface as a library, so tests can drive it.

@@ -12,6 +12,8 @@ struct AccountCommand: ParsableCommand {
         dpfl account --noise-multiplier 1 --population 1000000 --cohort-size 1000 --rounds 2000 --delta 1e-6 --format json
         dpfl account --batch queries.jsonl --timings
         dpfl account --ledger run/ledger.json --delta 1e-6 --compare
+
+      \(ExitStatus.help)
       """)
 
   @Option(
@@ -54,6 +56,14 @@ struct AccountCommand: ParsableCommand {
 
   init() {}
 
+  func validate() throws {
+    if output.batch != nil && ledger != nil {
+      throw ValidationError(
+        "--batch and --ledger cannot be combined: a batch reads its own queries; re-account a ledger on its own."
+      )
+    }
+  }
+
   /// The query as given on the command line.
   var rawQuery: RawQuery {
     var raw = RawQuery(
@@ -75,10 +85,6 @@ struct AccountCommand: ParsableCommand {
         return
       }
       if let path = ledger {
-        if output.batch != nil {
-          throw CLIError.conflict(
-            .ledger, .noiseMultiplier, reason: "--batch reads its own queries.")
-        }
         let results = try LedgerQuery(path: path, raw: rawQuery, compare: compare).evaluate()
         try printLedgerResults(results)
         return

@@ -1,5 +1,6 @@
 import Accountants
 import ArgumentParser
+import DPFederated
 
 /// `dpfl plan`: the noise multiplier that meets a privacy target, or the rounds a noise
 /// multiplier affords.
@@ -16,6 +17,8 @@ struct PlanCommand: ParsableCommand {
         dpfl plan --epsilon 2
         dpfl plan --epsilon 8 --delta 1e-5 --sampling-rate 0.004 --steps 14000 --clipping-bound 1
         dpfl plan --epsilon 2 --solve rounds --noise-multiplier 1.2 --format json
+
+      \(ExitStatus.help)
       """)
 
   @Option(parsing: .unconditional, help: "Target ε > 0.")
@@ -81,27 +84,20 @@ struct PlanCommand: ParsableCommand {
       conversion: conversion, clippingBound: clippingBound, solve: solve)
     schedule.apply(to: &raw)
     guard let config else { return raw }
-    return raw.overriding(try Self.query(from: TrainSettings.read(config), path: config))
+    return raw.overriding(try Self.query(from: RunConfigFile.configuration(config), path: config))
   }
 
-  /// The schedule a training run of `settings` accounts: q = m_noise/N per round, its
-  /// rounds, its δ, ε and accountant, with `dpfl train`'s defaults where the file is silent.
-  static func query(from settings: TrainSettings, path: String) throws(CLIError) -> RawQuery {
-    let run = settings.configuration
+  /// The schedule a training run of `run` accounts: q = m_noise/N per round, its rounds,
+  /// its δ, ε, sampling and accountant.
+  static func query(from run: FederatedConfiguration, path: String) throws(CLIError) -> RawQuery {
     guard run.privacyUnit == .user else {
       throw .malformedFile(
         path: path, reason: "plan --config plans user-level runs; privacy_unit is example.")
     }
-    guard let population = run.population else {
-      throw .malformedFile(
-        path: path, reason: "population is needed to plan (q = noise_cohort_size / population).")
-    }
     return RawQuery(
-      population: population, cohortSize: run.noiseCohortSize ?? run.cohortSize, rounds: run.rounds,
-      delta: run.delta, epsilon: run.targetEpsilon,
-      accountant: run.accountant == .pld ? .pld : .rdp,
-      sampling: run.cohortSampling == .fixedSize ? .fixedSize : .poisson,
-      clippingBound: run.clippingBound)
+      population: run.population, cohortSize: run.noiseCohortSize, rounds: run.rounds,
+      delta: run.delta, epsilon: run.targetEpsilon, accountant: run.accountantKind,
+      sampling: run.samplingScheme, clippingBound: run.clippingBound)
   }
 
   func run() throws {

@@ -5,6 +5,9 @@ public enum FederatedError: Error, Equatable, Sendable, CustomStringConvertible 
   case malformedData(file: String, line: Int, reason: String)
   /// A configuration value is outside what is allowed.
   case invalidConfiguration(field: String, value: String, allowed: String)
+  /// Settings (flags, a TOML run config or `config.json`) that do not parse or validate;
+  /// the parser's message, one problem per line.
+  case invalidSettings(String)
   /// The privacy target cannot be met by any noise multiplier (or the accountant failed).
   case accounting(String)
   /// The run folder cannot be read or written, or does not match the configuration.
@@ -17,6 +20,8 @@ public enum FederatedError: Error, Equatable, Sendable, CustomStringConvertible 
       return "\(file):\(line): \(reason)"
     case .invalidConfiguration(let field, let value, let allowed):
       return "\(field) must be \(allowed); got \(value)."
+    case .invalidSettings(let message):
+      return message
     case .accounting(let reason):
       return "Privacy accounting failed: \(reason)"
     case .runFolder(let path, let reason):

@@ -47,7 +47,7 @@ struct GoldenRunTests {
     ("head-only", ["--method", "head-only"]),
     ("full", ["--method", "full"]),
     ("example-level", ["--method", "dp-lora", "--privacy-unit", "example", "--epsilon", "8"]),
-    ("fixed-size", ["--method", "dp-lora", "--cohort-sampling", "fixed-size"]),
+    ("fixed-size", ["--method", "dp-lora", "--sampling", "fixed-size"]),
     ("dp-rec", ["--method", "dp-rec", "--rounds", "3"]),
     ("dp-rec-fed-sb", ["--method", "dp-rec", "--rec-adapter", "fed-sb", "--rounds", "3"]),
     ("adaptive-clipping", ["--method", "dp-lora", "--adaptive-clipping"]),

@@ -29,7 +29,7 @@ struct TextTrainingTests {
 
   @Test("a DP-LoRA run on the tiny BERT records its ledger and exports a PEFT adapter")
   func textRun() throws {
-    var configuration = FederatedConfiguration()
+    var configuration = FederatedConfiguration.defaults
     configuration.method = .dpLoRA
     configuration.rounds = 4
     configuration.cohortSize = 4

@@ -10,7 +10,7 @@ import Testing
 @Suite("TrainingRun", .serialized)
 struct TrainingRunTests {
   static func configuration() -> FederatedConfiguration {
-    var configuration = FederatedConfiguration()
+    var configuration = FederatedConfiguration.defaults
     configuration.rounds = 8
     configuration.accountant = .rdp
     configuration.seed = 21
@@ -34,8 +34,7 @@ struct TrainingRunTests {
     #expect(
       summary.simulation && summary.simulatedPopulation == 1_000_000
         && summary.noiseCohortSize == 1_000)
-    #expect(
-      try folder.read(FederatedConfiguration.self, from: .configuration) == Self.configuration())
+    #expect(try folder.readConfiguration() == Self.configuration())
     #expect(try folder.readMetrics().count == 8)
     let ledger = try #require(try folder.read(DPEvent.self, from: .ledger))
     var accountant = RDPAccountant()

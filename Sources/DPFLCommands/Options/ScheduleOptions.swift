@@ -1,4 +1,5 @@
 import ArgumentParser
+import DPFederated
 
 /// How often a record or client is sampled and for how many steps: `--sampling-rate Q
 /// --steps T`, or `--population N --cohort-size M --rounds T`.

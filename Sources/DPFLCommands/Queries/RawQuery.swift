@@ -1,4 +1,5 @@
 import Accountants
+import DPFederated
 
 /// Every input a query may carry, before validation — from flags or from one line of a
 /// JSON Lines batch. Both paths go through the same validation (``Schedule``,

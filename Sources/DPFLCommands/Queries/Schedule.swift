@@ -1,4 +1,5 @@
 import Accountants
+import DPFederated
 
 /// How a record (or client) is sampled each step: Poisson with rate q, or a fixed-size
 /// cohort of M out of a population of N.
@@ -53,29 +54,21 @@ struct Sampling: Equatable, Sendable {
   }
 
   /// The neighbouring relation the scheme is analysed under.
-  var neighboringRelation: NeighboringRelation {
-    switch scheme {
-    case .poisson: return .addOrRemoveOne
-    case .fixedSize: return .replaceOne
-    }
-  }
+  var neighboringRelation: NeighboringRelation { scheme.neighboringRelation }
 
-  /// The event of `steps` sampled Gaussian releases with noise standard deviation σ·C,
-  /// C being the clipping bound. Under replace-one neighbours a sum clipped at C has
-  /// sensitivity 2C, so the event's noise multiplier is σ/2.
+  /// The event of `steps` sampled Gaussian releases with noise standard deviation σ·C
+  /// (``SamplingScheme/event(noiseMultiplier:population:cohortSize:)``).
   func event(noiseMultiplier: Double, steps: Int) -> DPEvent {
+    let single: DPEvent
     switch scheme {
     case .poisson:
-      return .selfComposed(
-        .poissonSampled(probability: rate, .gaussian(noiseMultiplier: noiseMultiplier)),
-        count: steps)
+      single = .poissonSampled(probability: rate, .gaussian(noiseMultiplier: noiseMultiplier))
     case .fixedSize:
       // Sampling guarantees population and cohort size for fixed-size schemes.
-      let gaussian = DPEvent.gaussian(noiseMultiplier: noiseMultiplier / 2)
-      return .selfComposed(
-        .sampledWithoutReplacement(
-          sourceSize: population ?? 1, sampleSize: cohortSize ?? 1, gaussian), count: steps)
+      single = scheme.event(
+        noiseMultiplier: noiseMultiplier, population: population ?? 1, cohortSize: cohortSize ?? 1)
     }
+    return .selfComposed(single, count: steps)
   }
 }
 

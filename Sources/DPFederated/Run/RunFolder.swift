@@ -82,6 +82,18 @@ public struct RunFolder: Sendable {
     }
   }
 
+  /// The run's configuration, as `config.json` records its settings (parsed and validated
+  /// as flags would be).
+  /// - Throws: ``FederatedError/runFolder(path:reason:)`` when it is missing or invalid.
+  public func readConfiguration() throws -> FederatedConfiguration {
+    guard let settings = try read([String: SettingValue].self, from: .configuration) else {
+      throw FederatedError.runFolder(path: url.path, reason: "no config.json")
+    }
+    do { return try FederatedConfiguration(settings: settings) } catch {
+      throw FederatedError.runFolder(path: path(.configuration).path, reason: "\(error)")
+    }
+  }
+
   /// Rewrites `metrics.jsonl` with `metrics`, one object per line, atomically.
   public func writeMetrics(_ metrics: [RoundMetrics]) throws {
     var data = Data()

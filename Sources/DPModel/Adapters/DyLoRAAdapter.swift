@@ -42,6 +42,13 @@ public struct DyLoRAAdapter<Scalar: BLASScalar>: Adapter {
   /// α/b.
   public func scale(activeRank b: Int) -> Double { alpha / Double(b) }
   public func trainable(activeRank b: Int) -> LowRankFactors<Scalar>.Trainable {
-    .init(down: true, up: true, core: false, components: frozen ? (b - 1)..<b : 0..<b)
+    .init(down: true, up: true, core: false, components: Self.trainedComponents(activeRank: b, frozen: frozen))
+  }
+
+  /// The rank components that train at active rank b: component b alone (frozen) or 1…b,
+  /// as 0-based indices. The only statement of DyLoRA's rank rule; the federated code asks
+  /// it which coordinates a round can change.
+  public static func trainedComponents(activeRank b: Int, frozen: Bool) -> Range<Int> {
+    frozen ? (b - 1)..<b : 0..<b
   }
 }

@@ -182,6 +182,18 @@ public struct LowRankFactors<Scalar: BLASScalar>: Equatable, Sendable {
     return delta
   }
 
+  /// Where a factor's rank components lie: the rows of A (`lora_A`), the columns of B
+  /// (`lora_B`); `nil` for the core and for parameters that are not factors.
+  public enum ComponentAxis: Sendable { case rows, columns }
+
+  /// The axis of the rank components of the parameter named `name` (a factor's name, with
+  /// or without a layer prefix).
+  public static func componentAxis(ofParameterNamed name: String) -> ComponentAxis? {
+    if name.hasSuffix("lora_A") { return .rows }
+    if name.hasSuffix("lora_B") { return .columns }
+    return nil
+  }
+
   /// The factors as named parameters: lora_A, lora_B (and lora_R).
   public var parameters: ParameterSet<Scalar> {
     var set = ParameterSet<Scalar>([("lora_A", down), ("lora_B", up)])

@@ -1,7 +1,8 @@
+import ArgumentParser
 import DPModel
 
 /// Where the Gaussian noise of a release comes from, recorded in every run's config.
-public enum NoiseSource: String, Codable, CaseIterable, Sendable {
+public enum NoiseSource: String, Codable, CaseIterable, Sendable, ExpressibleByArgument {
   /// A seeded xoshiro256** stream derived from the run seed and the round: reproducible,
   /// for simulation and tests; a resumed run redraws exactly the same noise.
   case seeded

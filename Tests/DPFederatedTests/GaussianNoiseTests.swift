@@ -5,8 +5,8 @@ import Testing
 
 @testable import DPFederated
 
-@Suite("GaussianMechanism")
-struct GaussianMechanismTests {
+@Suite("GaussianNoise")
+struct GaussianNoiseTests {
   static func update(seed: UInt64, scale: Double) -> ParameterSet<Float> {
     var generator = SeededGenerator(seed: seed)
     return ParameterSet([
@@ -34,23 +34,23 @@ struct GaussianMechanismTests {
       let bound = generator.logUniform(1e-3, 10)
       let original = Self.update(seed: seed, scale: generator.logUniform(1e-4, 100))
       var clipped = original
-      let (norm, wasClipped) = GaussianMechanism.clip(&clipped, to: bound)
+      let (norm, wasClipped) = GaussianNoise.clip(&clipped, to: bound)
       expectClose(norm, Self.norm(original), relative: 1e-12)
       #expect(Self.norm(clipped) <= bound * (1 + 1e-6), "seed \(seed)")
       #expect(wasClipped == (norm > bound))
       if !wasClipped { #expect(clipped == original) }
       var twice = clipped
-      _ = GaussianMechanism.clip(&twice, to: bound * (1 + 1e-6))
+      _ = GaussianNoise.clip(&twice, to: bound * (1 + 1e-6))
       #expect(twice == clipped)
     }
   }
 
   @Test("noise has mean 0 and std scale·σ·C over 2·10⁵ live coordinates (6 standard errors)")
   func noiseStatistics() {
-    let mechanism = GaussianMechanism(clippingBound: 0.5, noiseMultiplier: 0.7)
+    let noise = GaussianNoise(clippingBound: 0.5, noiseMultiplier: 0.7)
     var sum = ParameterSet<Float>([("w", Matrix(rows: 400, columns: 500))])
     var generator = Xoshiro256StarStar(seed: 1)
-    mechanism.addNoise(to: &sum, live: .all, scale: 0.02, using: &generator)
+    noise.add(to: &sum, live: .all, scale: 0.02, using: &generator)
     let values = sum.flattened().map(Double.init)
     let n = Double(values.count)
     let expected = 0.02 * 0.7 * 0.5
@@ -70,7 +70,7 @@ struct GaussianMechanismTests {
       ("classifier.weight", Matrix(rows: 2, columns: 5)),
     ])
     var generator = Xoshiro256StarStar(seed: 2)
-    GaussianMechanism(clippingBound: 1, noiseMultiplier: 1).addNoise(
+    GaussianNoise(clippingBound: 1, noiseMultiplier: 1).add(
       to: &sum, live: live, scale: 1, using: &generator)
     let a = sum["layers.0.lora_A"]!
     let b = sum["layers.0.lora_B"]!

@@ -11,13 +11,15 @@ public struct LiveCoordinates: Equatable, Sendable {
   /// Every coordinate live.
   public static let all = LiveCoordinates(components: nil)
 
-  /// The live set of a round: for DyLoRA at rank b, component b alone (frozen) or 1…b.
+  /// The live set of a round: for DyLoRA at rank b, the components that train at b
+  /// (``DyLoRAAdapter/trainedComponents(activeRank:frozen:)``); every coordinate otherwise.
   public init(adapter: AdapterConfiguration?, activeRank: Int?) {
     guard let adapter, adapter.kind == .dyLoRA, let b = activeRank else {
       self.init(components: nil)
       return
     }
-    self.init(components: adapter.frozen ? (b - 1)..<b : 0..<b)
+    self.init(
+      components: DyLoRAAdapter<Float>.trainedComponents(activeRank: b, frozen: adapter.frozen))
   }
 
   init(components: Range<Int>?) { self.components = components }
@@ -27,8 +29,9 @@ public struct LiveCoordinates: Equatable, Sendable {
     var result: [Int] = []
     var offset = 0
     for (name, matrix) in zip(parameters.names, parameters.matrices) {
+      let axis = LowRankFactors<Float>.componentAxis(ofParameterNamed: name)
       for row in 0..<matrix.rows {
-        for column in 0..<matrix.columns where isLive(name: name, row: row, column: column) {
+        for column in 0..<matrix.columns where isLive(axis, row: row, column: column) {
           result.append(offset + row * matrix.columns + column)
         }
       }
@@ -37,11 +40,12 @@ public struct LiveCoordinates: Equatable, Sendable {
     return result
   }
 
-  /// Whether entry (row, column) of the parameter `name` is live.
-  func isLive(name: String, row: Int, column: Int) -> Bool {
-    guard let components else { return true }
-    if name.hasSuffix("lora_A") { return components.contains(row) }
-    if name.hasSuffix("lora_B") { return components.contains(column) }
-    return true
+  /// Whether entry (row, column) of a parameter whose components lie along `axis` is live.
+  func isLive(_ axis: LowRankFactors<Float>.ComponentAxis?, row: Int, column: Int) -> Bool {
+    guard let components, let axis else { return true }
+    switch axis {
+    case .rows: return components.contains(row)
+    case .columns: return components.contains(column)
+    }
   }
 }

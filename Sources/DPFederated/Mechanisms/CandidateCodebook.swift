@@ -2,10 +2,11 @@ import Accountants
 import DPModel
 import RealModule
 
-/// DP-REC's encoder (client) and decoder (server) for one round: exact relative entropy
-/// coding by rejection sampling over candidates that both sides generate from a shared seed
-/// (spec §6; the exactness argument and the coder's parameters are on
-/// ``RelativeEntropyCoder``).
+/// One round of DP-REC's coding: the candidates the server and a client both generate from
+/// the round's shared key, the client's encoder (exact relative entropy coding by rejection
+/// sampling over them) and the server's decoder (spec §6). The coder's public parameters
+/// and the exactness argument are on ``RelativeEntropyCoder`` (Accountants), which every
+/// accountant checks; this type only runs it.
 ///
 /// The update's D coordinates are permuted by a public per-round permutation and cut into
 /// blocks of d (the last may be shorter); block b is clipped to C·√(d_b/D), so the blocks'
@@ -18,7 +19,7 @@ import RealModule
 /// client's noisy sample (less than DP-FedAvg's server, which sees clipped updates in the
 /// clear); anyone else sees only the released models, whose law is that of the Gaussian
 /// release the event names.
-public struct RelativeEntropyCodec: Sendable {
+public struct CandidateCodebook: Sendable {
   /// The coder's public parameters.
   public let coder: RelativeEntropyCoder
   /// D, the coordinates of an update.

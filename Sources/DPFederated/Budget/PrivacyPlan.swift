@@ -9,7 +9,7 @@ public struct PrivacyPlan: Equatable, Sendable {
   /// δ of every ε reported.
   public let delta: Double
   /// The accountant.
-  public let accountant: FederatedConfiguration.AccountantChoice
+  public let accountant: Audit.Method
   /// Example-level runs: the local DP-SGD of the client whose examples are least protected
   /// (its Poisson sampling rate and steps per round); `nil` for user-level runs.
   public let localSampling: LocalSampling?
@@ -23,7 +23,7 @@ public struct PrivacyPlan: Equatable, Sendable {
 
   /// A plan for user-level (`localSampling == nil`) or example-level runs.
   public init(
-    sampler: CohortSampler, delta: Double, accountant: FederatedConfiguration.AccountantChoice,
+    sampler: CohortSampler, delta: Double, accountant: Audit.Method,
     localSampling: LocalSampling? = nil
   ) {
     self.sampler = sampler
@@ -35,7 +35,7 @@ public struct PrivacyPlan: Equatable, Sendable {
   /// The neighbouring relation of the accounting: the cohort sampler's at user level;
   /// add/remove one example at example level.
   var relation: NeighboringRelation {
-    localSampling == nil ? sampler.neighboringRelation : .addOrRemoveOne
+    localSampling == nil ? sampler.scheme.neighboringRelation : .addOrRemoveOne
   }
 
   /// One round's event at noise multiplier σ.
@@ -53,7 +53,7 @@ public struct PrivacyPlan: Equatable, Sendable {
   }
 
   /// The same plan with another accountant.
-  func with(accountant: FederatedConfiguration.AccountantChoice) -> PrivacyPlan {
+  func with(accountant: Audit.Method) -> PrivacyPlan {
     PrivacyPlan(
       sampler: sampler, delta: delta, accountant: accountant, localSampling: localSampling)
   }
@@ -72,29 +72,26 @@ public struct PrivacyPlan: Equatable, Sendable {
           target: target, accountant: { PLDAccountant() }, event: event)
       case .rdp:
         return try Calibration.noiseMultiplier(
-          target: target, accountant: { RDPAccountant(neighboringRelation: relation) }, event: event
-        )
+          target: target, accountant: { RDPAccountant(neighboringRelation: relation) }, event: event)
+      case .moments:
+        return try Calibration.noiseMultiplier(
+          target: target, accountant: { MomentsAccountant() }, event: event)
+      case .certified:
+        let certified = try CertifiedRDPAccountant()
+        return try Calibration.noiseMultiplier(
+          target: target, accountant: { certified }, event: event)
       }
     } catch {
       throw FederatedError.accounting("\(error)")
     }
   }
 
-  /// ε(δ) of `ledger` with the plan's accountant.
+  /// ε(δ) of `ledger` with the plan's accountant (under the ledger's own neighbouring
+  /// relation, ``Audit/neighboringRelation(of:)``).
   public func epsilon(of ledger: DPEvent) throws -> Double {
-    do {
-      switch accountant {
-      case .pld:
-        var pld = PLDAccountant()
-        try pld.compose(ledger)
-        return try pld.epsilon(delta: delta)
-      case .rdp:
-        var rdp = RDPAccountant(neighboringRelation: relation)
-        try rdp.compose(ledger)
-        return try rdp.epsilon(delta: delta)
-      }
-    } catch {
-      throw FederatedError.accounting("\(error)")
+    switch Audit.epsilon(ledger: ledger, delta: delta, methods: [accountant])[0].finding {
+    case .success(let finding): return finding.bound.value
+    case .failure(let error): throw FederatedError.accounting("\(error)")
     }
   }
 }

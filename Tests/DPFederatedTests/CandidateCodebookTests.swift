@@ -9,14 +9,14 @@ import Testing
 /// candidate has exactly the target law; the index and the failure are independent of the
 /// update), so the bound the accounting uses for the coding error is zero: every test below
 /// compares with the exact Gaussian target, at levels whose false-alarm rate is stated.
-@Suite("RelativeEntropyCodec")
-struct RelativeEntropyCodecTests {
+@Suite("CandidateCodebook")
+struct CandidateCodebookTests {
   /// One block of 4 coordinates, s = 0.5, C = 1 (κ_b = 2 nats), ρ optimal, K = 2¹².
   static let coder: RelativeEntropyCoder = .design(
     coordinates: 4, divergence: 2, maximumLogAcceptanceBound: 10)
 
-  static func codec(roundKey: UInt64, coder: RelativeEntropyCoder = coder) -> RelativeEntropyCodec {
-    RelativeEntropyCodec(
+  static func codec(roundKey: UInt64, coder: RelativeEntropyCoder = coder) -> CandidateCodebook {
+    CandidateCodebook(
       coder: coder, coordinates: 4, clippingBound: 1, noiseStandardDeviation: 0.5,
       roundKey: roundKey)
   }
@@ -48,7 +48,7 @@ struct RelativeEntropyCodecTests {
       #expect(coder.failure() == nil, "\(coordinates), \(divergence)")
       #expect(coder.failureProbability <= 1e-3)
       #expect(coder.logAcceptanceBound <= Double.log(1024) + 1e-9 || coder.blockDimension == 1)
-      let codec = RelativeEntropyCodec(
+      let codec = CandidateCodebook(
         coder: coder, coordinates: coordinates, clippingBound: 1,
         noiseStandardDeviation: (1 / (2 * divergence)).squareRoot(), roundKey: 1)
       #expect(codec.bitsPerClient == codec.blockCount * coder.bitsPerBlock)
@@ -199,7 +199,7 @@ struct RelativeEntropyCodecTests {
   @Test(
     "the server decodes exactly the candidate the client chose; candidates are fixed by the key")
   func roundTrip() {
-    let codec = RelativeEntropyCodec(
+    let codec = CandidateCodebook(
       coder: .design(coordinates: 50, divergence: 30), coordinates: 50, clippingBound: 1,
       noiseStandardDeviation: (1 / 60.0).squareRoot(), roundKey: 42)
     var acceptance = Xoshiro256StarStar(seed: 5)
@@ -215,7 +215,7 @@ struct RelativeEntropyCodecTests {
     }
     // Another process (another codec value) with the same key regenerates the same bits;
     // these values were printed by this code and are fixed by the generator's definition.
-    let again = RelativeEntropyCodec(
+    let again = CandidateCodebook(
       coder: codec.coder, coordinates: 50, clippingBound: 1,
       noiseStandardDeviation: codec.noiseStandardDeviation, roundKey: 42)
     #expect(again.decode(indices, client: 3).update == decoded)

@@ -10,19 +10,8 @@ import DPModel
 /// exactly the deployment's. With N = the task's clients and m_noise = m_sim there is no
 /// simulation. Memory is O(model + cohort): nothing per population member is stored.
 public struct CohortSampler: Equatable, Sendable {
-  /// How cohorts are drawn.
-  public enum Kind: String, Codable, CaseIterable, Sendable {
-    /// Each client joins independently with probability m_sim/K (accounted as Poisson
-    /// sampling with q = m_noise/N, add/remove-one-client neighbours).
-    case poisson
-    /// Exactly m_sim clients, uniformly without replacement (accounted as sampling
-    /// m_noise of N without replacement, replace-one-client neighbours: the clipped sum then
-    /// has sensitivity 2C, so the event's noise multiplier is σ/2).
-    case fixedSize = "fixed-size"
-  }
-
   /// The sampling scheme.
-  public let kind: Kind
+  public let scheme: SamplingScheme
   /// K, the task's clients.
   public let clientCount: Int
   /// m_sim, the expected number of trained clients per round (the fixed denominator).
@@ -34,9 +23,9 @@ public struct CohortSampler: Equatable, Sendable {
 
   /// A sampler; see the type's documentation for the parameters.
   public init(
-    kind: Kind = .poisson, clientCount: Int, cohortSize: Int, population: Int, noiseCohortSize: Int
+    scheme: SamplingScheme = .poisson, clientCount: Int, cohortSize: Int, population: Int, noiseCohortSize: Int
   ) {
-    self.kind = kind
+    self.scheme = scheme
     self.clientCount = clientCount
     self.cohortSize = cohortSize
     self.population = population
@@ -52,12 +41,29 @@ public struct CohortSampler: Equatable, Sendable {
   /// Whether a larger deployment is simulated.
   public var isSimulation: Bool { population != clientCount || noiseCohortSize != cohortSize }
 
+  /// The sampling the accounting assumes, in words (for the summary).
+  public var samplingAssumption: String {
+    switch scheme {
+    case .poisson:
+      "Poisson cohort sampling with q = \(samplingProbability)"
+    case .fixedSize:
+      "fixed-size cohorts: \(noiseCohortSize) of \(population) clients without replacement, replace-one-client neighbours (sensitivity 2C)"
+    }
+  }
+
+  /// The simulation, in words (`nil` when none).
+  public var simulationAssumption: String? {
+    isSimulation
+      ? "simulation: noise calibrated for \(noiseCohortSize) of \(population) clients per round, \(cohortSize) trained"
+      : nil
+  }
+
   /// The round's cohort, from a generator seeded by the round (public randomness):
   /// Poisson, each of the task's clients independently with probability m_sim/K; fixed
   /// size, m_sim distinct clients uniformly. Indices in increasing order.
   public func sample(roundSeed: UInt64) -> [Int] {
     var generator = Xoshiro256StarStar(seed: roundSeed ^ 0x636F_686F_7274_0000)
-    switch kind {
+    switch scheme {
     case .poisson:
       let rate = Double(cohortSize) / Double(clientCount)
       return (0..<clientCount).filter { _ in Double.random(in: 0..<1, using: &generator) < rate }
@@ -66,23 +72,10 @@ public struct CohortSampler: Equatable, Sendable {
     }
   }
 
-  /// The neighbouring relation the sampling is accounted under.
-  public var neighboringRelation: NeighboringRelation {
-    kind == .poisson ? .addOrRemoveOne : .replaceOne
-  }
-
   /// The event of one Gaussian release of the cohort's clipped sum with noise multiplier σ
-  /// (noise σC): Poisson-sampled with q = m_noise/N, or m_noise of N sampled without
-  /// replacement with σ/2 (sensitivity 2C under replace-one).
+  /// (noise σC) in the deployment the accounting describes: m_noise of N clients
+  /// (``SamplingScheme/event(noiseMultiplier:population:cohortSize:)``).
   public func event(noiseMultiplier: Double) -> DPEvent {
-    switch kind {
-    case .poisson:
-      return .poissonSampled(
-        probability: samplingProbability, .gaussian(noiseMultiplier: noiseMultiplier))
-    case .fixedSize:
-      return .sampledWithoutReplacement(
-        sourceSize: population, sampleSize: noiseCohortSize,
-        .gaussian(noiseMultiplier: noiseMultiplier / 2))
-    }
+    scheme.event(noiseMultiplier: noiseMultiplier, population: population, cohortSize: noiseCohortSize)
   }
 }

@@ -1,0 +1,35 @@
+import DPFederated
+
+/// dpfl's exit codes (sysexits where one fits), in one place: the commands use them and
+/// `--help` lists them.
+enum ExitStatus {
+  /// Success.
+  static let success: Int32 = 0
+  /// A runtime failure: an unreachable privacy target, an accountant that cannot answer, a
+  /// damaged run folder, a model file that does not load.
+  static let failure: Int32 = 1
+  /// A run stopped because its next round would exceed the privacy budget.
+  static let budgetExhausted: Int32 = 3
+  /// A bad flag, value or combination (EX_USAGE).
+  static let usage: Int32 = 64
+  /// A malformed input file or batch line (EX_DATAERR).
+  static let malformedInput: Int32 = 65
+  /// An input file that cannot be read (EX_NOINPUT).
+  static let unreadableInput: Int32 = 66
+
+  /// The exit codes as `--help` shows them.
+  static let help = """
+    Exit codes: 0 success; 1 runtime failure (unreachable target, damaged run folder); \
+    3 budget exhausted (a round was refused); 64 bad flags or values; 65 malformed input \
+    file or batch line; 66 unreadable input file.
+    """
+
+  /// The code of a training error.
+  static func code(of error: FederatedError) -> Int32 {
+    switch error {
+    case .invalidConfiguration, .invalidSettings: usage
+    case .malformedData: malformedInput
+    case .accounting, .runFolder: failure
+    }
+  }
+}

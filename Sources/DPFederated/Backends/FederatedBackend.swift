@@ -1,0 +1,40 @@
+import DPModel
+
+/// Where a round's clients run (ARCHITECTURE, "the federated seam"): in this process
+/// (``SimulatedBackend``) or on remote nodes. A backend is handed the round only once the
+/// ``PrivacyLedger`` has accounted it (it needs the ``ReleaseAuthorization``), delivers the
+/// global model and the round's context to the cohort, has each client run the client side
+/// (``ClientProgram``) and returns what they sent.
+public protocol FederatedBackend<Model>: Sendable {
+  associatedtype Model: ClassificationModel where Model.Scalar == Float
+
+  /// The results of the cohort's clients, in cohort order.
+  func runClients(
+    _ context: RoundContext, global: Model, authorization: ReleaseAuthorization
+  ) throws -> [ClientResult]
+}
+
+/// The client side of a round, as every backend runs it for one client: the algorithm's
+/// local computation, then the mechanism's constraint on what is sent.
+public struct ClientProgram<Model: ClassificationModel, Example: Sendable>: Sendable
+where Model.Scalar == Float {
+  /// The algorithm (its client side only is used).
+  public let algorithm: any FederatedAlgorithm<Model, Example>
+  /// The mechanism (its client side only is used).
+  public let mechanism: any PrivacyMechanism
+  /// Where local noise comes from.
+  public let noiseSource: NoiseSource
+
+  /// Client `index`'s result for the round.
+  public func run(
+    _ data: ClientData<Example>, index: Int, global: Model, context: RoundContext
+  ) -> ClientResult {
+    let local = algorithm.trainClient(
+      data, index: index, global: global, context: context, steps: mechanism.localSteps,
+      noiseSource: noiseSource)
+    return ClientResult(
+      message: mechanism.message(for: local.update, client: index, context: context),
+      loss: local.loss, exampleCount: data.examples.count, clippedExamples: local.clippedExamples,
+      localEpochs: local.localEpochs)
+  }
+}

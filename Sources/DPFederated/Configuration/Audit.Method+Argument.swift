@@ -1,0 +1,5 @@
+import Accountants
+import ArgumentParser
+
+/// `--accountant` in every command: pld, rdp, moments or certified.
+extension Audit.Method: ExpressibleByArgument {}

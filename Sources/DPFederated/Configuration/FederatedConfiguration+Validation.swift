@@ -1,0 +1,139 @@
+import ArgumentParser
+
+extension FederatedConfiguration {
+  /// Checks every value and resolves the defaults that depend on others (the sampling
+  /// scheme, the accountant, the target ε, adaptive clipping's parameters), so that a
+  /// written `config.json` states them. ArgumentParser runs it after parsing flags, a TOML
+  /// file or `config.json`.
+  /// - Throws: `ValidationError` listing every problem, one per line.
+  public mutating func validate() throws {
+    let found = problems
+    guard found.isEmpty else {
+      throw ValidationError(found.map(\.description).joined(separator: "\n"))
+    }
+    sampling = samplingScheme
+    accountant = accountantKind
+    if privacy { epsilon = targetEpsilon }
+    if let adaptive {
+      targetQuantile = adaptive.targetQuantile
+      clipLearningRate = adaptive.learningRate
+      indicatorNoiseFraction = adaptive.indicatorNoiseFraction
+    }
+  }
+
+  /// Every problem with the values, one line each (empty when valid).
+  public var problems: [FederatedError] {
+    var found: [FederatedError] = []
+    func check(_ ok: Bool, _ field: String, _ value: Any, _ allowed: String) {
+      if !ok {
+        found.append(.invalidConfiguration(field: field, value: "\(value)", allowed: allowed))
+      }
+    }
+    func positive(_ value: Double, _ field: String) {
+      check(value > 0 && value.isFinite, field, value, "a finite number > 0")
+    }
+    func atLeastOne(_ value: Int, _ field: String) {
+      check(value >= 1, field, value, "an integer ≥ 1")
+    }
+    check(task != .jsonl || data != nil, "--data", "none", "given with --task jsonl (a JSON Lines file)")
+    atLeastOne(speechesPerExample, "--speeches-per-example")
+    check(layers >= 1 && layers <= 6, "--layers", layers, "in 1...6 (all-MiniLM-L6-v2's blocks)")
+    check(maxLength >= 4 && maxLength <= 512, "--max-length", maxLength, "in 4...512")
+    atLeastOne(rounds, "--rounds")
+    atLeastOne(cohortSize, "--cohort-size")
+    check(
+      population >= cohortSize, "--population", population, "≥ --cohort-size (\(cohortSize))")
+    check(
+      noiseCohortSize >= cohortSize && noiseCohortSize <= population, "--noise-cohort-size",
+      noiseCohortSize, "in \(cohortSize)...\(population) (≥ --cohort-size, ≤ --population)")
+    positive(clippingBound, "--clipping-bound")
+    check(delta > 0 && delta < 1, "--delta", delta, "in (0, 1)")
+    if let noiseMultiplier { positive(noiseMultiplier, "--noise-multiplier") }
+    if let epsilon { positive(epsilon, "--epsilon") }
+    if !privacy {
+      check(epsilon == nil, "--epsilon", epsilon ?? 0, "omitted with --no-privacy")
+      check(
+        noiseMultiplier == nil, "--noise-multiplier", noiseMultiplier ?? 0,
+        "omitted with --no-privacy")
+    }
+    adaptiveClippingProblems(check)
+    samplingProblems(check)
+    codingProblems(check)
+    atLeastOne(localEpochs, "--local-epochs")
+    atLeastOne(localBatchSize, "--local-batch-size")
+    positive(localLearningRate, "--local-learning-rate")
+    positive(serverLearningRate, "--server-learning-rate")
+    check(rank >= 1 && rank <= 64, "--rank", rank, "an integer in 1...64")
+    positive(alpha, "--alpha")
+    return found
+  }
+
+  /// The checks that need the task's number of clients (run once the task is loaded).
+  /// - Throws: ``FederatedError/invalidConfiguration(field:value:allowed:)``.
+  public func check(clientCount: Int) throws {
+    guard cohortSize <= clientCount else {
+      throw FederatedError.invalidConfiguration(
+        field: "--cohort-size", value: "\(cohortSize)",
+        allowed: "in 1...\(clientCount) (the task's clients)")
+    }
+    guard population >= clientCount else {
+      throw FederatedError.invalidConfiguration(
+        field: "--population", value: "\(population)", allowed: "≥ \(clientCount) (the task's clients)")
+    }
+  }
+
+  private typealias Check = (Bool, String, Any, String) -> Void
+
+  private func adaptiveClippingProblems(_ check: Check) {
+    guard adaptiveClipping else {
+      for (value, flag) in [
+        (targetQuantile, "--target-quantile"), (clipLearningRate, "--clip-learning-rate"),
+        (indicatorNoiseFraction, "--indicator-noise-fraction"),
+      ] {
+        check(value == nil, flag, value ?? 0, "used with --adaptive-clipping")
+      }
+      return
+    }
+    check(privacyUnit == .user, "--adaptive-clipping", "with --privacy-unit example", "used with user-level privacy")
+    let adaptive = adaptive ?? AdaptiveClipping()
+    check(
+      adaptive.targetQuantile > 0 && adaptive.targetQuantile < 1, "--target-quantile",
+      adaptive.targetQuantile, "in (0, 1)")
+    check(
+      adaptive.learningRate > 0 && adaptive.learningRate <= 10, "--clip-learning-rate",
+      adaptive.learningRate, "in (0, 10]")
+    check(
+      adaptive.indicatorNoiseFraction > 0 && adaptive.indicatorNoiseFraction.isFinite,
+      "--indicator-noise-fraction", adaptive.indicatorNoiseFraction, "a finite number > 0")
+  }
+
+  private func samplingProblems(_ check: Check) {
+    guard samplingScheme == .fixedSize else { return }
+    check(
+      accountantKind == .rdp, "--accountant", accountantKind.rawValue,
+      "rdp with --sampling fixed-size (the other accountants analyse Poisson sampling only)")
+    check(
+      privacyUnit == .user, "--sampling", "fixed-size with --privacy-unit example",
+      "poisson at example level")
+  }
+
+  private func codingProblems(_ check: Check) {
+    if let recAdapter {
+      check(method == .dpREC, "--rec-adapter", recAdapter.rawValue, "omitted unless --method dp-rec")
+      check(
+        [.dpLoRA, .ffaLoRA, .fedSB].contains(recAdapter), "--rec-adapter", recAdapter.rawValue,
+        "dp-lora, ffa-lora or fed-sb (a run's coder is fixed, and DyLoRA's live coordinates change with each round's rank)"
+      )
+    }
+    guard method == .dpREC else { return }
+    check(privacy, "--no-privacy", "with --method dp-rec", "omitted: DP-REC codes the privacy noise")
+    check(privacyUnit == .user, "--privacy-unit", privacyUnit.rawValue, "user with --method dp-rec")
+    check(
+      samplingScheme == .fixedSize, "--sampling", samplingScheme.rawValue,
+      "fixed-size with --method dp-rec (the clients' noise must add up to the calibrated noise, so the cohort size must be known)"
+    )
+    check(
+      !adaptiveClipping, "--adaptive-clipping", "with --method dp-rec",
+      "omitted: DP-REC codes with a fixed bound")
+  }
+}

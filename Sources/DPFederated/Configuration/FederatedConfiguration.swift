@@ -1,0 +1,201 @@
+import Accountants
+import ArgumentParser
+import DPModel
+
+/// Everything that determines a federated run: the one schema of `dpfl train`'s options.
+///
+/// Each setting is declared once, here, with its default and its help. Its name gives the
+/// command-line flag (`cohortSize` → `--cohort-size`), the key of a TOML run config and of
+/// the run folder's `config.json` (`cohort_size`); ``validate()`` checks every value (all
+/// problems at once) whichever of the three it came from. See
+/// `FederatedConfiguration+Settings.swift` for the TOML and JSON bridge.
+///
+/// Make one with ``defaults`` or ``parse(_:)`` (flags), ``init(settings:)`` (a TOML or JSON
+/// object); an unparsed `FederatedConfiguration()` holds no values. After changing a value
+/// in code, call ``validate()`` again.
+public struct FederatedConfiguration: ParsableArguments, Equatable, Sendable {
+  // MARK: Task
+
+  @Option(help: "digits, shakespeare-genre (needs Scripts/fetch-assets) or jsonl (--data FILE).")
+  public var task: TaskKind = .digits
+  @Option(help: "--task jsonl: JSON Lines with user_id, label and text or features.")
+  public var data: String?
+  @Option(help: "--task jsonl: an evaluation file (default: hold out 20 % of the users).")
+  public var evaluationData: String?
+  @Option(
+    help:
+      "shakespeare-genre: held-out-plays (unseen plays) or held-out-lines (unseen lines of seen roles)."
+  )
+  public var evaluationSplit: EvaluationSplit = .heldOutPlays
+  @Option(help: "shakespeare-genre: consecutive speeches of a role joined into one example.")
+  public var speechesPerExample = 1
+  @Option(help: "Text tasks: all-MiniLM-L6-v2 blocks to keep, 1…6.")
+  public var layers = 2
+  @Option(help: "Text tasks: the longest token sequence.")
+  public var maxLength = 32
+
+  // MARK: Method
+
+  @Option(
+    help:
+      "dp-lora, dp-dylora, ffa-lora, fed-sb, dp-rec (adapter updates sent by an exact relative entropy coder; fixed-size cohorts, RDP), head-only or full (every linear weight)."
+  )
+  public var method: FederatedMethod = .dpDyLoRA
+  @Option(
+    help:
+      "--method dp-rec: the adapter whose update is coded: dp-lora (the default), ffa-lora or fed-sb."
+  )
+  public var recAdapter: FederatedMethod?
+  @Option(help: "LoRA rank r (DyLoRA: the maximum rank).")
+  public var rank = 8
+  @Option(parsing: .unconditional, help: "LoRA α.")
+  public var alpha = 16.0
+  @Flag(
+    inversion: .prefixedNo, help: "DyLoRA: train only component b at active rank b (frozen mode).")
+  public var frozen = false
+
+  // MARK: Privacy
+
+  @Option(
+    help:
+      "user (DP-FedAvg: one clip per client, central noise) or example (DP-SGD inside each client)."
+  )
+  public var privacyUnit: PrivacyUnit = .user
+  @Flag(
+    inversion: .prefixedNo,
+    help: "--no-privacy trains the same loop without clipping or noise (the comparison row; ε = ∞)."
+  )
+  public var privacy = true
+  @Option(
+    parsing: .unconditional,
+    help:
+      "Target ε > 0 (default \(Self.defaultTargetEpsilon) for a private run): σ is calibrated to meet it, and a round that would exceed it is refused."
+  )
+  public var epsilon: Double?
+  @Option(parsing: .unconditional, help: "δ in (0, 1).")
+  public var delta = 1e-6
+  @Option(
+    parsing: .unconditional,
+    help: "σ = noise std ÷ clipping bound; skips calibration (the --epsilon budget is still enforced)."
+  )
+  public var noiseMultiplier: Double?
+  @Option(
+    help:
+      "pld, rdp, moments or certified: calibration and the per-round budget check (default: pld with Poisson sampling, rdp with fixed-size)."
+  )
+  public var accountant: Audit.Method?
+  @Option(
+    help:
+      "seeded (a reproducible simulation; the noise follows from the seed) or secure (the OS CSPRNG)."
+  )
+  public var noiseSource: NoiseSource = .seeded
+  @Option(
+    parsing: .unconditional, help: "Clipping bound C > 0 on each client's update (or example).")
+  public var clippingBound = 0.5
+  @Flag(
+    inversion: .prefixedNo,
+    help:
+      "Adapt the clipping bound to a quantile of the client update norms (Andrew et al. 2021); --clipping-bound is the start."
+  )
+  public var adaptiveClipping = false
+  @Option(
+    parsing: .unconditional,
+    help:
+      "Adaptive clipping: the quantile γ in (0, 1) to track (default \(AdaptiveClipping().targetQuantile))."
+  )
+  public var targetQuantile: Double?
+  @Option(
+    parsing: .unconditional,
+    help:
+      "Adaptive clipping: η of C ← C·exp(−η(b̂ − γ)), in (0, 10] (default \(AdaptiveClipping().learningRate))."
+  )
+  public var clipLearningRate: Double?
+  @Option(
+    parsing: .unconditional,
+    help:
+      "Adaptive clipping: σ_b of the unclipped count as a fraction of the noise cohort (default \(AdaptiveClipping().indicatorNoiseFraction))."
+  )
+  public var indicatorNoiseFraction: Double?
+
+  // MARK: Rounds and cohorts
+
+  @Option(help: "Rounds T.")
+  public var rounds = 200
+  @Option(
+    help:
+      "poisson (q = noise cohort ÷ population) or fixed-size (sampling without replacement, replace-one neighbours; the default for dp-rec)."
+  )
+  public var sampling: SamplingScheme?
+  @Option(help: "Clients trained per round, expected; also the fixed denominator of the mean.")
+  public var cohortSize = 20
+  @Option(help: "Population N the accounting assumes (simulated when larger than the task's).")
+  public var population = 1_000_000
+  @Option(help: "Clients per round the noise is calibrated for (simulated when larger than --cohort-size).")
+  public var noiseCohortSize = 1_000
+
+  // MARK: Local and server optimisation
+
+  @Option(help: "Local epochs per round.")
+  public var localEpochs = 1
+  @Option(help: "Local mini-batch size.")
+  public var localBatchSize = 8
+  @Option(parsing: .unconditional, help: "Local SGD learning rate.")
+  public var localLearningRate = 0.01
+  @Option(help: "Server optimiser on the noisy mean: sgd, momentum or adam.")
+  public var serverOptimizer: ServerOptimizerKind = .sgd
+  @Option(parsing: .unconditional, help: "Server learning rate (1 with sgd: FedAvg).")
+  public var serverLearningRate = 1.0
+  @Option(help: "The public seed of every random choice.")
+  public var seed: UInt64 = 0
+
+  /// An unparsed configuration (ArgumentParser's requirement); it holds no values.
+  @available(*, deprecated, message: "use FederatedConfiguration.defaults or .parse(_:)")
+  public init() {}
+
+  /// `dpfl train`'s defaults.
+  public static var defaults: FederatedConfiguration {
+    do { return try parse([]) } catch {
+      preconditionFailure("the default configuration is invalid: \(error)")
+    }
+  }
+
+  /// The target ε of a private run when `--epsilon` is not given.
+  public static let defaultTargetEpsilon = 2.0
+
+  public static func == (lhs: Self, rhs: Self) -> Bool { lhs.settings == rhs.settings }
+}
+
+extension FederatedConfiguration {
+  /// The ε the run must not exceed (`nil` without privacy).
+  public var targetEpsilon: Double? { privacy ? epsilon ?? Self.defaultTargetEpsilon : nil }
+
+  /// The sampling scheme: as given, else fixed-size for DP-REC and Poisson otherwise.
+  public var samplingScheme: SamplingScheme { sampling ?? (method == .dpREC ? .fixedSize : .poisson) }
+
+  /// The accountant: as given, else PLD for Poisson sampling and RDP for fixed-size cohorts
+  /// (PLD has no sampling without replacement).
+  public var accountantKind: Audit.Method {
+    accountant ?? (samplingScheme == .poisson ? .pld : .rdp)
+  }
+
+  /// Adaptive clipping's parameters (`nil` with a fixed bound).
+  public var adaptive: AdaptiveClipping? {
+    guard adaptiveClipping else { return nil }
+    var adaptive = AdaptiveClipping()
+    if let targetQuantile { adaptive.targetQuantile = targetQuantile }
+    if let clipLearningRate { adaptive.learningRate = clipLearningRate }
+    if let indicatorNoiseFraction { adaptive.indicatorNoiseFraction = indicatorNoiseFraction }
+    return adaptive
+  }
+
+  /// The method whose adapters the model carries: ``recAdapter`` (or DP-LoRA) for DP-REC,
+  /// else ``method``.
+  public var adapterMethod: FederatedMethod { method == .dpREC ? recAdapter ?? .dpLoRA : method }
+
+  /// The adapters the method puts on the model (`nil` for head-only and full).
+  public var adapterConfiguration: AdapterConfiguration? {
+    adapterMethod.adapterKind.map {
+      AdapterConfiguration(kind: $0, rank: rank, alpha: alpha, frozen: frozen, seed: seed ^ 0x4144_4150)
+    }
+  }
+}

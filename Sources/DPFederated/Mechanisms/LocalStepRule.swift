@@ -1,0 +1,94 @@
+import DPModel
+
+/// How a client's local training forms each step's batch and gradient: plain mini-batch
+/// SGD (``MinibatchSteps``) or DP-SGD (``DPSGDSteps``). A mechanism names its rule; local
+/// training has no branch on which.
+public protocol LocalStepRule: Sendable {
+  /// The examples of step `step` of an epoch, given the epoch's shuffled `order` of the
+  /// client's n examples (⌈n/B⌉ steps per epoch).
+  func batch(
+    step: Int, order: [Int], batchSize: Int, using generator: inout Xoshiro256StarStar
+  ) -> [Int]
+
+  /// The summed gradient of the step's examples, their summed loss and how many
+  /// per-example gradients were clipped.
+  func gradient<Model: ClassificationModel>(
+    _ model: Model, batch: Model.Batch, labels: [Int], activeRank: Int?
+  ) -> (gradient: ParameterSet<Float>, loss: Double, clippedExamples: Int)
+  where Model.Scalar == Float
+
+  /// Privatises the step's gradient sum in place (DP-SGD's noise; nothing for plain SGD).
+  func privatize(
+    _ gradient: inout ParameterSet<Float>, live: LiveCoordinates,
+    using generator: inout any RandomNumberGenerator)
+
+  /// What the step's gradient sum is divided by.
+  func denominator(batchCount: Int, batchSize: Int, exampleCount: Int) -> Double
+}
+
+/// Plain mini-batch SGD: consecutive slices of the shuffled order, the mean gradient.
+public struct MinibatchSteps: LocalStepRule {
+  public init() {}
+
+  public func batch(
+    step: Int, order: [Int], batchSize: Int, using generator: inout Xoshiro256StarStar
+  ) -> [Int] {
+    Array(order[(step * batchSize)..<min((step + 1) * batchSize, order.count)])
+  }
+
+  public func gradient<Model: ClassificationModel>(
+    _ model: Model, batch: Model.Batch, labels: [Int], activeRank: Int?
+  ) -> (gradient: ParameterSet<Float>, loss: Double, clippedExamples: Int)
+  where Model.Scalar == Float {
+    let (losses, sum) = model.batchGradient(batch, labels: labels, activeRank: activeRank)
+    return (sum, losses.reduce(0) { $0 + Double($1) }, 0)
+  }
+
+  public func privatize(
+    _ gradient: inout ParameterSet<Float>, live: LiveCoordinates,
+    using generator: inout any RandomNumberGenerator
+  ) {}
+
+  public func denominator(batchCount: Int, batchSize: Int, exampleCount: Int) -> Double {
+    Double(batchCount)
+  }
+}
+
+/// DP-SGD (Abadi et al. 2016): each step a Poisson sample of the client's examples at rate
+/// min(1, B/n); per-example gradients clipped to C; N(0, (σC)²) added to their sum on the
+/// live coordinates; divided by the expected batch size min(B, n).
+public struct DPSGDSteps: LocalStepRule {
+  /// The per-example clip C and the noise σC on each step's sum.
+  public let noise: GaussianNoise
+
+  public init(noise: GaussianNoise) { self.noise = noise }
+
+  public func batch(
+    step: Int, order: [Int], batchSize: Int, using generator: inout Xoshiro256StarStar
+  ) -> [Int] {
+    let rate = min(1, Double(batchSize) / Double(order.count))
+    return order.indices.filter { _ in Double.random(in: 0..<1, using: &generator) < rate }
+  }
+
+  public func gradient<Model: ClassificationModel>(
+    _ model: Model, batch: Model.Batch, labels: [Int], activeRank: Int?
+  ) -> (gradient: ParameterSet<Float>, loss: Double, clippedExamples: Int)
+  where Model.Scalar == Float {
+    let (losses, perExample) = model.perExampleGradients(
+      batch, labels: labels, activeRank: activeRank)
+    let (sum, norms) = perExample.clippedSum(clippingBound: Float(noise.clippingBound))
+    let clipped = norms.filter { Double($0) > noise.clippingBound }.count
+    return (sum, losses.reduce(0) { $0 + Double($1) }, clipped)
+  }
+
+  public func privatize(
+    _ gradient: inout ParameterSet<Float>, live: LiveCoordinates,
+    using generator: inout any RandomNumberGenerator
+  ) {
+    noise.add(to: &gradient, live: live, scale: 1, using: &generator)
+  }
+
+  public func denominator(batchCount: Int, batchSize: Int, exampleCount: Int) -> Double {
+    Double(min(batchSize, exampleCount))
+  }
+}

@@ -1,0 +1,75 @@
+import Accountants
+
+/// σ for a run: calibrated to the target ε over the planned rounds (or as given), with the
+/// plan that accounts it. At example level σ must protect the examples of every client, so
+/// the search finds the client whose local DP-SGD schedule needs the most noise.
+struct NoiseCalibration {
+  /// σ (0 without privacy).
+  var noiseMultiplier: Double
+  /// The accounting of the run (at example level, of its least protected client).
+  var plan: PrivacyPlan
+
+  /// Calibrates for `configuration` on clients with `clientSizes` examples.
+  /// - Throws: ``FederatedError/accounting(_:)`` when the target cannot be met.
+  init(configuration: FederatedConfiguration, sampler: CohortSampler, clientSizes: [Int]) throws {
+    plan = PrivacyPlan(
+      sampler: sampler, delta: configuration.delta, accountant: configuration.accountantKind)
+    guard configuration.privacy else {
+      noiseMultiplier = 0
+      return
+    }
+    let samplings =
+      configuration.privacyUnit == .example
+      ? Self.localSamplings(clientSizes: clientSizes, configuration) : []
+    // The first guess, the smallest client, is usually the least protected.
+    var sigma = 0.0
+    var candidate = samplings.first
+    for _ in 0..<max(1, samplings.count) {
+      plan = PrivacyPlan(
+        sampler: sampler, delta: configuration.delta, accountant: configuration.accountantKind,
+        localSampling: candidate)
+      sigma =
+        try configuration.noiseMultiplier
+        ?? plan.calibrate(targetEpsilon: configuration.targetEpsilon!, rounds: configuration.rounds)
+      let worst = try Self.leastProtected(
+        samplings, plan: plan, noiseMultiplier: sigma, rounds: configuration.rounds)
+      if worst == candidate { break }
+      candidate = worst
+    }
+    noiseMultiplier = sigma
+  }
+
+  /// Each client's local DP-SGD schedule per round (example level): Poisson sampling with
+  /// q = min(1, B/n) and `localEpochs`·⌈n/B⌉ steps, distinct schedules only, most exposed
+  /// (largest q) first.
+  static func localSamplings(clientSizes: [Int], _ configuration: FederatedConfiguration)
+    -> [PrivacyPlan.LocalSampling]
+  {
+    var seen: [PrivacyPlan.LocalSampling] = []
+    for size in Set(clientSizes).filter({ $0 > 0 }).sorted() {
+      let batch = configuration.localBatchSize
+      let sampling = PrivacyPlan.LocalSampling(
+        probability: min(1, Double(batch) / Double(size)),
+        steps: configuration.localEpochs * ((size + batch - 1) / batch))
+      if !seen.contains(sampling) { seen.append(sampling) }
+    }
+    return seen
+  }
+
+  /// The schedule with the largest ε over the whole run at σ (`nil` when there are none).
+  static func leastProtected(
+    _ samplings: [PrivacyPlan.LocalSampling], plan: PrivacyPlan, noiseMultiplier: Double,
+    rounds: Int
+  ) throws -> PrivacyPlan.LocalSampling? {
+    var worst: (PrivacyPlan.LocalSampling, Double)?
+    for sampling in samplings {
+      let candidate = PrivacyPlan(
+        sampler: plan.sampler, delta: plan.delta, accountant: plan.accountant,
+        localSampling: sampling)
+      let epsilon = try candidate.epsilon(
+        of: .selfComposed(candidate.roundEvent(noiseMultiplier: noiseMultiplier), count: rounds))
+      if worst == nil || epsilon > worst!.1 { worst = (sampling, epsilon) }
+    }
+    return worst?.0
+  }
+}

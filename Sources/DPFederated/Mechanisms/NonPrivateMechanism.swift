@@ -1,0 +1,33 @@
+import Accountants
+import DPModel
+
+/// No privacy (`--no-privacy`): the same round without clipping or noise, the comparison
+/// row of every experiment. Each round costs `.nonPrivate` (ε = ∞).
+public struct NonPrivateMechanism: PrivacyMechanism {
+  public var clippingBound: Double
+
+  public init(clippingBound: Double) { self.clippingBound = clippingBound }
+
+  public var noiseMultiplier: Double { 0 }
+
+  public var roundEvent: DPEvent { .nonPrivate }
+
+  public var localSteps: any LocalStepRule { MinibatchSteps() }
+
+  public var assumptions: [String] { ["no privacy: no clipping, no noise"] }
+
+  public func message(for update: ParameterSet<Float>, client: Int, context: RoundContext)
+    -> ClientMessage
+  {
+    ClientMessage(client: client, payload: .update(update), withinBound: true)
+  }
+
+  public mutating func release(
+    _ results: [ClientResult], template: ParameterSet<Float>, context: RoundContext,
+    authorization: ReleaseAuthorization
+  ) -> Release {
+    Release(
+      sum: results.updateSum(template: template), clipFraction: results.clippedExampleFraction,
+      clippingBound: nil, bitsPerClient: nil)
+  }
+}

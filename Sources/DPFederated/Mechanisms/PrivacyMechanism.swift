@@ -1,0 +1,136 @@
+import Accountants
+import DPModel
+
+/// How a participant's contribution is made private (ARCHITECTURE, "the federated seam";
+/// pfl-research's split mechanism): what each client's contribution is constrained to, how
+/// the cohort's release is noised, and the ``DPEvent`` one round's release costs.
+///
+/// Conformers: ``CentralGaussianMechanism`` (user level: one clip per client, Gaussian noise
+/// on the cohort sum, optionally with adaptive clipping), ``LocalDPSGDMechanism`` (example
+/// level: DP-SGD inside each client), ``CodedGaussianMechanism`` (DP-REC: each client sends
+/// an exactly coded noisy update) and ``NonPrivateMechanism`` (the comparison row). The
+/// round loop never branches on which.
+///
+/// The server side ``release(_:template:context:authorization:)`` needs the round's
+/// ``ReleaseAuthorization``, which only ``PrivacyLedger`` hands out, after composing,
+/// checking and persisting the round's event.
+public protocol PrivacyMechanism: Sendable {
+  /// σ, the noise multiplier the run was calibrated to (0 without privacy).
+  var noiseMultiplier: Double { get }
+  /// C for the next round (it moves with adaptive clipping; restored from checkpoints).
+  var clippingBound: Double { get set }
+  /// The event one round releases, cohort sampling included.
+  var roundEvent: DPEvent { get }
+  /// How a client's local training forms its batches and steps.
+  var localSteps: any LocalStepRule { get }
+  /// What the run's ε means, in words (for the summary).
+  var assumptions: [String] { get }
+
+  /// DP-REC's candidate key for the round: a secret of the server and the cohort, never
+  /// published (`nil` for mechanisms that need none).
+  func cohortKey(roundSeed: UInt64) -> UInt64?
+
+  /// The communication of a coded mechanism: bits per parameter here and in the
+  /// deployment (`nil` when updates travel as floats).
+  func codingReport(adapter: FederatedMethod) -> CodingReport?
+
+  /// Client side: the message carrying `update` (the trained minus the global
+  /// parameters), constrained as the mechanism requires.
+  func message(for update: ParameterSet<Float>, client: Int, context: RoundContext)
+    -> ClientMessage
+
+  /// Server side: the cohort's released sum (noised, decoded) from the clients' results.
+  /// - Parameters:
+  ///   - template: the global parameters (names and shapes of the sum).
+  ///   - authorization: the ledger's proof that the round was accounted and recorded.
+  mutating func release(
+    _ results: [ClientResult], template: ParameterSet<Float>, context: RoundContext,
+    authorization: ReleaseAuthorization
+  ) -> Release
+}
+
+extension PrivacyMechanism {
+  public func cohortKey(roundSeed: UInt64) -> UInt64? { nil }
+  public func codingReport(adapter: FederatedMethod) -> CodingReport? { nil }
+}
+
+/// What the server releases in a round.
+public struct Release: Sendable {
+  /// The cohort's sum, noised (or decoded) as the mechanism prescribes.
+  public var sum: ParameterSet<Float>
+  /// The fraction of the round's clipping that bit: of clients (user level) or of
+  /// examples over the local epochs (example level).
+  public var clipFraction: Double
+  /// The bound the round clipped client updates to (`nil` when updates are not clipped).
+  public var clippingBound: Double?
+  /// Bits one client sent (`nil`: 32 per live coordinate).
+  public var bitsPerClient: Int?
+}
+
+/// What one client sends the server.
+public struct ClientMessage: Equatable, Sendable {
+  /// The contribution.
+  public enum Payload: Equatable, Sendable {
+    /// The (clipped or locally privatised) update; only live coordinates are non-zero.
+    case update(ParameterSet<Float>)
+    /// DP-REC: one candidate index per block.
+    case codedBlocks([Int])
+  }
+
+  /// The client's index among the task's clients.
+  public var client: Int
+  /// The contribution.
+  public var payload: Payload
+  /// Whether the update fitted within the round's clipping bound (adaptive clipping
+  /// counts these bits under noise).
+  public var withinBound: Bool
+}
+
+/// A client's message and what the simulation records about its local training.
+public struct ClientResult: Sendable {
+  public var message: ClientMessage
+  /// The sum of the per-example losses of the last local epoch.
+  public var loss: Double
+  /// The client's examples.
+  public var exampleCount: Int
+  /// Per-example gradients that DP-SGD clipped (0 at user level).
+  public var clippedExamples: Int
+  /// Local epochs run.
+  public var localEpochs: Int
+
+  public init(
+    message: ClientMessage, loss: Double, exampleCount: Int, clippedExamples: Int, localEpochs: Int
+  ) {
+    self.message = message
+    self.loss = loss
+    self.exampleCount = exampleCount
+    self.clippedExamples = clippedExamples
+    self.localEpochs = localEpochs
+  }
+}
+
+extension [ClientResult] {
+  /// The sum of the cohort's plain updates in cohort order, on a zero `template`.
+  /// - Precondition: every payload is an update.
+  func updateSum(template: ParameterSet<Float>) -> ParameterSet<Float> {
+    var sum = template.with(flattened: [Float](repeating: 0, count: template.scalarCount))
+    for result in self {
+      guard case .update(let update) = result.message.payload else {
+        preconditionFailure("client \(result.message.client) sent a coded update")
+      }
+      sum.add(update)
+    }
+    return sum
+  }
+
+  /// The fraction of per-example gradients DP-SGD clipped over every local epoch.
+  var clippedExampleFraction: Double {
+    let steps = reduce(0) { $0 + $1.exampleCount * $1.localEpochs }
+    return Double(reduce(0) { $0 + $1.clippedExamples }) / Double(Swift.max(1, steps))
+  }
+
+  /// The fraction of clients whose update exceeded the clipping bound.
+  var clippedClientFraction: Double {
+    isEmpty ? 0 : Double(filter { !$0.message.withinBound }.count) / Double(count)
+  }
+}

@@ -1,0 +1,52 @@
+import Accountants
+import DPModel
+
+extension TrainingRun {
+  /// The summary of a finished (or stopped) run.
+  static func summary<Model, Example>(
+    of trainer: FederatedTrainer<Model, Example>, metrics: [RoundMetrics], accuracyBefore: Double,
+    stopReason: String?, folder: RunFolder, wallSeconds: Double
+  ) throws -> TrainingSummary {
+    let configuration = trainer.configuration
+    let ledger = trainer.ledger.events.build()
+    let rdpEpsilon: Double? =
+      configuration.privacy
+      ? try? Audit.epsilon(ledger: ledger, delta: configuration.delta, methods: [.rdp])[0].finding
+        .get().bound.value : nil
+    let byRank =
+      configuration.method == .dpDyLoRA
+      ? (1...configuration.rank).map { trainer.evaluationAccuracy(activeRank: $0) } : nil
+    let sampler = trainer.sampler
+    return TrainingSummary(
+      task: trainer.dataset.name, method: configuration.method.rawValue,
+      privacyUnit: configuration.privacyUnit.rawValue,
+      epsilon: try trainer.ledger.exactEpsilonSpent(), rdpEpsilon: rdpEpsilon,
+      targetEpsilon: configuration.targetEpsilon, delta: configuration.delta,
+      accountant: configuration.accountantKind.rawValue,
+      noiseMultiplier: trainer.noiseMultiplier, clippingBound: configuration.clippingBound,
+      finalClippingBound: configuration.adaptiveClipping ? trainer.mechanism.clippingBound : nil,
+      rounds: trainer.round, plannedRounds: configuration.rounds,
+      accuracyBefore: accuracyBefore, accuracyAfter: trainer.evaluationAccuracy(),
+      accuracyByRank: byRank,
+      bytesPerClientPerRound: metrics.isEmpty
+        ? 0 : metrics.map(\.bytesPerClient).reduce(0, +) / metrics.count,
+      bytesFullUpdate: trainer.model.trainableParameters.scalarCount * MemoryLayout<Float>.size,
+      coding: trainer.mechanism.codingReport(adapter: configuration.adapterMethod),
+      runDir: folder.url.path, simulatedPopulation: sampler.population,
+      noiseCohortSize: sampler.noiseCohortSize, cohortSize: configuration.cohortSize,
+      simulation: sampler.isSimulation, noiseSource: configuration.noiseSource.rawValue,
+      assumptions: assumptions(of: trainer), stopReason: stopReason, wallSeconds: wallSeconds)
+  }
+
+  /// What a run's ε means, in words: the mechanism's assumptions, the simulation, the
+  /// noise source.
+  static func assumptions<Model, Example>(of trainer: FederatedTrainer<Model, Example>)
+    -> [String]
+  {
+    var notes = trainer.mechanism.assumptions
+    guard trainer.configuration.privacy else { return notes }
+    if let simulation = trainer.sampler.simulationAssumption { notes.append(simulation) }
+    notes.append("noise source: \(trainer.configuration.noiseSource.rawValue)")
+    return notes
+  }
+}

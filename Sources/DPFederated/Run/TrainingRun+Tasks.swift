@@ -1,0 +1,114 @@
+import DPModel
+import Foundation
+
+extension TrainingRun {
+  /// A text task on all-MiniLM-L6-v2 (its first `encoderLayers` blocks) with the method's
+  /// adapters on the query and value projections and a fresh head; the adapter is also
+  /// written in PEFT's layout to `adapter/`. When the task has a public split, the mean of
+  /// its unit-norm embeddings under the pre-trained encoder is the classifier's
+  /// ``TextClassifier/embeddingCenter``.
+  static func text(
+    configuration: FederatedConfiguration, dataset: FederatedDataset<String>, assets: Assets,
+    folder: RunFolder, resume: Bool, progress: (Progress) throws -> Void
+  ) throws -> TrainingSummary {
+    try assets.require(assets.miniLM, "all-MiniLM-L6-v2")
+    guard dataset.classCount <= 1_000 else {
+      throw FederatedError.invalidConfiguration(
+        field: "the number of classes", value: "\(dataset.classCount)", allowed: "at most 1,000")
+    }
+    let tokenizer = try WordPieceTokenizer(
+      vocabulary: assets.miniLM.appendingPathComponent("vocab.txt"))
+    var encoder = try BertEncoder<Float>(
+      folder: assets.miniLM, layers: configuration.layers,
+      adapters: configuration.adapterConfiguration)
+    if configuration.method == .full { encoder.trainAllProjections() }
+    var dataset = dataset
+    var generator = Xoshiro256StarStar(seed: configuration.seed ^ 0x6576_616C)
+    let kept = Array(
+      dataset.evaluation.examples.indices.shuffled(using: &generator).prefix(
+        maximumTextEvaluationExamples)
+    ).sorted()
+    dataset.evaluation = ClientData(
+      id: dataset.evaluation.id, examples: kept.map { dataset.evaluation.examples[$0] },
+      labels: kept.map { dataset.evaluation.labels[$0] })
+    let maxLength = configuration.maxLength
+    let makeBatch: @Sendable ([String]) -> TokenBatch = {
+      TokenBatch(tokenizer.encodeBatch($0, maxLength: maxLength))
+    }
+    var model = TextClassifier(
+      encoder: encoder, classes: max(2, dataset.classCount), seed: configuration.seed ^ 0x6865_6164)
+    if !dataset.publicSplit.examples.isEmpty {
+      let publicTexts = dataset.publicSplit.examples
+      model.embeddingCenter = model.meanUnitEmbedding(
+        stride(from: 0, to: publicTexts.count, by: publicBatchSize).map {
+          makeBatch(Array(publicTexts[$0..<min($0 + publicBatchSize, publicTexts.count)]))
+        })
+    }
+    return try train(
+      configuration: configuration, dataset: dataset, model: model, makeBatch: makeBatch,
+      folder: folder,
+      resume: resume, progress: progress
+    ) { model in
+      guard configuration.adapterConfiguration != nil else { return }
+      try PEFTAdapter.write(
+        model, baseModel: "sentence-transformers/all-MiniLM-L6-v2",
+        to: folder.url.appendingPathComponent("adapter"))
+    }
+  }
+
+  /// Examples per forward pass when embedding the public split.
+  static let publicBatchSize = 64
+
+  /// Trains on `digits` (fresh, or resuming `folder` when `resume`).
+  /// - Parameter progress: called after each round is checkpointed; throwing from it stops
+  ///   the run there (the folder can be resumed) and the error propagates.
+  /// - Throws: ``FederatedError`` for bad configurations, unreachable budgets, damaged run
+  ///   folders; the run folder keeps every completed round.
+  static func digits(
+    configuration: FederatedConfiguration, folder: RunFolder, resume: Bool,
+    progress: (Progress) throws -> Void = { _ in }
+  ) throws -> TrainingSummary {
+    let dataset = try DigitsTask.load(DigitsTask.Configuration(seed: configuration.seed))
+    var base = MultilayerPerceptron<Float>(
+      inputs: 64, hidden: digitsHidden, classes: 10, seed: configuration.seed ^ 0x6D6C70)
+    // A brief non-private pre-training on the public split (4 epochs of Adam, ~91 % on the
+    // evaluation split), leaving the private clients something to teach.
+    let publicFeatures = features(dataset.publicSplit.examples)
+    _ = base.pretrain(
+      features: publicFeatures, labels: dataset.publicSplit.labels, epochs: 4, batchSize: 32,
+      learningRate: 3e-3, seed: configuration.seed ^ 0x7072_6574)
+    return try train(
+      configuration: configuration, dataset: dataset,
+      model: perceptron(base, configuration, publicSplit: dataset.publicSplit),
+      makeBatch: features, folder: folder, resume: resume, progress: progress)
+  }
+
+  /// The perceptron the method trains: adapted (or head-only), or all weights (full).
+  /// Fed-SB's frozen factors come from the SVD of the loss gradient on `publicSplit` when
+  /// one is given (LoRA-SB's initialisation; public data only), else from a public seed.
+  static func perceptron(
+    _ base: MultilayerPerceptron<Float>, _ configuration: FederatedConfiguration,
+    publicSplit: ClientData<[Float]>? = nil
+  ) -> MultilayerPerceptron<Float> {
+    if configuration.method == .full { return base }
+    var model = base.adapted(configuration.adapterConfiguration)
+    guard configuration.adapterMethod == .fedSB, let publicSplit, !publicSplit.examples.isEmpty
+    else {
+      return model
+    }
+    let gradient = base.batchGradient(features(publicSplit.examples), labels: publicSplit.labels)
+      .gradient
+    for index in model.layers.indices {
+      let weight = gradient["layers.\(index).weight"]!
+      model.layers[index].adapter = FedSBAdapter<Float>.initialized(
+        fromGradient: weight, rank: min(configuration.rank, weight.rows, weight.columns),
+        alpha: configuration.alpha, seed: configuration.seed ^ UInt64(index + 1))
+    }
+    return model
+  }
+
+  /// A batch of 64-pixel images as a matrix, one row per image.
+  @Sendable static func features(_ images: [[Float]]) -> Matrix<Float> {
+    Matrix(rows: images.count, columns: images.first?.count ?? 0, values: images.flatMap { $0 })
+  }
+}

@@ -1,0 +1,28 @@
+import Accountants
+import DPModel
+
+extension FederatedTrainer {
+  /// The state to checkpoint now.
+  public var checkpoint: Checkpoint {
+    Checkpoint(
+      round: round, epsilonSpent: ledger.epsilonSpent, trainables: model.trainableParameters,
+      serverOptimizer: algorithm.serverOptimizer, clippingBound: mechanism.clippingBound)
+  }
+
+  /// Restores the state a checkpoint recorded, given the ledger found beside it
+  /// (``PrivacyLedger/restore(recorded:completedRounds:reproducibleNoise:fallbackEpsilon:folder:)``
+  /// says which rounds stay charged).
+  /// - Throws: ``FederatedError/runFolder(path:reason:)`` when the ledger does not match.
+  public mutating func restore(_ checkpoint: Checkpoint, recordedLedger: DPEvent, folder: String)
+    throws
+  {
+    try ledger.restore(
+      recorded: recordedLedger, completedRounds: checkpoint.round,
+      reproducibleNoise: configuration.noiseSource == .seeded,
+      fallbackEpsilon: checkpoint.epsilonSpent, folder: folder)
+    model.updateTrainables(checkpoint.trainables)
+    round = checkpoint.round
+    algorithm.serverOptimizer = checkpoint.serverOptimizer
+    mechanism.clippingBound = checkpoint.clippingBound
+  }
+}
