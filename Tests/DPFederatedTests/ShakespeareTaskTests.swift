@@ -24,9 +24,9 @@ enum ShakespearePlays {
   static let skipReason: Comment =
     "the plays are not in .cache/assets/shakespeare (run Scripts/fetch-assets to enable these tests)"
 
-  static func speeches(_ play: String, in folder: URL = fixtures) throws -> [ShakespeareTask.Speech]
+  static func speeches(_ play: String, in folder: URL = fixtures) throws -> [GutenbergPlay.Speech]
   {
-    try ShakespeareTask.parse(folder.appendingPathComponent(play + ShakespeareTask.fileSuffix))
+    try GutenbergPlay.parse(folder.appendingPathComponent(play + ShakespeareTask.fileSuffix))
   }
 
   /// A scratch folder holding `files` (name → contents).
@@ -41,7 +41,7 @@ enum ShakespearePlays {
 
 @Suite("ShakespeareTask")
 struct ShakespeareTaskTests {
-  typealias Speech = ShakespeareTask.Speech
+  typealias Speech = GutenbergPlay.Speech
 
   @Test(
     "speaker tags such as `Ber.` open speeches; stage directions and the front matter are dropped")
