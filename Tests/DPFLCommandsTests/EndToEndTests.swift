@@ -218,4 +218,22 @@ struct LedgerEndToEndTests {
       conflicting.stderr
         == "Error: --ledger and --steps cannot be combined: the ledger says what was released.\n")
   }
+
+  @Test("account --batch with --ledger is a usage error (exit 64), not a silently ignored flag")
+  func batchWithLedger() throws {
+    let output = try BinaryRunner.run(
+      ["account", "--batch", "-", "--ledger", "ledger.json", "--delta", "1e-6"], stdin: "")
+    #expect(output.status == 64)
+    #expect(output.stderr.hasPrefix("Error: --batch and --ledger cannot be combined"))
+    #expect(output.stderr.contains("Usage: dpfl account"))
+  }
+
+  @Test("every command's help lists the exit codes")
+  func exitCodesInHelp() throws {
+    for command in [[], ["plan"], ["account"], ["train"]] {
+      let output = try BinaryRunner.run(command + ["--help"])
+      #expect(output.stdout.contains("Exit codes: 0 success; 1 runtime failure"), "\(command)")
+      #expect(output.stdout.contains("3 budget exhausted"), "\(command)")
+    }
+  }
 }

@@ -83,4 +83,67 @@ struct TrainingRunTests {
     #expect(try adapter(crashed) == adapter(whole))
     #expect(try crashed.readMetrics() == whole.readMetrics())
   }
+
+  @Test(
+    "secure noise: a run draws from the OS CSPRNG, resumes, and a round lost after its ledger write stays charged"
+  )
+  func secureNoiseResumes() throws {
+    var configuration = Self.configuration()
+    configuration.noiseSource = .secure
+    let stopped = try Self.folder("secure-stopped")
+    let crashed = try Self.folder("secure-crashed")
+    let again = try Self.folder("secure-again")
+    defer {
+      for folder in [stopped, crashed, again] { try? FileManager.default.removeItem(at: folder.url) }
+    }
+    struct Stop: Error {}
+    for folder in [stopped, crashed] {
+      #expect(throws: Stop.self) {
+        try TrainingRun.digits(configuration: configuration, folder: folder, resume: false) {
+          if $0.round == 3 { throw Stop() }
+        }
+      }
+    }
+    // The crashed run recorded round 4's ledger, then died before releasing it.
+    let sampler = CohortSampler(
+      clientCount: 100, cohortSize: 20, population: 1_000_000, noiseCohortSize: 1_000)
+    let round = try #require(try crashed.read(DPEvent.self, from: .ledger))
+    guard case .selfComposed(let event, 3) = round else {
+      Issue.record("ledger \(round)")
+      return
+    }
+    try crashed.write(DPEvent.selfComposed(event, count: 4), to: .ledger)
+    let resumedClean = try TrainingRun.digits(
+      configuration: configuration, folder: stopped, resume: true)
+    let resumedCrash = try TrainingRun.digits(
+      configuration: configuration, folder: crashed, resume: true)
+    #expect(resumedClean.rounds == 8 && resumedClean.stopReason == nil)
+    #expect(try stopped.read(DPEvent.self, from: .ledger) == .selfComposed(event, count: 8))
+    // σ was calibrated for 8 releases: with the lost round charged, the eighth is refused.
+    #expect(resumedCrash.rounds == 7 && resumedCrash.stopReason != nil)
+    #expect(try crashed.read(DPEvent.self, from: .ledger) == .selfComposed(event, count: 8))
+    expectClose(resumedCrash.epsilon, resumedClean.epsilon, relative: 1e-12)
+    #expect(resumedCrash.epsilon <= 2)
+    #expect(event == sampler.event(noiseMultiplier: resumedClean.noiseMultiplier))
+    // Two secure runs of one seed release different noise.
+    let first = try Safetensors.read(
+      contentsOf: stopped.url.appendingPathComponent("adapter.safetensors")).tensors
+    _ = try TrainingRun.digits(configuration: configuration, folder: again, resume: false)
+    let second = try Safetensors.read(
+      contentsOf: again.url.appendingPathComponent("adapter.safetensors")).tensors
+    #expect(first != second)
+    #expect(resumedClean.assumptions.last == "noise source: secure")
+  }
+
+  @Test("a fixed-size run reports its RDP ε (replace-one neighbours) beside the accountant's")
+  func fixedSizeReportsRDP() throws {
+    var configuration = Self.configuration()
+    configuration.sampling = .fixedSize
+    configuration.accountant = .rdp
+    let folder = try Self.folder("fixed-size")
+    defer { try? FileManager.default.removeItem(at: folder.url) }
+    let summary = try TrainingRun.digits(configuration: configuration, folder: folder, resume: false)
+    let rdp = try #require(summary.rdpEpsilon)
+    expectClose(rdp, summary.epsilon, relative: 1e-12)
+  }
 }
