@@ -1,4 +1,5 @@
 import Accountants
+import DPFederated
 
 /// The answer to a `dpfl plan` query. Its JSON keys are a stable contract.
 struct PlanResult: Encodable, Equatable, Sendable {
@@ -26,7 +27,11 @@ struct PlanResult: Encodable, Equatable, Sendable {
   }
 
   /// σ·C, the noise standard deviation on the cohort sum, when C is known.
-  var noiseStdOnSum: Double? { query.clippingBound.map { noiseMultiplier * $0 } }
+  var noiseStdOnSum: Double? {
+    query.clippingBound.map {
+      GaussianNoise(clippingBound: $0, noiseMultiplier: noiseMultiplier).standardDeviation
+    }
+  }
 
   /// σ·C/M, the noise standard deviation on the mean update with the fixed, public
   /// denominator M (the cohort size), when C and M are known.

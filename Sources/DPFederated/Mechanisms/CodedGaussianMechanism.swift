@@ -48,7 +48,9 @@ public struct CodedGaussianMechanism: PrivacyMechanism {
   static func clientNoise(sampler: CohortSampler, noiseMultiplier: Double, clippingBound: Double)
     -> Double
   {
-    sampler.noiseScale * noiseMultiplier * clippingBound / Double(sampler.cohortSize).squareRoot()
+    sampler.noiseScale
+      * GaussianNoise(clippingBound: clippingBound, noiseMultiplier: noiseMultiplier)
+      .standardDeviation / Double(sampler.cohortSize).squareRoot()
   }
 
   public var roundEvent: DPEvent {
@@ -118,7 +120,8 @@ public struct CodedGaussianMechanism: PrivacyMechanism {
   /// σC/√m_noise each).
   public func codingReport(adapter: FederatedMethod) -> CodingReport? {
     let deploymentNoise =
-      noiseMultiplier * clippingBound / Double(sampler.noiseCohortSize).squareRoot()
+      GaussianNoise(clippingBound: clippingBound, noiseMultiplier: noiseMultiplier)
+      .standardDeviation / Double(sampler.noiseCohortSize).squareRoot()
     return CodingReport(
       adapter: adapter.rawValue, coder: coder,
       deployment: CandidateCodebook.design(
