@@ -29,7 +29,7 @@ enum ExitStatus {
     switch error {
     case .invalidConfiguration, .invalidSettings: usage
     case .malformedData: malformedInput
-    case .accounting, .runFolder: failure
+    case .accounting, .runFolder, .numerical: failure
     }
   }
 }

@@ -260,6 +260,12 @@ extension Rendering {
         "simulation: noise of \(count(summary.noiseCohortSize)) of \(count(summary.simulatedPopulation)) clients per round; \(summary.cohortSize) trained per round"
       )
     }
+    if summary.epsilon.isFinite {
+      lines.append(
+        summary.noiseSource == NoiseSource.seeded.rawValue
+          ? "noise: seeded (reproducible from the seed: for simulation, not for a real release)"
+          : "noise: secure (the OS CSPRNG)")
+    }
     if let byRank = summary.accuracyByRank {
       lines.append(
         "accuracy by rank: "

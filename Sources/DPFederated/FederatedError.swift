@@ -12,6 +12,8 @@ public enum FederatedError: Error, Equatable, Sendable, CustomStringConvertible 
   case accounting(String)
   /// The run folder cannot be read or written, or does not match the configuration.
   case runFolder(path: String, reason: String)
+  /// Training produced a non-finite value; the round was stopped before its release.
+  case numerical(String)
 
   /// One sentence naming the problem and the value found.
   public var description: String {
@@ -26,6 +28,8 @@ public enum FederatedError: Error, Equatable, Sendable, CustomStringConvertible 
       return "Privacy accounting failed: \(reason)"
     case .runFolder(let path, let reason):
       return "Run folder \(path): \(reason)"
+    case .numerical(let reason):
+      return "Training diverged: \(reason)"
     }
   }
 }

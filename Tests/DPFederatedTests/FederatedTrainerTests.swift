@@ -40,7 +40,7 @@ struct FederatedTrainerTests {
   ) -> ParameterSet<Float> {
     trainer.algorithm.trainClient(
       dataset.clients[client], index: client, global: trainer.model, context: context,
-      steps: trainer.mechanism.localSteps, noiseSource: trainer.configuration.noiseSource
+      steps: trainer.mechanism.localSteps, noiseSource: trainer.configuration.randomness
     ).update
   }
 

@@ -34,7 +34,8 @@ struct TrainingRunTests {
     #expect(
       summary.simulation && summary.simulatedPopulation == 1_000_000
         && summary.noiseCohortSize == 1_000)
-    #expect(try folder.readConfiguration() == Self.configuration())
+    #expect(
+      try folder.readConfiguration() == Self.configuration().resolvingNoiseSource(isSimulation: true))
     #expect(try folder.readMetrics().count == 8)
     let ledger = try #require(try folder.read(DPEvent.self, from: .ledger))
     var accountant = RDPAccountant()

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 extension FederatedConfiguration {
   /// Checks every value and resolves the defaults that depend on others (the sampling
@@ -13,12 +14,25 @@ extension FederatedConfiguration {
     }
     sampling = samplingScheme
     accountant = accountantKind
+    data = data.map(Self.absolutePath)
+    evaluationData = evaluationData.map(Self.absolutePath)
     if privacy { epsilon = targetEpsilon }
     if let adaptive {
       targetQuantile = adaptive.targetQuantile
       clipLearningRate = adaptive.learningRate
       indicatorNoiseFraction = adaptive.indicatorNoiseFraction
     }
+  }
+
+  /// `path` made absolute against the current folder, so that `config.json` names the file
+  /// wherever a run is resumed from.
+  static func absolutePath(_ path: String) -> String {
+    URL(fileURLWithPath: path).standardizedFileURL.path
+  }
+
+  /// The user's data files the run trains and evaluates on.
+  public var dataFiles: [URL] {
+    task == .jsonl ? [data, evaluationData].compactMap { $0.map(URL.init(fileURLWithPath:)) } : []
   }
 
   /// Every problem with the values, one line each (empty when valid).

@@ -86,9 +86,9 @@ public struct FederatedConfiguration: ParsableArguments, Equatable, Sendable {
   public var accountant: Audit.Method?
   @Option(
     help:
-      "seeded (a reproducible simulation; the noise follows from the seed) or secure (the OS CSPRNG)."
+      "seeded (reproducible: the noise follows from the seed; the default for a simulation) or secure (the OS CSPRNG; the default when the run is not a simulation)."
   )
-  public var noiseSource: NoiseSource = .seeded
+  public var noiseSource: NoiseSource?
   @Option(
     parsing: .unconditional, help: "Clipping bound C > 0 on each client's update (or example).")
   public var clippingBound = 0.5
@@ -168,6 +168,19 @@ public struct FederatedConfiguration: ParsableArguments, Equatable, Sendable {
 extension FederatedConfiguration {
   /// The ε the run must not exceed (`nil` without privacy).
   public var targetEpsilon: Double? { privacy ? epsilon ?? Self.defaultTargetEpsilon : nil }
+
+  /// Where the noise comes from: as given, else secure (a run resolves the default once it
+  /// knows whether it is a simulation, ``resolvingNoiseSource(isSimulation:)``).
+  public var randomness: NoiseSource { noiseSource ?? .secure }
+
+  /// This configuration with the default noise source resolved: seeded noise for a
+  /// simulation (reproducible runs of a deployment that is not real), the OS CSPRNG for
+  /// anything else.
+  public func resolvingNoiseSource(isSimulation: Bool) -> FederatedConfiguration {
+    var resolved = self
+    resolved.noiseSource = noiseSource ?? (isSimulation ? .seeded : .secure)
+    return resolved
+  }
 
   /// The sampling scheme: as given, else fixed-size for DP-REC and Poisson otherwise.
   public var samplingScheme: SamplingScheme { sampling ?? (method == .dpREC ? .fixedSize : .poisson) }

@@ -31,17 +31,17 @@ extension FederatedConfiguration {
     if method == .dpREC {
       return CodedGaussianMechanism(
         noiseMultiplier: sigma, clippingBound: clippingBound, sampler: sampler,
-        coordinates: coordinates, noiseSource: noiseSource)
+        coordinates: coordinates, noiseSource: randomness)
     }
     switch privacyUnit {
     case .user:
       return try CentralGaussianMechanism(
         noiseMultiplier: sigma, clippingBound: clippingBound, sampler: sampler,
-        adaptive: adaptive, noiseSource: noiseSource)
+        adaptive: adaptive, noiseSource: randomness)
     case .example:
       return LocalDPSGDMechanism(
         noiseMultiplier: sigma, clippingBound: clippingBound, plan: calibration.plan,
-        noiseSource: noiseSource)
+        noiseSource: randomness)
     }
   }
 }

@@ -84,6 +84,12 @@ public struct ClientMessage: Equatable, Sendable {
   /// Whether the update fitted within the round's clipping bound (adaptive clipping
   /// counts these bits under noise).
   public var withinBound: Bool
+
+  /// Whether every value sent is finite (coded indices always are).
+  public var isFinite: Bool {
+    guard case .update(let update) = payload else { return true }
+    return update.flattened().allSatisfy(\.isFinite)
+  }
 }
 
 /// A client's message and what the simulation records about its local training.

@@ -13,3 +13,34 @@ public struct Checkpoint: Codable, Equatable, Sendable {
   /// The clipping bound for the next round (it moves with adaptive clipping).
   public var clippingBound: Double
 }
+
+extension Checkpoint {
+  /// What makes this checkpoint unusable for a run of `configuration` whose model's
+  /// trainables are `trainables` and whose server optimiser is `optimizer` (`nil`: usable).
+  /// Checked before anything is restored, so a damaged checkpoint is refused, never trapped on.
+  func problem(
+    trainables expected: ParameterSet<Float>, optimizer: Optimizer<Float>,
+    configuration: FederatedConfiguration
+  ) -> String? {
+    guard (0...configuration.rounds).contains(round) else {
+      return "round \(round) is outside 0...\(configuration.rounds)"
+    }
+    guard trainables.names == expected.names else {
+      return "its parameters \(trainables.names.prefix(3))… are not the model's \(expected.names.prefix(3))…"
+    }
+    for (name, (found, wanted)) in zip(expected.names, zip(trainables.matrices, expected.matrices)) {
+      guard found.rows == wanted.rows && found.columns == wanted.columns else {
+        return "\(name) is \(found.rows)×\(found.columns), not \(wanted.rows)×\(wanted.columns)"
+      }
+      guard found.values.allSatisfy(\.isFinite) else { return "\(name) holds a non-finite value" }
+    }
+    guard clippingBound > 0 && clippingBound.isFinite else {
+      return "clipping bound \(clippingBound) is not a finite number > 0"
+    }
+    guard epsilonSpent >= 0 else { return "ε spent \(epsilonSpent) is negative" }
+    guard serverOptimizer.rule == optimizer.rule, serverOptimizer.fits(expected) else {
+      return "its server optimiser does not match the configuration's"
+    }
+    return nil
+  }
+}

@@ -1,41 +1,70 @@
 import Accountants
 import Foundation
 
-/// The folder a training run writes, and reads back to resume:
-/// - `config.json`: the resolved ``FederatedConfiguration`` (flags and defaults applied);
+/// The folder a training run owns, writes, and reads back to resume:
+/// - `config.json`: the resolved ``FederatedConfiguration`` (its settings, data files by
+///   absolute path);
 /// - `ledger.json`: the ``DPEvent`` of everything released so far, which
 ///   `dpfl account --ledger` re-accounts; written before each round's noisy release;
 /// - `metrics.jsonl`: one ``RoundMetrics`` object per completed round;
 /// - `checkpoint.json`: the state after the last completed round (``Checkpoint``);
-/// - the trained adapter (written by the task at the end).
-/// Every file is replaced atomically (``AtomicFile``).
+/// - `adapter.safetensors` and `summary.json` at the end;
+/// - `manifest.json`: the SHA-256 of each of these and of the data files (``RunManifest``).
+///
+/// A folder belongs to one run: a new run refuses a folder that is not empty, and a lock
+/// keeps a second process out while the run lasts. Every file is replaced atomically
+/// (``AtomicFile``). Resuming verifies the manifest first, so a damaged or edited folder is
+/// refused with the file and what is wrong.
 public struct RunFolder: Sendable {
   /// The folder.
   public let url: URL
+  /// The lock held while this value lives.
+  private let lock: RunLock
 
   /// File names inside the folder.
-  public enum File: String, Sendable {
+  public enum File: String, Sendable, CaseIterable {
     case configuration = "config.json"
     case ledger = "ledger.json"
     case metrics = "metrics.jsonl"
     case checkpoint = "checkpoint.json"
+    case adapter = "adapter.safetensors"
     case summary = "summary.json"
+    case manifest = "manifest.json"
   }
 
-  /// A folder at `url`, created if missing.
+  /// The files a resumed run reads, verified against the manifest.
+  static let resumed: [File] = [.configuration, .ledger, .metrics, .checkpoint]
+
+  /// A new run's folder at `url`: created if missing (mode 0755), refused if it holds
+  /// anything, then locked.
   /// - Throws: ``FederatedError/runFolder(path:reason:)``.
   public init(creating url: URL) throws {
-    do {
-      try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    } catch {
-      throw FederatedError.runFolder(
-        path: url.path, reason: "cannot create it (\(error.localizedDescription))")
+    let manager = FileManager.default
+    if let entries = try? manager.contentsOfDirectory(atPath: url.path) {
+      guard entries.allSatisfy({ $0.hasPrefix(".") }) else {
+        let reason =
+          entries.contains(File.configuration.rawValue)
+          ? "holds a run already; continue it with --resume, or choose another --run-dir"
+          : "is not empty; choose an empty or new --run-dir"
+        throw FederatedError.runFolder(path: url.path, reason: reason)
+      }
+    } else {
+      do {
+        try manager.createDirectory(
+          at: url, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+      } catch {
+        throw FederatedError.runFolder(
+          path: url.path, reason: "cannot create it (\(error.localizedDescription))")
+      }
     }
     self.url = url
+    lock = try RunLock(folder: url)
   }
 
-  /// An existing run folder (for `--resume`).
-  /// - Throws: ``FederatedError/runFolder(path:reason:)`` when it has no config.json.
+  /// An existing run's folder (for `--resume`), locked, its files verified against its
+  /// manifest.
+  /// - Throws: ``FederatedError/runFolder(path:reason:)`` when it has no config.json, is in
+  ///   use, or a file is missing or does not match its checksum.
   public init(existing url: URL) throws {
     guard
       FileManager.default.fileExists(
@@ -45,6 +74,8 @@ public struct RunFolder: Sendable {
         path: url.path, reason: "no config.json (not a dpfl run folder)")
     }
     self.url = url
+    lock = try RunLock(folder: url)
+    try verify()
   }
 
   /// The path of `file`.
@@ -65,13 +96,20 @@ public struct RunFolder: Sendable {
     return decoder
   }()
 
-  /// Writes `value` as JSON to `file`, atomically.
+  /// Writes `value` as JSON to `file`, atomically, its checksum first.
   public func write<T: Encodable>(_ value: T, to file: File) throws {
     let data: Data
     do { data = try Self.encoder.encode(value) } catch {
       throw FederatedError.runFolder(path: path(file).path, reason: "cannot encode (\(error))")
     }
-    try AtomicFile.write(data + Data("\n".utf8), to: path(file))
+    try write(data + Data("\n".utf8), to: file)
+  }
+
+  /// Replaces `file` with `contents`: the manifest records the new checksum, then the file
+  /// is written atomically.
+  public func write(_ contents: Data, to file: File) throws {
+    try writeManifest(try manifest().recording(contents, as: file.rawValue))
+    try AtomicFile.write(contents, to: path(file))
   }
 
   /// Reads `file` as JSON, or `nil` if it does not exist.
@@ -103,7 +141,7 @@ public struct RunFolder: Sendable {
           path: path(.metrics).path, reason: "cannot encode (\(error))")
       }
     }
-    try AtomicFile.write(data, to: path(.metrics))
+    try write(data, to: .metrics)
   }
 
   /// The metrics lines written so far.

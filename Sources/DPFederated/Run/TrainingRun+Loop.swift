@@ -54,6 +54,7 @@ extension TrainingRun {
     _ trainer: inout FederatedTrainer<Model, Example>, folder: RunFolder, resume: Bool
   ) throws -> [RoundMetrics] {
     guard resume else {
+      try folder.recordData(trainer.configuration.dataFiles)
       try folder.write(trainer.configuration.settings, to: .configuration)
       try folder.write(trainer.ledger.expectedLedger(rounds: 0), to: .ledger)
       try folder.write(trainer.checkpoint, to: .checkpoint)
@@ -75,10 +76,13 @@ extension TrainingRun {
     _ trainer: FederatedTrainer<Model, Example>, folder: RunFolder
   ) throws {
     let trained = trainer.model.trainableParameters
-    try Safetensors.write(
-      zip(trained.names, trained.matrices).map {
-        Tensor(name: $0.0, shape: [$0.1.rows, $0.1.columns], floats: $0.1.values)
-      }, metadata: ["format": "dpfl-adapter", "method": trainer.configuration.method.rawValue],
-      to: folder.url.appendingPathComponent("adapter.safetensors"))
+    let tensors = zip(trained.names, trained.matrices).map {
+      Tensor(name: $0.0, shape: [$0.1.rows, $0.1.columns], floats: $0.1.values)
+    }
+    try folder.write(
+      Safetensors.encode(
+        tensors,
+        metadata: ["format": "dpfl-adapter", "method": trainer.configuration.method.rawValue]),
+      to: .adapter)
   }
 }

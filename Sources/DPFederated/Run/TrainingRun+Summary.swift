@@ -34,7 +34,7 @@ extension TrainingRun {
       coding: trainer.mechanism.codingReport(adapter: configuration.adapterMethod),
       runDir: folder.url.path, simulatedPopulation: sampler.population,
       noiseCohortSize: sampler.noiseCohortSize, cohortSize: configuration.cohortSize,
-      simulation: sampler.isSimulation, noiseSource: configuration.noiseSource.rawValue,
+      simulation: sampler.isSimulation, noiseSource: configuration.randomness.rawValue,
       assumptions: assumptions(of: trainer), stopReason: stopReason, wallSeconds: wallSeconds)
   }
 
@@ -46,7 +46,7 @@ extension TrainingRun {
     var notes = trainer.mechanism.assumptions
     guard trainer.configuration.privacy else { return notes }
     if let simulation = trainer.sampler.simulationAssumption { notes.append(simulation) }
-    notes.append("noise source: \(trainer.configuration.noiseSource.rawValue)")
+    notes.append("noise source: \(trainer.configuration.randomness.rawValue)")
     return notes
   }
 }

@@ -47,10 +47,12 @@ where Model.Scalar == Float {
     makeBatch: @escaping @Sendable ([Example]) -> Model.Batch
   ) throws {
     try configuration.check(clientCount: dataset.clients.count)
-    sampler = CohortSampler(
+    let sampler = CohortSampler(
       scheme: configuration.samplingScheme, clientCount: dataset.clients.count,
       cohortSize: configuration.cohortSize, population: configuration.population,
       noiseCohortSize: configuration.noiseCohortSize)
+    let configuration = configuration.resolvingNoiseSource(isSimulation: sampler.isSimulation)
+    self.sampler = sampler
     mechanism = try configuration.mechanism(
       sampler: sampler, clientSizes: dataset.clients.map(\.examples.count),
       coordinates: model.trainableParameters.scalarCount)
@@ -63,7 +65,7 @@ where Model.Scalar == Float {
     backend = SimulatedBackend(
       clients: dataset.clients,
       program: ClientProgram(
-        algorithm: algorithm, mechanism: mechanism, noiseSource: configuration.noiseSource))
+        algorithm: algorithm, mechanism: mechanism, noiseSource: configuration.randomness))
     self.configuration = configuration
     self.model = model
     self.dataset = dataset
@@ -105,10 +107,22 @@ where Model.Scalar == Float {
     case .granted(let granted): authorization = granted
     }
     let results = try backend.runClients(context, global: model, authorization: authorization)
+    if let diverged = results.first(where: { !$0.message.isFinite }) {
+      throw FederatedError.numerical(
+        "round \(context.round + 1): client \(diverged.message.client)'s update is not finite; nothing was released (lower --local-learning-rate, or --clipping-bound at example level)"
+      )
+    }
     let release = mechanism.release(
       results, template: model.trainableParameters, context: context,
       authorization: authorization)
-    algorithm.apply(release.sum, to: &model, context: context)
+    var stepped = model
+    algorithm.apply(release.sum, to: &stepped, context: context)
+    guard stepped.trainableParameters.flattened().allSatisfy(\.isFinite) else {
+      throw FederatedError.numerical(
+        "round \(context.round + 1): the server's step made the model non-finite; it was not kept (lower --server-learning-rate or --clipping-bound)"
+      )
+    }
+    model = stepped
     round += 1
     let examples = results.reduce(0) { $0 + $1.exampleCount }
     let liveCount = context.live.indices(in: model.trainableParameters).count

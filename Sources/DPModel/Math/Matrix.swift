@@ -44,11 +44,12 @@ public struct Matrix<Scalar: BLASScalar>: Equatable, Sendable, Codable {
     let rows = try container.decode(Int.self, forKey: .rows)
     let columns = try container.decode(Int.self, forKey: .columns)
     let values = try container.decode([Scalar].self, forKey: .values)
-    guard rows >= 0, columns >= 0, values.count == rows * columns else {
+    let (count, overflow) = rows.multipliedReportingOverflow(by: columns)
+    guard rows >= 0, columns >= 0, !overflow, values.count == count else {
       throw DecodingError.dataCorruptedError(
         forKey: .values, in: container,
         debugDescription:
-          "a \(rows)×\(columns) matrix needs \(rows * columns) values; got \(values.count)")
+          "a \(rows)×\(columns) matrix needs \(overflow ? "more" : "\(count)") values; got \(values.count)")
     }
     self.init(rows: rows, columns: columns, values: values)
   }

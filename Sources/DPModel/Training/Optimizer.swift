@@ -64,4 +64,16 @@ public struct Optimizer<Scalar: BLASScalar>: Equatable, Sendable, Codable {
       parameters.add(gradient.with(flattened: update))
     }
   }
+
+  /// Whether the optimiser's state fits `parameters` (the same names and shapes, or no
+  /// state yet) and is finite: what a restored optimiser must satisfy before it steps.
+  public func fits(_ parameters: ParameterSet<Scalar>) -> Bool {
+    [first, second].allSatisfy { state in
+      guard let state else { return true }
+      return state.names == parameters.names
+        && zip(state.matrices, parameters.matrices).allSatisfy {
+          $0.rows == $1.rows && $0.columns == $1.columns && $0.values.allSatisfy(\.isFinite)
+        }
+    } && steps >= 0
+  }
 }
