@@ -40,4 +40,16 @@ struct AdaptiveClippingTests {
       #expect(abs(mean - expected) / expected < 0.1, "γ = \(quantile): mean bound \(mean)")
     }
   }
+
+  @Test("a noisy fraction outside [0, 1] is clamped: one step moves C by at most e^η, never to 0, ∞ or NaN")
+  func clampedStep() {
+    var rule = AdaptiveClipping()
+    rule.learningRate = 10
+    #expect(rule.nextBound(1, unclippedFraction: -1e300) == rule.nextBound(1, unclippedFraction: 0))
+    #expect(rule.nextBound(1, unclippedFraction: 1e300) == rule.nextBound(1, unclippedFraction: 1))
+    expectClose(rule.nextBound(1, unclippedFraction: 0), Double.exp(5), relative: 1e-15)
+    var bound = 1.0
+    for step in 0..<200 { bound = rule.nextBound(bound, unclippedFraction: step.isMultiple(of: 2) ? 1e9 : -1e9) }
+    #expect(bound.isFinite && bound > 0)
+  }
 }

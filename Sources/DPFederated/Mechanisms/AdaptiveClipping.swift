@@ -33,8 +33,11 @@ public struct AdaptiveClipping: Codable, Equatable, Sendable {
     return 1 / (1 / (z * z) - 1 / (4 * sigmaB * sigmaB)).squareRoot()
   }
 
-  /// The next bound from the noisy fraction b̂ of clients whose update fitted.
+  /// The next bound from the noisy fraction b̂ of clients whose update fitted. b̂ is first
+  /// clamped to [0, 1] (post-processing of the noisy count), so one step moves C by at most
+  /// a factor e^η and C stays finite and positive whatever the noise drew.
   public func nextBound(_ bound: Double, unclippedFraction: Double) -> Double {
-    bound * Double.exp(-learningRate * (unclippedFraction - targetQuantile))
+    let fraction = min(1, max(0, unclippedFraction))
+    return bound * Double.exp(-learningRate * (fraction - targetQuantile))
   }
 }
