@@ -20,7 +20,6 @@ enum QueryField: String, CaseIterable, Sendable {
   case solve
   case ledger
   case compare
-  case task
   case config
 
   /// The command-line spelling.

@@ -64,7 +64,7 @@ struct RawQuery: Equatable, Sendable {
       case .ledger, .compare:
         throw .malformedField(
           key: key, reason: "not available in batches; use dpfl account --ledger.")
-      case .task, .config:
+      case .config:
         throw .malformedField(key: key, reason: "not available in batches.")
       }
     }
