@@ -72,7 +72,8 @@ public enum Audit {
     case .noOp, .nonPrivate, .gaussian, .laplace:
       return .addOrRemoveOne
     case .poissonSampled(_, let inner), .selfComposed(let inner, _),
-      .relativeEntropyCoded(_, let inner):
+      .relativeEntropyCoded(_, let inner), .participationSampled(_, let inner),
+      .tuned(_, let inner):
       return neighboringRelation(of: inner)
     case .composed(let events):
       return events.contains { neighboringRelation(of: $0) == .replaceOne }

@@ -49,6 +49,14 @@ extension DPEvent {
     case .relativeEntropyCoded(let coder, let event):
       if let reason = coder.failure() { return fail(reason) }
       return event.parameterFailure()
+    case .participationSampled(let probability, let event):
+      guard probability >= 0, probability <= 1 else {
+        return fail("participation probability must be in [0, 1]; got \(probability).")
+      }
+      return event.parameterFailure()
+    case .tuned(let runs, let event):
+      if let reason = runs.failure() { return fail(reason) }
+      return event.parameterFailure()
     case .selfComposed(let event, let count):
       guard count >= 0 else { return fail("count must be ≥ 0; got \(count).") }
       return event.parameterFailure()
