@@ -84,13 +84,13 @@ struct HostileInputTests {
     var single = RDPAccountant()
     try single.compose(Self.sampled)
     for (total, one) in zip(rdp.rdp, single.rdp) { expectClose(total, 1e19 * one, relative: 1e-12) }
-    // At the cap, PLD still answers (tiny q keeps the composed support small).
+    // At the cap, PLD still answers (tiny q keeps the composed support small). This coarse
+    // grid is pessimistic by about 2³²·(its rounding of the tiny per-step loss): 0.526 against
+    // RDP's 0.178; the automatic grid refines to h ≈ 1e-7 and gives 0.130 (7 s in debug).
     var pld = PLDAccountant(discretization: .fixed(1e-5))
     try pld.compose(
       .poissonSampled(probability: 1e-6, .gaussian(noiseMultiplier: 2)), count: PLDAccountant.maximumCount)
-    var reference = RDPAccountant()
-    try reference.compose(pld.ledger)
-    #expect(try pld.epsilon(delta: 1e-6) <= reference.epsilon(delta: 1e-6))
+    expectClose(try pld.epsilon(delta: 1e-6), 0.5264227107736695, relative: 1e-6)
   }
 
   @Test(
