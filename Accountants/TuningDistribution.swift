@@ -46,7 +46,8 @@ public enum TuningDistribution: Hashable, Sendable {
         return "negative binomial shape η must be finite and > −1; got \(shape)."
       }
       guard successProbability > 0, successProbability < 1 else {
-        return "negative binomial success probability γ must be in (0, 1); got \(successProbability)."
+        return
+          "negative binomial success probability γ must be in (0, 1); got \(successProbability)."
       }
       return nil
     case .poisson(let mean):

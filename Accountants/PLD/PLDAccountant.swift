@@ -352,7 +352,8 @@ public struct PLDAccountant: PrivacyAccountant, Equatable {
       let window = single.pmf.chernoffWindow(single.count, tilt: 0, moments: single.moments)
       guard FFT.size(atLeast: window.high - window.low + 1) <= maximumGridSize else {
         throw .resourceLimitExceeded(
-          reason: "the composed PLD inside a participation-sampled event needs more than \(maximumGridSize) points."
+          reason:
+            "the composed PLD inside a participation-sampled event needs more than \(maximumGridSize) points."
         )
       }
       let composed = single.pmf.selfComposed(

@@ -84,7 +84,8 @@ struct PLDComposition: Hashable, Sendable {
       if gaussianPrecision == .infinity { nonPrivate = true }
       return
     }
-    record(.sampledGaussian(probability: probability, noiseMultiplier: noiseMultiplier), count: count)
+    record(
+      .sampledGaussian(probability: probability, noiseMultiplier: noiseMultiplier), count: count)
   }
 
   private mutating func record(_ kind: Kind, count: Int) {

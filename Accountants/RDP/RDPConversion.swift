@@ -56,7 +56,8 @@ extension RDPConversion {
   func delta(rdp: [Double], orders: [Double], epsilon: Double) -> Double {
     var best = Double.infinity
     for (alpha, r) in zip(orders, rdp) {
-      let candidate = logDeltaCandidate(order: alpha, rdp: r.isNaN ? .infinity : r, epsilon: epsilon)
+      let candidate = logDeltaCandidate(
+        order: alpha, rdp: r.isNaN ? .infinity : r, epsilon: epsilon)
       best = min(best, candidate.isNaN ? .infinity : candidate)
     }
     return min(Double.exp(best), 1)

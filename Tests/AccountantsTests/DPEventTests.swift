@@ -57,7 +57,8 @@ struct DPEventTests {
     )
     #expect(throws: DecodingError.self) {
       try JSONDecoder().decode(
-        DPEvent.self, from: Data(#"{"type":"Tuned","runs":{"type":"Binomial"},"event":{"type":"NoOp"}}"#.utf8))
+        DPEvent.self,
+        from: Data(#"{"type":"Tuned","runs":{"type":"Binomial"},"event":{"type":"NoOp"}}"#.utf8))
     }
   }
 

@@ -57,14 +57,18 @@ struct HostileInputTests {
       (.selfComposed(Self.sampled, count: 1_000_000_000_000_000_000), 10),
       (.selfComposed(Self.sampled, count: .max), 2),
       (.selfComposed(.selfComposed(Self.sampled, count: 1 << 40), count: 1 << 40), 1),
-      (.participationSampled(probability: 0.5, .selfComposed(Self.sampled, count: 1 << 40)), 1 << 30),
+      (
+        .participationSampled(probability: 0.5, .selfComposed(Self.sampled, count: 1 << 40)),
+        1 << 30
+      ),
     ]
     for (name, make) in Self.accountants {
       for (event, times) in events {
         let error = Self.outcome(make, event, times: min(times, 10), "\(name) \(event.summary)")
         if name == "pld" {
           guard case .resourceLimitExceeded(let reason)? = error else {
-            Issue.record("pld \(event.summary): expected a resource error, got \(String(describing: error))")
+            Issue.record(
+              "pld \(event.summary): expected a resource error, got \(String(describing: error))")
             continue
           }
           #expect(reason.contains("at most \(PLDAccountant.maximumCount) times"))
@@ -89,7 +93,8 @@ struct HostileInputTests {
     // RDP's 0.178; the automatic grid refines to h ≈ 1e-7 and gives 0.130 (7 s in debug).
     var pld = PLDAccountant(discretization: .fixed(1e-5))
     try pld.compose(
-      .poissonSampled(probability: 1e-6, .gaussian(noiseMultiplier: 2)), count: PLDAccountant.maximumCount)
+      .poissonSampled(probability: 1e-6, .gaussian(noiseMultiplier: 2)),
+      count: PLDAccountant.maximumCount)
     expectClose(try pld.epsilon(delta: 1e-6), 0.5264227107736695, relative: 1e-6)
   }
 
@@ -100,7 +105,8 @@ struct HostileInputTests {
     let ledger = DPEvent.composed(
       (0..<100_000).map { i in
         .poissonSampled(
-          probability: 1e-3 * (1 + Double(i) * 1e-6), .gaussian(noiseMultiplier: 1 + Double(i) * 1e-6))
+          probability: 1e-3 * (1 + Double(i) * 1e-6),
+          .gaussian(noiseMultiplier: 1 + Double(i) * 1e-6))
       })
     var pld = PLDAccountant()
     try pld.compose(ledger)
@@ -117,7 +123,11 @@ struct HostileInputTests {
     #expect(elapsed < .seconds(5), "refused after \(elapsed)")
     // Fewer distinct releases than the limit, but grids too large in all: refused too.
     var wide = PLDAccountant(discretization: .fixed(1e-6))
-    try wide.compose(.composed((0..<50).map { .poissonSampled(probability: 0.5, .gaussian(noiseMultiplier: 0.5 + Double($0) * 1e-3)) }))
+    try wide.compose(
+      .composed(
+        (0..<50).map {
+          .poissonSampled(probability: 0.5, .gaussian(noiseMultiplier: 0.5 + Double($0) * 1e-3))
+        }))
     #expect(throws: AccountingError.self) { try wide.epsilon(delta: 1e-6) }
     // RDP's cost grows with the distinct releases too (microseconds each, per order it
     // evaluates), but stays small: 2,000 of them here.
@@ -127,7 +137,8 @@ struct HostileInputTests {
     #expect(epsilon.isFinite && epsilon > 0)
   }
 
-  @Test("events nested more than 1000 levels deep are refused by every accountant; 1000 levels work")
+  @Test(
+    "events nested more than 1000 levels deep are refused by every accountant; 1000 levels work")
   func deepNesting() throws {
     var deep = DPEvent.gaussian(noiseMultiplier: 50)
     for _ in 0..<999 { deep = .selfComposed(deep, count: 1) }
@@ -161,7 +172,8 @@ struct HostileInputTests {
       .poissonSampled(probability: 0.5, .gaussian(noiseMultiplier: 1e-100)),
       .poissonSampled(probability: .nan, .gaussian(noiseMultiplier: 1)),
       .poissonSampled(probability: .infinity, .gaussian(noiseMultiplier: 1)),
-      .sampledWithoutReplacement(sourceSize: .max, sampleSize: .max / 2, .gaussian(noiseMultiplier: 1)),
+      .sampledWithoutReplacement(
+        sourceSize: .max, sampleSize: .max / 2, .gaussian(noiseMultiplier: 1)),
       .sampledWithoutReplacement(sourceSize: .max, sampleSize: 1, .gaussian(noiseMultiplier: 1)),
       .sampledWithoutReplacement(sourceSize: .max, sampleSize: .max, .gaussian(noiseMultiplier: 1)),
       .sampledWithoutReplacement(sourceSize: 1, sampleSize: -1, .noOp),
@@ -170,8 +182,11 @@ struct HostileInputTests {
       .participationSampled(probability: 1 - 0x1p-53, .gaussian(noiseMultiplier: tiny)),
       .tuned(runs: .poisson(mean: tiny), Self.sampled),
       .tuned(runs: .poisson(mean: .greatestFiniteMagnitude), Self.sampled),
-      .tuned(runs: .truncatedNegativeBinomial(shape: 1e300, successProbability: tiny), Self.sampled),
-      .tuned(runs: .truncatedNegativeBinomial(shape: -1 + 1e-15, successProbability: 1 - 0x1p-53), Self.sampled),
+      .tuned(
+        runs: .truncatedNegativeBinomial(shape: 1e300, successProbability: tiny), Self.sampled),
+      .tuned(
+        runs: .truncatedNegativeBinomial(shape: -1 + 1e-15, successProbability: 1 - 0x1p-53),
+        Self.sampled),
       .selfComposed(Self.sampled, count: .min),
     ]
     let deltas = [tiny, 1e-300, 1e-12, 0.5, 1]
@@ -193,10 +208,14 @@ struct HostileInputTests {
       var accountant = make()
       try accountant.compose(Self.sampled, count: 10)
       for delta in [Double.nan, -1e-9, 1.5, -Double.infinity] {
-        #expect(throws: AccountingError.self, "\(name) δ=\(delta)") { try accountant.epsilon(delta: delta) }
+        #expect(throws: AccountingError.self, "\(name) δ=\(delta)") {
+          try accountant.epsilon(delta: delta)
+        }
       }
       for epsilon in [Double.nan, -1, -Double.infinity] {
-        #expect(throws: AccountingError.self, "\(name) ε=\(epsilon)") { try accountant.delta(epsilon: epsilon) }
+        #expect(throws: AccountingError.self, "\(name) ε=\(epsilon)") {
+          try accountant.delta(epsilon: epsilon)
+        }
       }
     }
     for discretization in [
@@ -212,7 +231,9 @@ struct HostileInputTests {
       }
     }
     #expect(throws: AccountingError.self) { try RDPOrders([2, 1e300]) }
-    #expect(throws: AccountingError.self) { try RDPOrders([2, Double(RDPOrders.maximumOrder) + 1]) }
+    #expect(throws: AccountingError.self) {
+      try RDPOrders([2, Double(RDPOrders.maximumOrder) + 1])
+    }
     let target = try PrivacyBudget(epsilon: 1, delta: 1e-6)
     #expect(throws: AccountingError.self) {
       try Calibration.count(target: target, accountant: { RDPAccountant() }, limit: 0) {
@@ -220,7 +241,9 @@ struct HostileInputTests {
       }
     }
     // A count limit of Int.max must not overflow the exponential search.
-    let largest = try Calibration.count(target: target, accountant: { RDPAccountant() }, limit: .max) {
+    let largest = try Calibration.count(
+      target: target, accountant: { RDPAccountant() }, limit: .max
+    ) {
       .selfComposed(.poissonSampled(probability: 1e-9, .gaussian(noiseMultiplier: 50)), count: $0)
     }
     #expect(largest == .max)

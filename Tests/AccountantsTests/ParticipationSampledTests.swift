@@ -82,11 +82,13 @@ struct ParticipationSampledTests {
       let event = Self.run(
         q: item.participationProbability, p: item.samplingRate, sigma: item.noiseMultiplier,
         steps: item.localSteps, rounds: item.rounds)
-      let label = "q=\(item.participationProbability) p=\(item.samplingRate) σ=\(item.noiseMultiplier)"
+      let label =
+        "q=\(item.participationProbability) p=\(item.samplingRate) σ=\(item.noiseMultiplier)"
       var integer = RDPAccountant(orders: .integer)
       try integer.compose(event)
       for (order, (value, expected)) in zip(item.integerOrders, zip(integer.rdp, item.rdpInteger)) {
-        expectClose(value, expected, relative: Self.fixture.rdpRtol, absolute: 1e-300, "\(label) α=\(order)")
+        expectClose(
+          value, expected, relative: Self.fixture.rdpRtol, absolute: 1e-300, "\(label) α=\(order)")
       }
       expectClose(
         try integer.epsilon(delta: item.delta), item.epsilonIntegerGrid,
@@ -178,7 +180,8 @@ struct ParticipationSampledTests {
           "\(label) ε=\(epsilon): δ \(bound.value) ≫ \(exact)")
         if exact > 1e-12 { worstDelta = max(worstDelta, bound.value / exact - 1) }
         #expect(
-          try rdp.delta(epsilon: epsilon) >= exact * floor, "\(label) ε=\(epsilon): RDP δ below exact")
+          try rdp.delta(epsilon: epsilon) >= exact * floor,
+          "\(label) ε=\(epsilon): RDP δ below exact")
       }
       for i in deltaIndices ?? Array(item.deltas.indices) {
         let delta = item.deltas[i]
@@ -216,9 +219,13 @@ struct ParticipationSampledTests {
     var b = RDPAccountant()
     try b.compose(plain)
     #expect(a.rdp == b.rdp)
-    #expect(try Self.epsilon(PLDAccountant(), wrapped, delta: 1e-6) == Self.epsilon(PLDAccountant(), plain, delta: 1e-6))
+    #expect(
+      try Self.epsilon(PLDAccountant(), wrapped, delta: 1e-6)
+        == Self.epsilon(PLDAccountant(), plain, delta: 1e-6))
     let certified = CertifiedRDPAccountant.standard
-    #expect(try Self.epsilon(certified, wrapped, delta: 1e-6) == Self.epsilon(certified, plain, delta: 1e-6))
+    #expect(
+      try Self.epsilon(certified, wrapped, delta: 1e-6)
+        == Self.epsilon(certified, plain, delta: 1e-6))
   }
 
   @Test("q = 0 costs nothing, even around a non-private event, in every accountant")
@@ -237,7 +244,8 @@ struct ParticipationSampledTests {
 
   @Test("a non-private inner event: RDP says ∞, PLD gives δ = 1 − (1 − q)^T at every ε")
   func nonPrivateInner() throws {
-    let event = DPEvent.selfComposed(.participationSampled(probability: 0.01, .nonPrivate), count: 3)
+    let event = DPEvent.selfComposed(
+      .participationSampled(probability: 0.01, .nonPrivate), count: 3)
     #expect(try Self.epsilon(RDPAccountant(), event, delta: 1e-6) == .infinity)
     #expect(try Self.epsilon(CertifiedRDPAccountant.standard, event, delta: 1e-6) == .infinity)
     let expected = 1 - 0.99 * 0.99 * 0.99
@@ -246,7 +254,8 @@ struct ParticipationSampledTests {
     #expect(try Self.epsilon(PLDAccountant(), event, delta: 0.02) == .infinity)
   }
 
-  @Test("ε is non-decreasing in q and never above the always-participating run (RDP, PLD, certified)")
+  @Test(
+    "ε is non-decreasing in q and never above the always-participating run (RDP, PLD, certified)")
   func monotoneInProbability() throws {
     let probabilities = [1e-4, 1e-2, 0.3, 1]
     var previous = (rdp: 0.0, pld: 0.0, certified: 0.0)
@@ -255,7 +264,9 @@ struct ParticipationSampledTests {
       let rdp = try Self.epsilon(RDPAccountant(), event, delta: 1e-6)
       let pld = try Self.epsilon(PLDAccountant(), event, delta: 1e-6)
       let certified = try Self.epsilon(CertifiedRDPAccountant.standard, event, delta: 1e-6)
-      #expect(rdp >= previous.rdp && pld >= previous.pld * (1 - 1e-3) && certified >= previous.certified, "q=\(q)")
+      #expect(
+        rdp >= previous.rdp && pld >= previous.pld * (1 - 1e-3) && certified >= previous.certified,
+        "q=\(q)")
       #expect(pld <= rdp, "q=\(q): PLD \(pld) > RDP \(rdp)")
       previous = (rdp, pld, certified)
     }
@@ -271,8 +282,10 @@ struct ParticipationSampledTests {
     let rounds = 8
     let weight = 1 - Double.pow(1 - q, Double(rounds))
     let once = try Self.delta(PLDAccountant(), Self.inner, epsilon: epsilon)
-    let always = try Self.delta(PLDAccountant(), .selfComposed(Self.inner, count: rounds), epsilon: epsilon)
-    let event = DPEvent.selfComposed(.participationSampled(probability: q, Self.inner), count: rounds)
+    let always = try Self.delta(
+      PLDAccountant(), .selfComposed(Self.inner, count: rounds), epsilon: epsilon)
+    let event = DPEvent.selfComposed(
+      .participationSampled(probability: q, Self.inner), count: rounds)
     let sampled = try Self.delta(PLDAccountant(), event, epsilon: epsilon)
     // Each side is an upper bound with its own discretisation: 2 % of slack.
     #expect(sampled >= weight * once * 0.98, "ε=\(epsilon): \(sampled) < \(weight) × \(once)")
@@ -283,7 +296,8 @@ struct ParticipationSampledTests {
   @Test("certified RDP agrees with RDP on the integer grid and is never below it")
   func certified() throws {
     for q in [1e-3, 0.05, 0.7] {
-      let event = DPEvent.selfComposed(.participationSampled(probability: q, Self.inner), count: 200)
+      let event = DPEvent.selfComposed(
+        .participationSampled(probability: q, Self.inner), count: 200)
       let certified = try Self.epsilon(CertifiedRDPAccountant.standard, event, delta: 1e-6)
       let rdp = try Self.epsilon(RDPAccountant(orders: .integer), event, delta: 1e-6)
       #expect(certified >= rdp * (1 - 1e-9))
@@ -291,33 +305,44 @@ struct ParticipationSampledTests {
     }
   }
 
-  @Test("nested participation and compositions: RDP adds up, and the moments accountant follows RDP")
+  @Test(
+    "nested participation and compositions: RDP adds up, and the moments accountant follows RDP")
   func nesting() throws {
     let nested = DPEvent.participationSampled(
       probability: 0.3,
-      .composed([.participationSampled(probability: 0.5, Self.inner), .gaussian(noiseMultiplier: 3)]))
+      .composed([
+        .participationSampled(probability: 0.5, Self.inner), .gaussian(noiseMultiplier: 3),
+      ]))
     var rdp = RDPAccountant()
     try rdp.compose(nested, count: 4)
     var oneByOne = RDPAccountant()
     for _ in 0..<4 { try oneByOne.compose(nested) }
     for (x, y) in zip(rdp.rdp, oneByOne.rdp) { expectClose(x, y, relative: 1e-12) }
-    let moments = try Self.epsilon(MomentsAccountant(), .selfComposed(nested, count: 4), delta: 1e-5)
-    let classic = try Self.epsilon(RDPAccountant.moments(), .selfComposed(nested, count: 4), delta: 1e-5)
+    let moments = try Self.epsilon(
+      MomentsAccountant(), .selfComposed(nested, count: 4), delta: 1e-5)
+    let classic = try Self.epsilon(
+      RDPAccountant.moments(), .selfComposed(nested, count: 4), delta: 1e-5)
     #expect(moments == classic)
-    #expect(try Self.epsilon(PLDAccountant(), .selfComposed(nested, count: 4), delta: 1e-5) <= rdp.epsilon(delta: 1e-5))
+    #expect(
+      try Self.epsilon(PLDAccountant(), .selfComposed(nested, count: 4), delta: 1e-5)
+        <= rdp.epsilon(delta: 1e-5))
   }
 
   @Test("keeps the accountant contract (conformance) in RDP, PLD and certified RDP")
   func conformance() throws {
     let supported = DPEvent.participationSampled(probability: 0.01, Self.local(0.2, 2, steps: 2))
     try checkAccountantConformance(
-      { RDPAccountant() }, unsupported: .sampledWithoutReplacement(sourceSize: 10, sampleSize: 2, .noOp),
+      { RDPAccountant() },
+      unsupported: .sampledWithoutReplacement(sourceSize: 10, sampleSize: 2, .noOp),
       supported: supported)
     try checkAccountantConformance(
       { PLDAccountant() }, unsupported: .laplace(noiseMultiplier: 1), supported: supported)
-    #expect(PLDAccountant().check(.participationSampled(probability: 0.5, .laplace(noiseMultiplier: 1)))?.event == .laplace(noiseMultiplier: 1))
+    #expect(
+      PLDAccountant().check(.participationSampled(probability: 0.5, .laplace(noiseMultiplier: 1)))?
+        .event == .laplace(noiseMultiplier: 1))
     try checkAccountantConformance(
-      { CertifiedRDPAccountant.standard }, unsupported: .laplace(noiseMultiplier: 1), supported: supported)
+      { CertifiedRDPAccountant.standard }, unsupported: .laplace(noiseMultiplier: 1),
+      supported: supported)
   }
 
   @Test("the ledger merges equal participation events and accounts the same")
@@ -369,8 +394,10 @@ struct ParticipationSampledTests {
     for accountant in [false, true] {
       let sigma =
         accountant
-        ? try Calibration.noiseMultiplier(target: target, accountant: { PLDAccountant() }, event: make)
-        : try Calibration.noiseMultiplier(target: target, accountant: { RDPAccountant() }, event: make)
+        ? try Calibration.noiseMultiplier(
+          target: target, accountant: { PLDAccountant() }, event: make)
+        : try Calibration.noiseMultiplier(
+          target: target, accountant: { RDPAccountant() }, event: make)
       let measure = { (s: Double) throws -> Double in
         accountant
           ? try Self.epsilon(PLDAccountant(), make(s), delta: 1e-6)

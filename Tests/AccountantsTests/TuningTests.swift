@@ -69,7 +69,8 @@ struct TuningTests {
       for (value, expected) in zip(accountant.rdp, item.rdp) {
         expectClose(value, expected, relative: Self.fixture.rtol, label)
       }
-      expectClose(try accountant.epsilon(delta: item.delta), item.epsilon, relative: Self.fixture.rtol, label)
+      expectClose(
+        try accountant.epsilon(delta: item.delta), item.epsilon, relative: Self.fixture.rtol, label)
       expectClose(runs.expectedRuns, item.expectedRuns, relative: 1e-12, label)
       let bound = try #require(try accountant.tuningBound(runs, inner))
       #expect(bound.secondOrder == item.secondOrder, "\(label): λ̂")
@@ -142,7 +143,9 @@ struct TuningTests {
     for _ in 0..<40 {
       let points = Int.random(in: 2...5, using: &generator)
       let scale = [0.3, 1.0, 2.5][Int.random(in: 0..<3, using: &generator)]
-      let a = (0..<points).map { _ in Double.pow(Double.random(in: 0..<1, using: &generator), 2) + 1e-3 }
+      let a = (0..<points).map { _ in
+        Double.pow(Double.random(in: 0..<1, using: &generator), 2) + 1e-3
+      }
       let b = a.map { $0 * Double.exp(scale * (Double.random(in: 0..<1, using: &generator) - 0.5)) }
       let p = a.map { $0 / a.reduce(0, +) }
       let q = b.map { $0 / b.reduce(0, +) }
@@ -154,7 +157,8 @@ struct TuningTests {
         for (i, alpha) in Self.toyOrders.enumerated() {
           let exact = max(Self.renyi(tunedP, tunedQ, alpha), Self.renyi(tunedQ, tunedP, alpha))
           #expect(
-            exact <= bound[i] * (1 + 1e-9) + 1e-12, "\(runs.summary) α=\(alpha): \(exact) > \(bound[i])")
+            exact <= bound[i] * (1 + 1e-9) + 1e-12,
+            "\(runs.summary) α=\(alpha): \(exact) > \(bound[i])")
           checked += 1
           if case .poisson(let mean) = runs {
             let deltaHat = RDPConversion.improved.delta(
@@ -186,7 +190,9 @@ struct TuningTests {
       #expect(
         CertifiedRDPAccountant.standard.check(tuned)?.reason
           == "the certified RDP accountant does not support Tuned yet: use RDPAccountant for it.")
-      #expect(throws: AccountingError.self) { try RDPAccountant().tuningBound(.poisson(mean: -1), .noOp) }
+      #expect(throws: AccountingError.self) {
+        try RDPAccountant().tuningBound(.poisson(mean: -1), .noOp)
+      }
     }
   }
 
@@ -199,19 +205,22 @@ struct TuningTests {
       expectClose(runs.expectedRuns, 1, relative: 1e-8)
       let bound = try #require(try RDPAccountant().tuningBound(runs, Self.inner))
       #expect(bound.secondOrder == 1)
-      let tuned = try Self.epsilon(.tuned(runs: runs, Self.inner), delta: 1e-6, orders: .dpAccountingDefault)
+      let tuned = try Self.epsilon(
+        .tuned(runs: runs, Self.inner), delta: 1e-6, orders: .dpAccountingDefault)
       #expect(tuned >= innerEpsilon)
       expectClose(tuned, innerEpsilon, relative: 1e-6, "η=\(shape)")
     }
   }
 
-  @Test("ε grows with E[K] at a fixed shape (γ down) and with the Poisson mean; geometric E[K] = 1/γ")
+  @Test(
+    "ε grows with E[K] at a fixed shape (γ down) and with the Poisson mean; geometric E[K] = 1/γ")
   func monotoneInExpectedRuns() throws {
     for shape in [-0.5, 0, 1, 2] {
       var previous = 0.0
       var previousMean = 0.0
       for gamma in [0.9, 0.5, 0.1, 0.01, 1e-3] {
-        let runs = TuningDistribution.truncatedNegativeBinomial(shape: shape, successProbability: gamma)
+        let runs = TuningDistribution.truncatedNegativeBinomial(
+          shape: shape, successProbability: gamma)
         #expect(runs.expectedRuns > previousMean)
         let value = try Self.epsilon(.tuned(runs: runs, Self.inner), delta: 1e-6)
         #expect(value > previous, "η=\(shape) γ=\(gamma)")
@@ -219,7 +228,8 @@ struct TuningTests {
         previousMean = runs.expectedRuns
       }
     }
-    expectClose(TuningDistribution.geometric(successProbability: 0.2).expectedRuns, 5, relative: 1e-14)
+    expectClose(
+      TuningDistribution.geometric(successProbability: 0.2).expectedRuns, 5, relative: 1e-14)
     expectClose(
       TuningDistribution.logarithmic(successProbability: 0.01).expectedRuns,
       99 / Double.log(100), relative: 1e-14)
@@ -231,7 +241,9 @@ struct TuningTests {
     }
   }
 
-  @Test("tuning composes like any event: RDP adds up, the moments accountant follows RDP, the ledger merges")
+  @Test(
+    "tuning composes like any event: RDP adds up, the moments accountant follows RDP, the ledger merges"
+  )
   func composition() throws {
     let tuned = DPEvent.tuned(runs: .geometric(successProbability: 0.1), Self.inner)
     var twice = RDPAccountant()
