@@ -9,8 +9,10 @@
 /// ```
 ///
 /// The neighbouring relation is read off the ledger: replace-one if it samples without
-/// replacement anywhere, add/remove otherwise. An accountant that cannot account for the
-/// ledger reports its error in place of a finding; the others still answer.
+/// replacement anywhere (also inside participation sampling or tuning), add/remove
+/// otherwise. An accountant that cannot account for the ledger reports its error in place of
+/// a finding; the others still answer (tuning events, for instance, have RDP bounds only:
+/// PLD and the certified accountant report why).
 public enum Audit {
   /// The accountants an audit can run.
   public enum Method: String, CaseIterable, Codable, Sendable {
@@ -19,10 +21,10 @@ public enum Audit {
     /// ``MomentsAccountant``: orders 2…33, classic conversion (add/remove neighbours only).
     case moments
     /// ``CertifiedRDPAccountant``: a proven upper bound at integer orders (Poisson-sampled
-    /// Gaussians under add/remove neighbours only).
+    /// Gaussians and participation sampling of them, under add/remove neighbours only).
     case certified
     /// ``PLDAccountant``: the privacy-loss distribution, tight (Poisson-sampled Gaussians
-    /// under add/remove neighbours only).
+    /// and participation sampling of them, under add/remove neighbours only).
     case pld
 
     /// A fresh accountant for an RDP-based method (`nil` for ``pld``). `conversion` applies
@@ -72,7 +74,8 @@ public enum Audit {
     case .noOp, .nonPrivate, .gaussian, .laplace:
       return .addOrRemoveOne
     case .poissonSampled(_, let inner), .selfComposed(let inner, _),
-      .relativeEntropyCoded(_, let inner):
+      .relativeEntropyCoded(_, let inner), .participationSampled(_, let inner),
+      .tuned(_, let inner):
       return neighboringRelation(of: inner)
     case .composed(let events):
       return events.contains { neighboringRelation(of: $0) == .replaceOne }

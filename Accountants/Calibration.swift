@@ -81,6 +81,9 @@ public enum Calibration {
     limit: Int = 1 << 40,
     event: (Int) -> DPEvent
   ) throws(AccountingError) -> Int {
+    guard limit >= 1 else {
+      throw .invalidArgument(name: "count limit", value: Double(limit), requirement: "be ≥ 1")
+    }
     let found = try RootFinding.largestFeasibleInteger(limit: limit) {
       (n: Int) throws(AccountingError) -> Bool in
       try epsilon(of: event(n), target: target, accountant: accountant) <= target.epsilon

@@ -7,6 +7,16 @@
 ///            "event": {"type": "Gaussian", "noise_multiplier": 1.1}}}
 /// ```
 ///
+/// dpfl's own events, which dp_accounting lacks, follow the same style:
+///
+/// ```json
+/// {"type": "ParticipationSampled", "participation_probability": 0.001,
+///  "event": {"type": "SelfComposed", "count": 5, "event": {…}}}
+/// {"type": "Tuned", "runs": {"type": "TruncatedNegativeBinomial", "shape": 1,
+///  "success_probability": 0.1}, "event": {…}}
+/// {"type": "Tuned", "runs": {"type": "Poisson", "mean": 10}, "event": {…}}
+/// ```
+///
 /// The names are part of dpfl's file format: a name is never reused for a new meaning.
 extension DPEvent: Codable {
   private enum CodingKeys: String, CodingKey {
@@ -19,6 +29,8 @@ extension DPEvent: Codable {
     case events
     case count
     case coder
+    case participationProbability = "participation_probability"
+    case runs
   }
 
   private enum TypeName: String, Codable {
@@ -31,6 +43,8 @@ extension DPEvent: Codable {
     case selfComposed = "SelfComposed"
     case composed = "Composed"
     case relativeEntropyCoded = "RelativeEntropyCoded"
+    case participationSampled = "ParticipationSampled"
+    case tuned = "Tuned"
   }
 
   /// Decodes an event from its stable JSON form.
@@ -64,6 +78,14 @@ extension DPEvent: Codable {
     case .relativeEntropyCoded:
       self = .relativeEntropyCoded(
         try container.decode(RelativeEntropyCoder.self, forKey: .coder),
+        try container.decode(DPEvent.self, forKey: .event))
+    case .participationSampled:
+      self = .participationSampled(
+        probability: try container.decode(Double.self, forKey: .participationProbability),
+        try container.decode(DPEvent.self, forKey: .event))
+    case .tuned:
+      self = .tuned(
+        runs: try container.decode(TuningDistribution.self, forKey: .runs),
         try container.decode(DPEvent.self, forKey: .event))
     }
   }
@@ -102,6 +124,59 @@ extension DPEvent: Codable {
       try container.encode(TypeName.relativeEntropyCoded, forKey: .type)
       try container.encode(coder, forKey: .coder)
       try container.encode(event, forKey: .event)
+    case .participationSampled(let probability, let event):
+      try container.encode(TypeName.participationSampled, forKey: .type)
+      try container.encode(probability, forKey: .participationProbability)
+      try container.encode(event, forKey: .event)
+    case .tuned(let runs, let event):
+      try container.encode(TypeName.tuned, forKey: .type)
+      try container.encode(runs, forKey: .runs)
+      try container.encode(event, forKey: .event)
+    }
+  }
+}
+
+/// Stable JSON form of ``TuningDistribution``:
+/// `{"type": "TruncatedNegativeBinomial", "shape": η, "success_probability": γ}` or
+/// `{"type": "Poisson", "mean": μ}`.
+extension TuningDistribution: Codable {
+  private enum CodingKeys: String, CodingKey {
+    case type
+    case shape
+    case successProbability = "success_probability"
+    case mean
+  }
+
+  private enum TypeName: String, Codable {
+    case truncatedNegativeBinomial = "TruncatedNegativeBinomial"
+    case poisson = "Poisson"
+  }
+
+  /// Decodes a distribution from its stable JSON form.
+  /// - Throws: `DecodingError` for an unknown `type` or a missing field.
+  public init(from decoder: any Decoder) throws {
+    let container = try decoder.container(keyedBy: CodingKeys.self)
+    switch try container.decode(TypeName.self, forKey: .type) {
+    case .truncatedNegativeBinomial:
+      self = .truncatedNegativeBinomial(
+        shape: try container.decode(Double.self, forKey: .shape),
+        successProbability: try container.decode(Double.self, forKey: .successProbability))
+    case .poisson:
+      self = .poisson(mean: try container.decode(Double.self, forKey: .mean))
+    }
+  }
+
+  /// Encodes the distribution in its stable JSON form.
+  public func encode(to encoder: any Encoder) throws {
+    var container = encoder.container(keyedBy: CodingKeys.self)
+    switch self {
+    case .truncatedNegativeBinomial(let shape, let successProbability):
+      try container.encode(TypeName.truncatedNegativeBinomial, forKey: .type)
+      try container.encode(shape, forKey: .shape)
+      try container.encode(successProbability, forKey: .successProbability)
+    case .poisson(let mean):
+      try container.encode(TypeName.poisson, forKey: .type)
+      try container.encode(mean, forKey: .mean)
     }
   }
 }

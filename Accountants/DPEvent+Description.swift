@@ -19,6 +19,10 @@ extension DPEvent: CustomStringConvertible {
       return "SelfComposed(\(event.summary), count=\(count))"
     case .composed(let events):
       return "Composed([\(events.map(\.summary).joined(separator: ", "))])"
+    case .participationSampled(let probability, let event):
+      return "ParticipationSampled(q=\(probability), \(event.summary))"
+    case .tuned(let runs, let event):
+      return "Tuned(\(runs.summary), \(event.summary))"
     case .relativeEntropyCoded(let coder, let event):
       return
         "RelativeEntropyCoded(d=\(coder.blockDimension), K=\(coder.candidateCount), \(event.summary))"

@@ -12,7 +12,8 @@ extension DPEvent {
       return self
     case .composed(let events):
       return events.lazy.compactMap(\.firstNonGaussianSubEvent).first
-    case .noOp, .nonPrivate, .laplace, .poissonSampled, .sampledWithoutReplacement:
+    case .noOp, .nonPrivate, .laplace, .poissonSampled, .sampledWithoutReplacement,
+      .participationSampled, .tuned:
       return self
     }
   }
@@ -20,7 +21,7 @@ extension DPEvent {
 
 /// Why an accountant of Poisson-sampled Gaussians (certified RDP, PLD) cannot take an event.
 enum SampledGaussianObstacle {
-  /// A Laplace or sampling-without-replacement event, which these accountants lack.
+  /// A Laplace, sampling-without-replacement or tuning event, which these accountants lack.
   case mechanism(DPEvent)
   /// A sub-event of a Poisson-sampled event that is not a (composition of) Gaussian(s).
   case insideSampling(DPEvent)
@@ -28,17 +29,18 @@ enum SampledGaussianObstacle {
 
 extension DPEvent {
   /// The first obstacle, depth first, for the accountants of Poisson-sampled Gaussians;
-  /// `nil` when the event is made of no-ops, non-private releases, Gaussians and
-  /// Poisson-sampled Gaussians only.
+  /// `nil` when the event is made of no-ops, non-private releases, Gaussians,
+  /// Poisson-sampled Gaussians and participation sampling of such events only.
   var sampledGaussianObstacle: SampledGaussianObstacle? {
     switch self {
     case .noOp, .nonPrivate, .gaussian:
       return nil
-    case .laplace, .sampledWithoutReplacement:
+    case .laplace, .sampledWithoutReplacement, .tuned:
       return .mechanism(self)
     case .poissonSampled(_, let inner):
       return inner.firstNonGaussianSubEvent.map(SampledGaussianObstacle.insideSampling)
-    case .selfComposed(let inner, _), .relativeEntropyCoded(_, let inner):
+    case .selfComposed(let inner, _), .relativeEntropyCoded(_, let inner),
+      .participationSampled(_, let inner):
       return inner.sampledGaussianObstacle
     case .composed(let events):
       return events.lazy.compactMap(\.sampledGaussianObstacle).first

@@ -22,8 +22,45 @@ extension DPEvent {
   /// accountant is used.
   ///
   /// - Returns: `nil` when every parameter is valid, otherwise the first invalid
-  ///   sub-event in depth-first order, with the rule it breaks.
+  ///   sub-event in depth-first order, with the rule it breaks. An event nested deeper than
+  ///   ``maximumNestingDepth`` fails as a whole (every accountant walks events recursively).
   public func parameterFailure() -> CompositionFailure? {
+    let depth = nestingDepth
+    guard depth <= Self.maximumNestingDepth else {
+      return fail(
+        "events must nest at most \(Self.maximumNestingDepth) levels deep; got \(depth).")
+    }
+    return parameterFailureWithinDepth()
+  }
+
+  /// The deepest nesting an event may have, 1000: far beyond any real ledger (which nests a
+  /// few levels), and far within the stack of any thread that walks it recursively.
+  public static let maximumNestingDepth = 1000
+
+  /// The number of levels of the event tree (1 for a leaf), found without recursion so that
+  /// even a hostile depth cannot overflow the stack.
+  var nestingDepth: Int {
+    var deepest = 0
+    var pending: [(DPEvent, Int)] = [(self, 1)]
+    while let (event, depth) = pending.popLast() {
+      deepest = max(deepest, depth)
+      // Beyond the limit the exact depth does not matter.
+      if deepest > Self.maximumNestingDepth { return deepest }
+      switch event {
+      case .noOp, .nonPrivate, .gaussian, .laplace:
+        continue
+      case .poissonSampled(_, let inner), .sampledWithoutReplacement(_, _, let inner),
+        .relativeEntropyCoded(_, let inner), .participationSampled(_, let inner),
+        .tuned(_, let inner), .selfComposed(let inner, _):
+        pending.append((inner, depth + 1))
+      case .composed(let events):
+        for inner in events { pending.append((inner, depth + 1)) }
+      }
+    }
+    return deepest
+  }
+
+  private func parameterFailureWithinDepth() -> CompositionFailure? {
     switch self {
     case .noOp, .nonPrivate:
       return nil
@@ -36,7 +73,7 @@ extension DPEvent {
       guard probability >= 0, probability <= 1 else {
         return fail("sampling probability must be in [0, 1]; got \(probability).")
       }
-      return event.parameterFailure()
+      return event.parameterFailureWithinDepth()
     case .sampledWithoutReplacement(let sourceSize, let sampleSize, let event):
       guard sourceSize >= 1 else {
         return fail("source size must be ≥ 1; got \(sourceSize).")
@@ -45,16 +82,24 @@ extension DPEvent {
         return fail(
           "sample size must be in [0, \(sourceSize)] (the source size); got \(sampleSize).")
       }
-      return event.parameterFailure()
+      return event.parameterFailureWithinDepth()
     case .relativeEntropyCoded(let coder, let event):
       if let reason = coder.failure() { return fail(reason) }
-      return event.parameterFailure()
+      return event.parameterFailureWithinDepth()
+    case .participationSampled(let probability, let event):
+      guard probability >= 0, probability <= 1 else {
+        return fail("participation probability must be in [0, 1]; got \(probability).")
+      }
+      return event.parameterFailureWithinDepth()
+    case .tuned(let runs, let event):
+      if let reason = runs.failure() { return fail(reason) }
+      return event.parameterFailureWithinDepth()
     case .selfComposed(let event, let count):
       guard count >= 0 else { return fail("count must be ≥ 0; got \(count).") }
-      return event.parameterFailure()
+      return event.parameterFailureWithinDepth()
     case .composed(let events):
       for event in events {
-        if let failure = event.parameterFailure() { return failure }
+        if let failure = event.parameterFailureWithinDepth() { return failure }
       }
       return nil
     }

@@ -37,6 +37,7 @@ public enum NeighboringRelation: String, Codable, Sendable, CaseIterable {
 /// - `selfComposed(e, count: n)` accounts exactly like composing `e` n times.
 /// - `composed([a, b])` accounts exactly like composing `a`, then `b`.
 /// - `poissonSampled(probability: 1, e)` accounts like `e`, and probability 0 like `noOp`.
+/// - `participationSampled(probability: 1, e)` accounts like `e`, and probability 0 like `noOp`.
 /// - `noOp` costs nothing (ε = 0); `nonPrivate` costs everything (ε = ∞), even nested.
 public indirect enum DPEvent: Hashable, Sendable {
   /// Nothing was released, or only data-independent information.
@@ -74,6 +75,60 @@ public indirect enum DPEvent: Hashable, Sendable {
   /// the coder passes ``RelativeEntropyCoder/failure()``; a coder that fails is rejected by
   /// every accountant.
   case relativeEntropyCoded(RelativeEntropyCoder, DPEvent)
+
+  /// Participation sampling: the *holder* of the protected record (a client of a
+  /// federated round) takes part independently with `probability` q ∈ [0, 1], and only
+  /// then runs the inner event on its data; otherwise it releases nothing that depends on
+  /// the data. Its neighbouring relation is the inner event's (e.g. add/remove one example
+  /// of the client).
+  ///
+  /// What is released: with probability q the inner event's output A(D) (for example a
+  /// client's k locally noised DP-SGD steps), with probability 1 − q nothing, and whether
+  /// the holder took part may be public (the server sees who sent an update). The
+  /// participation draw is independent of the data and fresh in each use.
+  ///
+  /// This is *not* ``poissonSampled(probability:_:)``, which samples the record itself
+  /// (pair (qA + (1−q)B, B)): here the whole inner mechanism is skipped or run, so for
+  /// neighbours D, D′ the outputs are M(D) = q·A(D) + (1−q)·⊥ and
+  /// M(D′) = q·A(D′) + (1−q)·⊥, with ⊥ a point outside the support of A. The integral
+  /// H_γ = ∫(dM(D) − γ·dM(D′))₊ splits over the two disjoint parts, so for every γ ≥ 0
+  ///
+  ///     H_γ(M(D) ‖ M(D′)) = q·H_γ(A(D) ‖ A(D′)) + (1 − q)·(1 − γ)₊,
+  ///
+  /// the equality case of the joint convexity of hockey-stick divergences (Balle, Barthe &
+  /// Gaboardi 2018, "Privacy Amplification by Subsampling", arXiv:1807.01647, §3). Hence a
+  /// dominating pair (P, Q) of the inner event (Zhu, Dong & Wang 2022, "Optimal Accounting of
+  /// Differential Privacy via Characteristic Function", arXiv:2106.08567: H_γ(A(D)‖A(D′)) ≤
+  /// H_γ(P‖Q) for all γ ≥ 0 and neighbours) gives the dominating pair
+  /// (qP + (1−q)⊥, qQ + (1−q)⊥) of this one, dominating pairs compose adaptively (same paper),
+  /// its privacy-loss distribution is (1 − q)·δ₀ + q·PLD(P‖Q), and, since
+  /// E_{M(D′)}[(dM(D)/dM(D′))^α] = (1 − q) + q·E_{A(D′)}[(dA(D)/dA(D′))^α], its Rényi
+  /// divergence is exactly
+  ///
+  ///     ε(α) = log(1 + q·(e^{(α−1)·ε_inner(α)} − 1)) / (α − 1).
+  ///
+  /// A fixed-size cohort (m of N clients without replacement) gives the same pair with
+  /// q = m/N: conditionally on the holder's participation the rest of the round is
+  /// independent of its data. A view that does not reveal participation (secure
+  /// aggregation, dummy updates) is a post-processing of this one and costs no more.
+  ///
+  /// Mathematical properties (each has a test): q = 1 accounts like the inner event; q = 0
+  /// like `noOp`; ε is non-decreasing in q; T uses cost no less than (1 − (1−q)^T) times
+  /// one use's δ(ε) and no more than that times the T-fold inner composition's δ(ε).
+  case participationSampled(probability: Double, DPEvent)
+
+  /// Hyper-parameter tuning by random search (Papernot & Steinke 2022, "Hyperparameter
+  /// Tuning with Rényi Differential Privacy", arXiv:2110.03620v2): the number of runs K is
+  /// drawn from `runs`, the inner event (one whole training run, each with a candidate
+  /// drawn independently and uniformly from a fixed set) is run K times on fresh
+  /// randomness, and only the best run (by a totally ordered score) is released, or nothing
+  /// when K = 0. Accounted by ``RDPAccountant`` only (see ``TuningDistribution`` for the
+  /// bounds); the neighbouring relation is the inner event's.
+  ///
+  /// Mathematical properties (each has a test): a noOp inner event costs nothing; the
+  /// bound grows with E[K] at a fixed shape; as γ → 1 the negative-binomial bound tends to
+  /// the inner event's own RDP (K ≡ 1).
+  case tuned(runs: TuningDistribution, DPEvent)
 
   /// The inner event run `count` ≥ 0 times (each run on fresh randomness).
   case selfComposed(DPEvent, count: Int)

@@ -17,18 +17,19 @@ public struct DPEventBuilder: Hashable, Sendable {
   public init() {}
 
   /// Appends `count` ≥ 1 repetitions of `event`, merging with the last entry when it
-  /// holds the same event.
-  /// - Precondition: `count` ≥ 1 and the merged count fits in an `Int`; accountants
-  ///   validate counts before calling this.
+  /// holds the same event and the merged count fits in an `Int` (otherwise the repetitions
+  /// start a new entry: the ledger stays exact, it never traps; issue 14).
+  /// - Precondition: `count` ≥ 1; accountants validate counts before calling this.
   public mutating func compose(_ event: DPEvent, count: Int = 1) {
     precondition(count >= 1, "DPEventBuilder.compose: count must be ≥ 1; got \(count)")
     if let last = runs.last, last.event == event {
       let (merged, overflow) = last.count.addingReportingOverflow(count)
-      precondition(!overflow, "DPEventBuilder.compose: count overflows Int")
-      runs[runs.count - 1].count = merged
-    } else {
-      runs.append(Run(event: event, count: count))
+      if !overflow {
+        runs[runs.count - 1].count = merged
+        return
+      }
     }
+    runs.append(Run(event: event, count: count))
   }
 
   /// The ledger as one event: `noOp` when empty, the event itself (or its

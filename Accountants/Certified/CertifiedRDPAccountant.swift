@@ -35,9 +35,10 @@ internal import CMPFR
 /// either direction; this accountant is not.
 ///
 /// Supported events: `noOp`, `nonPrivate`, `gaussian`, `poissonSampled(q, e)` with `e` a
-/// Gaussian or a composition of Gaussians, and `selfComposed`/`composed` of these, under
-/// add/remove neighbours. `laplace` and `sampledWithoutReplacement` are rejected by
-/// ``check(_:)`` (not supported yet).
+/// Gaussian or a composition of Gaussians, `participationSampled(q, e)` around any supported
+/// `e` (its exact per-order formula in directed rounding), and `selfComposed`/`composed` of
+/// these, under add/remove neighbours. `laplace`, `sampledWithoutReplacement` and `tuned`
+/// are rejected by ``check(_:)`` (not supported yet).
 ///
 /// ```swift
 /// var accountant = try CertifiedRDPAccountant()
@@ -158,10 +159,10 @@ public struct CertifiedRDPAccountant: PrivacyAccountant, Equatable {
       return notYetSupported(offending)
     case .insideSampling(let offending):
       switch offending {
-      case .laplace, .sampledWithoutReplacement:
+      case .laplace, .sampledWithoutReplacement, .tuned:
         return notYetSupported(offending)
       case .noOp, .nonPrivate, .gaussian, .poissonSampled, .selfComposed, .composed,
-        .relativeEntropyCoded:
+        .relativeEntropyCoded, .participationSampled:
         return CompositionFailure(
           event: offending,
           reason:
@@ -176,8 +177,9 @@ public struct CertifiedRDPAccountant: PrivacyAccountant, Equatable {
     switch event {
     case .laplace: name = "Laplace"
     case .sampledWithoutReplacement: name = "SampledWithoutReplacement"
+    case .tuned: name = "Tuned"
     case .noOp, .nonPrivate, .gaussian, .poissonSampled, .selfComposed, .composed,
-      .relativeEntropyCoded:
+      .relativeEntropyCoded, .participationSampled:
       preconditionFailure("notYetSupported called on a supported event \(event)")
     }
     return CompositionFailure(
@@ -193,20 +195,51 @@ public struct CertifiedRDPAccountant: PrivacyAccountant, Equatable {
   private enum Mechanism: Hashable {
     case nonPrivate
     case sampledGaussian(probability: Double, noise: DPEvent)
+    /// ``DPEvent/participationSampled(probability:_:)`` with 0 < q < 1 around `inner`.
+    case participationSampled(probability: Double, inner: DPEvent)
   }
 
-  /// Upper bounds of the total RDP at every order: Σ over mechanisms of count · R(α),
-  /// with exact (GMP) counts and every product and sum rounded up.
-  private func totals() -> [MPFRNumber] {
-    let totals = integerOrders.map { _ in MPFRNumber() }
+  /// Upper bounds of the total RDP of the ledger at every order.
+  private func totals() -> [MPFRNumber] { totals(of: ledger) }
+
+  /// Upper bounds of the total RDP of `event` at every order: Σ over its mechanisms of
+  /// count · R(α), with exact (GMP) counts and every product and sum rounded up.
+  ///
+  /// Participation sampling (q ∈ (0, 1)) around an inner event with total RDP bound x at α:
+  /// R(α) = log1p(q·expm1((α−1)·x))/(α−1) (see ``DPEvent/participationSampled(probability:_:)``),
+  /// increasing in x, and every step (the product (α−1)·x, expm1, the product by the exact q,
+  /// log1p, the division) is increasing in its inputs and rounded up: an upper bound. x = ∞
+  /// gives ∞, x = 0 gives 0.
+  private func totals(of event: DPEvent) -> [MPFRNumber] {
+    let sums = integerOrders.map { _ in MPFRNumber() }
     let perStep = MPFRNumber()
     let probability = MPFRNumber()
     let inverseVariance = MPFRNumber()
     let scratch = CertifiedSubsampledGaussian.Scratch()
-    for (mechanism, count) in Self.mechanisms(of: ledger) {
+    for (mechanism, count) in Self.mechanisms(of: event) {
       switch mechanism {
+      case .participationSampled(let q, let inner):
+        let ternary = mpfr_set_d(probability.raw, q, MPFR_RNDN)
+        precondition(ternary == 0, "a Double is exact at \(Self.precisionBits) bits")
+        let innerTotals = totals(of: inner)
+        for (index, alpha) in integerOrders.enumerated() {
+          let x = innerTotals[index]
+          if x.isZero {
+            continue
+          } else if x.isInfinite {
+            perStep.setInfinity()
+          } else {
+            mpfr_mul_ui(perStep.raw, x.raw, UInt(alpha - 1), MPFR_RNDU)
+            mpfr_expm1(perStep.raw, perStep.raw, MPFR_RNDU)
+            mpfr_mul(perStep.raw, perStep.raw, probability.raw, MPFR_RNDU)
+            mpfr_log1p(perStep.raw, perStep.raw, MPFR_RNDU)
+            mpfr_div_ui(perStep.raw, perStep.raw, UInt(alpha - 1), MPFR_RNDU)
+          }
+          mpfr_mul_z(perStep.raw, perStep.raw, count.raw, MPFR_RNDU)
+          mpfr_add(sums[index].raw, sums[index].raw, perStep.raw, MPFR_RNDU)
+        }
       case .nonPrivate:
-        for total in totals { total.setInfinity() }
+        for total in sums { total.setInfinity() }
       case .sampledGaussian(let q, let noise):
         let ternary = mpfr_set_d(probability.raw, q, MPFR_RNDN)
         precondition(ternary == 0, "a Double is exact at \(Self.precisionBits) bits")
@@ -216,11 +249,11 @@ public struct CertifiedRDPAccountant: PrivacyAccountant, Equatable {
             into: perStep, probability: probability, inverseVariance: inverseVariance, order: alpha,
             scratch: scratch)
           mpfr_mul_z(perStep.raw, perStep.raw, count.raw, MPFR_RNDU)
-          mpfr_add(totals[index].raw, totals[index].raw, perStep.raw, MPFR_RNDU)
+          mpfr_add(sums[index].raw, sums[index].raw, perStep.raw, MPFR_RNDU)
         }
       }
     }
-    return totals
+    return sums
   }
 
   /// The distinct per-step mechanisms of a supported event with their exact
@@ -255,7 +288,14 @@ public struct CertifiedRDPAccountant: PrivacyAccountant, Equatable {
         for inner in events { visit(inner, count) }
       case .relativeEntropyCoded(_, let inner):
         visit(inner, count)
-      case .laplace, .sampledWithoutReplacement:
+      case .participationSampled(let probability, let inner):
+        // q = 0 releases nothing; q = 1 is the inner event itself.
+        if probability == 1 {
+          visit(inner, count)
+        } else if probability > 0 {
+          add(.participationSampled(probability: probability, inner: inner), count)
+        }
+      case .laplace, .sampledWithoutReplacement, .tuned:
         preconditionFailure("the certified accountant composed an unsupported event \(event)")
       }
     }

@@ -173,7 +173,7 @@ enum CertifiedSubsampledGaussian {
         mpfr_add(result.raw, result.raw, part.raw, MPFR_RNDU)
       }
     case .noOp, .nonPrivate, .laplace, .poissonSampled, .sampledWithoutReplacement,
-      .relativeEntropyCoded:
+      .relativeEntropyCoded, .participationSampled, .tuned:
       preconditionFailure("inverseVariance called on an unsupported event \(event)")
     }
   }

@@ -47,7 +47,8 @@ enum RootFinding {
   static func largestFeasibleInteger<E: Error>(
     limit: Int, _ isFeasible: (Int) throws(E) -> Bool
   ) throws(E) -> Int? {
-    guard try isFeasible(1) else { return nil }
+    guard limit >= 1, try isFeasible(1) else { return nil }
+    if limit == 1 { return 1 }
     var low = 1  // feasible
     var high = 2  // candidate, not yet known
     while true {
@@ -58,7 +59,8 @@ enum RootFinding {
       }
       if try !isFeasible(high) { break }
       low = high
-      high *= 2
+      // Doubling past Int.max would trap; `limit` is tried next instead.
+      high = high > limit / 2 ? limit : high * 2
     }
     while high - low > 1 {
       let middle = low + (high - low) / 2

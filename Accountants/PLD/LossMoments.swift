@@ -48,8 +48,10 @@ struct LossMoments: Sendable {
     let rho = Double.exp(-lambda * h)
     let rho2 = rho * rho
     let rho4 = rho2 * rho2
+    // λ·h can be tiny but positive (λ ± step rounding near 0): the block length is capped
+    // before it is converted, so that it never exceeds Int (a trap found in issue 14).
     let perBlock = lambda * h > 0 ? blockExponent / (lambda * h) : Double(values.count)
-    let blockLength = max(4, min(values.count, Int(perBlock) / 4 * 4))
+    let blockLength = max(4, min(values.count, Int(min(perBlock, Double(values.count))) / 4 * 4))
     var total = LogSpace.Sum()
     values.withUnsafeBufferPointer { p in
       var low = 0

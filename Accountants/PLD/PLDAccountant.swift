@@ -27,7 +27,15 @@ import RealModule
 /// agreement test estimates how far it is above the h → 0 limit.
 ///
 /// Supported: `noOp`, `nonPrivate`, `gaussian`, `poissonSampled` around Gaussians (or
-/// compositions of Gaussians), `selfComposed`, `composed`. Other events are rejected.
+/// compositions of Gaussians), `participationSampled` around any supported event (its inner
+/// composition discretised and composed untilted, then mixed with a mass 1 − q at loss 0:
+/// the privacy-loss distribution of the pair (qP + (1−q)⊥, qQ + (1−q)⊥), in each direction),
+/// `selfComposed`, `composed`. Other events are rejected; `tuned` has RDP bounds only.
+///
+/// Resources: a query refuses (``AccountingError/resourceLimitExceeded(reason:)``) a
+/// release composed more than ``maximumCount`` times, more than ``maximumDistinctReleases``
+/// distinct releases, or single-release grids above ``maximumTotalGridPoints`` points in all,
+/// before allocating them: memory stays below about 1 GB whatever the ledger.
 public struct PLDAccountant: PrivacyAccountant, Equatable {
   /// How the loss grid is chosen.
   public enum Discretization: Hashable, Sendable {
@@ -53,20 +61,26 @@ public struct PLDAccountant: PrivacyAccountant, Equatable {
   /// The largest FFT a query may use (2²³ points, about 400 MB of work space).
   public static let maximumGridSize = 1 << 23
 
+  /// The most times one release may be composed (2³²): an FFT power z^n carries a relative
+  /// rounding error of about n·2⁻⁵³ in every frequency, 5·10⁻⁷ at this count; beyond it the
+  /// composed masses are no longer accurate enough to be a bound. Use ``RDPAccountant``.
+  public static let maximumCount = 1 << 32
+
+  /// The most distinct releases (leaves, each direction counted once) a query composes: each
+  /// is discretised, self-composed and convolved into the total on its own.
+  public static let maximumDistinctReleases = 4096
+
+  /// The most single-release grid points (both directions, all leaves) a query may hold,
+  /// 2²⁴ (the δ grids, their PMFs and moments take about 40 bytes a point).
+  public static let maximumTotalGridPoints = 1 << 24
+
   /// How the loss grid is chosen.
   public let discretization: Discretization
   /// Always add/remove.
   public var neighboringRelation: NeighboringRelation { .addOrRemoveOne }
-  /// Distinct (q, σ) releases and how many times each was composed.
-  private var releases: [Release] = []
-  private var nonPrivate = false
+  /// The distinct releases composed so far and how many times each was composed.
+  private var composition = PLDComposition()
   private var builder = DPEventBuilder()
-
-  private struct Release: Hashable, Sendable {
-    var probability: Double
-    var noiseMultiplier: Double
-    var count: Int
-  }
 
   /// Creates an empty accountant.
   /// - Parameter discretization: default: automatic to 0.1 % of ε.
@@ -83,7 +97,7 @@ public struct PLDAccountant: PrivacyAccountant, Equatable {
 
   public mutating func compose(_ event: DPEvent, count: Int) throws(AccountingError) {
     try validateComposition(of: event, count: count)
-    add(event, count: count)
+    composition.add(event, count: count)
     builder.compose(event, count: count)
   }
 
@@ -148,10 +162,10 @@ public struct PLDAccountant: PrivacyAccountant, Equatable {
     /// The normal quantile at which each release's loss is truncated: the moved tail mass,
     /// 2Φ̄(z) per release and end, adds up to at most ``truncationShare`` of δ over all
     /// `count` releases. For δ(ε) the widest, ``SubsampledGaussianLoss/truncation``.
-    func truncation(count: Int) -> Double {
+    func truncation(count: Double) -> Double {
       switch self {
       case .epsilon(let delta):
-        SubsampledGaussianLoss.truncation(tailMass: truncationShare * delta / (2 * Double(count)))
+        SubsampledGaussianLoss.truncation(tailMass: truncationShare * delta / (2 * max(1, count)))
       case .delta: SubsampledGaussianLoss.truncation
       }
     }
@@ -167,23 +181,34 @@ public struct PLDAccountant: PrivacyAccountant, Equatable {
   private func query(
     _ query: Query, exactGaussian: (_ sigma: Double) -> Double
   ) throws(AccountingError) -> Bound {
-    if nonPrivate {
+    if composition.nonPrivate {
       return Bound(
         value: query.answer(Self.nonPrivatePmf), remove: .infinity, add: .infinity,
         discretization: nil)
     }
+    let releases = composition.releases
     if releases.isEmpty {
       return Bound(value: query.answer(Self.noOpPmf), remove: 0, add: 0, discretization: nil)
     }
-    if releases.count == 1, releases[0].probability == 1 {
-      let value = exactGaussian(releases[0].noiseMultiplier)
+    if releases.count == 1, case .sampledGaussian(1, let sigma) = releases[0].kind {
+      let value = exactGaussian(sigma)
       return Bound(value: value, remove: value, add: value, discretization: nil)
     }
+    try composition.checkCounts()
     var grids: [HockeyStickGrid] = []
     switch discretization {
     case .fixed(let h):
+      guard h.isFinite, h >= Self.finestInterval else {
+        throw .invalidArgument(
+          name: "PLD discretization interval", value: h,
+          requirement: "be finite and ≥ \(Self.finestInterval)")
+      }
       return try evaluate(h: h, query, grids: &grids)
     case .automatic(let relativeError):
+      guard relativeError.isFinite, relativeError > 0 else {
+        throw .invalidArgument(
+          name: "PLD relative error", value: relativeError, requirement: "be finite and > 0")
+      }
       var h = Self.initialInterval
       var coarse: Bound
       while true {
@@ -206,7 +231,14 @@ public struct PLDAccountant: PrivacyAccountant, Equatable {
         } catch {
           return coarse  // the finest grid that fits: still an upper bound
         }
-        if abs(coarse.value - fine.value) <= relativeError * max(fine.value, 1e-12) { return fine }
+        // Equal values end it too: ∞ = ∞ (p_∞ > δ) has no relative error, and must not refine
+        // forever; so does reaching the finest interval.
+        if coarse.value == fine.value
+          || abs(coarse.value - fine.value) <= relativeError * max(fine.value, 1e-12)
+          || h / 2 < Self.finestInterval
+        {
+          return fine
+        }
         coarse = fine
       }
     }
@@ -215,6 +247,10 @@ public struct PLDAccountant: PrivacyAccountant, Equatable {
   /// The share of δ that truncating each release's loss may cost: the mass beyond the
   /// truncation moves to the ends of the grid or to +∞ (pessimistic).
   static let truncationShare = 1e-3
+
+  /// The finest fixed interval accepted: 10⁻⁹ (a loss range of 1 would already need 10⁹
+  /// points, far beyond ``maximumGridSize``).
+  static let finestInterval = 1e-9
 
   /// The first interval of the automatic refinement: dp_accounting's default, 1e-4.
   static let initialInterval = 1e-4
@@ -227,35 +263,20 @@ public struct PLDAccountant: PrivacyAccountant, Equatable {
   /// halved until it fits. Wider tilts cut the round-off in the answer's tail further.
   static let maximumTiltGrowth = 8
 
-  /// Both directions' bounds at interval h. `grids` holds each release's exact δ grid per
-  /// direction (remove, then add) from the previous, twice coarser call, and returns this
-  /// call's.
+  /// Both directions' bounds at interval h. `grids` holds each leaf release's exact δ grid
+  /// per direction (remove, then add; depth first) from the previous, twice coarser call, and
+  /// returns this call's.
   private func evaluate(h: Double, _ query: Query, grids: inout [HockeyStickGrid])
     throws(AccountingError) -> Bound
   {
+    let truncation = query.truncation(count: composition.expectedLeafReleases)
+    try composition.checkResources(h: h, truncation: truncation)
     var values: [Double] = []
     var computed: [HockeyStickGrid] = []
-    let truncation = query.truncation(count: releases.reduce(0) { $0 + $1.count })
     for direction in [SubsampledGaussianLoss.Direction.remove, .add] {
-      var singles: [Single] = []
-      for release in releases {
-        let loss = SubsampledGaussianLoss(
-          probability: release.probability, noiseMultiplier: release.noiseMultiplier,
-          direction: direction)
-        let range = loss.lossRange(truncation: truncation)
-        let single = (range.upperBound - range.lowerBound) / h
-        guard single.isFinite, single < Double(Self.maximumGridSize) else {
-          throw .resourceLimitExceeded(
-            reason:
-              "a PLD grid with interval \(h) for q = \(release.probability), σ = \(release.noiseMultiplier) needs more than \(Self.maximumGridSize) points; pass a coarser discretization."
-          )
-        }
-        let previous = grids.indices.contains(computed.count) ? grids[computed.count] : nil
-        let grid = HockeyStickGrid(loss, discretization: h, range: range, reusing: previous)
-        computed.append(grid)
-        let pmf = PLDPmf(connectingDots: grid)
-        singles.append(Single(pmf: pmf, count: release.count, moments: LossMoments(pmf)))
-      }
+      let singles = try Self.singles(
+        of: composition, direction, h: h, truncation: truncation, previous: grids,
+        computed: &computed)
       let (tilt, windows) = try Self.affordableTilt(query, singles)
       var total: PLDPmf?
       for (single, window) in zip(singles, windows) {
@@ -268,6 +289,78 @@ public struct PLDAccountant: PrivacyAccountant, Equatable {
     grids = computed
     return Bound(
       value: max(values[0], values[1]), remove: values[0], add: values[1], discretization: h)
+  }
+
+  /// The discretised single releases of `composition` in one direction (untilted), each with
+  /// its count. A participation-sampled release is its inner composition, composed untilted
+  /// and mixed with a mass 1 − q at loss 0 (``PLDPmf/mixedWithNoRelease(probability:)``).
+  private static func singles(
+    of composition: PLDComposition, _ direction: SubsampledGaussianLoss.Direction, h: Double,
+    truncation: Double, previous: [HockeyStickGrid], computed: inout [HockeyStickGrid]
+  ) throws(AccountingError) -> [Single] {
+    var result: [Single] = []
+    for release in composition.releases {
+      let pmf: PLDPmf
+      switch release.kind {
+      case .sampledGaussian(let probability, let noiseMultiplier):
+        let loss = SubsampledGaussianLoss(
+          probability: probability, noiseMultiplier: noiseMultiplier, direction: direction)
+        let range = loss.lossRange(truncation: truncation)
+        let points = (range.upperBound - range.lowerBound) / h
+        guard points.isFinite, points < Double(maximumGridSize) else {
+          throw .resourceLimitExceeded(
+            reason:
+              "a PLD grid with interval \(h) for q = \(probability), σ = \(noiseMultiplier) needs more than \(maximumGridSize) points; pass a coarser discretization."
+          )
+        }
+        let reusable = previous.indices.contains(computed.count) ? previous[computed.count] : nil
+        let grid = HockeyStickGrid(loss, discretization: h, range: range, reusing: reusable)
+        computed.append(grid)
+        pmf = PLDPmf(connectingDots: grid)
+      case .participation(let probability, let inner):
+        let innerSingles = try singles(
+          of: inner, direction, h: h, truncation: truncation, previous: previous,
+          computed: &computed)
+        let composed = try composedUntilted(innerSingles, nonPrivate: inner.nonPrivate, h: h)
+        pmf = composed.mixedWithNoRelease(probability: probability)
+        guard pmf.probabilities.count <= maximumGridSize else {
+          throw .resourceLimitExceeded(
+            reason:
+              "a participation-sampled PLD with interval \(h) needs more than \(maximumGridSize) points; pass a coarser discretization."
+          )
+        }
+      }
+      result.append(Single(pmf: pmf, count: release.count, moments: LossMoments(pmf)))
+    }
+    return result
+  }
+
+  /// The untilted composition of `singles` (each self-composed by an FFT power on its
+  /// Chernoff window, then convolved), every step pessimistic: tails move up or to +∞ and
+  /// the round-off margin is added (elementwise upper bounds of a dominating discrete PLD
+  /// keep its δ(ε) an upper bound). Non-private: all mass at +∞.
+  private static func composedUntilted(_ singles: [Single], nonPrivate: Bool, h: Double)
+    throws(AccountingError) -> PLDPmf
+  {
+    if nonPrivate || singles.isEmpty {
+      return PLDPmf(
+        discretization: h, offset: 0, probabilities: [nonPrivate ? 0 : 1],
+        infinityMass: nonPrivate ? 1 : 0)
+    }
+    var total: PLDPmf?
+    for single in singles {
+      let window = single.pmf.chernoffWindow(single.count, tilt: 0, moments: single.moments)
+      guard FFT.size(atLeast: window.high - window.low + 1) <= maximumGridSize else {
+        throw .resourceLimitExceeded(
+          reason:
+            "the composed PLD inside a participation-sampled event needs more than \(maximumGridSize) points."
+        )
+      }
+      let composed = single.pmf.selfComposed(
+        single.count, tilt: 0, moments: single.moments, window: window)
+      total = total.map { $0.composed(with: composed) } ?? composed
+    }
+    return total!
   }
 
   /// One release's discretised loss and how many times it is composed.
@@ -325,65 +418,18 @@ public struct PLDAccountant: PrivacyAccountant, Equatable {
   private static let nonPrivatePmf = PLDPmf(
     discretization: 1, offset: 0, probabilities: [0], infinityMass: 1)
 
-  private mutating func add(_ event: DPEvent, count: Int) {
-    switch event {
-    case .noOp:
-      return
-    case .nonPrivate:
-      nonPrivate = true
-    case .gaussian:
-      record(
-        probability: 1, noiseMultiplier: RDPAccountant.effectiveNoiseMultiplier(event), count: count
-      )
-    case .poissonSampled(let probability, let inner):
-      record(
-        probability: probability, noiseMultiplier: RDPAccountant.effectiveNoiseMultiplier(inner),
-        count: count)
-    case .selfComposed(let inner, let repetitions):
-      if repetitions > 0 { add(inner, count: count * repetitions) }
-    case .composed(let events):
-      for inner in events { add(inner, count: count) }
-    case .relativeEntropyCoded(_, let inner):
-      add(inner, count: count)
-    case .laplace, .sampledWithoutReplacement:
-      preconditionFailure("PLDAccountant.add called on an unsupported event \(event)")
-    }
-  }
-
-  private mutating func record(probability: Double, noiseMultiplier: Double, count: Int) {
-    if probability == 0 || noiseMultiplier == .infinity { return }
-    if noiseMultiplier == 0 {
-      nonPrivate = true
-      return
-    }
-    if probability == 1 {
-      // Unsampled Gaussians compose exactly into one: Σ count/σ² adds up.
-      let precision = Double(count) / (noiseMultiplier * noiseMultiplier)
-      if let index = releases.firstIndex(where: { $0.probability == 1 }) {
-        let merged =
-          1 / (1 / (releases[index].noiseMultiplier * releases[index].noiseMultiplier) + precision)
-        releases[index].noiseMultiplier = merged.squareRoot()
-      } else {
-        releases.append(
-          Release(probability: 1, noiseMultiplier: (1 / precision).squareRoot(), count: 1))
-      }
-      return
-    }
-    if let index = releases.firstIndex(where: {
-      $0.probability == probability && $0.noiseMultiplier == noiseMultiplier
-    }) {
-      releases[index].count += count
-    } else {
-      releases.append(
-        Release(probability: probability, noiseMultiplier: noiseMultiplier, count: count))
-    }
-  }
-
   private static func supportFailure(_ event: DPEvent) -> CompositionFailure? {
     switch event.sampledGaussianObstacle {
     case nil:
       return nil
     case .mechanism(let offending):
+      if case .tuned = offending {
+        return CompositionFailure(
+          event: offending,
+          reason:
+            "the PLD accountant cannot account for Tuned: Papernot & Steinke's bounds are Rényi-DP bounds and no privacy-loss distribution (dominating pair) of the best-of-K release is known; use RDPAccountant."
+        )
+      }
       return CompositionFailure(
         event: offending, reason: "the PLD accountant does not support this event yet.")
     case .insideSampling(let offending):

@@ -100,12 +100,23 @@ extension PLDPmf {
       high = min(high, (n * (moments(lambda + step) - center) - logTail) / step)
       low = max(low, (logTail - n * (moments(lambda - step) - center)) / step)
     }
-    let supportLow = count * offset
-    let supportHigh = count * (offset + probabilities.count - 1)
+    // In Double, then clamped: a huge count or a bound far outside the support must not
+    // overflow Int (traps found in issue 14); the window is clamped to the support anyway.
+    let supportLow = Self.index(Double(count) * Double(offset))
+    let supportHigh = Self.index(Double(count) * Double(offset + probabilities.count - 1))
     let h = discretization
-    let lowIndex = low.isFinite ? max(supportLow, Int((low / h).rounded(.down))) : supportLow
-    let highIndex = high.isFinite ? min(supportHigh, Int((high / h).rounded(.up))) : supportHigh
-    return (min(lowIndex, supportHigh), max(lowIndex, highIndex))
+    let lowIndex =
+      low.isFinite ? max(supportLow, Self.index((low / h).rounded(.down))) : supportLow
+    let highIndex =
+      high.isFinite ? min(supportHigh, Self.index((high / h).rounded(.up))) : supportHigh
+    return (min(lowIndex, supportHigh), max(min(lowIndex, supportHigh), highIndex))
+  }
+
+  /// `x` as an Int, clamped to ±2⁶⁰ (far beyond any grid, and with room for sums), 0 for NaN.
+  static func index(_ x: Double) -> Int {
+    if x.isNaN { return 0 }
+    let limit = Double(1 << 60)
+    return Int(min(max(x, -limit), limit))
   }
 
   /// The same distribution with at most ``tailMass`` cut from each end: the lower tail's

@@ -52,6 +52,23 @@ struct PLDPmf: Sendable {
     self.logScale = logScale
   }
 
+  /// The privacy-loss distribution of participation sampling with probability q around this
+  /// one: (1 − q)·δ₀ + q·(this), with q·p_∞ at +∞ (see
+  /// ``DPEvent/participationSampled(probability:_:)``). Loss 0 is a grid point, so the mass
+  /// 1 − q sits exactly where it belongs; the grid is widened to reach it.
+  /// - Precondition: untilted; q ∈ (0, 1).
+  func mixedWithNoRelease(probability q: Double) -> PLDPmf {
+    precondition(tilt == 0 && logScale == 0, "mixedWithNoRelease takes an untilted PMF")
+    let low = min(offset, 0)
+    let high = max(offset + probabilities.count - 1, 0)
+    var values = [Double](repeating: 0, count: high - low + 1)
+    for (i, mass) in probabilities.enumerated() { values[offset - low + i] = q * mass }
+    values[-low] += 1 - q
+    return PLDPmf(
+      discretization: discretization, offset: low, probabilities: values,
+      infinityMass: q * infinityMass)
+  }
+
   /// The loss at index i.
   @inline(__always)
   func loss(_ i: Int) -> Double { Double(offset + i) * discretization }

@@ -8,6 +8,12 @@
 ///   `sampledWithoutReplacement(n, m, e)` under replace-one neighbours, where `e` is a
 ///   Gaussian or a composition of Gaussians on the same sample (reduced to one Gaussian
 ///   with σ = (Σσᵢ⁻²)^(−1/2), arXiv:1812.06210 §3);
+/// - `participationSampled(q, e)` around any supported `e`, under either relation:
+///   ε(α) = log(1 + q(e^{(α−1)ε_e(α)} − 1))/(α − 1), exact for its dominating pair (see
+///   ``DPEvent/participationSampled(probability:_:)``);
+/// - `tuned(runs, e)` around any supported `e` (Papernot & Steinke 2022, see
+///   ``TuningDistribution/rdpBound(inner:orders:conversion:)``), its second order λ̂
+///   chosen on this grid (``tuningBound(_:_:)`` reports it);
 /// - `selfComposed` and `composed` of supported events (RDP adds up per order).
 ///
 /// ```swift
@@ -63,10 +69,11 @@ public struct RDPAccountant: PrivacyAccountant, Equatable {
   }
 
   /// Composes `count` repetitions of `event` (all or nothing).
-  /// - Complexity: O(size of the event); the RDP curves are evaluated by queries.
+  /// - Complexity: O(size of the event); the RDP curves are evaluated by queries, except a
+  ///   `tuned` event's, whose inner curve is evaluated here on the whole grid.
   public mutating func compose(_ event: DPEvent, count: Int) throws(AccountingError) {
     try validateComposition(of: event, count: count)
-    for (mechanism, multiplicity) in Self.flatten(event, count: Double(count)) {
+    for (mechanism, multiplicity) in flatten(event, count: Double(count)) {
       if let index = mechanismIndex[mechanism] {
         mechanisms[index].count += multiplicity
       } else {
@@ -130,7 +137,8 @@ public struct RDPAccountant: PrivacyAccountant, Equatable {
         )
       }
       return gaussianFailure(inner, sampledBy: "SampledWithoutReplacement")
-    case .selfComposed(let inner, _), .relativeEntropyCoded(_, let inner):
+    case .selfComposed(let inner, _), .relativeEntropyCoded(_, let inner),
+      .participationSampled(_, let inner), .tuned(_, let inner):
       return supportFailure(inner)
     case .composed(let events):
       for inner in events {
@@ -158,8 +166,22 @@ public struct RDPAccountant: PrivacyAccountant, Equatable {
 
   /// The per-step mechanisms of a supported event with their multiplicities
   /// (`count` × the event's own repetitions); no-ops and zero counts vanish.
-  private static func flatten(_ event: DPEvent, count: Double) -> [(RDPMechanism, Double)] {
+  ///
+  /// Participation sampling keeps its inner composition as terms of one mechanism (q = 1
+  /// is the inner event itself, q = 0 nothing). A tuning event's bound needs the inner
+  /// curve at every order of the grid at once (its second order λ̂ or its δ̂), so it is
+  /// evaluated here, once, and tabulated on the grid.
+  private func flatten(_ event: DPEvent, count: Double) -> [(RDPMechanism, Double)] {
     switch event {
+    case .participationSampled(let probability, let inner):
+      if probability == 0 { return [] }
+      if probability == 1 { return flatten(inner, count: count) }
+      let terms = Self.merged(flatten(inner, count: 1))
+      if terms.isEmpty { return [] }
+      return [(.participationSampled(probability: probability, terms: terms), count)]
+    case .tuned(let runs, let inner):
+      guard let bound = tunedBound(runs, Self.merged(flatten(inner, count: 1))) else { return [] }
+      return [(.tabulated(orders: orders.values, values: bound.values), count)]
     case .noOp:
       return []
     case .nonPrivate:
@@ -172,7 +194,7 @@ public struct RDPAccountant: PrivacyAccountant, Equatable {
       return [
         (
           .poissonSampledGaussian(
-            probability: probability, noiseMultiplier: effectiveNoiseMultiplier(inner)), count
+            probability: probability, noiseMultiplier: Self.effectiveNoiseMultiplier(inner)), count
         )
       ]
     case .sampledWithoutReplacement(let sourceSize, let sampleSize, let inner):
@@ -180,7 +202,7 @@ public struct RDPAccountant: PrivacyAccountant, Equatable {
       return [
         (
           .sampledWithoutReplacementGaussian(
-            fraction: fraction, noiseMultiplier: effectiveNoiseMultiplier(inner)), count
+            fraction: fraction, noiseMultiplier: Self.effectiveNoiseMultiplier(inner)), count
         )
       ]
     case .selfComposed(let inner, let repetitions):
@@ -191,6 +213,44 @@ public struct RDPAccountant: PrivacyAccountant, Equatable {
     case .relativeEntropyCoded(_, let inner):
       return flatten(inner, count: count)
     }
+  }
+
+  /// Equal mechanisms merged (multiplicities added), in first-seen order.
+  private static func merged(_ list: [(RDPMechanism, Double)]) -> [RDPTerm] {
+    var terms: [RDPTerm] = []
+    var index: [RDPMechanism: Int] = [:]
+    for (mechanism, count) in list {
+      if let i = index[mechanism] {
+        terms[i].count += count
+      } else {
+        index[mechanism] = terms.count
+        terms.append(RDPTerm(mechanism: mechanism, count: count))
+      }
+    }
+    return terms
+  }
+
+  /// The tuning bound of ``TuningDistribution/rdpBound(inner:orders:conversion:)`` on this
+  /// accountant's grid for the inner terms; `nil` when the inner event releases nothing
+  /// (the best of K data-independent runs is data-independent: ε = 0).
+  private func tunedBound(_ runs: TuningDistribution, _ terms: [RDPTerm]) -> TunedRDPBound? {
+    if terms.isEmpty { return nil }
+    var curve = RDPCurve(orders: orders.values, mechanisms: terms)
+    return runs.rdpBound(inner: curve.all(), orders: orders.values, conversion: conversion)
+  }
+
+  /// The RDP bound of `.tuned(runs, inner)` on this accountant's grid, with the second order
+  /// λ̂ Theorem 2 uses (Papernot & Steinke 2022; see
+  /// ``TuningDistribution/rdpBound(inner:orders:conversion:)``).
+  /// - Returns: `nil` when the inner event releases nothing (then ε = 0).
+  /// - Throws: ``AccountingError/cannotCompose(_:)`` when `.tuned(runs, inner)` fails
+  ///   ``check(_:)``.
+  /// - Complexity: evaluates the inner event's RDP at every order of the grid.
+  public func tuningBound(_ runs: TuningDistribution, _ inner: DPEvent) throws(AccountingError)
+    -> TunedRDPBound?
+  {
+    if let failure = check(.tuned(runs: runs, inner)) { throw .cannotCompose(failure) }
+    return tunedBound(runs, Self.merged(flatten(inner, count: 1)))
   }
 
   /// The noise multiplier of the single Gaussian equivalent to a composition of
@@ -209,7 +269,7 @@ public struct RDPAccountant: PrivacyAccountant, Equatable {
     case .composed(let events):
       return events.reduce(0) { $0 + inverseSquareSum($1) }
     case .noOp, .nonPrivate, .laplace, .poissonSampled, .sampledWithoutReplacement,
-      .relativeEntropyCoded:
+      .relativeEntropyCoded, .participationSampled, .tuned:
       preconditionFailure("effectiveNoiseMultiplier called on an unsupported event \(event)")
     }
   }

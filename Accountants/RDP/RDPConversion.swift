@@ -51,6 +51,18 @@ extension RDPConversion {
     return Self.bound(min(Double.exp(best.value), 1), index: best.index, orders: orders)
   }
 
+  /// δ(ε) of a tabulated RDP curve (`rdp[i]` at `orders[i]`): the same per-order bound as
+  /// ``delta(curve:epsilon:)``, minimised over the orders, clamped at ≤ 1.
+  func delta(rdp: [Double], orders: [Double], epsilon: Double) -> Double {
+    var best = Double.infinity
+    for (alpha, r) in zip(orders, rdp) {
+      let candidate = logDeltaCandidate(
+        order: alpha, rdp: r.isNaN ? .infinity : r, epsilon: epsilon)
+      best = min(best, candidate.isNaN ? .infinity : candidate)
+    }
+    return min(Double.exp(best), 1)
+  }
+
   /// The ε bound at one order for total RDP r; non-decreasing in r.
   private func epsilonCandidate(order alpha: Double, rdp r: Double, delta: Double) -> Double {
     // R(α) ≤ 0 at some α > 1 means identical distributions (negative only from rounding).

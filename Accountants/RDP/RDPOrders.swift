@@ -37,15 +37,24 @@ public struct RDPOrders: Hashable, Sendable {
   public static let moments = RDPOrders(
     uncheckedName: "moments", values: (2...33).map(Double.init))
 
+  /// The largest order a grid may hold, 2²⁰: an integer order α costs O(α) per mechanism
+  /// (a finite sum of α + 1 terms), and beyond 2⁶³ it would not even be an `Int`. Orders
+  /// above 1024 rarely matter (δ far below 1e-100).
+  public static let maximumOrder = 1 << 20
+
   /// A custom grid: the orders are sorted and de-duplicated.
   /// - Throws: ``AccountingError/invalidArgument(name:value:requirement:)`` when the
-  ///   grid is empty or an order is not finite and > 1.
+  ///   grid is empty or an order is not finite, > 1 and ≤ ``maximumOrder``.
   public init(_ orders: [Double]) throws(AccountingError) {
     guard !orders.isEmpty else {
       throw .invalidArgument(name: "number of RDP orders", value: 0, requirement: "be ≥ 1")
     }
     for order in orders where !(order.isFinite && order > 1) {
       throw .invalidArgument(name: "RDP order", value: order, requirement: "be finite and > 1")
+    }
+    for order in orders where order > Double(Self.maximumOrder) {
+      throw .invalidArgument(
+        name: "RDP order", value: order, requirement: "be ≤ \(Self.maximumOrder)")
     }
     self.init(uncheckedName: "custom", values: Array(Set(orders)).sorted())
   }

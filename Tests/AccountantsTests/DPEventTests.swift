@@ -28,6 +28,40 @@ struct DPEventTests {
     )
   }
 
+  @Test("participation sampling and tuning have stable JSON forms and summaries")
+  func dpflEventsJSON() throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    let participation = DPEvent.participationSampled(
+      probability: 0.001,
+      .selfComposed(.poissonSampled(probability: 0.2, .gaussian(noiseMultiplier: 1.5)), count: 5))
+    #expect(
+      String(decoding: try encoder.encode(participation), as: UTF8.self)
+        == #"{"event":{"count":5,"event":{"event":{"noise_multiplier":1.5,"type":"Gaussian"},"sampling_probability":0.2,"type":"PoissonSampled"},"type":"SelfComposed"},"participation_probability":0.001,"type":"ParticipationSampled"}"#
+    )
+    let tuned = DPEvent.composed([
+      .tuned(runs: .geometric(successProbability: 0.1), .gaussian(noiseMultiplier: 2)),
+      .tuned(runs: .poisson(mean: 10), .noOp),
+    ])
+    #expect(
+      String(decoding: try encoder.encode(tuned), as: UTF8.self)
+        == #"{"events":[{"event":{"noise_multiplier":2,"type":"Gaussian"},"runs":{"shape":1,"success_probability":0.1,"type":"TruncatedNegativeBinomial"},"type":"Tuned"},{"event":{"type":"NoOp"},"runs":{"mean":10,"type":"Poisson"},"type":"Tuned"}],"type":"Composed"}"#
+    )
+    #expect(
+      participation.summary
+        == "ParticipationSampled(q=0.001, SelfComposed(PoissonSampled(q=0.2, Gaussian(σ=1.5)), count=5))"
+    )
+    #expect(
+      tuned.summary
+        == "Composed([Tuned(TruncatedNegativeBinomial(η=1.0, γ=0.1), Gaussian(σ=2.0)), Tuned(Poisson(μ=10.0), NoOp)])"
+    )
+    #expect(throws: DecodingError.self) {
+      try JSONDecoder().decode(
+        DPEvent.self,
+        from: Data(#"{"type":"Tuned","runs":{"type":"Binomial"},"event":{"type":"NoOp"}}"#.utf8))
+    }
+  }
+
   @Test("every event survives a JSON round trip")
   func codableRoundTrip() async {
     await propertyCheck(count: 300, input: Gen.uint64(in: 0...UInt64.max)) { seed in
@@ -63,6 +97,38 @@ struct DPEventTests {
         "sample size must be in [0, 10] (the source size); got 11."
       ),
       (.selfComposed(.noOp, count: -2), "count must be ≥ 0; got -2."),
+      (
+        .participationSampled(probability: .nan, .noOp),
+        "participation probability must be in [0, 1]; got nan."
+      ),
+      (
+        .participationSampled(probability: -0.1, .noOp),
+        "participation probability must be in [0, 1]; got -0.1."
+      ),
+      (
+        .tuned(runs: .truncatedNegativeBinomial(shape: -1, successProbability: 0.5), .noOp),
+        "negative binomial shape η must be finite and > −1; got -1.0."
+      ),
+      (
+        .tuned(runs: .truncatedNegativeBinomial(shape: .infinity, successProbability: 0.5), .noOp),
+        "negative binomial shape η must be finite and > −1; got inf."
+      ),
+      (
+        .tuned(runs: .geometric(successProbability: 1), .noOp),
+        "negative binomial success probability γ must be in (0, 1); got 1.0."
+      ),
+      (
+        .tuned(runs: .logarithmic(successProbability: .nan), .noOp),
+        "negative binomial success probability γ must be in (0, 1); got nan."
+      ),
+      (
+        .tuned(runs: .poisson(mean: 0), .noOp),
+        "Poisson mean number of runs μ must be finite and > 0; got 0.0."
+      ),
+      (
+        .tuned(runs: .poisson(mean: .infinity), .noOp),
+        "Poisson mean number of runs μ must be finite and > 0; got inf."
+      ),
     ])
   func invalidParameters(event: DPEvent, reason: String) {
     let nested = DPEvent.composed([.noOp, .selfComposed(event, count: 2)])
