@@ -46,7 +46,8 @@ struct PrivacyMechanismTests {
   static func eventNoiseMultiplier(_ event: DPEvent) -> Double? {
     switch event {
     case .gaussian(let sigma): return sigma
-    case .poissonSampled(_, let inner), .relativeEntropyCoded(_, let inner):
+    case .poissonSampled(_, let inner), .relativeEntropyCoded(_, let inner),
+      .participationSampled(_, let inner), .tuned(_, let inner):
       return eventNoiseMultiplier(inner)
     case .sampledWithoutReplacement(_, _, let inner): return eventNoiseMultiplier(inner).map { 2 * $0 }
     case .selfComposed(let inner, _): return eventNoiseMultiplier(inner)
@@ -240,10 +241,13 @@ struct PrivacyMechanismTests {
     let schedule = try #require(local.plan.localSampling)
     #expect(
       trainer.ledger.events.build()
-        == .selfComposed(
-          .poissonSampled(
-            probability: schedule.probability, .gaussian(noiseMultiplier: trainer.noiseMultiplier)),
-          count: schedule.steps))
+        == .participationSampled(
+          probability: 200.0 / 100_000,
+          .selfComposed(
+            .poissonSampled(
+              probability: schedule.probability,
+              .gaussian(noiseMultiplier: trainer.noiseMultiplier)),
+            count: schedule.steps)))
   }
 
   @Test(

@@ -107,7 +107,7 @@ extension AccountResult.Schedule {
         cohortSize: sampleSize)
       self.init(sampling: sampling, steps: steps, noiseMultiplier: 2 * sigma)
     case .noOp, .nonPrivate, .gaussian, .laplace, .poissonSampled, .sampledWithoutReplacement,
-      .selfComposed, .composed, .relativeEntropyCoded:
+      .selfComposed, .composed, .relativeEntropyCoded, .participationSampled, .tuned:
       return nil
     }
   }

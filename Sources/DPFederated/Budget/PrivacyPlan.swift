@@ -42,14 +42,18 @@ public struct PrivacyPlan: Equatable, Sendable {
   ///
   /// User level: one Gaussian release of the clipped cohort sum, Poisson-sampled with
   /// q = m_noise/N. Example level: the local DP-SGD steps of the least protected client,
-  /// assuming (conservatively) that every client takes part in every round, so cohort
-  /// sampling gives no amplification.
+  /// which an example is exposed to only when its client is in the round's cohort: with
+  /// probability q = m_noise/N, independently of the data, and visibly
+  /// (``Accountants/DPEvent/participationSampled(probability:_:)``; exact for a server that
+  /// sees who took part, and so for anyone who sees less).
   public func roundEvent(noiseMultiplier: Double) -> DPEvent {
     guard let localSampling else { return sampler.event(noiseMultiplier: noiseMultiplier) }
-    return .selfComposed(
-      .poissonSampled(
-        probability: localSampling.probability, .gaussian(noiseMultiplier: noiseMultiplier)),
-      count: localSampling.steps)
+    return .participationSampled(
+      probability: sampler.samplingProbability,
+      .selfComposed(
+        .poissonSampled(
+          probability: localSampling.probability, .gaussian(noiseMultiplier: noiseMultiplier)),
+        count: localSampling.steps))
   }
 
   /// The same plan with another accountant.

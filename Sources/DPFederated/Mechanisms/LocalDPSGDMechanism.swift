@@ -34,7 +34,7 @@ public struct LocalDPSGDMechanism: PrivacyMechanism {
   public var assumptions: [String] {
     [
       "example level: add or remove one example; per-example clipping and local noise inside each client (DP-SGD)",
-      "every client is assumed to take part in every round (no amplification from cohort sampling); ε is that of the least protected client (Poisson sampling rate \(plan.localSampling?.probability ?? 1), \(plan.localSampling?.steps ?? 0) steps per round)",
+      "an example is exposed only in the rounds its client takes part in (probability q = \(plan.sampler.samplingProbability), independent of the data, possibly visible to the server); ε is that of the least protected client (local Poisson sampling rate \(plan.localSampling?.probability ?? 1), \(plan.localSampling?.steps ?? 0) steps per round)",
       "each client's number of examples is treated as public, as Opacus treats the dataset size (it sets the local sampling rate B/n and the step count)",
     ]
   }

@@ -56,19 +56,27 @@ struct NoiseCalibration {
     return seen
   }
 
-  /// The schedule with the largest ε over the whole run at σ (`nil` when there are none).
+  /// The schedule with the largest ε over the whole run at σ (`nil` when there are none),
+  /// by the plan's accountant. A schedule whose RDP ε (milliseconds) is already no more than
+  /// the largest found so far cannot be larger by the tighter accountant, so only the others
+  /// are evaluated with it.
   static func leastProtected(
     _ samplings: [PrivacyPlan.LocalSampling], plan: PrivacyPlan, noiseMultiplier: Double,
     rounds: Int
   ) throws -> PrivacyPlan.LocalSampling? {
-    var worst: (PrivacyPlan.LocalSampling, Double)?
-    for sampling in samplings {
+    func epsilon(_ sampling: PrivacyPlan.LocalSampling, _ plan: PrivacyPlan) throws -> Double {
       let candidate = PrivacyPlan(
         sampler: plan.sampler, delta: plan.delta, accountant: plan.accountant,
         localSampling: sampling)
-      let epsilon = try candidate.epsilon(
+      return try candidate.epsilon(
         of: .selfComposed(candidate.roundEvent(noiseMultiplier: noiseMultiplier), count: rounds))
-      if worst == nil || epsilon > worst!.1 { worst = (sampling, epsilon) }
+    }
+    let rdp = plan.with(accountant: .rdp)
+    var worst: (PrivacyPlan.LocalSampling, Double)?
+    for sampling in samplings {
+      if let worst, plan.accountant != .rdp, try epsilon(sampling, rdp) <= worst.1 { continue }
+      let value = try epsilon(sampling, plan)
+      if worst == nil || value > worst!.1 { worst = (sampling, value) }
     }
     return worst?.0
   }
