@@ -1,5 +1,5 @@
 /// An accountant that bounds ε(δ) and δ(ε) by minimising over a grid of Rényi orders and
-/// reports the order that attains the bound. The CLI and ``Audit`` use it to print the
+/// reports the order that attains the bound. The CLI and ``LedgerAccounting`` use it to print the
 /// optimal order and the grid-edge flag with every result.
 public protocol OrderGridAccountant: PrivacyAccountant {
   /// The Rényi orders minimised over.
@@ -7,9 +7,9 @@ public protocol OrderGridAccountant: PrivacyAccountant {
   /// How RDP is converted to (ε, δ).
   var conversion: RDPConversion { get }
   /// ε(δ) with the optimal order and the grid-edge flag.
-  func epsilonBound(delta: Double) throws(AccountingError) -> RDPBound
+  func epsilonBound(delta: Double) throws(AccountingError) -> PrivacyBound
   /// δ(ε) with the optimal order and the grid-edge flag.
-  func deltaBound(epsilon: Double) throws(AccountingError) -> RDPBound
+  func deltaBound(epsilon: Double) throws(AccountingError) -> PrivacyBound
 }
 
 extension RDPAccountant: OrderGridAccountant {}

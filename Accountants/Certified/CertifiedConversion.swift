@@ -23,10 +23,10 @@ enum CertifiedConversion {
   ///   log1p(−1/α) rounded up (from 1/α rounded down) and log(δα)/(α−1) rounded down.
   /// δ = 0 gives 0 if every R is 0 and ∞ otherwise, as in the Double accountant.
   /// - Precondition: 0 ≤ δ ≤ 1.
-  static func epsilon(totals: [MPFRNumber], orders: [Int], delta: Double) -> RDPBound {
+  static func epsilon(totals: [MPFRNumber], orders: [Int], delta: Double) -> PrivacyBound {
     if delta == 0 {
       let allZero = totals.allSatisfy(\.isZero)
-      return RDPBound(value: allZero ? 0 : .infinity, optimalOrder: nil, orderAtGridEdge: false)
+      return PrivacyBound(value: allZero ? 0 : .infinity, optimalOrder: nil, orderAtGridEdge: false)
     }
     let deltaExact = MPFRNumber(exactly: delta)
     let deltaSquaredDown = MPFRNumber()
@@ -80,7 +80,7 @@ enum CertifiedConversion {
   ///   subtracted and rounded down.
   /// R = 0 gives log δ = −∞ (δ = 0); R = ∞ gives 0 (δ = 1).
   /// - Precondition: ε ≥ 0 (+∞ allowed).
-  static func delta(totals: [MPFRNumber], orders: [Int], epsilon: Double) -> RDPBound {
+  static func delta(totals: [MPFRNumber], orders: [Int], epsilon: Double) -> PrivacyBound {
     let epsilonExact = MPFRNumber(exactly: epsilon)
     let scratch = MPFRNumber()
     let logTerm = MPFRNumber()
@@ -130,8 +130,8 @@ enum CertifiedConversion {
     mpfr_log1p(result.raw, result.raw, MPFR_RNDU)
   }
 
-  private static func bound(_ value: Double, index: Int, orders: [Int]) -> RDPBound {
+  private static func bound(_ value: Double, index: Int, orders: [Int]) -> PrivacyBound {
     let atEdge = value > 0 && value.isFinite && (index == 0 || index == orders.count - 1)
-    return RDPBound(value: value, optimalOrder: Double(orders[index]), orderAtGridEdge: atEdge)
+    return PrivacyBound(value: value, optimalOrder: Double(orders[index]), orderAtGridEdge: atEdge)
   }
 }

@@ -120,7 +120,7 @@ public struct CertifiedRDPAccountant: PrivacyAccountant, Equatable {
   /// computed minimum; `orderAtGridEdge` as in ``RDPAccountant/epsilonBound(delta:)``.
   /// δ = 0 gives 0 when nothing has been released and ∞ otherwise.
   /// - Throws: ``AccountingError/invalidArgument(name:value:requirement:)`` unless δ ∈ [0, 1].
-  public func epsilonBound(delta: Double) throws(AccountingError) -> RDPBound {
+  public func epsilonBound(delta: Double) throws(AccountingError) -> PrivacyBound {
     guard delta >= 0, delta <= 1 else {
       throw .invalidArgument(name: "delta", value: delta, requirement: "be in [0, 1]")
     }
@@ -131,7 +131,7 @@ public struct CertifiedRDPAccountant: PrivacyAccountant, Equatable {
   /// (the inverse of CKS20 Prop. 12, min'ed with the KL bound ½·log(1 − e^{−R})), clamped
   /// at 1, within a few ulps of it; the order fields as in ``epsilonBound(delta:)``.
   /// - Throws: ``AccountingError/invalidArgument(name:value:requirement:)`` unless ε ≥ 0.
-  public func deltaBound(epsilon: Double) throws(AccountingError) -> RDPBound {
+  public func deltaBound(epsilon: Double) throws(AccountingError) -> PrivacyBound {
     guard epsilon >= 0 else {
       throw .invalidArgument(name: "epsilon", value: epsilon, requirement: "be ≥ 0")
     }

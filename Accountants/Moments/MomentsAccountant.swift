@@ -32,12 +32,12 @@ public struct MomentsAccountant: PrivacyAccountant, Equatable {
   }
 
   /// ε(δ) with the optimal order (λ + 1) and the grid-edge flag.
-  public func epsilonBound(delta: Double) throws(AccountingError) -> RDPBound {
+  public func epsilonBound(delta: Double) throws(AccountingError) -> PrivacyBound {
     try rdpAccountant.epsilonBound(delta: delta)
   }
 
   /// δ(ε) with the optimal order (λ + 1) and the grid-edge flag.
-  public func deltaBound(epsilon: Double) throws(AccountingError) -> RDPBound {
+  public func deltaBound(epsilon: Double) throws(AccountingError) -> PrivacyBound {
     try rdpAccountant.deltaBound(epsilon: epsilon)
   }
 

@@ -86,7 +86,7 @@ public struct RDPAccountant: PrivacyAccountant, Equatable {
 
   /// ε(δ) with the optimal order and the grid-edge flag.
   /// - Throws: ``AccountingError/invalidArgument(name:value:requirement:)`` unless δ ∈ [0, 1].
-  public func epsilonBound(delta: Double) throws(AccountingError) -> RDPBound {
+  public func epsilonBound(delta: Double) throws(AccountingError) -> PrivacyBound {
     guard delta >= 0, delta <= 1 else {
       throw .invalidArgument(name: "delta", value: delta, requirement: "be in [0, 1]")
     }
@@ -96,7 +96,7 @@ public struct RDPAccountant: PrivacyAccountant, Equatable {
 
   /// δ(ε) with the optimal order and the grid-edge flag.
   /// - Throws: ``AccountingError/invalidArgument(name:value:requirement:)`` unless ε ≥ 0.
-  public func deltaBound(epsilon: Double) throws(AccountingError) -> RDPBound {
+  public func deltaBound(epsilon: Double) throws(AccountingError) -> PrivacyBound {
     guard epsilon >= 0 else {
       throw .invalidArgument(name: "epsilon", value: epsilon, requirement: "be ≥ 0")
     }

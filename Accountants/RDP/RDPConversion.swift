@@ -18,7 +18,7 @@ public enum RDPConversion: String, Codable, Sendable, CaseIterable {
 }
 
 /// The answer of an RDP conversion: the bound and the order that attains it.
-public struct RDPBound: Hashable, Sendable {
+public struct PrivacyBound: Hashable, Sendable {
   /// ε (from ``RDPAccountant/epsilonBound(delta:)``) or δ (from ``RDPAccountant/deltaBound(epsilon:)``).
   public var value: Double
   /// The order α at which the minimum is attained; `nil` when no order applies (δ = 0).
@@ -31,10 +31,10 @@ public struct RDPBound: Hashable, Sendable {
 extension RDPConversion {
   /// ε(δ) of the composition in `curve`: the grid minimum of the per-order bound.
   /// - Precondition: δ ∈ [0, 1] (checked by the caller).
-  func epsilon(curve: inout RDPCurve, delta: Double) -> RDPBound {
+  func epsilon(curve: inout RDPCurve, delta: Double) -> PrivacyBound {
     if delta == 0 {
       let allZero = curve.all().allSatisfy { $0 == 0 }
-      return RDPBound(value: allZero ? 0 : .infinity, optimalOrder: nil, orderAtGridEdge: false)
+      return PrivacyBound(value: allZero ? 0 : .infinity, optimalOrder: nil, orderAtGridEdge: false)
     }
     let orders = curve.orders
     let best = curve.minimize { i, r in epsilonCandidate(order: orders[i], rdp: r, delta: delta) }
@@ -43,7 +43,7 @@ extension RDPConversion {
 
   /// δ(ε) of the composition in `curve`, clamped at ≤ 1.
   /// - Precondition: ε ≥ 0 (checked by the caller).
-  func delta(curve: inout RDPCurve, epsilon: Double) -> RDPBound {
+  func delta(curve: inout RDPCurve, epsilon: Double) -> PrivacyBound {
     let orders = curve.orders
     let best = curve.minimize { i, r in
       logDeltaCandidate(order: orders[i], rdp: r, epsilon: epsilon)
@@ -96,8 +96,8 @@ extension RDPConversion {
     }
   }
 
-  private static func bound(_ value: Double, index: Int, orders: [Double]) -> RDPBound {
+  private static func bound(_ value: Double, index: Int, orders: [Double]) -> PrivacyBound {
     let atEdge = value > 0 && value.isFinite && (index == 0 || index == orders.count - 1)
-    return RDPBound(value: value, optimalOrder: orders[index], orderAtGridEdge: atEdge)
+    return PrivacyBound(value: value, optimalOrder: orders[index], orderAtGridEdge: atEdge)
   }
 }

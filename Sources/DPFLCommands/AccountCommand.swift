@@ -33,7 +33,7 @@ struct AccountCommand: ParsableCommand {
     help:
       "rdp (Rényi DP, 156 orders up to 1024), moments (Abadi et al. 2016: orders 2…33, classic conversion), certified (integer orders, a proven upper bound via MPFR) or pld (privacy-loss distribution: tight)."
   )
-  var accountant: Audit.Method?
+  var accountant: AccountantKind?
 
   @Option(
     help:
@@ -101,7 +101,7 @@ struct AccountCommand: ParsableCommand {
   /// One result as usual; with `--compare`, every accountant's (or its error). Fails only
   /// when no accountant could account for the ledger.
   private func printLedgerResults(
-    _ results: [(method: Audit.Method, result: Result<AccountResult, CLIError>)]
+    _ results: [(method: AccountantKind, result: Result<AccountResult, CLIError>)]
   ) throws(CLIError) {
     if !compare, case .failure(let error) = results[0].result { throw error }
     if !compare, case .success(let result) = results[0].result {

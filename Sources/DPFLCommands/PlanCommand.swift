@@ -49,7 +49,7 @@ struct PlanCommand: ParsableCommand {
     help:
       "rdp (default), moments (Abadi et al. 2016: orders 2…33, classic conversion), certified (a proven upper bound via MPFR; slower) or pld (privacy-loss distribution: tight, slower)."
   )
-  var accountant: Audit.Method?
+  var accountant: AccountantKind?
 
   @Option(help: "RDP → (ε, δ) conversion: improved (default) or classic.")
   var conversion: RDPConversion?

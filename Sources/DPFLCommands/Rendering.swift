@@ -78,7 +78,7 @@ enum Rendering {
 
   /// `--compare`: one line per accountant, then the ledger.
   static func text(
-    comparison results: [(method: Audit.Method, result: Result<AccountResult, CLIError>)]
+    comparison results: [(method: AccountantKind, result: Result<AccountResult, CLIError>)]
   ) -> String {
     var lines: [String] = []
     var ledger: String?
@@ -178,7 +178,7 @@ enum Rendering {
   }
 
   private static func describe(
-    _ method: Audit.Method, _ conversion: RDPConversion?, _ orders: RDPOrders?, bound: RDPBound,
+    _ method: AccountantKind, _ conversion: RDPConversion?, _ orders: RDPOrders?, bound: PrivacyBound,
     pld: PLDAccountant.Bound?
   ) -> String {
     let name: String
@@ -202,7 +202,7 @@ enum Rendering {
   }
 
   /// A finding's settings in one phrase: conversion and grid, or the PLD interval.
-  private static func settings(_ finding: Audit.Finding) -> String {
+  private static func settings(_ finding: LedgerAccounting.Finding) -> String {
     if let conversion = finding.conversion, let orders = finding.orders {
       return "\(conversion.rawValue), \(orders.name)"
     }
@@ -226,7 +226,7 @@ enum Rendering {
     }
   }
 
-  private static func edgeWarning(_ bound: RDPBound) -> [String] {
+  private static func edgeWarning(_ bound: PrivacyBound) -> [String] {
     guard bound.orderAtGridEdge else { return [] }
     return [
       "  note        the optimal order is at the edge of the grid: a wider grid might give a smaller bound."

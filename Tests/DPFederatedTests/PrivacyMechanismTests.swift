@@ -170,7 +170,7 @@ struct PrivacyMechanismTests {
       }
       let json = try JSONEncoder().encode(try #require(recorded))
       let ledger = try JSONDecoder().decode(DPEvent.self, from: json)
-      let audit = Audit.epsilon(ledger: ledger, delta: 1e-6, methods: [.rdp])[0]
+      let audit = LedgerAccounting.epsilon(ledger: ledger, delta: 1e-6, methods: [.rdp])[0]
       expectClose(try audit.finding.get().bound.value, metrics.epsilon, relative: 1e-12)
     }
   }

@@ -19,12 +19,12 @@ struct AccountResult: Encodable, Equatable, Sendable {
   var epsilon: Double
   var delta: Double
   var solvedFor: Unknown
-  var finding: Audit.Finding
+  var finding: LedgerAccounting.Finding
   var schedule: Schedule?
   var ledger: DPEvent
 
   /// The result of `finding` for a query that fixed one of ε and δ.
-  init(finding: Audit.Finding, target: AccountQuery.Target, schedule: Schedule?, ledger: DPEvent) {
+  init(finding: LedgerAccounting.Finding, target: AccountQuery.Target, schedule: Schedule?, ledger: DPEvent) {
     switch target {
     case .delta(let delta):
       (epsilon, self.delta, solvedFor) = (finding.bound.value, delta, .epsilon)

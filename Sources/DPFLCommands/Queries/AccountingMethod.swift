@@ -2,7 +2,7 @@ import Accountants
 
 /// The accountant, conversion and order grid that answer a query.
 struct AccountingMethod: Equatable, Sendable {
-  var choice: Audit.Method
+  var choice: AccountantKind
   var conversion: RDPConversion
   var neighboringRelation: NeighboringRelation
 
@@ -56,32 +56,32 @@ struct AccountingMethod: Equatable, Sendable {
   }
 
   /// The accountant's finding for `event` at the fixed ε or δ of `target`.
-  func finding(of event: DPEvent, target: AccountQuery.Target) throws(CLIError) -> Audit.Finding {
+  func finding(of event: DPEvent, target: AccountQuery.Target) throws(CLIError) -> LedgerAccounting.Finding {
     try Self.single(
       Self.findings(of: event, target: target, methods: [choice], conversion: conversion))
   }
 
   /// ε at δ for `event`, with its optimal order.
-  func epsilon(of event: DPEvent, delta: Double) throws(CLIError) -> RDPBound {
+  func epsilon(of event: DPEvent, delta: Double) throws(CLIError) -> PrivacyBound {
     try finding(of: event, target: .delta(delta)).bound
   }
 
   /// Every method's finding for `event` at the fixed ε or δ of `target`.
   static func findings(
-    of event: DPEvent, target: AccountQuery.Target, methods: [Audit.Method],
+    of event: DPEvent, target: AccountQuery.Target, methods: [AccountantKind],
     conversion: RDPConversion
-  ) -> [(method: Audit.Method, finding: Result<Audit.Finding, AccountingError>)] {
+  ) -> [(method: AccountantKind, finding: Result<LedgerAccounting.Finding, AccountingError>)] {
     switch target {
     case .delta(let delta):
-      return Audit.epsilon(ledger: event, delta: delta, methods: methods, conversion: conversion)
+      return LedgerAccounting.epsilon(ledger: event, delta: delta, methods: methods, conversion: conversion)
     case .epsilon(let epsilon):
-      return Audit.delta(ledger: event, epsilon: epsilon, methods: methods, conversion: conversion)
+      return LedgerAccounting.delta(ledger: event, epsilon: epsilon, methods: methods, conversion: conversion)
     }
   }
 
   private static func single(
-    _ findings: [(method: Audit.Method, finding: Result<Audit.Finding, AccountingError>)]
-  ) throws(CLIError) -> Audit.Finding {
+    _ findings: [(method: AccountantKind, finding: Result<LedgerAccounting.Finding, AccountingError>)]
+  ) throws(CLIError) -> LedgerAccounting.Finding {
     switch findings[0].finding {
     case .success(let finding): return finding
     case .failure(let error): throw .accounting(error)

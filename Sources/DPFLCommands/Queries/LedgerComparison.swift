@@ -22,7 +22,7 @@ struct LedgerComparison: Encodable {
 
   private var results: [Entry]
 
-  init(_ results: [(method: Audit.Method, result: Result<AccountResult, CLIError>)]) {
+  init(_ results: [(method: AccountantKind, result: Result<AccountResult, CLIError>)]) {
     self.results = results.map { method, result in
       switch result {
       case .success(let value): return .result(value)

@@ -7,7 +7,7 @@ import Foundation
 struct LedgerQuery: Sendable {
   var ledger: DPEvent
   var target: AccountQuery.Target
-  var methods: [Audit.Method]
+  var methods: [AccountantKind]
   var conversion: RDPConversion
 
   /// Reads and validates the ledger at `path` ('-' for stdin) and the target flags.
@@ -27,7 +27,7 @@ struct LedgerQuery: Sendable {
       throw .conflict(.accountant, .compare, reason: "--compare runs every accountant.")
     }
     target = try AccountQuery.Target(raw)
-    methods = compare ? Audit.Method.allCases : [raw.accountant ?? .rdp]
+    methods = compare ? AccountantKind.allCases : [raw.accountant ?? .rdp]
     conversion = raw.conversion ?? .improved
     if raw.accountant == .moments, raw.conversion == .improved {
       throw .conflict(
@@ -44,7 +44,7 @@ struct LedgerQuery: Sendable {
   }
 
   /// Every requested accountant's result, or its error, in order.
-  func evaluate() -> [(method: Audit.Method, result: Result<AccountResult, CLIError>)] {
+  func evaluate() -> [(method: AccountantKind, result: Result<AccountResult, CLIError>)] {
     let schedule = AccountResult.Schedule(ledger: ledger)
     return AccountingMethod.findings(
       of: ledger, target: target, methods: methods, conversion: conversion

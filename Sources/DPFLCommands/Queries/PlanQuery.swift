@@ -101,37 +101,23 @@ struct PlanQuery: Equatable, Sendable {
 
   /// Solves for the unknown; the answer always meets the target (ε ≤ target).
   func solve() throws(CLIError) -> PlanResult {
-    switch method.choice {
-    case .rdp:
-      return try solve {
-        RDPAccountant(
-          conversion: method.conversion, neighboringRelation: method.neighboringRelation)
-      }
-    case .moments:
-      return try solve { RDPAccountant.moments() }
-    case .certified:
-      return try solve { CertifiedRDPAccountant.standard }
-    case .pld:
-      return try solve { PLDAccountant() }
-    }
-  }
-
-  private func solve<A: PrivacyAccountant>(with accountant: () -> A) throws(CLIError) -> PlanResult
-  {
+    let kind = method.choice
     let sigma: Double
     let stepCount: Int
     do {
       switch unknown {
       case .noiseMultiplier:
         stepCount = steps ?? 1
-        sigma = try Calibration.noiseMultiplier(target: target, accountant: accountant) {
-          sampling.event(noiseMultiplier: $0, steps: stepCount)
-        }
+        sigma = try kind.noiseMultiplier(
+          target: target, neighboringRelation: method.neighboringRelation,
+          conversion: method.conversion
+        ) { sampling.event(noiseMultiplier: $0, steps: stepCount) }
       case .rounds:
         sigma = noiseMultiplier ?? 0
-        stepCount = try Calibration.count(target: target, accountant: accountant) {
-          sampling.event(noiseMultiplier: sigma, steps: $0)
-        }
+        stepCount = try kind.count(
+          target: target, neighboringRelation: method.neighboringRelation,
+          conversion: method.conversion
+        ) { sampling.event(noiseMultiplier: sigma, steps: $0) }
       }
     } catch {
       throw .accounting(error)

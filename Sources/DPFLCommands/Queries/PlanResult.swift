@@ -13,13 +13,13 @@ struct PlanResult: Encodable, Equatable, Sendable {
   var noiseMultiplier: Double
   var steps: Int
   /// ε of the answer at the target δ, with its optimal order; ε ≤ target.
-  var achieved: RDPBound
+  var achieved: PrivacyBound
   /// Filled in for single queries; batches skip it to keep sweeps fast.
   var budgetCurve: [CurvePoint]?
   /// `--method dp-rec`: the coder's bits at the answer's σ.
   var coding: CodingTradeOff?
 
-  init(query: PlanQuery, noiseMultiplier: Double, steps: Int, achieved: RDPBound) {
+  init(query: PlanQuery, noiseMultiplier: Double, steps: Int, achieved: PrivacyBound) {
     self.query = query
     self.noiseMultiplier = noiseMultiplier
     self.steps = steps

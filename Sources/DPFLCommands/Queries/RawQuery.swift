@@ -13,7 +13,7 @@ struct RawQuery: Equatable, Sendable {
   var rounds: Int?
   var delta: Double?
   var epsilon: Double?
-  var accountant: Audit.Method?
+  var accountant: AccountantKind?
   var conversion: RDPConversion?
   var sampling: SamplingScheme?
   var clippingBound: Double?
@@ -73,7 +73,7 @@ struct RawQuery: Equatable, Sendable {
   init(
     noiseMultiplier: Double? = nil, samplingRate: Double? = nil, steps: Int? = nil,
     population: Int? = nil, cohortSize: Int? = nil, rounds: Int? = nil,
-    delta: Double? = nil, epsilon: Double? = nil, accountant: Audit.Method? = nil,
+    delta: Double? = nil, epsilon: Double? = nil, accountant: AccountantKind? = nil,
     conversion: RDPConversion? = nil, sampling: SamplingScheme? = nil,
     clippingBound: Double? = nil, solve: PlanUnknown? = nil
   ) {

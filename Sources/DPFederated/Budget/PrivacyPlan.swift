@@ -9,7 +9,7 @@ public struct PrivacyPlan: Equatable, Sendable {
   /// δ of every ε reported.
   public let delta: Double
   /// The accountant.
-  public let accountant: Audit.Method
+  public let accountant: AccountantKind
   /// Example-level runs: the local DP-SGD of the client whose examples are least protected
   /// (its Poisson sampling rate and steps per round); `nil` for user-level runs.
   public let localSampling: LocalSampling?
@@ -23,7 +23,7 @@ public struct PrivacyPlan: Equatable, Sendable {
 
   /// A plan for user-level (`localSampling == nil`) or example-level runs.
   public init(
-    sampler: CohortSampler, delta: Double, accountant: Audit.Method,
+    sampler: CohortSampler, delta: Double, accountant: AccountantKind,
     localSampling: LocalSampling? = nil
   ) {
     self.sampler = sampler
@@ -57,7 +57,7 @@ public struct PrivacyPlan: Equatable, Sendable {
   }
 
   /// The same plan with another accountant.
-  func with(accountant: Audit.Method) -> PrivacyPlan {
+  func with(accountant: AccountantKind) -> PrivacyPlan {
     PrivacyPlan(
       sampler: sampler, delta: delta, accountant: accountant, localSampling: localSampling)
   }
@@ -70,30 +70,17 @@ public struct PrivacyPlan: Equatable, Sendable {
       let event = { (sigma: Double) in
         DPEvent.selfComposed(roundEvent(noiseMultiplier: sigma), count: rounds)
       }
-      switch accountant {
-      case .pld:
-        return try Calibration.noiseMultiplier(
-          target: target, accountant: { PLDAccountant() }, event: event)
-      case .rdp:
-        return try Calibration.noiseMultiplier(
-          target: target, accountant: { RDPAccountant(neighboringRelation: relation) }, event: event)
-      case .moments:
-        return try Calibration.noiseMultiplier(
-          target: target, accountant: { MomentsAccountant() }, event: event)
-      case .certified:
-        let certified = try CertifiedRDPAccountant()
-        return try Calibration.noiseMultiplier(
-          target: target, accountant: { certified }, event: event)
-      }
+      return try accountant.noiseMultiplier(
+        target: target, neighboringRelation: relation, event: event)
     } catch {
       throw FederatedError.accounting("\(error)")
     }
   }
 
   /// ε(δ) of `ledger` with the plan's accountant (under the ledger's own neighbouring
-  /// relation, ``Audit/neighboringRelation(of:)``).
+  /// relation, ``LedgerAccounting/neighboringRelation(of:)``).
   public func epsilon(of ledger: DPEvent) throws -> Double {
-    switch Audit.epsilon(ledger: ledger, delta: delta, methods: [accountant])[0].finding {
+    switch LedgerAccounting.epsilon(ledger: ledger, delta: delta, methods: [accountant])[0].finding {
     case .success(let finding): return finding.bound.value
     case .failure(let error): throw FederatedError.accounting("\(error)")
     }

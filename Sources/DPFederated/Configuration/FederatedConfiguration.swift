@@ -83,7 +83,7 @@ public struct FederatedConfiguration: ParsableArguments, Equatable, Sendable {
     help:
       "pld, rdp, moments or certified: calibration and the per-round budget check (default: pld with Poisson sampling, rdp with fixed-size)."
   )
-  public var accountant: Audit.Method?
+  public var accountant: AccountantKind?
   @Option(
     help:
       "seeded (reproducible: the noise follows from the seed; the default for a simulation) or secure (the OS CSPRNG; the default when the run is not a simulation)."
@@ -187,7 +187,7 @@ extension FederatedConfiguration {
 
   /// The accountant: as given, else PLD for Poisson sampling and RDP for fixed-size cohorts
   /// (PLD has no sampling without replacement).
-  public var accountantKind: Audit.Method {
+  public var accountantKind: AccountantKind {
     accountant ?? (samplingScheme == .poisson ? .pld : .rdp)
   }
 

@@ -11,7 +11,7 @@ extension TrainingRun {
     let ledger = trainer.ledger.events.build()
     let rdpEpsilon: Double? =
       configuration.privacy
-      ? try? Audit.epsilon(ledger: ledger, delta: configuration.delta, methods: [.rdp])[0].finding
+      ? try? LedgerAccounting.epsilon(ledger: ledger, delta: configuration.delta, methods: [.rdp])[0].finding
         .get().bound.value : nil
     let byRank =
       configuration.method == .dpDyLoRA

@@ -3,7 +3,7 @@ import DPTestSupport
 import Foundation
 import Testing
 
-@Suite("Audit")
+@Suite("LedgerAccounting")
 struct AuditTests {
   private static let ledger = DPEvent.composed([
     .selfComposed(.poissonSampled(probability: 0.01, .gaussian(noiseMultiplier: 1.1)), count: 1000),
@@ -12,7 +12,7 @@ struct AuditTests {
 
   @Test("each finding equals composing the ledger into that accountant directly")
   func findingsMatchAccountants() throws {
-    let findings = Audit.epsilon(ledger: Self.ledger, delta: 1e-5)
+    let findings = LedgerAccounting.epsilon(ledger: Self.ledger, delta: 1e-5)
     #expect(findings.map(\.method) == [.rdp, .moments, .certified, .pld])
     var rdp = RDPAccountant()
     try rdp.compose(Self.ledger)
@@ -27,7 +27,7 @@ struct AuditTests {
     try pld.compose(Self.ledger)
     #expect(try findings[3].finding.get().pld == pld.epsilonBound(delta: 1e-5))
     #expect(try findings[3].finding.get().bound.value < findings[0].finding.get().bound.value)
-    let deltas = Audit.delta(ledger: Self.ledger, epsilon: 2, methods: [.rdp])
+    let deltas = LedgerAccounting.delta(ledger: Self.ledger, epsilon: 2, methods: [.rdp])
     #expect(try deltas[0].finding.get().bound == rdp.deltaBound(epsilon: 2))
   }
 
@@ -45,7 +45,7 @@ struct AuditTests {
       try live.compose(
         .poissonSampled(probability: round < 200 ? 0.01 : 0.02, .gaussian(noiseMultiplier: 1.2)))
     }
-    let audited = try Audit.epsilon(ledger: decoded, delta: 1e-6, methods: [.rdp])[0].finding.get()
+    let audited = try LedgerAccounting.epsilon(ledger: decoded, delta: 1e-6, methods: [.rdp])[0].finding.get()
     expectClose(audited.bound.value, try live.epsilon(delta: 1e-6), relative: 1e-12)
   }
 
@@ -56,10 +56,10 @@ struct AuditTests {
     let fixedSize = DPEvent.selfComposed(
       .sampledWithoutReplacement(sourceSize: 1000, sampleSize: 10, .gaussian(noiseMultiplier: 1)),
       count: 10)
-    #expect(Audit.neighboringRelation(of: fixedSize) == .replaceOne)
-    #expect(Audit.neighboringRelation(of: .composed([Self.ledger, fixedSize])) == .replaceOne)
-    #expect(Audit.neighboringRelation(of: Self.ledger) == .addOrRemoveOne)
-    let findings = Audit.epsilon(ledger: fixedSize, delta: 1e-5)
+    #expect(LedgerAccounting.neighboringRelation(of: fixedSize) == .replaceOne)
+    #expect(LedgerAccounting.neighboringRelation(of: .composed([Self.ledger, fixedSize])) == .replaceOne)
+    #expect(LedgerAccounting.neighboringRelation(of: Self.ledger) == .addOrRemoveOne)
+    let findings = LedgerAccounting.epsilon(ledger: fixedSize, delta: 1e-5)
     #expect(try findings[0].finding.get().neighboringRelation == .replaceOne)
     for rejecting in findings.dropFirst() {
       guard case .failure(.cannotCompose(let failure)) = rejecting.finding else {

@@ -3,7 +3,7 @@
 ///
 /// ```swift
 /// let ledger = try JSONDecoder().decode(DPEvent.self, from: Data(contentsOf: ledgerURL))
-/// for (method, finding) in Audit.epsilon(ledger: ledger, delta: 1e-6) {
+/// for (method, finding) in LedgerAccounting.epsilon(ledger: ledger, delta: 1e-6) {
 ///   print(method, (try? finding.get())?.bound.value ?? .infinity)
 /// }
 /// ```
@@ -13,55 +13,22 @@
 /// otherwise. An accountant that cannot account for the ledger reports its error in place of
 /// a finding; the others still answer (tuning events, for instance, have RDP bounds only:
 /// PLD and the certified accountant report why).
-public enum Audit {
-  /// The accountants an audit can run.
-  public enum Method: String, CaseIterable, Codable, Sendable {
-    /// ``RDPAccountant`` on dp_accounting's 156 orders.
-    case rdp
-    /// ``MomentsAccountant``: orders 2…33, classic conversion (add/remove neighbours only).
-    case moments
-    /// ``CertifiedRDPAccountant``: a proven upper bound at integer orders (Poisson-sampled
-    /// Gaussians and participation sampling of them, under add/remove neighbours only).
-    case certified
-    /// ``PLDAccountant``: the privacy-loss distribution, tight (Poisson-sampled Gaussians
-    /// and participation sampling of them, under add/remove neighbours only).
-    case pld
-
-    /// A fresh accountant for an RDP-based method (`nil` for ``pld``). `conversion` applies
-    /// to ``rdp``; the moments accountant always uses the classic conversion, the certified
-    /// one the improved one.
-    public func gridAccountant(
-      conversion: RDPConversion = .improved,
-      neighboringRelation: NeighboringRelation = .addOrRemoveOne
-    ) -> (any OrderGridAccountant)? {
-      switch self {
-      case .rdp:
-        return RDPAccountant(conversion: conversion, neighboringRelation: neighboringRelation)
-      case .moments:
-        return MomentsAccountant()
-      case .certified:
-        return CertifiedRDPAccountant.standard
-      case .pld:
-        return nil
-      }
-    }
-  }
-
+public enum LedgerAccounting {
   /// One accountant's answer for a ledger.
   public struct Finding: Equatable, Sendable {
     /// The accountant that answered.
-    public var method: Method
+    public var method: AccountantKind
     /// Its conversion (RDP-based methods).
     public var conversion: RDPConversion?
     /// Its order grid (RDP-based methods).
     public var orders: RDPOrders?
     /// The neighbouring relation of the answer.
     public var neighboringRelation: NeighboringRelation
-    /// ε (from ``Audit/epsilon(ledger:delta:methods:conversion:)``) or δ (from
-    /// ``Audit/delta(ledger:epsilon:methods:conversion:)``), an upper bound, with the
+    /// ε (from ``LedgerAccounting/epsilon(ledger:delta:methods:conversion:)``) or δ (from
+    /// ``LedgerAccounting/delta(ledger:epsilon:methods:conversion:)``), an upper bound, with the
     /// optimal order (RDP-based methods).
-    public var bound: RDPBound
-    /// The PLD's answer with each direction's value and its discretisation (``Method/pld``).
+    public var bound: PrivacyBound
+    /// The PLD's answer with each direction's value and its discretisation (``AccountantKind/pld``).
     public var pld: PLDAccountant.Bound?
   }
 
@@ -86,9 +53,9 @@ public enum Audit {
   /// ε(δ) of `ledger` under each of `methods`, in the order given.
   /// - Complexity: one accountant per method; each composes the whole ledger once.
   public static func epsilon(
-    ledger: DPEvent, delta: Double, methods: [Method] = Method.allCases,
+    ledger: DPEvent, delta: Double, methods: [AccountantKind] = AccountantKind.allCases,
     conversion: RDPConversion = .improved
-  ) -> [(method: Method, finding: Result<Finding, AccountingError>)] {
+  ) -> [(method: AccountantKind, finding: Result<Finding, AccountingError>)] {
     methods.map { method in
       (
         method,
@@ -99,9 +66,9 @@ public enum Audit {
 
   /// δ(ε) of `ledger` under each of `methods`, in the order given.
   public static func delta(
-    ledger: DPEvent, epsilon: Double, methods: [Method] = Method.allCases,
+    ledger: DPEvent, epsilon: Double, methods: [AccountantKind] = AccountantKind.allCases,
     conversion: RDPConversion = .improved
-  ) -> [(method: Method, finding: Result<Finding, AccountingError>)] {
+  ) -> [(method: AccountantKind, finding: Result<Finding, AccountingError>)] {
     methods.map { method in
       (
         method,
@@ -116,7 +83,7 @@ public enum Audit {
   }
 
   private static func finding(
-    _ method: Method, ledger: DPEvent, conversion: RDPConversion, query: Query
+    _ method: AccountantKind, ledger: DPEvent, conversion: RDPConversion, query: Query
   ) -> Result<Finding, AccountingError> {
     let relation = neighboringRelation(of: ledger)
     do {
@@ -135,11 +102,11 @@ public enum Audit {
           Finding(
             method: method, conversion: nil, orders: nil,
             neighboringRelation: pld.neighboringRelation,
-            bound: RDPBound(value: bound.value, optimalOrder: nil, orderAtGridEdge: false),
+            bound: PrivacyBound(value: bound.value, optimalOrder: nil, orderAtGridEdge: false),
             pld: bound))
       }
       try accountant.compose(ledger)
-      let bound: RDPBound
+      let bound: PrivacyBound
       switch query {
       case .epsilon(let delta): bound = try accountant.epsilonBound(delta: delta)
       case .delta(let epsilon): bound = try accountant.deltaBound(epsilon: epsilon)

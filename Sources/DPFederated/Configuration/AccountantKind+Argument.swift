@@ -2,4 +2,4 @@ import Accountants
 import ArgumentParser
 
 /// `--accountant` in every command: pld, rdp, moments or certified.
-extension Audit.Method: ExpressibleByArgument {}
+extension AccountantKind: ExpressibleByArgument {}
