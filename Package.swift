@@ -114,7 +114,8 @@ let package = Package(
     ),
     .testTarget(
       name: "DPFLCommandsTests",
-      dependencies: ["DPFLCommands", "DPTestSupport"]
+      dependencies: ["DPFLCommands", "DPTestSupport"],
+      exclude: ["Fixtures"]
     ),
   ]
 )

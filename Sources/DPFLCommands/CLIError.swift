@@ -18,6 +18,8 @@ enum QueryField: String, CaseIterable, Sendable {
   case sampling
   case clippingBound = "clipping_bound"
   case solve
+  case tuningRuns = "tuning_runs"
+  case tuningDistribution = "tuning_distribution"
   case ledger
   case compare
   case config

@@ -55,6 +55,19 @@ struct PlanCommand: ParsableCommand {
   var conversion: RDPConversion?
 
   @Option(
+    parsing: .unconditional,
+    help:
+      "Plan a hyper-parameter search: the expected number of runs K of a random search whose best run is released (Papernot & Steinke 2022; RDP and moments accountants only)."
+  )
+  var tuningRuns: Double?
+
+  @Option(
+    help:
+      "With --tuning-runs: the law of the number of runs, logarithmic (the default), geometric or poisson."
+  )
+  var tuningDistribution: TuningDistribution.Family?
+
+  @Option(
     help:
       "A dpfl train TOML run config: plan its schedule (flags override it), so the plan and the run agree."
   )
@@ -81,7 +94,8 @@ struct PlanCommand: ParsableCommand {
   func rawQuery() throws(CLIError) -> RawQuery {
     var raw = RawQuery(
       noiseMultiplier: noiseMultiplier, delta: delta, epsilon: epsilon, accountant: accountant,
-      conversion: conversion, clippingBound: clippingBound, solve: solve)
+      conversion: conversion, clippingBound: clippingBound, solve: solve, tuningRuns: tuningRuns,
+      tuningDistribution: tuningDistribution)
     schedule.apply(to: &raw)
     guard let config else { return raw }
     return raw.overriding(try Self.query(from: RunConfigFile.configuration(config), path: config))

@@ -121,6 +121,19 @@ enum Rendering {
       "  accountant  \(describe(query.method.choice, query.method.conversion, query.method.orders, bound: result.achieved, pld: nil))"
     )
     lines.append("  schedule    \(describe(query.sampling, steps: result.steps))")
+    switch result.search {
+    case .random(let law)?:
+      let tuning = PlanResult.Tuning(.random(law))
+      lines.append(
+        "  tuning      a random search of E[K] = \(number(tuning.expectedRuns)) runs (\(tuning.distribution ?? ""), \(tuning.parameterName ?? "") = \(number(tuning.parameter ?? 0))), only the best released (Papernot & Steinke 2022); cheaper than composing \(count(result.query.tuningRuns ?? 0)) runs"
+      )
+    case .fixed(let runs)?:
+      lines.append(
+        "  tuning      exactly \(count(runs)) runs, accounted as their composition: cheaper here than a random search's bound (or the accountant has none)"
+      )
+    case nil:
+      break
+    }
     if let sum = result.noiseStdOnSum {
       var noise = "  noise       std σ·C = \(number(sum)) on the cohort sum"
       if let mean = result.noiseStdOnMean, let cohort = query.sampling.cohortSize {

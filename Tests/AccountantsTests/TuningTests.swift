@@ -262,3 +262,30 @@ struct TuningTests {
     #expect(sampled < (try Self.epsilon(tuned, delta: 1e-6)))
   }
 }
+
+@Suite("TuningDistribution by expected runs")
+struct TuningExpectedRunsTests {
+  @Test(
+    "each family's law has the asked expected number of runs",
+    arguments: [1.5, 10, 1_000, 1e9])
+  func expectedRuns(runs: Double) throws {
+    for family in TuningDistribution.Family.allCases {
+      let law = try TuningDistribution.withExpectedRuns(runs, family: family)
+      expectClose(law.expectedRuns, runs, relative: 1e-9)
+    }
+    #expect(
+      try TuningDistribution.withExpectedRuns(runs, family: .geometric)
+        == .truncatedNegativeBinomial(shape: 1, successProbability: 1 / runs))
+  }
+
+  @Test("a truncated law needs more than one run on average; Poisson more than none")
+  func ranges() throws {
+    for runs in [1.0, 0.5, .infinity, .nan, 1e13] {
+      #expect(throws: AccountingError.self) {
+        try TuningDistribution.withExpectedRuns(runs, family: .logarithmic)
+      }
+    }
+    #expect(try TuningDistribution.withExpectedRuns(0.5, family: .poisson) == .poisson(mean: 0.5))
+  }
+}
+

@@ -1,3 +1,5 @@
+import Accountants
+import DPTestSupport
 import Foundation
 import Testing
 
@@ -236,4 +238,51 @@ struct LedgerEndToEndTests {
       #expect(output.stdout.contains("3 budget exhausted"), "\(command)")
     }
   }
+
+  @Test(
+    "plan --tuning-runs: the cheaper of a random search (Papernot & Steinke) and ⌈K⌉ runs composed, each re-accounting to ε ≤ target"
+  )
+  func planTuning() throws {
+    // The federated default: composing 10 runs of 2,000 rounds is cheaper.
+    let composed = try BinaryRunner.json(
+      try BinaryRunner.run([
+        "plan", "--epsilon", "2", "--accountant", "rdp", "--tuning-runs", "10", "--format", "json",
+      ]))
+    let longer = try BinaryRunner.json(
+      try BinaryRunner.run([
+        "plan", "--epsilon", "2", "--accountant", "rdp", "--rounds", "20000", "--population",
+        "1000000", "--cohort-size", "1000", "--delta", "1e-6", "--format", "json",
+      ]))
+    let tuning = try #require(composed["tuning"] as? [String: Any])
+    #expect(tuning["accounted_as"] as? String == "composition")
+    #expect(composed["noise_multiplier"] as? Double == longer["noise_multiplier"] as? Double)
+    // Ten steps at q = 0.1, ε = 8: the random search is cheaper.
+    let output = try BinaryRunner.run([
+      "plan", "--epsilon", "8", "--delta", "1e-5", "--sampling-rate", "0.1", "--steps", "10",
+      "--tuning-runs", "10", "--format", "json",
+    ])
+    #expect(output.status == 0, "\(output.stderr)")
+    let tuned = try BinaryRunner.json(output)
+    let search = try #require(tuned["tuning"] as? [String: Any])
+    #expect(search["accounted_as"] as? String == "random-search")
+    #expect(search["distribution"] as? String == "logarithmic")
+    let sigma = try #require(tuned["noise_multiplier"] as? Double)
+    let gamma = try #require(search["parameter"] as? Double)
+    var accountant = RDPAccountant()
+    try accountant.compose(
+      .tuned(
+        runs: .logarithmic(successProbability: gamma),
+        .selfComposed(.poissonSampled(probability: 0.1, .gaussian(noiseMultiplier: sigma)), count: 10)))
+    let epsilon = try accountant.epsilon(delta: 1e-5)
+    #expect(epsilon <= 8)
+    expectClose(epsilon, try #require(tuned["epsilon"] as? Double), relative: 1e-12)
+    var composition = RDPAccountant()
+    try composition.compose(
+      .poissonSampled(probability: 0.1, .gaussian(noiseMultiplier: sigma)), count: 100)
+    #expect(try composition.epsilon(delta: 1e-5) > 8)
+    let orphan = try BinaryRunner.run(["plan", "--epsilon", "2", "--tuning-distribution", "poisson"])
+    #expect(orphan.status == 64 && orphan.stderr.hasPrefix("Error: --tuning-runs is required"))
+  }
+
 }
+

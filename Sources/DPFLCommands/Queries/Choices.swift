@@ -10,6 +10,7 @@ enum PlanUnknown: String, CaseIterable, Sendable, ExpressibleByArgument {
 }
 
 extension RDPConversion: ExpressibleByArgument {}
+extension TuningDistribution.Family: ExpressibleByArgument {}
 
 /// A federated method whose communication `dpfl plan` can describe.
 enum PlannedMethod: String, CaseIterable, Sendable, ExpressibleByArgument {

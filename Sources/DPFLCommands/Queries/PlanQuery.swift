@@ -14,7 +14,8 @@ struct PlanQuery: Equatable, Sendable {
   /// The fields `dpfl plan` accepts, as flags and as batch keys.
   static let fields: Set<QueryField> = [
     .epsilon, .delta, .samplingRate, .steps, .population, .cohortSize, .rounds,
-    .accountant, .conversion, .sampling, .clippingBound, .solve, .noiseMultiplier,
+    .accountant, .conversion, .sampling, .clippingBound, .solve, .noiseMultiplier, .tuningRuns,
+    .tuningDistribution,
   ]
 
   var target: PrivacyBudget
@@ -26,6 +27,11 @@ struct PlanQuery: Equatable, Sendable {
   var noiseMultiplier: Double?
   var method: AccountingMethod
   var clippingBound: Double?
+  /// A hyper-parameter search whose best run is released: the law of its number of runs
+  /// (`nil`: one run).
+  var tuning: TuningDistribution?
+  /// ⌈K⌉, the runs of a search of fixed size that costs the same on average.
+  var tuningRuns: Int?
   /// Human-readable descriptions of the defaults that were filled in.
   var assumedDefaults: [String]
 
@@ -65,6 +71,8 @@ struct PlanQuery: Equatable, Sendable {
       try Validate.positive(bound, .clippingBound)
     }
     assumedDefaults = assumed
+    tuning = try Self.tuning(raw)
+    tuningRuns = raw.tuningRuns.map { Int($0.rounded(.up)) }
     switch unknown {
     case .noiseMultiplier:
       if raw.noiseMultiplier != nil {
@@ -91,6 +99,42 @@ struct PlanQuery: Equatable, Sendable {
     }
   }
 
+  /// `--tuning-runs K` with `--tuning-distribution` (logarithmic by default).
+  private static func tuning(_ raw: RawQuery) throws(CLIError) -> TuningDistribution? {
+    guard let runs = raw.tuningRuns else {
+      if raw.tuningDistribution != nil {
+        throw .missing(.tuningRuns, hint: "--tuning-distribution needs the expected number of runs.")
+      }
+      return nil
+    }
+    let family = raw.tuningDistribution ?? .logarithmic
+    do { return try TuningDistribution.withExpectedRuns(runs, family: family) } catch {
+      throw .invalidValue(
+        .tuningRuns, value: "\(runs)",
+        requirement: family == .poisson ? "be finite and > 0" : "be finite and > 1 (a search of at least one run)")
+    }
+  }
+
+  /// How a hyper-parameter search of several runs, the best of which is released, is
+  /// accounted.
+  enum Search: Equatable, Sendable {
+    /// A random number of runs of this law (Papernot & Steinke 2022).
+    case random(TuningDistribution)
+    /// Exactly this many runs, accounted as their composition (releasing the best is
+    /// post-processing).
+    case fixed(runs: Int)
+  }
+
+  /// The event of `steps` steps at σ: one run, or a search over runs.
+  func event(noiseMultiplier: Double, steps: Int, search: Search?) -> DPEvent {
+    let run = sampling.event(noiseMultiplier: noiseMultiplier, steps: steps)
+    switch search {
+    case nil: return run
+    case .random(let law): return .tuned(runs: law, run)
+    case .fixed(let runs): return .selfComposed(run, count: runs)
+    }
+  }
+
   private static func budget(epsilon: Double, delta: Double) throws(CLIError) -> PrivacyBudget {
     do {
       return try PrivacyBudget(epsilon: epsilon, delta: delta)
@@ -99,8 +143,21 @@ struct PlanQuery: Equatable, Sendable {
     }
   }
 
-  /// Solves for the unknown; the answer always meets the target (ε ≤ target).
+  /// Solves for the unknown; the answer always meets the target (ε ≤ target). A search
+  /// (`--tuning-runs K`) is accounted both as a random search of K runs on average and as
+  /// exactly ⌈K⌉ runs composed, and the cheaper answer is kept (the accountant may have no
+  /// bound for the random search: PLD).
   func solve() throws(CLIError) -> PlanResult {
+    guard let tuning, let tuningRuns else { return try solve(search: nil) }
+    let fixed = try solve(search: .fixed(runs: tuningRuns))
+    guard let random = try? solve(search: .random(tuning)) else { return fixed }
+    switch unknown {
+    case .noiseMultiplier: return random.noiseMultiplier <= fixed.noiseMultiplier ? random : fixed
+    case .rounds: return random.steps >= fixed.steps ? random : fixed
+    }
+  }
+
+  private func solve(search: Search?) throws(CLIError) -> PlanResult {
     let kind = method.choice
     let sigma: Double
     let stepCount: Int
@@ -111,20 +168,23 @@ struct PlanQuery: Equatable, Sendable {
         sigma = try kind.noiseMultiplier(
           target: target, neighboringRelation: method.neighboringRelation,
           conversion: method.conversion
-        ) { sampling.event(noiseMultiplier: $0, steps: stepCount) }
+        ) { event(noiseMultiplier: $0, steps: stepCount, search: search) }
       case .rounds:
         sigma = noiseMultiplier ?? 0
         stepCount = try kind.count(
           target: target, neighboringRelation: method.neighboringRelation,
           conversion: method.conversion
-        ) { sampling.event(noiseMultiplier: sigma, steps: $0) }
+        ) { event(noiseMultiplier: sigma, steps: $0, search: search) }
       }
     } catch {
       throw .accounting(error)
     }
     let achieved = try method.epsilon(
-      of: sampling.event(noiseMultiplier: sigma, steps: stepCount), delta: target.delta)
-    return PlanResult(query: self, noiseMultiplier: sigma, steps: stepCount, achieved: achieved)
+      of: event(noiseMultiplier: sigma, steps: stepCount, search: search), delta: target.delta)
+    var result = PlanResult(
+      query: self, noiseMultiplier: sigma, steps: stepCount, achieved: achieved)
+    result.search = search
+    return result
   }
 
   /// ε after fractions of the planned steps (and one step past them when solving
@@ -136,7 +196,8 @@ struct PlanQuery: Equatable, Sendable {
     if unknown == .rounds { counts.append(total + 1) }
     var points: [PlanResult.CurvePoint] = []
     for count in Set(counts).sorted() {
-      let event = sampling.event(noiseMultiplier: result.noiseMultiplier, steps: count)
+      let event = event(
+        noiseMultiplier: result.noiseMultiplier, steps: count, search: result.search)
       points.append(
         .init(steps: count, epsilon: try method.epsilon(of: event, delta: target.delta).value))
     }

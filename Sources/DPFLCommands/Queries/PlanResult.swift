@@ -26,6 +26,46 @@ struct PlanResult: Encodable, Equatable, Sendable {
     self.achieved = achieved
   }
 
+  /// How the answer accounts a search (`--tuning-runs`; `nil`: one run).
+  var search: PlanQuery.Search?
+
+  /// The search as the JSON output describes it.
+  struct Tuning: Encodable, Equatable, Sendable {
+    /// "random-search" (Papernot & Steinke) or "composition" (exactly `runs` runs).
+    var accountedAs: String
+    var distribution: String?
+    var parameterName: String?
+    var parameter: Double?
+    var expectedRuns: Double
+
+    init(_ search: PlanQuery.Search) {
+      switch search {
+      case .fixed(let runs):
+        accountedAs = "composition"
+        expectedRuns = Double(runs)
+      case .random(let law):
+        accountedAs = "random-search"
+        expectedRuns = law.expectedRuns
+        switch law {
+        case .truncatedNegativeBinomial(let shape, let successProbability):
+          distribution =
+            shape == 0 ? "logarithmic" : shape == 1 ? "geometric" : "negative binomial η = \(shape)"
+          (parameterName, parameter) = ("γ", successProbability)
+        case .poisson(let mean):
+          (distribution, parameterName, parameter) = ("poisson", "μ", mean)
+        }
+      }
+    }
+
+    enum CodingKeys: String, CodingKey {
+      case distribution, parameterName = "parameter_name", parameter
+      case accountedAs = "accounted_as", expectedRuns = "expected_runs"
+    }
+  }
+
+  /// The search the answer's ε covers, for the output.
+  var tuning: Tuning? { search.map(Tuning.init) }
+
   /// σ·C, the noise standard deviation on the cohort sum, when C is known.
   var noiseStdOnSum: Double? {
     query.clippingBound.map {
@@ -56,7 +96,7 @@ struct PlanResult: Encodable, Equatable, Sendable {
     case neighboringRelation = "neighboring_relation"
     case assumedDefaults = "assumed_defaults"
     case budgetCurve = "budget_curve"
-    case coding
+    case coding, tuning
   }
 
   func encode(to encoder: any Encoder) throws {
@@ -83,6 +123,7 @@ struct PlanResult: Encodable, Equatable, Sendable {
     try container.encode(query.assumedDefaults, forKey: .assumedDefaults)
     try container.encodeIfPresent(budgetCurve, forKey: .budgetCurve)
     try container.encodeIfPresent(coding, forKey: .coding)
+    try container.encode(tuning, forKey: .tuning)
     try container.encode("upper", forKey: .bound)
     let certified = query.method.choice == .certified
     try container.encode(certified, forKey: .certified)

@@ -18,6 +18,8 @@ struct RawQuery: Equatable, Sendable {
   var sampling: SamplingScheme?
   var clippingBound: Double?
   var solve: PlanUnknown?
+  var tuningRuns: Double?
+  var tuningDistribution: TuningDistribution.Family?
 
   /// The fields of `self`, falling back to those of `defaults` where `self` has none.
   /// Batch lines override the flags given with `--batch`.
@@ -35,7 +37,8 @@ struct RawQuery: Equatable, Sendable {
       conversion: conversion ?? defaults.conversion,
       sampling: sampling ?? defaults.sampling,
       clippingBound: clippingBound ?? defaults.clippingBound,
-      solve: solve ?? defaults.solve)
+      solve: solve ?? defaults.solve, tuningRuns: tuningRuns ?? defaults.tuningRuns,
+      tuningDistribution: tuningDistribution ?? defaults.tuningDistribution)
   }
 
   /// Reads a JSON object whose keys are ``QueryField`` raw values.
@@ -61,6 +64,8 @@ struct RawQuery: Equatable, Sendable {
       case .sampling: sampling = try value.choice(key)
       case .clippingBound: clippingBound = try value.number(key)
       case .solve: solve = try value.choice(key)
+      case .tuningRuns: tuningRuns = try value.number(key)
+      case .tuningDistribution: tuningDistribution = try value.choice(key)
       case .ledger, .compare:
         throw .malformedField(
           key: key, reason: "not available in batches; use dpfl account --ledger.")
@@ -75,7 +80,8 @@ struct RawQuery: Equatable, Sendable {
     population: Int? = nil, cohortSize: Int? = nil, rounds: Int? = nil,
     delta: Double? = nil, epsilon: Double? = nil, accountant: AccountantKind? = nil,
     conversion: RDPConversion? = nil, sampling: SamplingScheme? = nil,
-    clippingBound: Double? = nil, solve: PlanUnknown? = nil
+    clippingBound: Double? = nil, solve: PlanUnknown? = nil, tuningRuns: Double? = nil,
+    tuningDistribution: TuningDistribution.Family? = nil
   ) {
     self.noiseMultiplier = noiseMultiplier
     self.samplingRate = samplingRate
@@ -90,5 +96,7 @@ struct RawQuery: Equatable, Sendable {
     self.sampling = sampling
     self.clippingBound = clippingBound
     self.solve = solve
+    self.tuningRuns = tuningRuns
+    self.tuningDistribution = tuningDistribution
   }
 }
