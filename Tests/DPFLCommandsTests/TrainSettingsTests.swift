@@ -50,7 +50,7 @@ struct TrainSettingsTests {
     #expect {
       try TrainSettings.read(unknown)
     } throws: { error in
-      (error as? CLIError)?.message(.flag).hasPrefix("\(unknown): unknown keys [\"epsilom\"]")
+      (error as? CLIError)?.message(.flag).hasPrefix("\(unknown):2: unknown key \"epsilom\"; allowed")
         == true
     }
     #expect(throws: CLIError.self) { try TrainSettings.read(mistyped) }

@@ -1,6 +1,5 @@
 import DPFederated
 import Foundation
-import TOMLKit
 
 /// The settings of a training run as a TOML file (`--config run.toml`) spells them: the
 /// flag names in snake_case, every key optional. Flags override the file, the file
@@ -71,23 +70,12 @@ struct TrainSettings: Codable, Equatable {
     case rank, alpha, frozen, seed
   }
 
-  /// Reads a TOML file; unknown keys and mistyped values are errors naming the file.
+  /// Reads a TOML file (``FlatTOML``: flat `key = value` lines); syntax errors, unknown keys
+  /// and mistyped values are errors naming the file, the line and the key. An integer is
+  /// accepted for a float setting (`epsilon = 2`).
   static func read(_ path: String) throws(CLIError) -> TrainSettings {
-    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-      throw .unreadableFile(path: path, reason: "no such file, or not UTF-8 text")
-    }
-    do {
-      return try TOMLDecoder(strictDecoding: true).decode(TrainSettings.self, from: text)
-    } catch let error as TOMLParseError {
-      throw .malformedFile(
-        path: path, reason: "line \(error.source.begin.line): \(error.description)")
-    } catch let error as UnexpectedKeysError {
-      let allowed = CodingKeys.allCases.map(\.rawValue).joined(separator: ", ")
-      throw .malformedFile(
-        path: path, reason: "unknown keys \(error.keys.keys.sorted()); allowed: \(allowed)")
-    } catch {
-      throw .malformedFile(path: path, reason: "\(error)")
-    }
+    try FlatTOML.decode(
+      TrainSettings.self, path: path, allowedKeys: CodingKeys.allCases.map(\.rawValue))
   }
 
   /// These settings with every value `other` sets taking precedence.

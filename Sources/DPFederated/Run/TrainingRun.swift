@@ -101,6 +101,7 @@ public enum TrainingRun {
     var encoder = try BertEncoder<Float>(
       folder: assets.miniLM, layers: configuration.encoderLayers,
       adapters: configuration.adapterConfiguration)
+    try tokenizer.checkFits(modelVocabularySize: encoder.configuration.vocabSize)
     if configuration.method == .full { encoder.trainAllProjections() }
     var dataset = dataset
     var generator = Xoshiro256StarStar(seed: configuration.seed ^ 0x6576_616C)

@@ -263,10 +263,10 @@ extension Safetensors {
       for (key, item) in pairs {
         guard case .string(let text) = item else {
           throw ModelError.malformedMetadata(
-            file: file, reason: "\(item.summary) for key \"\(key)\"")
+            file: file, reason: "\(item.summary) for key \(MessageText.quoted(key))")
         }
         guard result.updateValue(text, forKey: key) == nil else {
-          throw ModelError.malformedMetadata(file: file, reason: "key \"\(key)\" twice")
+          throw ModelError.malformedMetadata(file: file, reason: "key \(MessageText.quoted(key)) twice")
         }
       }
       return result
@@ -278,13 +278,13 @@ extension Safetensors {
       throws -> Entry
     {
       func malformed(_ reason: String) -> ModelError {
-        .malformedHeader(file: file, reason: "\(reason) in the entry for tensor \"\(name)\"")
+        .malformedHeader(file: file, reason: "\(reason) in the entry for tensor \(MessageText.quoted(name))")
       }
       guard case .object(let fields) = value else { throw malformed(value.summary) }
       var byKey: [String: StrictJSON.Value] = [:]
       for (key, field) in fields {
         guard byKey.updateValue(field, forKey: key) == nil else {
-          throw malformed("key \"\(key)\" twice")
+          throw malformed("key \(MessageText.quoted(key)) twice")
         }
       }
       // Unknown keys are ignored, as the reference reader does.
