@@ -416,4 +416,17 @@ final class JSONLDatasetTests {
     let (_, _, reason) = try malformed(training: file)
     #expect(reason == "the line is not valid JSON (nesting deeper than 512 levels at column 551)")
   }
+
+  @Test("invalid UTF-8 where a key belongs is a malformed line, not a trap in Foundation's JSON5 scanner")
+  func invalidUTF8Key() throws {
+    // Found by Scripts/fuzz (jsonl): JSON5Scanner traps in _decodeScalars on these bytes.
+    let url = directory.appendingPathComponent("train.jsonl")
+    var bytes = Data(#"{"user_id": 2, "label": 1, "#.utf8)
+    bytes.append(contentsOf: [UInt8](repeating: 0xFC, count: 8))
+    bytes.append(contentsOf: Data(#""text": "y"}"#.utf8) + Data("\n".utf8))
+    try bytes.write(to: url)
+    let (_, line, reason) = try malformed(training: url)
+    #expect(line == 1)
+    #expect(reason == "the line is not valid JSON (expected a string key at column 28)")
+  }
 }

@@ -277,7 +277,9 @@ extension JSONLDataset {
         decoded = try strict.decode(Line.self, from: bytes)
       } catch {
         // Not JSON. If it is JSON5 with NaN or ±Infinity, say so; otherwise say where.
-        if let line = try? lenient.decode(Line.self, from: bytes), line.hasNonFiniteFeatures {
+        if Self.mayHoldNonFiniteNumbers(bytes), let line = try? lenient.decode(Line.self, from: bytes),
+          line.hasNonFiniteFeatures
+        {
           decoded = line
         } else {
           problems.add(file: file, line: number, ["the line is not valid JSON\(detail(bytes))"])
@@ -363,6 +365,15 @@ extension JSONLDataset {
       case .features(let values): users.features[user].append(values)
       }
       users.exampleCount += 1
+    }
+
+    /// Whether a line that is not JSON is worth a second, JSON5 reading: it is UTF-8 and
+    /// holds `NaN` or `Infinity`. Foundation's JSON5 scanner traps (a fatal error in
+    /// `BufferView._decodeScalars`) on invalid UTF-8 where it expects an unquoted key, so
+    /// such a line must never reach it.
+    static func mayHoldNonFiniteNumbers(_ bytes: Data) -> Bool {
+      guard let text = String(validating: bytes, as: UTF8.self) else { return false }
+      return text.contains("NaN") || text.contains("Infinity")
     }
 
     /// What is wrong with a line that does not decode, and at which column, from a strict

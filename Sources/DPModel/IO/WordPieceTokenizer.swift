@@ -75,8 +75,18 @@ public struct WordPieceTokenizer: Sendable {
     } catch {
       throw ModelError.fileUnreadable(file: url.path, reason: error.localizedDescription)
     }
+    try self.init(vocabularyData: data, source: url.path)
+  }
+
+  /// Parses the bytes of a `vocab.txt` as ``init(vocabulary:)`` does.
+  ///
+  /// - Parameters:
+  ///   - data: the whole file.
+  ///   - source: names the vocabulary in errors.
+  /// - Throws: as ``init(vocabulary:)``.
+  public init(vocabularyData data: Data, source: String) throws {
     guard let text = String(validating: data, as: UTF8.self) else {
-      throw ModelError.fileUnreadable(file: url.path, reason: "bytes that are not UTF-8")
+      throw ModelError.fileUnreadable(file: source, reason: "bytes that are not UTF-8")
     }
     // Split on scalars: as a Character, "\r\n" is one grapheme and not equal to "\n".
     var lines = text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false)
@@ -86,7 +96,7 @@ public struct WordPieceTokenizer: Sendable {
       while let last = scalars.last, last.properties.isWhitespace { scalars.removeLast() }
       return String(scalars)
     }
-    try self.init(tokens: tokens, source: url.path)
+    try self.init(tokens: tokens, source: source)
   }
 
   /// A tokenizer over `tokens`, whose ids are their indices.
