@@ -35,7 +35,7 @@ struct ReaderRegressionTests {
 
   @Test("a batch line that is not an object, or repeats a key, says what and at which column")
   func malformedLines() throws {
-    #expect(throws: CLIError.malformedLine(reason: "expected ',' or '}' at column 7.")) {
+    #expect(throws: CLIError.malformedLine(reason: "expected ',' or '}' at column 8.")) {
       try JSONScalar.object(line: Array(#"{"a":1 "b":2}"#.utf8)[...])
     }
     #expect(throws: CLIError.malformedLine(reason: "the line must be a JSON object; got an array.")) {
@@ -92,14 +92,25 @@ struct ReaderRegressionTests {
     }
     #expect(
       throws: CLIError.malformedFile(
-        path: "l.json:2:37",
-        reason:
-          "not a DPEvent ledger: event.count must be an integer; got the number 2.5.")
+        path: "l.json:2:36",
+        reason: "not a DPEvent ledger: count must be an integer; got the number 2.5.")
     ) {
       try LedgerQuery.decodeLedger(
         Data(
           "{\"type\":\"SelfComposed\",\n \"event\":{\"type\":\"NoOp\"}, \"count\": 2.5}".utf8),
         source: "l.json")
     }
+  }
+
+  @Test("a 100 KB flag value is cut in ArgumentParser's message, which stays a few lines")
+  func longArgument() throws {
+    // One argument may hold at most 128 KiB (MAX_ARG_STRLEN); 100 KB makes the point.
+    let long = String(repeating: "9", count: 100_000) + "x"
+    let output = try BinaryRunner.run(["account", "--delta", long])
+    #expect(output.status == 64)
+    #expect(output.stderr.utf8.count < 1000)
+    #expect(
+      output.stderr.hasPrefix(
+        "Error: The value '" + String(repeating: "9", count: 64) + "… (100001 bytes)' is invalid"))
   }
 }

@@ -176,3 +176,44 @@ struct ModelAssetCheckTests {
       error.description == "\(url.path):2:2: duplicate key \"vocab_size\" (first at line 1, column 2).")
   }
 }
+
+@Suite("StrictJSON decoder")
+struct StrictValueDecoderTests {
+  struct Record: Codable, Equatable {
+    var seed: UInt64
+    var rate: Double
+    var steps: [Int]
+    var name: String?
+    var flag: Bool
+  }
+
+  @Test("numbers convert exactly: UInt64 beyond Int64, 2.0 and 1e3 as integers, inf strings as asked")
+  func numbers() throws {
+    let text = #"{"seed": 18446744073709551615, "rate": "inf", "steps": [2.0, 1e3, -7], "flag": false}"#
+    let record = try StrictJSON.decode(
+      Record.self, from: Data(text.utf8), source: "r.json",
+      options: .init(nonFiniteStrings: ("inf", "-inf", "nan")))
+    #expect(record == Record(seed: .max, rate: .infinity, steps: [2, 1000, -7], name: nil, flag: false))
+  }
+
+  @Test(
+    "a number that does not fit its field is named with its path, not 'not valid JSON'",
+    arguments: [
+      (#"{"seed": -1, "rate": 1, "steps": [], "flag": true}"#, "seed must be an integer; got the number -1"),
+      (#"{"seed": 1, "rate": 1, "steps": [1, 2.5], "flag": true}"#, "steps[1] must be an integer; got the number 2.5"),
+      (#"{"seed": 1, "rate": "inf", "steps": [], "flag": true}"#, "rate must be a number; got the string \"inf\""),
+      (#"{"seed": 1, "rate": 1, "steps": [], "flag": null}"#, "flag must be true or false; got null"),
+      (#"{"seed": 1, "rate": 1, "steps": {}, "flag": true}"#, "steps must be an array; got an object"),
+    ])
+  func mismatches(_ text: String, _ reason: String) throws {
+    let error = try #require(throws: ModelError.self) {
+      try StrictJSON.decode(Record.self, from: Data(text.utf8), source: "r.json")
+    }
+    guard case .malformedJSON(_, let line, _, let found) = error else {
+      Issue.record("expected malformedJSON, got \(error)")
+      return
+    }
+    #expect(found == reason)
+    #expect(line == 1)
+  }
+}

@@ -139,20 +139,16 @@ public enum Safetensors {
     return data
   }
 
-  /// Writes ``encode(_:metadata:)``'s bytes to `url` atomically (a temporary file, then a
-  /// rename), so a reader never sees half a file.
+  /// Writes ``encode(_:metadata:)``'s bytes to `url` through ``DurableFile``: a new
+  /// temporary file (never a link followed), fsync, rename, fsync of the folder; mode 0644.
+  /// A reader never sees half a file, and a completed write survives a crash.
   ///
   /// - Throws: ``ModelError/fileUnwritable(file:reason:)`` when the file cannot be written.
   /// - Precondition: as for ``encode(_:metadata:)``.
   public static func write(_ tensors: [Tensor], metadata: [String: String] = [:], to url: URL)
     throws
   {
-    let data = encode(tensors, metadata: metadata)
-    do {
-      try data.write(to: url, options: .atomic)
-    } catch {
-      throw ModelError.fileUnwritable(file: url.path, reason: error.localizedDescription)
-    }
+    try DurableFile.write(encode(tensors, metadata: metadata), to: url)
   }
 
   /// `text` as a JSON string literal, escaped as serde_json (the reference writer) does:

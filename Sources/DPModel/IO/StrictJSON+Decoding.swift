@@ -8,10 +8,30 @@ import Foundation
 /// UTF-8 byte-order mark allowed at the start), no key twice in one object (Foundation keeps
 /// one of the two values silently, Python the last, so a record with a repeated key has no
 /// single meaning), nesting at most ``maximumFileDepth`` levels, and every number finite as
-/// a Double. Only then does Foundation's `JSONDecoder` (with the caller's strategies) decode
-/// it, and its `DecodingError`, if any, becomes one line naming the key path and where the
-/// value is (`events[2].count must be an integer; got the string "12"`).
+/// a Double. Then ``StrictValueDecoder`` decodes the parsed value (numbers converted from
+/// their literal text, exactly), and a `DecodingError`, if any, becomes one line naming the
+/// key path and where the value is (`events[2].count must be an integer; got the string
+/// "12"`).
 extension StrictJSON {
+  /// How a strict read maps JSON onto Swift values.
+  public struct DecodingOptions: Sendable {
+    /// Strings that stand for +∞, −∞ and NaN in floating-point fields (as a `JSONEncoder`
+    /// with `.convertToString` writes them), or nil to refuse strings there.
+    public var nonFiniteStrings: (positiveInfinity: String, negativeInfinity: String, nan: String)?
+    /// Match `snake_case` JSON keys to `camelCase` coding keys (Foundation's
+    /// `convertFromSnakeCase`).
+    public var convertsFromSnakeCase: Bool
+
+    /// Options with every choice named; the defaults are plain JSON and keys as written.
+    public init(
+      nonFiniteStrings: (positiveInfinity: String, negativeInfinity: String, nan: String)? = nil,
+      convertsFromSnakeCase: Bool = false
+    ) {
+      self.nonFiniteStrings = nonFiniteStrings
+      self.convertsFromSnakeCase = convertsFromSnakeCase
+    }
+  }
+
   /// Most levels of nested arrays and objects in a strictly read file (a ledger of nested
   /// events takes two levels per event).
   public static let maximumFileDepth = 256
@@ -21,13 +41,13 @@ extension StrictJSON {
   /// - Parameters:
   ///   - type: what the document holds.
   ///   - url: the file; its `path` names it in errors.
-  ///   - decoder: the decoder (and its strategies) to use once the strict pass succeeds.
+  ///   - options: non-finite strings and key conversion.
   /// - Returns: the decoded value.
   /// - Throws: ``ModelError/fileUnreadable(file:reason:)`` when the file cannot be read;
   ///   ``ModelError/malformedJSON(file:line:column:reason:)`` when it is not strict JSON or
   ///   does not decode as `type`.
   public static func decode<T: Decodable>(
-    _ type: T.Type, contentsOf url: URL, decoder: JSONDecoder = JSONDecoder()
+    _ type: T.Type, contentsOf url: URL, options: DecodingOptions = DecodingOptions()
   ) throws -> T {
     let data: Data
     do {
@@ -35,7 +55,7 @@ extension StrictJSON {
     } catch {
       throw ModelError.fileUnreadable(file: url.path, reason: error.localizedDescription)
     }
-    return try decode(type, from: data, source: url.path, decoder: decoder)
+    return try decode(type, from: data, source: url.path, options: options)
   }
 
   /// Decodes `data` strictly (see the extension's documentation).
@@ -44,13 +64,13 @@ extension StrictJSON {
   ///   - type: what the document holds.
   ///   - data: the whole document.
   ///   - source: names the document in errors (a path, or "stdin").
-  ///   - decoder: the decoder (and its strategies) to use once the strict pass succeeds.
+  ///   - options: non-finite strings and key conversion.
   /// - Returns: the decoded value.
   /// - Throws: ``ModelError/malformedJSON(file:line:column:reason:)``, whose line and
   ///   column (1-based; the column counts bytes) are where reading stopped or where the
   ///   offending value starts.
   public static func decode<T: Decodable>(
-    _ type: T.Type, from data: Data, source: String, decoder: JSONDecoder = JSONDecoder()
+    _ type: T.Type, from data: Data, source: String, options: DecodingOptions = DecodingOptions()
   ) throws -> T {
     var bytes = [UInt8](data)
     if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
@@ -67,7 +87,7 @@ extension StrictJSON {
         file: source, line: line, column: column, reason: error.message)
     }
     do {
-      return try decoder.decode(type, from: Data(bytes))
+      return try T(from: StrictValueDecoder(value: root, codingPath: [], options: options))
     } catch let error as DecodingError {
       let (path, reason) = describe(error, root: root)
       let (line, column) = offset(of: path, in: bytes).map { lineAndColumn(of: $0, in: bytes) }

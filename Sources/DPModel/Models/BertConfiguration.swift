@@ -30,10 +30,9 @@ public struct BertConfiguration: Codable, Equatable, Sendable {
     do { data = try Data(contentsOf: url) } catch {
       throw ModelError.fileUnreadable(file: url.path, reason: error.localizedDescription)
     }
-    let decoder = JSONDecoder()
-    decoder.keyDecodingStrategy = .convertFromSnakeCase
     self = try StrictJSON.decode(
-      BertConfiguration.self, from: data, source: url.path, decoder: decoder)
+      BertConfiguration.self, from: data, source: url.path,
+      options: StrictJSON.DecodingOptions(convertsFromSnakeCase: true))
     if let problem = problem {
       throw ModelError.invalidConfiguration(file: url.path, reason: problem)
     }
