@@ -99,9 +99,17 @@ public struct DiscreteGaussian: Sendable, Equatable {
       let candidate = Self.discreteLaplace(scale: laplaceScale, using: &generator)
       let magnitude = UInt128(candidate.magnitude) * q * t
       let a = magnitude >= p ? magnitude - p : p - magnitude
-      let square = a.multipliedFullWidth(by: a)
-      if square.high >= b { continue }  // exponent ≥ 2¹²⁸: rejected (see the type's note)
-      let (whole, remainder) = b.dividingFullWidth(square)
+      let whole: UInt128
+      let remainder: UInt128
+      if a >> 64 == 0 {
+        // a² < 2¹²⁸: one 128-bit division.
+        let square = a * a
+        (whole, remainder) = square.quotientAndRemainder(dividingBy: b)
+      } else {
+        let square = a.multipliedFullWidth(by: a)
+        if square.high >= b { continue }  // exponent ≥ 2¹²⁸: rejected (see the type's note)
+        (whole, remainder) = b.dividingFullWidth(square)
+      }
       if whole >= 1 << 20 { continue }  // exponent ≥ 2²⁰: rejected (see the type's note)
       if Self.bernoulliExpMinus(whole: UInt64(whole), numerator: remainder, denominator: b,
         using: &generator)
@@ -269,15 +277,15 @@ public struct DiscreteGaussian: Sendable, Equatable {
     var k: UInt64 = 1
     if denominator <= UInt128(UInt64.max) {
       let (numerator, denominator) = (UInt64(numerator), UInt64(denominator))
-      while k == 1 || UInt64.random(in: 0..<k, using: &generator) == 0,
-        numerator == denominator || UInt64.random(in: 0..<denominator, using: &generator) < numerator
+      while k == 1 || uniform(below: k, using: &generator) == 0,
+        numerator == denominator || uniform(below: denominator, using: &generator) < numerator
       {
         k += 1
       }
       return k % 2 == 1
     }
-    while k == 1 || UInt64.random(in: 0..<k, using: &generator) == 0,
-      UInt128.random(in: 0..<denominator, using: &generator) < numerator
+    while k == 1 || uniform(below: k, using: &generator) == 0,
+      uniform(below: denominator, using: &generator) < numerator
     {
       k += 1
     }
@@ -289,14 +297,42 @@ public struct DiscreteGaussian: Sendable, Equatable {
     -> Int64
   {
     while true {
-      let u = UInt64.random(in: 0..<t, using: &generator)
+      let u = uniform(below: t, using: &generator)
       guard bernoulliExpMinusFraction(UInt128(u), UInt128(t), using: &generator) else { continue }
       var v: UInt64 = 0
       while bernoulliExpMinusFraction(1, 1, using: &generator) { v += 1 }
-      let negative = Bool.random(using: &generator)
+      let negative = generator.next() & 1 == 1
       if negative && u == 0 && v == 0 { continue }
       let magnitude = Int64(u) + Int64(t) * Int64(v)
       return negative ? -magnitude : magnitude
+    }
+  }
+
+  /// A uniform integer in [0, n), n ≥ 1, exactly (Lemire's multiply-and-reject). Written
+  /// out rather than `UInt64.random(in:using:)`, whose generic form is not specialised
+  /// across modules and costs microseconds a draw.
+  @inline(__always)
+  static func uniform<G: RandomNumberGenerator>(below n: UInt64, using generator: inout G)
+    -> UInt64
+  {
+    var product = generator.next().multipliedFullWidth(by: n)
+    if product.low < n {
+      let threshold = (0 &- n) % n
+      while product.low < threshold { product = generator.next().multipliedFullWidth(by: n) }
+    }
+    return product.high
+  }
+
+  /// A uniform integer in [0, n), n ≥ 1, exactly: 128 random bits masked to n's width,
+  /// rejected until below n (fewer than 2 tries on average).
+  static func uniform<G: RandomNumberGenerator>(below n: UInt128, using generator: inout G)
+    -> UInt128
+  {
+    let width = 128 - (n - 1).leadingZeroBitCount
+    let mask: UInt128 = width == 128 ? .max : (1 << width) - 1
+    while true {
+      let draw = (UInt128(generator.next()) << 64 | UInt128(generator.next())) & mask
+      if draw < n { return draw }
     }
   }
 
