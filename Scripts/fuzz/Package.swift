@@ -21,16 +21,20 @@ let package = Package(
     .target(name: "FuzzSupport", dependencies: ["CFuzzer"]),
     .executableTarget(
       name: "FuzzSafetensors",
-      dependencies: ["FuzzSupport", .product(name: "DPModel", package: "dpfl")], swiftSettings: harness),
+      dependencies: ["FuzzSupport", .product(name: "DPModel", package: "dpfl")],
+      swiftSettings: harness),
     .executableTarget(
       name: "FuzzVocabulary",
-      dependencies: ["FuzzSupport", .product(name: "DPModel", package: "dpfl")], swiftSettings: harness),
+      dependencies: ["FuzzSupport", .product(name: "DPModel", package: "dpfl")],
+      swiftSettings: harness),
     .executableTarget(
       name: "FuzzStrictJSON",
-      dependencies: ["FuzzSupport", .product(name: "DPModel", package: "dpfl")], swiftSettings: harness),
+      dependencies: ["FuzzSupport", .product(name: "DPModel", package: "dpfl")],
+      swiftSettings: harness),
     .executableTarget(
       name: "FuzzJSONL",
-      dependencies: ["FuzzSupport", .product(name: "DPFederated", package: "dpfl")], swiftSettings: harness),
+      dependencies: ["FuzzSupport", .product(name: "DPFederated", package: "dpfl")],
+      swiftSettings: harness),
     .executableTarget(
       name: "FuzzLedger",
       dependencies: [
@@ -39,7 +43,8 @@ let package = Package(
       ], swiftSettings: harness),
     .executableTarget(
       name: "FuzzBatch",
-      dependencies: ["FuzzSupport", .product(name: "DPFLCommands", package: "dpfl")], swiftSettings: harness),
+      dependencies: ["FuzzSupport", .product(name: "DPFLCommands", package: "dpfl")],
+      swiftSettings: harness),
     .executableTarget(
       name: "FuzzTOML",
       dependencies: [
@@ -48,6 +53,7 @@ let package = Package(
       ], swiftSettings: harness),
     .executableTarget(
       name: "FuzzCLI",
-      dependencies: ["FuzzSupport", .product(name: "DPFLCommands", package: "dpfl")], swiftSettings: harness),
+      dependencies: ["FuzzSupport", .product(name: "DPFLCommands", package: "dpfl")],
+      swiftSettings: harness),
   ]
 )

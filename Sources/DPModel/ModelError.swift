@@ -131,7 +131,8 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
     case .unexpectedDType(let tensor, let expected, let actual):
       return "Tensor \(MessageText.quoted(tensor)) must have \(expected); got \(actual.rawValue)."
     case .unexpectedShape(let file, let tensor, let expected, let actual):
-      return "Tensor \(MessageText.quoted(tensor)) in \(file) must have shape \(expected); got \(MessageText.truncated("\(actual)"))."
+      return
+        "Tensor \(MessageText.quoted(tensor)) in \(file) must have shape \(expected); got \(MessageText.truncated("\(actual)"))."
     case .invalidConfiguration(let file, let reason):
       return "The model configuration \(file) must describe a usable model; got \(reason)."
     case .duplicateVocabularyToken(let file, let token, let firstLine, let line):

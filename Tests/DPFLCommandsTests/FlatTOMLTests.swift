@@ -9,7 +9,8 @@ import Testing
 @Suite("FlatTOML")
 struct FlatTOMLTests {
   /// The one-line message `text` is refused with, read as a settings file called `run.toml`.
-  static func refusal(_ text: String, sourceLocation: SourceLocation = #_sourceLocation) -> String? {
+  static func refusal(_ text: String, sourceLocation: SourceLocation = #_sourceLocation) -> String?
+  {
     do {
       _ = try FlatTOML.decode(
         TrainSettings.self, text: text, path: "run.toml",
@@ -73,18 +74,39 @@ struct FlatTOMLTests {
     "what flat settings do not use is refused by name",
     arguments: [
       ("rank = [1, 2]", "run.toml:1: rank: arrays are not used in dpfl settings; give one value."),
-      ("a.b = 1", "run.toml:1: dotted keys are not used in dpfl settings (they make tables); write a = … at the top level."),
+      (
+        "a.b = 1",
+        "run.toml:1: dotted keys are not used in dpfl settings (they make tables); write a = … at the top level."
+      ),
       ("seed = 1979-05-27", "run.toml:1: seed: dates and times are not used in dpfl settings."),
-      ("task = \"\"\"x\"\"\"", "run.toml:1: task: multi-line strings are not used in dpfl settings."),
-      ("epsilon = 1e400", "run.toml:1: epsilon: the number 1e400 is out of range (a float holds magnitudes up to 1.8e308)."),
-      ("seed = 99999999999999999999", "run.toml:1: seed must be an integer from -9223372036854775808 to 9223372036854775807; got 99999999999999999999."),
-      ("epsilon = 2\nepsilon = 3", "run.toml:2: epsilon must be given once; got it again (first on line 1)."),
+      (
+        "task = \"\"\"x\"\"\"",
+        "run.toml:1: task: multi-line strings are not used in dpfl settings."
+      ),
+      (
+        "epsilon = 1e400",
+        "run.toml:1: epsilon: the number 1e400 is out of range (a float holds magnitudes up to 1.8e308)."
+      ),
+      (
+        "seed = 99999999999999999999",
+        "run.toml:1: seed must be an integer from -9223372036854775808 to 9223372036854775807; got 99999999999999999999."
+      ),
+      (
+        "epsilon = 2\nepsilon = 3",
+        "run.toml:2: epsilon must be given once; got it again (first on line 1)."
+      ),
       ("epsilon 2", "run.toml:1: epsilon must be followed by '='; got '2'."),
       ("epsilon = ", "run.toml:1: epsilon must have a value; got none."),
-      ("epsilon = 2 3", "run.toml:1: the value of epsilon must be followed by the end of the line or a comment; got '3'."),
+      (
+        "epsilon = 2 3",
+        "run.toml:1: the value of epsilon must be followed by the end of the line or a comment; got '3'."
+      ),
       ("task = \"abc", "run.toml:1: a string must end with \" on the same line."),
       ("epsilon = 2\r", "run.toml:1: a line must end with LF or CRLF; got a lone carriage return."),
-      ("method = \"dp-lorra\"", "run.toml:1: method must be one of dp-lora, dp-dylora, ffa-lora, fed-sb, dp-rec, head-only, full; got the string \"dp-lorra\"."),
+      (
+        "method = \"dp-lorra\"",
+        "run.toml:1: method must be one of dp-lora, dp-dylora, ffa-lora, fed-sb, dp-rec, head-only, full; got the string \"dp-lorra\"."
+      ),
     ])
   func refusals(_ text: String, _ message: String) {
     #expect(Self.refusal(text) == message)

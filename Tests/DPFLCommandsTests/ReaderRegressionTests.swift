@@ -16,7 +16,8 @@ struct ReaderRegressionTests {
     #expect(lines.count == 2)
     #expect(lines.allSatisfy { Array($0) == Array(Self.query.utf8) })
     let output = try BinaryRunner.run(
-      ["account", "--batch", "-", "--format", "json"], stdin: Self.query + "\r\n" + Self.query + "\r\n")
+      ["account", "--batch", "-", "--format", "json"],
+      stdin: Self.query + "\r\n" + Self.query + "\r\n")
     #expect(output.status == 0)
     #expect(output.stdout.split(separator: "\n").count == 2)
   }
@@ -38,7 +39,8 @@ struct ReaderRegressionTests {
     #expect(throws: CLIError.malformedLine(reason: "expected ',' or '}' at column 8.")) {
       try JSONScalar.object(line: Array(#"{"a":1 "b":2}"#.utf8)[...])
     }
-    #expect(throws: CLIError.malformedLine(reason: "the line must be a JSON object; got an array.")) {
+    #expect(throws: CLIError.malformedLine(reason: "the line must be a JSON object; got an array."))
+    {
       try JSONScalar.object(line: Array("[1]".utf8)[...])
     }
     #expect(

@@ -50,7 +50,8 @@ struct TrainSettingsTests {
     #expect {
       try TrainSettings.read(unknown)
     } throws: { error in
-      (error as? CLIError)?.message(.flag).hasPrefix("\(unknown):2: unknown key \"epsilom\"; allowed")
+      (error as? CLIError)?.message(.flag).hasPrefix(
+        "\(unknown):2: unknown key \"epsilom\"; allowed")
         == true
     }
     #expect(throws: CLIError.self) { try TrainSettings.read(mistyped) }

@@ -8,7 +8,8 @@ import Testing
 struct AtomicFileTests {
   @Test("a run-folder file written over a symbolic link replaces the link, mode 0644")
   func link() throws {
-    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("dpfl-atomic-\(UUID())")
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "dpfl-atomic-\(UUID())")
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: folder) }
     let victim = folder.appendingPathComponent("victim")

@@ -37,8 +37,7 @@ struct DiscreteGaussianTests {
   }
 
   /// The exact mean, variance and fourth central moment of N_ℤ(0, σ²) from its pmf.
-  static func exactMoments(_ distribution: DiscreteGaussian) -> (variance: Double, fourth: Double)
-  {
+  static func exactMoments(_ distribution: DiscreteGaussian) -> (variance: Double, fourth: Double) {
     let limit = Int64(12 * distribution.gridVariance.squareRoot()) + 4
     var variance = 0.0
     var fourth = 0.0
@@ -62,7 +61,8 @@ struct DiscreteGaussianTests {
     let (variance, fourth) = Self.exactMoments(distribution)
     let n = Double(draws.count)
     let mean = draws.reduce(0.0) { $0 + Double($1) } / n
-    let sampleVariance = draws.reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) } / (n - 1)
+    let sampleVariance =
+      draws.reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) } / (n - 1)
     #expect(abs(mean) < 6 * (variance / n).squareRoot(), "mean \(mean)")
     #expect(
       abs(sampleVariance - variance) < 6 * ((fourth - variance * variance) / n).squareRoot(),
@@ -113,7 +113,8 @@ struct DiscreteGaussianTests {
       #expect(distribution.gridVariance >= sigma * sigma)
       #expect(distribution.gridVariance - sigma * sigma <= 0x1p-15 + sigma * sigma * 0x1p-50)
       #expect(
-        distribution.laplaceScale == UInt64(distribution.gridVariance.squareRoot().rounded(.down)) + 1)
+        distribution.laplaceScale == UInt64(distribution.gridVariance.squareRoot().rounded(.down))
+          + 1)
     }
   }
 
@@ -167,7 +168,8 @@ struct DiscreteGaussianTests {
     #expect(
       DiscreteGaussian.clippingBoundBeforeRounding(
         clippingBound: 0.001, granularity: 1, dimension: 4) == nil)
-    let chosen = DiscreteGaussian.granularity(clippingBound: 0.5, dimension: 10_000, inflation: 0.01)
+    let chosen = DiscreteGaussian.granularity(
+      clippingBound: 0.5, dimension: 10_000, inflation: 0.01)
     #expect(chosen.significandBitPattern == 0)
     #expect(chosen * 100 / 2 <= 0.01 * 0.5 && chosen * 2 * 100 / 2 > 0.01 * 0.5)
   }

@@ -417,7 +417,9 @@ final class JSONLDatasetTests {
     #expect(reason == "the line is not valid JSON (nesting deeper than 512 levels at column 551)")
   }
 
-  @Test("invalid UTF-8 where a key belongs is a malformed line, not a trap in Foundation's JSON5 scanner")
+  @Test(
+    "invalid UTF-8 where a key belongs is a malformed line, not a trap in Foundation's JSON5 scanner"
+  )
   func invalidUTF8Key() throws {
     // Found by Scripts/fuzz (jsonl): JSON5Scanner traps in _decodeScalars on these bytes.
     let url = directory.appendingPathComponent("train.jsonl")

@@ -28,7 +28,8 @@ final class DurableFileTests {
     try DurableFile.write(Data("new".utf8), to: url)
     #expect(try Data(contentsOf: url) == Data("new".utf8))
     #expect(try mode(url.path) == 0o644)
-    #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["adapter.safetensors"])
+    #expect(
+      try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["adapter.safetensors"])
   }
 
   @Test("group and world write bits are cleared even when asked for")
@@ -46,7 +47,8 @@ final class DurableFileTests {
     try FileManager.default.createSymbolicLink(at: url, withDestinationURL: victim)
     try Safetensors.write([Tensor(name: "w", shape: [1], floats: [1])], to: url)
     #expect(try Data(contentsOf: victim) == Data("precious".utf8))
-    let type = try FileManager.default.attributesOfItem(atPath: url.path)[.type] as? FileAttributeType
+    let type =
+      try FileManager.default.attributesOfItem(atPath: url.path)[.type] as? FileAttributeType
     #expect(type == .typeRegular)
     #expect(try Safetensors.read(contentsOf: url).tensors.map(\.name) == ["w"])
   }
@@ -65,7 +67,8 @@ final class DurableFileTests {
     // The names the old writer used (".name.tmp-<pid>") are links too; the write still
     // succeeds under a fresh name and the victim is untouched.
     try FileManager.default.createSymbolicLink(
-      atPath: folder.path + "/.adapter.safetensors.tmp-\(getpid())", withDestinationPath: victim.path)
+      atPath: folder.path + "/.adapter.safetensors.tmp-\(getpid())",
+      withDestinationPath: victim.path)
     try DurableFile.write(Data("weights".utf8), to: url)
     #expect(try Data(contentsOf: victim) == Data("precious".utf8))
     #expect(try Data(contentsOf: url) == Data("weights".utf8))
@@ -78,7 +81,8 @@ final class DurableFileTests {
       try DurableFile.write(Data(), to: url)
     } throws: { error in
       guard case .fileUnwritable(let file, let reason) = error as? ModelError else { return false }
-      return file == url.path && reason.hasPrefix("creating a temporary file in /nonexistent-dpfl failed")
+      return file == url.path
+        && reason.hasPrefix("creating a temporary file in /nonexistent-dpfl failed")
     }
   }
 }

@@ -37,7 +37,8 @@ struct StrictJSONDecodingTests {
 
   @Test("a well-formed document decodes, a UTF-8 byte-order mark included")
   func decodes() throws {
-    let text = "\u{FEFF}{\"type\": \"Composed\", \"events\": [{\"type\": \"Gaussian\", \"noise_multiplier\": 2}]}"
+    let text =
+      "\u{FEFF}{\"type\": \"Composed\", \"events\": [{\"type\": \"Gaussian\", \"noise_multiplier\": 2}]}"
     let event = try StrictJSON.decode(Event.self, from: Data(text.utf8), source: "x")
     #expect(event.events?.first?.noiseMultiplier == 2)
   }
@@ -138,7 +139,8 @@ struct ModelAssetCheckTests {
     let error = try #require(throws: ModelError.self) {
       try tokenizer.checkFits(modelVocabularySize: 5)
     }
-    #expect(error == .vocabularyExceedsModel(file: "vocab.txt", tokenCount: 6, modelVocabularySize: 5))
+    #expect(
+      error == .vocabularyExceedsModel(file: "vocab.txt", tokenCount: 6, modelVocabularySize: 5))
     #expect(
       error.description
         == "Vocabulary vocab.txt must have at most 5 tokens (the model's vocab_size, its embedding rows); got 6."
@@ -155,13 +157,15 @@ struct ModelAssetCheckTests {
     var values = tensors[position].floatValues()
     values[7] = .nan
     tensors[position] = Tensor(name: name, shape: tensors[position].shape, floats: values)
-    let damaged = try Safetensors.read(from: Safetensors.encode(tensors), source: "model.safetensors")
+    let damaged = try Safetensors.read(
+      from: Safetensors.encode(tensors), source: "model.safetensors")
     let configuration = try BertConfiguration(
       contentsOf: tinyBertFolder.appendingPathComponent("config.json"))
     let error = try #require(throws: ModelError.self) {
       try BertEncoder<Float>(configuration: configuration, weights: damaged)
     }
-    #expect(error == .nonFiniteWeight(file: "model.safetensors", tensor: name, index: 7, value: "nan"))
+    #expect(
+      error == .nonFiniteWeight(file: "model.safetensors", tensor: name, index: 7, value: "nan"))
   }
 
   @Test("a config.json that is not strict JSON is refused with its line, not a DecodingError dump")
@@ -173,7 +177,8 @@ struct ModelAssetCheckTests {
     try Data("{\"vocab_size\": 10,\n \"vocab_size\": 11}".utf8).write(to: url)
     let error = try #require(throws: ModelError.self) { try BertConfiguration(contentsOf: url) }
     #expect(
-      error.description == "\(url.path):2:2: duplicate key \"vocab_size\" (first at line 1, column 2).")
+      error.description
+        == "\(url.path):2:2: duplicate key \"vocab_size\" (first at line 1, column 2).")
   }
 }
 
@@ -187,23 +192,41 @@ struct StrictValueDecoderTests {
     var flag: Bool
   }
 
-  @Test("numbers convert exactly: UInt64 beyond Int64, 2.0 and 1e3 as integers, inf strings as asked")
+  @Test(
+    "numbers convert exactly: UInt64 beyond Int64, 2.0 and 1e3 as integers, inf strings as asked")
   func numbers() throws {
-    let text = #"{"seed": 18446744073709551615, "rate": "inf", "steps": [2.0, 1e3, -7], "flag": false}"#
+    let text =
+      #"{"seed": 18446744073709551615, "rate": "inf", "steps": [2.0, 1e3, -7], "flag": false}"#
     let record = try StrictJSON.decode(
       Record.self, from: Data(text.utf8), source: "r.json",
       options: .init(nonFiniteStrings: ("inf", "-inf", "nan")))
-    #expect(record == Record(seed: .max, rate: .infinity, steps: [2, 1000, -7], name: nil, flag: false))
+    #expect(
+      record == Record(seed: .max, rate: .infinity, steps: [2, 1000, -7], name: nil, flag: false))
   }
 
   @Test(
     "a number that does not fit its field is named with its path, not 'not valid JSON'",
     arguments: [
-      (#"{"seed": -1, "rate": 1, "steps": [], "flag": true}"#, "seed must be an integer; got the number -1"),
-      (#"{"seed": 1, "rate": 1, "steps": [1, 2.5], "flag": true}"#, "steps[1] must be an integer; got the number 2.5"),
-      (#"{"seed": 1, "rate": "inf", "steps": [], "flag": true}"#, "rate must be a number; got the string \"inf\""),
-      (#"{"seed": 1, "rate": 1, "steps": [], "flag": null}"#, "flag must be true or false; got null"),
-      (#"{"seed": 1, "rate": 1, "steps": {}, "flag": true}"#, "steps must be an array; got an object"),
+      (
+        #"{"seed": -1, "rate": 1, "steps": [], "flag": true}"#,
+        "seed must be an integer; got the number -1"
+      ),
+      (
+        #"{"seed": 1, "rate": 1, "steps": [1, 2.5], "flag": true}"#,
+        "steps[1] must be an integer; got the number 2.5"
+      ),
+      (
+        #"{"seed": 1, "rate": "inf", "steps": [], "flag": true}"#,
+        "rate must be a number; got the string \"inf\""
+      ),
+      (
+        #"{"seed": 1, "rate": 1, "steps": [], "flag": null}"#,
+        "flag must be true or false; got null"
+      ),
+      (
+        #"{"seed": 1, "rate": 1, "steps": {}, "flag": true}"#,
+        "steps must be an array; got an object"
+      ),
     ])
   func mismatches(_ text: String, _ reason: String) throws {
     let error = try #require(throws: ModelError.self) {

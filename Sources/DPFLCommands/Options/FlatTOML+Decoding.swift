@@ -44,7 +44,8 @@ extension FlatTOML {
       throw .malformedFile(
         path: "\(path):\(unknown.line)",
         reason:
-          "unknown key \(MessageText.quoted(unknown.key)); allowed keys are \(allowedKeys.sorted().joined(separator: ", ")).")
+          "unknown key \(MessageText.quoted(unknown.key)); allowed keys are \(allowedKeys.sorted().joined(separator: ", "))."
+      )
     }
     do {
       return try T(from: SettingsDecoder(entries: entries))
@@ -106,14 +107,24 @@ extension FlatTOML {
     func decode(_ type: Double.Type, forKey key: Key) throws -> Double {
       try setting(key).decode(type)
     }
-    func decode(_ type: Float.Type, forKey key: Key) throws -> Float { try setting(key).decode(type) }
+    func decode(_ type: Float.Type, forKey key: Key) throws -> Float {
+      try setting(key).decode(type)
+    }
     func decode(_ type: Int.Type, forKey key: Key) throws -> Int { try setting(key).decode(type) }
     func decode(_ type: Int8.Type, forKey key: Key) throws -> Int8 { try setting(key).decode(type) }
-    func decode(_ type: Int16.Type, forKey key: Key) throws -> Int16 { try setting(key).decode(type) }
-    func decode(_ type: Int32.Type, forKey key: Key) throws -> Int32 { try setting(key).decode(type) }
-    func decode(_ type: Int64.Type, forKey key: Key) throws -> Int64 { try setting(key).decode(type) }
+    func decode(_ type: Int16.Type, forKey key: Key) throws -> Int16 {
+      try setting(key).decode(type)
+    }
+    func decode(_ type: Int32.Type, forKey key: Key) throws -> Int32 {
+      try setting(key).decode(type)
+    }
+    func decode(_ type: Int64.Type, forKey key: Key) throws -> Int64 {
+      try setting(key).decode(type)
+    }
     func decode(_ type: UInt.Type, forKey key: Key) throws -> UInt { try setting(key).decode(type) }
-    func decode(_ type: UInt8.Type, forKey key: Key) throws -> UInt8 { try setting(key).decode(type) }
+    func decode(_ type: UInt8.Type, forKey key: Key) throws -> UInt8 {
+      try setting(key).decode(type)
+    }
     func decode(_ type: UInt16.Type, forKey key: Key) throws -> UInt16 {
       try setting(key).decode(type)
     }

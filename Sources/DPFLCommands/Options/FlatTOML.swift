@@ -165,7 +165,9 @@ enum FlatTOML {
     mutating func readKey() throws(Error) -> String {
       switch current {
       case "\"":
-        if peek(1) == "\"" && peek(2) == "\"" { throw error("a key must not be a multi-line string") }
+        if peek(1) == "\"" && peek(2) == "\"" {
+          throw error("a key must not be a multi-line string")
+        }
         return try basicString()
       case "'":
         if peek(1) == "'" && peek(2) == "'" { throw error("a key must not be a multi-line string") }
@@ -285,12 +287,15 @@ enum FlatTOML {
           position += 1
         }
         guard let result = Unicode.Scalar(value) else {
-          throw error("\\\(scalar) must name a Unicode scalar value; got U+\(String(value, radix: 16))")
+          throw error(
+            "\\\(scalar) must name a Unicode scalar value; got U+\(String(value, radix: 16))")
         }
         return result
       default:
         position -= 1
-        throw error("a string escape must be one of \\b \\t \\n \\f \\r \\\" \\\\ \\u \\U; got \\\(describe(scalar))")
+        throw error(
+          "a string escape must be one of \\b \\t \\n \\f \\r \\\" \\\\ \\u \\U; got \\\(describe(scalar))"
+        )
       }
     }
 

@@ -277,7 +277,8 @@ extension JSONLDataset {
         decoded = try strict.decode(Line.self, from: bytes)
       } catch {
         // Not JSON. If it is JSON5 with NaN or ±Infinity, say so; otherwise say where.
-        if Self.mayHoldNonFiniteNumbers(bytes), let line = try? lenient.decode(Line.self, from: bytes),
+        if Self.mayHoldNonFiniteNumbers(bytes),
+          let line = try? lenient.decode(Line.self, from: bytes),
           line.hasNonFiniteFeatures
         {
           decoded = line

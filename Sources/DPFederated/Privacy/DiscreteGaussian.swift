@@ -111,7 +111,8 @@ public struct DiscreteGaussian: Sendable, Equatable {
         (whole, remainder) = b.dividingFullWidth(square)
       }
       if whole >= 1 << 20 { continue }  // exponent ≥ 2²⁰: rejected (see the type's note)
-      if Self.bernoulliExpMinus(whole: UInt64(whole), numerator: remainder, denominator: b,
+      if Self.bernoulliExpMinus(
+        whole: UInt64(whole), numerator: remainder, denominator: b,
         using: &generator)
       {
         return candidate

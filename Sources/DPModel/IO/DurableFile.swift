@@ -57,7 +57,8 @@ public enum DurableFile {
     let written = data.withUnsafeBytes { buffer -> Bool in
       var offset = 0
       while offset < buffer.count {
-        let count = Foundation.write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+        let count = Foundation.write(
+          descriptor, buffer.baseAddress! + offset, buffer.count - offset)
         if count < 0 && errno == EINTR { continue }
         if count <= 0 { return false }
         offset += count

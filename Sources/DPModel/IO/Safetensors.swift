@@ -262,7 +262,8 @@ extension Safetensors {
             file: file, reason: "\(item.summary) for key \(MessageText.quoted(key))")
         }
         guard result.updateValue(text, forKey: key) == nil else {
-          throw ModelError.malformedMetadata(file: file, reason: "key \(MessageText.quoted(key)) twice")
+          throw ModelError.malformedMetadata(
+            file: file, reason: "key \(MessageText.quoted(key)) twice")
         }
       }
       return result
@@ -274,7 +275,8 @@ extension Safetensors {
       throws -> Entry
     {
       func malformed(_ reason: String) -> ModelError {
-        .malformedHeader(file: file, reason: "\(reason) in the entry for tensor \(MessageText.quoted(name))")
+        .malformedHeader(
+          file: file, reason: "\(reason) in the entry for tensor \(MessageText.quoted(name))")
       }
       guard case .object(let fields) = value else { throw malformed(value.summary) }
       var byKey: [String: StrictJSON.Value] = [:]

@@ -128,7 +128,9 @@ struct StrictValueDecoder: Decoder {
     let options: StrictJSON.DecodingOptions
     var currentIndex = 0
 
-    init(elements: [StrictJSON.Value], codingPath: [any CodingKey], options: StrictJSON.DecodingOptions) {
+    init(
+      elements: [StrictJSON.Value], codingPath: [any CodingKey], options: StrictJSON.DecodingOptions
+    ) {
       self.elements = elements
       self.codingPath = codingPath
       self.options = options
@@ -264,7 +266,8 @@ struct StrictValueDecoder: Decoder {
       case is String.Type: return try decode(String.self) as! T
       case is Bool.Type: return try decode(Bool.self) as! T
       default:
-        return try T(from: StrictValueDecoder(value: value, codingPath: codingPath, options: options))
+        return try T(
+          from: StrictValueDecoder(value: value, codingPath: codingPath, options: options))
       }
     }
   }

@@ -90,7 +90,8 @@ extension StrictJSON {
       return try T(from: StrictValueDecoder(value: root, codingPath: [], options: options))
     } catch let error as DecodingError {
       let (path, reason) = describe(error, root: root)
-      let (line, column) = offset(of: path, in: bytes).map { lineAndColumn(of: $0, in: bytes) }
+      let (line, column) =
+        offset(of: path, in: bytes).map { lineAndColumn(of: $0, in: bytes) }
         ?? (0, 0)
       throw ModelError.malformedJSON(file: source, line: line, column: column, reason: reason)
     } catch {
@@ -103,7 +104,9 @@ extension StrictJSON {
   static func describe(_ error: DecodingError, root: Value) -> ([PathComponent], String) {
     func components(_ codingPath: [any CodingKey]) -> [PathComponent] {
       codingPath.map { key in
-        if let index = key.intValue, key.stringValue == "Index \(index)" || key.stringValue == "\(index)" {
+        if let index = key.intValue,
+          key.stringValue == "Index \(index)" || key.stringValue == "\(index)"
+        {
           return .index(index)
         }
         return .key(key.stringValue)
@@ -141,10 +144,12 @@ extension StrictJSON {
     for component in path {
       switch component {
       case .key(let key):
-        let simple = !key.isEmpty && key.utf8.allSatisfy { byte in
-          (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A)
-            || (byte >= 0x61 && byte <= 0x7A) || byte == 0x5F
-        }
+        let simple =
+          !key.isEmpty
+          && key.utf8.allSatisfy { byte in
+            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A)
+              || (byte >= 0x61 && byte <= 0x7A) || byte == 0x5F
+          }
         let shown = simple ? MessageText.truncated(key) : MessageText.quoted(key)
         text += text.isEmpty ? shown : "." + shown
       case .index(let index): text += "[\(index)]"

@@ -50,7 +50,9 @@ public struct BertConfiguration: Codable, Equatable, Sendable {
       return
         "hidden_size \(hiddenSize) is not a multiple of num_attention_heads \(numAttentionHeads)"
     }
-    if hiddenAct != "gelu" { return "hidden_act \(MessageText.quoted(hiddenAct)) (only \"gelu\" is implemented)" }
+    if hiddenAct != "gelu" {
+      return "hidden_act \(MessageText.quoted(hiddenAct)) (only \"gelu\" is implemented)"
+    }
     if !(layerNormEps > 0) { return "layer_norm_eps \(layerNormEps) (must be > 0)" }
     return nil
   }

@@ -13,7 +13,8 @@ func entry(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar
     let text = String(decoding: bytes.prefix(512), as: UTF8.self)
     for sentence in [text, "Héllo, [CLS] wörld! unaffable 中文 [MASK]"] {
       let ids = tokenizer.encode(sentence, maxLength: 32)
-      precondition(ids.allSatisfy { tokenizer.vocabulary.indices.contains($0) }, "id outside vocabulary")
+      precondition(
+        ids.allSatisfy { tokenizer.vocabulary.indices.contains($0) }, "id outside vocabulary")
     }
   }
 }

@@ -43,14 +43,18 @@ struct NoiseBench {
     for exponent in [2, 8, 14, 20] {
       let sigma = Double(1 << exponent)
       let distribution = try DiscreteGaussian(gridStandardDeviation: sigma)
-      measure("exact discrete Gaussian σ/γ = 2^\(exponent), buffered /dev/urandom", count: count / 4) {
+      measure(
+        "exact discrete Gaussian σ/γ = 2^\(exponent), buffered /dev/urandom", count: count / 4
+      ) {
         n in
         var generator = SecureRandomNumberGenerator()
         var sum = 0.0
         for _ in 0..<n { sum += Double(distribution.sample(using: &generator)) }
         return sum
       }
-      measure("exact discrete Gaussian σ/γ = 2^\(exponent), Xoshiro256** (seeded)", count: count / 4) {
+      measure(
+        "exact discrete Gaussian σ/γ = 2^\(exponent), Xoshiro256** (seeded)", count: count / 4
+      ) {
         n in
         var generator = Xoshiro256StarStar(seed: 2)
         var sum = 0.0
