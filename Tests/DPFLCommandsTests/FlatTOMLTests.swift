@@ -121,4 +121,14 @@ struct FlatTOMLTests {
     #expect(cut.utf8.count < 1000)
     #expect(cut.contains("(1048576 bytes)"))
   }
+
+  @Test("a setting whose value holds a newline is reported on one line (found by the toml harness)")
+  func newlineInValue() throws {
+    let settings = try Self.settings("task = \"jsod\\nl\"\nepsilon = 0.0\n")
+    #expect(settings.task == "jsod\nl")
+    let problems = settings.configuration.problems(clientCount: nil).map(\.description)
+    #expect(!problems.isEmpty)
+    #expect(problems.allSatisfy { !$0.contains("\n") })
+    #expect(problems.contains { $0.contains("got jsod\\nl.") })
+  }
 }
