@@ -7,12 +7,16 @@ let package = Package(
   products: [
     .library(name: "Accountants", targets: ["Accountants"]),
     .executable(name: "dpfl", targets: ["dpfl"]),
+    // The modules below are products only so that `Scripts/fuzz` (a separate package that
+    // depends on this one by path) can drive their readers; they are not a stable API.
+    .library(name: "DPModel", targets: ["DPModel"]),
+    .library(name: "DPFederated", targets: ["DPFederated"]),
+    .library(name: "DPFLCommands", targets: ["DPFLCommands"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
     .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
-    .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
   ],
   targets: [
@@ -49,7 +53,7 @@ let package = Package(
     .target(
       name: "DPFLCommands",
       dependencies: [
-        "Accountants", "DPFederated", "DPModel", .product(name: "TOMLKit", package: "TOMLKit"),
+        "Accountants", "DPFederated", "DPModel",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),

@@ -1,7 +1,8 @@
 import Foundation
 
 /// Runs JSON Lines batches: one query per line, one JSON result per line, in order.
-/// A bad line yields `{"error": "...", "line": N}` and the others still run.
+/// A bad line yields `{"error": "...", "line": N}` and the others still run. Lines end
+/// with LF or CRLF.
 enum BatchRunner {
   /// Answers every line of `path` ('-' for stdin) and prints the results to stdout.
   ///
@@ -25,21 +26,12 @@ enum BatchRunner {
       }
       data = contents
     }
-    let decoder = JSONDecoder()
     var allSucceeded = true
-    let lines = String(decoding: data, as: UTF8.self).split(
-      separator: "\n", omittingEmptySubsequences: false)
-    for (index, line) in lines.enumerated()
-    where !line.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+    for (index, line) in lines(of: data).enumerated() where !isBlank(line) {
       let clock = ContinuousClock()
       let start = clock.now
       do throws(CLIError) {
-        let object: [String: JSONScalar]
-        do {
-          object = try decoder.decode([String: JSONScalar].self, from: Data(line.utf8))
-        } catch {
-          throw .malformedLine(reason: "\(line.prefix(80))")
-        }
+        let object = try JSONScalar.object(line: line)
         let result = try answer(RawQuery(json: object, allowed: allowed).overriding(defaults))
         let seconds = timings ? (clock.now - start).seconds : nil
         print(Rendering.json(Timed(result: result, seconds: seconds)))
@@ -49,6 +41,21 @@ enum BatchRunner {
       }
     }
     return allSucceeded
+  }
+
+  /// The lines of `data`: split at LF, a CR before the LF dropped (CRLF files), and a
+  /// UTF-8 byte-order mark at the start dropped.
+  static func lines(of data: Data) -> [ArraySlice<UInt8>] {
+    var bytes = [UInt8](data)[...]
+    if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes = bytes.dropFirst(3) }
+    return bytes.split(separator: 0x0A, omittingEmptySubsequences: false).map { line in
+      line.last == 0x0D ? line.dropLast() : line
+    }
+  }
+
+  /// Whether a line holds only JSON whitespace.
+  static func isBlank(_ line: ArraySlice<UInt8>) -> Bool {
+    line.allSatisfy { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }
   }
 
   /// A result with an optional `seconds` key added beside its own keys.

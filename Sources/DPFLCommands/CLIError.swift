@@ -1,5 +1,6 @@
 import Accountants
 import ArgumentParser
+import DPModel
 import Foundation
 
 /// A named input of a query, spelled as a flag on the command line (`--noise-multiplier`)
@@ -76,7 +77,7 @@ enum CLIError: Error, Equatable, Sendable {
     case .conflict(let first, let second, let reason):
       return "\(spelling.name(first)) and \(spelling.name(second)) cannot be combined: \(reason)"
     case .malformedField(let key, let reason):
-      return "\(key): \(reason)"
+      return "\(MessageText.truncated(key)): \(reason)"
     case .malformedLine(let reason):
       return "not a JSON object: \(reason)"
     case .unreadableFile(let path, let reason):

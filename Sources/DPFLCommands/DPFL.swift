@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 
 /// The `dpfl` root command: plan the noise, account for a run, train privately.
 public struct DPFL: ParsableCommand {
@@ -17,19 +16,4 @@ public struct DPFL: ParsableCommand {
     subcommands: [PlanCommand.self, AccountCommand.self, TrainCommand.self])
 
   public init() {}
-
-  /// Runs the command line, with `dpfl train --config FILE` expanded into its flags
-  /// (``RunConfigFile/expand(_:)``).
-  public static func main() {
-    main(expandingRunConfigs(Array(CommandLine.arguments.dropFirst())))
-  }
-
-  /// `arguments` with run configs expanded; a file that cannot be read ends the process
-  /// with one "Error:" line and its exit code.
-  static func expandingRunConfigs(_ arguments: [String]) -> [String] {
-    do { return try RunConfigFile.expand(arguments) } catch {
-      FileHandle.standardError.write(Data("Error: \(error.message(.flag))\n".utf8))
-      Foundation.exit(error.exitCode)
-    }
-  }
 }

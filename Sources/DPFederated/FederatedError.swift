@@ -1,3 +1,5 @@
+import DPModel
+
 /// Everything that can go wrong in a federated run that a user can fix: bad data, a bad
 /// configuration, an unreachable budget, an unusable run folder.
 public enum FederatedError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -15,13 +17,14 @@ public enum FederatedError: Error, Equatable, Sendable, CustomStringConvertible 
   /// Training produced a non-finite value; the round was stopped before its release.
   case numerical(String)
 
-  /// One sentence naming the problem and the value found.
+  /// One sentence naming the problem and the value found (cut to a short excerpt, control
+  /// characters escaped, so that the message stays one line).
   public var description: String {
     switch self {
     case .malformedData(let file, let line, let reason):
       return "\(file):\(line): \(reason)"
     case .invalidConfiguration(let field, let value, let allowed):
-      return "\(field) must be \(allowed); got \(value)."
+      return "\(field) must be \(allowed); got \(MessageText.truncated(value))."
     case .invalidSettings(let message):
       return message
     case .accounting(let reason):

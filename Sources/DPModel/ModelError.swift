@@ -76,6 +76,20 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
   /// A vocabulary file lacks a token the tokenizer needs ([UNK], [CLS], [SEP], [PAD]).
   case missingSpecialToken(file: String, token: String)
 
+  /// A vocabulary has more tokens than the model has embedding rows, so some token ids
+  /// would index past the embedding table.
+  case vocabularyExceedsModel(file: String, tokenCount: Int, modelVocabularySize: Int)
+
+  // MARK: Values
+
+  /// A weight of a pre-trained model is NaN or infinite; `index` is the first such element
+  /// (row-major) and `value` its text.
+  case nonFiniteWeight(file: String, tensor: String, index: Int, value: String)
+
+  /// A JSON document is not strict JSON, or does not hold what it should; `line` and
+  /// `column` (1-based, the column in bytes; 0 when unknown) say where, `reason` what.
+  case malformedJSON(file: String, line: Int, column: Int, reason: String)
+
   /// One sentence naming the problem, the file and tensor involved, and the value found.
   public var description: String {
     switch self {
@@ -90,41 +104,51 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
     case .malformedHeader(let file, let reason):
       return "The header of \(file) must be a JSON object of tensor entries; got \(reason)."
     case .duplicateTensorName(let file, let tensor):
-      return "Tensor names in \(file) must be unique; got \"\(tensor)\" twice."
+      return "Tensor names in \(file) must be unique; got \(MessageText.quoted(tensor)) twice."
     case .malformedMetadata(let file, let reason):
       return "__metadata__ in \(file) must map strings to strings; got \(reason)."
     case .unsupportedDType(let file, let tensor, let dtype):
       let supported = Tensor.DType.allCases.map(\.rawValue).joined(separator: ", ")
       return
-        "The dtype of tensor \"\(tensor)\" in \(file) must be one of \(supported); got \"\(dtype)\"."
+        "The dtype of tensor \(MessageText.quoted(tensor)) in \(file) must be one of \(supported); got \(MessageText.quoted(dtype))."
     case .invalidShape(let file, let tensor, let shape):
       return
-        "The shape of tensor \"\(tensor)\" in \(file) must have non-negative entries whose product fits in Int; got \(shape)."
+        "The shape of tensor \(MessageText.quoted(tensor)) in \(file) must have non-negative entries whose product fits in Int; got \(MessageText.truncated("\(shape)"))."
     case .dataOffsetsOutOfBounds(let file, let tensor, let begin, let end, let payloadByteCount):
       return
-        "data_offsets of tensor \"\(tensor)\" in \(file) must satisfy begin ≤ end ≤ \(payloadByteCount) (the payload size); got [\(begin), \(end)]."
+        "data_offsets of tensor \(MessageText.quoted(tensor)) in \(file) must satisfy begin ≤ end ≤ \(payloadByteCount) (the payload size); got [\(begin), \(end)]."
     case .byteCountMismatch(let file, let tensor, let expected, let actual):
       return
-        "Tensor \"\(tensor)\" in \(file) must span product(shape) × dtype size = \(expected) bytes; got \(actual)."
+        "Tensor \(MessageText.quoted(tensor)) in \(file) must span product(shape) × dtype size = \(expected) bytes; got \(actual)."
     case .nonContiguousData(let file, let tensor, let begin, let expectedBegin):
       return
-        "Tensor \"\(tensor)\" in \(file) must start at byte \(expectedBegin), where the previous tensor ends (no gaps or overlaps); got \(begin)."
+        "Tensor \(MessageText.quoted(tensor)) in \(file) must start at byte \(expectedBegin), where the previous tensor ends (no gaps or overlaps); got \(begin)."
     case .trailingPayloadBytes(let file, let payloadByteCount, let usedByteCount):
       return
         "The payload of \(file) must end with the last tensor at byte \(usedByteCount); got \(payloadByteCount) bytes."
     case .tensorNotFound(let file, let tensor):
-      return "\(file) must contain a tensor named \"\(tensor)\"; got none."
+      return "\(file) must contain a tensor named \(MessageText.quoted(tensor)); got none."
     case .unexpectedDType(let tensor, let expected, let actual):
-      return "Tensor \"\(tensor)\" must have \(expected); got \(actual.rawValue)."
+      return "Tensor \(MessageText.quoted(tensor)) must have \(expected); got \(actual.rawValue)."
     case .unexpectedShape(let file, let tensor, let expected, let actual):
-      return "Tensor \"\(tensor)\" in \(file) must have shape \(expected); got \(actual)."
+      return
+        "Tensor \(MessageText.quoted(tensor)) in \(file) must have shape \(expected); got \(MessageText.truncated("\(actual)"))."
     case .invalidConfiguration(let file, let reason):
       return "The model configuration \(file) must describe a usable model; got \(reason)."
     case .duplicateVocabularyToken(let file, let token, let firstLine, let line):
       return
-        "Tokens in vocabulary \(file) must be unique; got \"\(token)\" on lines \(firstLine) and \(line)."
+        "Tokens in vocabulary \(file) must be unique; got \(MessageText.quoted(token)) on lines \(firstLine) and \(line)."
     case .missingSpecialToken(let file, let token):
       return "Vocabulary \(file) must contain \(token); got none."
+    case .vocabularyExceedsModel(let file, let tokenCount, let modelVocabularySize):
+      return
+        "Vocabulary \(file) must have at most \(modelVocabularySize) tokens (the model's vocab_size, its embedding rows); got \(tokenCount)."
+    case .nonFiniteWeight(let file, let tensor, let index, let value):
+      return
+        "Tensor \(MessageText.quoted(tensor)) in \(file) must hold finite numbers; got \(value) at element \(index)."
+    case .malformedJSON(let file, let line, let column, let reason):
+      let place = line > 0 ? ":\(line):\(column)" : ""
+      return "\(file)\(place): \(reason)."
     }
   }
 }

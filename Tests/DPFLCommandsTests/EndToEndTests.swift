@@ -212,7 +212,10 @@ struct LedgerEndToEndTests {
     let output = try BinaryRunner.run(
       ["account", "--ledger", "-", "--delta", "1e-6"], stdin: #"{"type":"Gaussian"}"#)
     #expect(output.status == 65)
-    #expect(output.stderr == "Error: stdin: not a DPEvent ledger (missing \"noise_multiplier\").\n")
+    #expect(
+      output.stderr
+        == "Error: stdin:1:1: not a DPEvent ledger: the top-level object must have the key \"noise_multiplier\"; got none.\n"
+    )
     let conflicting = try BinaryRunner.run(
       ["account", "--ledger", "-", "--delta", "1e-6", "--steps", "3"], stdin: Self.ledger)
     #expect(conflicting.status == 64)

@@ -53,13 +53,14 @@ struct RunConfigFileTests {
     #expect {
       try RunConfigFile.settings(unknown)
     } throws: { error in
-      (error as? CLIError)?.message(.flag).hasPrefix("\(unknown): unknown key epsilom; allowed: task, data")
-        == true
+      (error as? CLIError)?.message(.flag).hasPrefix(
+        "\(unknown):2: unknown key \"epsilom\"; allowed keys are accountant, adaptive_clipping") == true
     }
     #expect {
       try RunConfigFile.configuration(mistyped)
     } throws: { error in
-      (error as? CLIError)?.message(.flag).contains("'many' is invalid for '--rounds") == true
+      (error as? CLIError)?.message(.flag)
+        == "\(mistyped):1: rounds must be an integer; got the string \"many\"."
     }
     #expect {
       try RunConfigFile.configuration(invalid)

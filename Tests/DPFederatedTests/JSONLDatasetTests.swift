@@ -377,4 +377,58 @@ final class JSONLDatasetTests {
     let (evaluationFile, _, _) = try malformed(training: good, evaluation: empty)
     #expect(evaluationFile == empty.relativePath)
   }
+
+  // MARK: Bounds (issue 14)
+
+  @Test("a huge integer label is refused naming the line and the limit, not an overflow")
+  func hugeLabels() throws {
+    let file = try write([
+      #"{"user_id": 1, "label": 0, "features": [1]}"#,
+      #"{"user_id": 2, "label": 9223372036854775807, "features": [1]}"#,
+      #"{"user_id": 3, "label": 1e9, "features": [1]}"#,
+    ])
+    let (name, line, reason) = try malformed(training: file)
+    #expect(name == file.relativePath && line == 2)
+    #expect(
+      reason
+        == "label must be a class id below 10000, dpfl's limit on classes (got 9223372036854775807); "
+        + "\(file.relativePath):3: label must be a class id below 10000, dpfl's limit on classes "
+        + "(got 1000000000)")
+  }
+
+  @Test("more distinct class names than the limit are refused at the first one too many")
+  func tooManyNames() throws {
+    let lines = (0...JSONLDataset.maximumClassCount).map {
+      #"{"user_id": 1, "label": "c\#($0)", "text": "x"}"#
+    }
+    let file = try write(lines)
+    let (_, line, reason) = try malformed(training: file)
+    #expect(line == JSONLDataset.maximumClassCount + 1)
+    #expect(
+      reason == "label \"c\(JSONLDataset.maximumClassCount)\" would be class 10001; a dataset "
+        + "must have at most 10000 classes")
+  }
+
+  @Test("deep nesting and out-of-range numbers say what is wrong and at which column")
+  func strictDetail() throws {
+    let deep = String(repeating: "[", count: 600) + String(repeating: "]", count: 600)
+    let file = try write([#"{"user_id": 1, "label": 0, "features": "# + deep + "}"])
+    let (_, _, reason) = try malformed(training: file)
+    #expect(reason == "the line is not valid JSON (nesting deeper than 512 levels at column 551)")
+  }
+
+  @Test(
+    "invalid UTF-8 where a key belongs is a malformed line, not a trap in Foundation's JSON5 scanner"
+  )
+  func invalidUTF8Key() throws {
+    // Found by Scripts/fuzz (jsonl): JSON5Scanner traps in _decodeScalars on these bytes.
+    let url = directory.appendingPathComponent("train.jsonl")
+    var bytes = Data(#"{"user_id": 2, "label": 1, "#.utf8)
+    bytes.append(contentsOf: [UInt8](repeating: 0xFC, count: 8))
+    bytes.append(contentsOf: Data(#""text": "y"}"#.utf8) + Data("\n".utf8))
+    try bytes.write(to: url)
+    let (_, line, reason) = try malformed(training: url)
+    #expect(line == 1)
+    #expect(reason == "the line is not valid JSON (expected a string key at column 28)")
+  }
 }

@@ -1,6 +1,6 @@
 import DPFederated
+import DPModel
 import Foundation
-import TOMLKit
 
 /// A TOML run config (`--config run.toml`): the settings of ``FederatedConfiguration`` by
 /// their keys (the flag names in snake_case), every key optional. `dpfl train` expands
@@ -16,40 +16,71 @@ import TOMLKit
 /// noise_cohort_size = 1_000
 /// ```
 enum RunConfigFile {
-  /// The file's settings.
-  /// - Throws: ``CLIError/unreadableFile(path:reason:)`` or
-  ///   ``CLIError/malformedFile(path:reason:)`` naming the line, an unknown key (with the
-  ///   allowed ones) or a value that is not a string, number or boolean.
+  /// The file's settings (``FlatTOML``), each checked against the kind of value its setting
+  /// takes.
+  /// - Throws: ``CLIError/unreadableFile(path:reason:)``, or
+  ///   ``CLIError/malformedFile(path:reason:)`` with the path as `path:line` for a syntax
+  ///   error, an unknown key or a value of the wrong kind.
   static func settings(_ path: String) throws(CLIError) -> [String: SettingValue] {
-    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-      throw .unreadableFile(path: path, reason: "no such file, or not UTF-8 text")
+    guard let data = FileManager.default.contents(atPath: path) else {
+      throw .unreadableFile(path: path, reason: "no such file, or not readable.")
     }
-    let table: TOMLTable
-    do { table = try TOMLTable(string: text) } catch let error as TOMLParseError {
-      throw .malformedFile(path: path, reason: "line \(error.source.begin.line): \(error.description)")
-    } catch {
-      throw .malformedFile(path: path, reason: "\(error)")
+    guard let text = String(validating: data, as: UTF8.self) else {
+      throw .unreadableFile(path: path, reason: "the file is not UTF-8 text.")
     }
-    let allowed = FederatedConfiguration.settingKeys
+    return try settings(text: text, path: path)
+  }
+
+  /// ``settings(_:)`` of text already read; `path` names it in errors.
+  static func settings(text: String, path: String) throws(CLIError) -> [String: SettingValue] {
+    let entries: [FlatTOML.Entry]
+    do { entries = try FlatTOML.parse(text) } catch {
+      throw .malformedFile(path: "\(path):\(error.line)", reason: error.message + ".")
+    }
+    let kinds = FederatedConfiguration.settingKinds
     var settings: [String: SettingValue] = [:]
-    for (key, value) in table {
-      guard allowed.contains(key) else {
+    for entry in entries {
+      guard let kind = kinds[entry.key] else {
         throw .malformedFile(
-          path: path, reason: "unknown key \(key); allowed: \(allowed.joined(separator: ", "))")
+          path: "\(path):\(entry.line)",
+          reason:
+            "unknown key \(MessageText.quoted(entry.key)); allowed keys are \(FederatedConfiguration.settingKeys.sorted().joined(separator: ", ")).")
       }
-      if let bool = value.bool {
-        settings[key] = .boolean(bool)
-      } else if let int = value.int {
-        settings[key] = .integer(int)
-      } else if let double = value.double {
-        settings[key] = .number(double)
-      } else if let string = value.string {
-        settings[key] = .text(string)
-      } else {
-        throw .malformedFile(path: path, reason: "\(key) must be a string, number or boolean")
+      guard let value = value(entry.value, as: kind) else {
+        throw .malformedFile(
+          path: "\(path):\(entry.line)",
+          reason: "\(entry.key) must be \(describe(kind)); got \(entry.value.summary).")
       }
+      settings[entry.key] = value
     }
     return settings
+  }
+
+  /// The setting a file's value gives, if it is of the kind the setting takes (an integer
+  /// is a fine number; a float is never an integer).
+  static func value(_ value: FlatTOML.Value, as kind: SettingKind) -> SettingValue? {
+    switch (kind, value) {
+    case (.boolean, .boolean(let flag)): return .boolean(flag)
+    case (.integer, .integer(let integer)): return .integer(Int(integer))
+    case (.unsigned, .integer(let integer)) where integer >= 0: return .unsigned(UInt64(integer))
+    case (.number, .integer(let integer)): return .number(Double(integer))
+    case (.number, .float(let number)): return .number(number)
+    case (.text, .string(let text)): return .text(text)
+    case (.choice(let names), .string(let text)) where names.contains(text): return .text(text)
+    default: return nil
+    }
+  }
+
+  /// What a kind of setting must be, for messages.
+  static func describe(_ kind: SettingKind) -> String {
+    switch kind {
+    case .boolean: "true or false"
+    case .integer: "an integer"
+    case .unsigned: "an integer ≥ 0"
+    case .number: "a number"
+    case .text: "a string"
+    case .choice(let names): "one of \(names.joined(separator: ", "))"
+    }
   }
 
   /// The configuration a file gives, flags in `overrides` taking precedence.

@@ -1,3 +1,5 @@
+import DPModel
+
 /// One value of a flat JSON object, as read from a batch line.
 enum JSONScalar: Decodable, Equatable, Sendable {
   case number(Double)
@@ -6,6 +8,45 @@ enum JSONScalar: Decodable, Equatable, Sendable {
   case null
   /// An array or object, which no query field accepts.
   case nested
+
+  /// The members of one batch line, read strictly (``StrictJSON``): a line must be one
+  /// JSON object; a key given twice is refused (its meaning would be ambiguous), and a
+  /// number too large for a Double (`1e400`) is refused naming its key.
+  ///
+  /// - Throws: ``CLIError/malformedLine(reason:)`` saying what is wrong and at which column;
+  ///   ``CLIError/malformedField(key:reason:)`` for a number out of range.
+  static func object(line: ArraySlice<UInt8>) throws(CLIError) -> [String: JSONScalar] {
+    let bytes = Array(line)
+    let value: StrictJSON.Value
+    do {
+      value = try StrictJSON.parse(bytes, options: StrictJSON.Options(rejectsDuplicateKeys: true))
+    } catch {
+      let column = StrictJSON.lineAndColumn(of: error.offset, in: bytes).column
+      throw .malformedLine(reason: "\(error.message) at column \(column).")
+    }
+    guard case .object(let members) = value else {
+      throw .malformedLine(reason: "the line must be a JSON object; got \(value.summary).")
+    }
+    var object: [String: JSONScalar] = [:]
+    for (key, member) in members {
+      switch member {
+      case .number(let text):
+        guard let number = Double(text), number.isFinite else {
+          throw .malformedField(
+            key: key,
+            reason:
+              "the number \(MessageText.truncated(text)) is out of range (a Double holds magnitudes up to 1.8e308)."
+          )
+        }
+        object[key] = .number(number)
+      case .string(let text): object[key] = .string(text)
+      case .bool(let flag): object[key] = .bool(flag)
+      case .null: object[key] = .null
+      case .array, .object: object[key] = .nested
+      }
+    }
+    return object
+  }
 
   init(from decoder: any Decoder) throws {
     let container = try decoder.singleValueContainer()
@@ -29,7 +70,7 @@ enum JSONScalar: Decodable, Equatable, Sendable {
     case .number(let value): return value
     case .string(let text):
       if let value = Double(text), !value.isFinite { return value }
-      throw .malformedField(key: key, reason: "expected a number; got \"\(text)\".")
+      throw .malformedField(key: key, reason: "expected a number; got \(MessageText.quoted(text)).")
     case .bool(let value):
       throw .malformedField(key: key, reason: "expected a number; got \(value).")
     case .null: throw .malformedField(key: key, reason: "expected a number; got null.")
@@ -55,7 +96,8 @@ enum JSONScalar: Decodable, Equatable, Sendable {
       throw .malformedField(key: key, reason: "expected one of \(allowed).")
     }
     guard let value = Choice(rawValue: text) else {
-      throw .malformedField(key: key, reason: "expected one of \(allowed); got \"\(text)\".")
+      throw .malformedField(
+        key: key, reason: "expected one of \(allowed); got \(MessageText.quoted(text)).")
     }
     return value
   }

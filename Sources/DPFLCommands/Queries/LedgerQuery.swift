@@ -1,4 +1,5 @@
 import Accountants
+import DPModel
 import Foundation
 
 /// A validated `dpfl account --ledger FILE` query: re-account a ledger (the `DPEvent` JSON
@@ -33,13 +34,26 @@ struct LedgerQuery: Sendable {
       throw .conflict(
         .accountant, .conversion, reason: "the moments accountant uses the classic conversion.")
     }
-    let data = try Self.read(path)
+    ledger = try Self.decodeLedger(try Self.read(path), source: path == "-" ? "stdin" : path)
+  }
+
+  /// The ledger in `data`, read strictly (``StrictJSON/decode(_:from:source:decoder:)``): a
+  /// repeated key, a number out of range, nesting deeper than 256 levels or a field of the
+  /// wrong type is refused with the line, column and key path.
+  /// - Throws: ``CLIError/malformedFile(path:reason:)`` naming `source:line:column`.
+  static func decodeLedger(_ data: Data, source: String) throws(CLIError) -> DPEvent {
     do {
-      ledger = try JSONDecoder().decode(DPEvent.self, from: data)
+      return try StrictJSON.decode(DPEvent.self, from: data, source: source)
+    } catch let error as ModelError {
+      guard case .malformedJSON(let file, let line, let column, let reason) = error else {
+        throw .malformedFile(path: source, reason: error.description)
+      }
+      throw .malformedFile(
+        path: line > 0 ? "\(file):\(line):\(column)" : file,
+        reason: "not a DPEvent ledger: \(reason).")
     } catch {
       throw .malformedFile(
-        path: path == "-" ? "stdin" : path,
-        reason: "not a DPEvent ledger (\(Self.describe(error))).")
+        path: source, reason: "not a DPEvent ledger: \(MessageText.truncated("\(error)")).")
     }
   }
 
@@ -64,25 +78,6 @@ struct LedgerQuery: Sendable {
       throw .unreadableFile(path: path, reason: "no such file, or not readable.")
     }
     return data
-  }
-
-  /// A one-line reason for a decoding error: what was wrong and where.
-  private static func describe(_ error: any Error) -> String {
-    guard let decoding = error as? DecodingError else { return "\(error)" }
-    func place(_ context: DecodingError.Context) -> String {
-      let path = context.codingPath.map(\.stringValue).joined(separator: ".")
-      return path.isEmpty ? "" : " at \(path)"
-    }
-    switch decoding {
-    case .keyNotFound(let key, let context):
-      return "missing \"\(key.stringValue)\"\(place(context))"
-    case .typeMismatch(let type, let context), .valueNotFound(let type, let context):
-      return "expected \(type)\(place(context))"
-    case .dataCorrupted(let context):
-      return "\(context.debugDescription)\(place(context))"
-    @unknown default:
-      return "\(decoding)"
-    }
   }
 }
 

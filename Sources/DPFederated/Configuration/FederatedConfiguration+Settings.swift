@@ -47,12 +47,34 @@ public enum SettingValue: Equatable, Sendable, Codable {
   }
 }
 
+/// What kind of value a setting takes (for checking a settings file line by line).
+public enum SettingKind: Equatable, Sendable {
+  case boolean
+  case integer
+  case unsigned
+  case number
+  case text
+  /// One of these names.
+  case choice([String])
+}
+
 /// The property wrappers a configuration's settings are stored in.
 private protocol SettingStorage {
   var storedValue: Any { get }
+  static var valueType: Any.Type { get }
 }
-extension Option: SettingStorage { fileprivate var storedValue: Any { wrappedValue } }
-extension Flag: SettingStorage { fileprivate var storedValue: Any { wrappedValue } }
+extension Option: SettingStorage {
+  fileprivate var storedValue: Any { wrappedValue }
+  fileprivate static var valueType: Any.Type { Value.self }
+}
+extension Flag: SettingStorage {
+  fileprivate var storedValue: Any { wrappedValue }
+  fileprivate static var valueType: Any.Type { Value.self }
+}
+
+/// `Optional`, seen through its wrapped type.
+private protocol OptionalType { static var wrapped: Any.Type { get } }
+extension Optional: OptionalType { fileprivate static var wrapped: Any.Type { Wrapped.self } }
 
 extension FederatedConfiguration {
   /// Every setting that has a value, by key (the property name in snake_case: the TOML and
@@ -73,6 +95,31 @@ extension FederatedConfiguration {
     Mirror(reflecting: defaults).children.compactMap { child in
       guard let label = child.label, child.value is SettingStorage else { return nil }
       return key(property: String(label.dropFirst()))
+    }
+  }
+
+  /// The kind of value each setting takes, by key.
+  public static var settingKinds: [String: SettingKind] {
+    var kinds: [String: SettingKind] = [:]
+    for child in Mirror(reflecting: defaults).children {
+      guard let label = child.label, let storage = child.value as? SettingStorage else { continue }
+      var type = Swift.type(of: storage).valueType
+      if let optional = type as? OptionalType.Type { type = optional.wrapped }
+      kinds[key(property: String(label.dropFirst()))] = kind(of: type)
+    }
+    return kinds
+  }
+
+  private static func kind(of type: Any.Type) -> SettingKind {
+    switch type {
+    case is Bool.Type: return .boolean
+    case is Int.Type: return .integer
+    case is UInt64.Type: return .unsigned
+    case is Double.Type: return .number
+    case is String.Type: return .text
+    case let choices as any (CaseIterable & RawRepresentable<String>).Type:
+      return .choice(choices.names)
+    default: preconditionFailure("a setting of unsupported type \(type)")
     }
   }
 
@@ -139,4 +186,9 @@ extension FederatedConfiguration {
     default: preconditionFailure("a setting of unsupported type \(type(of: value))")
     }
   }
+}
+
+extension CaseIterable where Self: RawRepresentable<String> {
+  /// The names of the cases, in declaration order.
+  fileprivate static var names: [String] { allCases.map(\.rawValue) }
 }

@@ -10,7 +10,8 @@ import Foundation
 /// ```
 /// - `user_id`: a string or an integer (`17` and `"17"` are the same user). Lines are grouped
 ///   into users in the order each user first appears, so the result never depends on hashing.
-/// - `label`: an integer class id ≥ 0, or a non-empty class name. Names are numbered in sorted
+/// - `label`: an integer class id in 0..<``maximumClassCount``, or a non-empty class name (at
+///   most ``maximumClassCount`` distinct names). Names are numbered in sorted
 ///   order (`String`'s `<`) over the training and evaluation files together, and returned in
 ///   ``Loaded/classNames``. All lines use the same kind of label.
 /// - exactly one of `text` (a string, for text models) or `features` (a non-empty array of
@@ -28,6 +29,12 @@ import Foundation
 public enum JSONLDataset {
   /// The most malformed lines one error lists; the rest are counted.
   public static let reportedLineLimit = 20
+
+  /// The most classes a dataset may have: integer labels are below it, and at most this
+  /// many distinct class names are used. A model's head has one row per class, so an
+  /// unbounded label (`1e9`, `9223372036854775807`) would otherwise size the head from
+  /// one line of data (a 512 GB allocation, or an overflow).
+  public static let maximumClassCount = 10_000
 
   /// A loaded task, of the kind the files hold.
   public enum Examples: Sendable {
@@ -270,7 +277,10 @@ extension JSONLDataset {
         decoded = try strict.decode(Line.self, from: bytes)
       } catch {
         // Not JSON. If it is JSON5 with NaN or ±Infinity, say so; otherwise say where.
-        if let line = try? lenient.decode(Line.self, from: bytes), line.hasNonFiniteFeatures {
+        if Self.mayHoldNonFiniteNumbers(bytes),
+          let line = try? lenient.decode(Line.self, from: bytes),
+          line.hasNonFiniteFeatures
+        {
           decoded = line
         } else {
           problems.add(file: file, line: number, ["the line is not valid JSON\(detail(bytes))"])
@@ -337,6 +347,14 @@ extension JSONLDataset {
       case .name(let name):
         if let index = nameIndex[name] {
           users.labels[user].append(index)
+        } else if names.count == JSONLDataset.maximumClassCount {
+          problems.add(
+            file: file, line: number,
+            [
+              "label \(Described.quoted(name)) would be class \(names.count + 1); a dataset must "
+                + "have at most \(JSONLDataset.maximumClassCount) classes"
+            ])
+          return
         } else {
           nameIndex[name] = names.count
           users.labels[user].append(names.count)
@@ -350,19 +368,28 @@ extension JSONLDataset {
       users.exampleCount += 1
     }
 
-    /// Where the JSON breaks, as Foundation's parser words it (" (invalid value around
-    /// character 9)"); the decoder above does not say.
+    /// Whether a line that is not JSON is worth a second, JSON5 reading: it is UTF-8 and
+    /// holds `NaN` or `Infinity`. Foundation's JSON5 scanner traps (a fatal error in
+    /// `BufferView._decodeScalars`) on invalid UTF-8 where it expects an unquoted key, so
+    /// such a line must never reach it.
+    static func mayHoldNonFiniteNumbers(_ bytes: Data) -> Bool {
+      guard let text = String(validating: bytes, as: UTF8.self) else { return false }
+      return text.contains("NaN") || text.contains("Infinity")
+    }
+
+    /// What is wrong with a line that does not decode, and at which column, from a strict
+    /// reading (``StrictJSON``): " (nesting deeper than 512 levels at column 513)", " (the
+    /// number 1e400 is out of range … at column 12)"; empty if the strict reading finds
+    /// nothing.
     func detail(_ bytes: Data) -> String {
+      let array = [UInt8](bytes)
       do {
-        _ = try JSONSerialization.jsonObject(with: bytes, options: [.fragmentsAllowed])
+        _ = try StrictJSON.parse(
+          array, options: StrictJSON.Options(maximumDepth: 512, rejectsOutOfRangeNumbers: true))
         return ""
       } catch {
-        guard
-          var text = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String,
-          let first = text.first
-        else { return "" }
-        if text.hasSuffix(".") { text.removeLast() }
-        return " (" + first.lowercased() + text.dropFirst() + ")"
+        let column = StrictJSON.lineAndColumn(of: error.offset, in: array).column
+        return " (\(error.message) at column \(column))"
       }
     }
   }
@@ -458,7 +485,15 @@ extension JSONLDataset {
       if !container.contains(.label) {
         problems.append("label is missing")
       } else if let id = try? container.decode(Int.self, forKey: .label) {
-        if id >= 0 { label = .id(id) } else { problems.append("label must be ≥ 0 (got \(id))") }
+        if id < 0 {
+          problems.append("label must be ≥ 0 (got \(id))")
+        } else if id >= JSONLDataset.maximumClassCount {
+          problems.append(
+            "label must be a class id below \(JSONLDataset.maximumClassCount), dpfl's limit on "
+              + "classes (got \(id))")
+        } else {
+          label = .id(id)
+        }
       } else if let name = try? container.decode(String.self, forKey: .label) {
         if !name.isEmpty { label = .name(name) } else { problems.append("label must not be empty") }
       } else {

@@ -1,46 +1,20 @@
+import DPModel
 import Foundation
 
-#if canImport(Glibc)
-  import Glibc
-#endif
-
-/// Crash-safe file replacement: write a temporary file in the same folder, fsync it,
-/// rename it over the target, fsync the folder. A reader (or a resumed run) sees the old
-/// file or the new one, never a torn one, and a completed write survives power loss.
+/// Crash-safe file replacement for the run folder, through DPModel's ``DurableFile``: a
+/// temporary file created in the same folder under a fresh random name with
+/// `O_CREAT | O_EXCL | O_NOFOLLOW` (a planted file or symbolic link is never followed),
+/// mode 0644 whatever the umask, fsync, rename over the target (a link there is replaced,
+/// not followed), fsync of the folder. A reader (or a resumed run) sees the old file or
+/// the new one, never a torn one, and a completed write survives power loss.
 enum AtomicFile {
   /// Replaces `url`'s contents with `data`.
   /// - Throws: ``FederatedError/runFolder(path:reason:)`` naming the file and the errno.
   static func write(_ data: Data, to url: URL) throws {
-    let folder = url.deletingLastPathComponent().path
-    let temporary = folder + "/." + url.lastPathComponent + ".tmp-\(getpid())"
-    func fail(_ step: String) -> FederatedError {
-      .runFolder(path: url.path, reason: "\(step) failed: \(String(cString: strerror(errno)))")
-    }
-    let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-    guard descriptor >= 0 else { throw fail("creating \(temporary)") }
-    let written = data.withUnsafeBytes { buffer -> Bool in
-      var offset = 0
-      while offset < buffer.count {
-        let count = Glibc.write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
-        if count <= 0 { return false }
-        offset += count
-      }
-      return true
-    }
-    guard written, fsync(descriptor) == 0 else {
-      close(descriptor)
-      unlink(temporary)
-      throw fail("writing")
-    }
-    close(descriptor)
-    guard rename(temporary, url.path) == 0 else {
-      unlink(temporary)
-      throw fail("renaming")
-    }
-    let folderDescriptor = open(folder, O_RDONLY)
-    if folderDescriptor >= 0 {
-      fsync(folderDescriptor)
-      close(folderDescriptor)
+    do {
+      try DurableFile.write(data, to: url)
+    } catch ModelError.fileUnwritable(_, let reason) {
+      throw FederatedError.runFolder(path: url.path, reason: reason)
     }
   }
 }

@@ -1,4 +1,5 @@
 import Accountants
+import DPModel
 import Foundation
 
 /// The folder a training run owns, writes, and reads back to resume:
@@ -89,12 +90,21 @@ public struct RunFolder: Sendable {
     return encoder
   }()
 
-  static let decoder: JSONDecoder = {
-    let decoder = JSONDecoder()
-    decoder.nonConformingFloatDecodingStrategy = .convertFromString(
-      positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-    return decoder
-  }()
+  /// How the folder's JSON is read back: strictly (``DPModel/StrictJSON``; a repeated key,
+  /// an out-of-range number or a wrong type is refused with its line and column), with
+  /// non-finite numbers as the encoder writes them.
+  static let readingOptions = StrictJSON.DecodingOptions(
+    nonFiniteStrings: (positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan"))
+
+  /// `data` of `file` decoded strictly.
+  /// - Throws: ``FederatedError/runFolder(path:reason:)`` saying where and what is wrong.
+  func decode<T: Decodable>(_ type: T.Type, from data: Data, file: String) throws -> T {
+    do {
+      return try StrictJSON.decode(type, from: data, source: file, options: Self.readingOptions)
+    } catch let error as ModelError {
+      throw FederatedError.runFolder(path: url.path, reason: error.description)
+    }
+  }
 
   /// Writes `value` as JSON to `file`, atomically, its checksum first.
   public func write<T: Encodable>(_ value: T, to file: File) throws {
@@ -115,9 +125,7 @@ public struct RunFolder: Sendable {
   /// Reads `file` as JSON, or `nil` if it does not exist.
   public func read<T: Decodable>(_ type: T.Type, from file: File) throws -> T? {
     guard let data = FileManager.default.contents(atPath: path(file).path) else { return nil }
-    do { return try Self.decoder.decode(type, from: data) } catch {
-      throw FederatedError.runFolder(path: path(file).path, reason: "malformed (\(error))")
-    }
+    return try decode(type, from: data, file: file.rawValue)
   }
 
   /// The run's configuration, as `config.json` records its settings (parsed and validated
@@ -148,10 +156,7 @@ public struct RunFolder: Sendable {
   public func readMetrics() throws -> [RoundMetrics] {
     guard let data = FileManager.default.contents(atPath: path(.metrics).path) else { return [] }
     return try data.split(separator: UInt8(ascii: "\n")).enumerated().map { index, line in
-      do { return try Self.decoder.decode(RoundMetrics.self, from: Data(line)) } catch {
-        throw FederatedError.malformedData(
-          file: path(.metrics).path, line: index + 1, reason: "\(error)")
-      }
+      try decode(RoundMetrics.self, from: Data(line), file: "\(File.metrics.rawValue) line \(index + 1)")
     }
   }
 }

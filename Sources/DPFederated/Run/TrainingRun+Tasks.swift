@@ -21,6 +21,7 @@ extension TrainingRun {
     var encoder = try BertEncoder<Float>(
       folder: assets.miniLM, layers: configuration.layers,
       adapters: configuration.adapterConfiguration)
+    try tokenizer.checkFits(modelVocabularySize: encoder.configuration.vocabSize)
     if configuration.method == .full { encoder.trainAllProjections() }
     var dataset = dataset
     var generator = Xoshiro256StarStar(seed: configuration.seed ^ 0x6576_616C)

@@ -80,8 +80,10 @@ public enum PEFTAdapter {
       try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
       let encoder = JSONEncoder()
       encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-      try encoder.encode(configuration).write(
-        to: folder.appendingPathComponent(configurationFile), options: .atomic)
+      try DurableFile.write(
+        encoder.encode(configuration), to: folder.appendingPathComponent(configurationFile))
+    } catch let error as ModelError {
+      throw error
     } catch {
       throw ModelError.fileUnwritable(
         file: folder.appendingPathComponent(configurationFile).path,

@@ -2,7 +2,9 @@ extension Safetensors.Contents {
   /// The floating-point tensor `name` as a `rows × columns` matrix (a vector is 1 × n).
   /// - Throws: ``ModelError/tensorNotFound(file:tensor:)``,
   ///   ``ModelError/unexpectedDType(tensor:expected:actual:)`` for integer tensors,
-  ///   ``ModelError/unexpectedShape(file:tensor:expected:actual:)``.
+  ///   ``ModelError/unexpectedShape(file:tensor:expected:actual:)``,
+  ///   ``ModelError/nonFiniteWeight(file:tensor:index:value:)`` for a NaN or infinite element
+  ///   (a pre-trained weight is never one; a model holding one would compute NaN, or trap).
   public func matrix<Scalar: BLASScalar>(
     _ name: String, rows: Int, columns: Int, as _: Scalar.Type = Scalar.self
   ) throws -> Matrix<Scalar> {
@@ -11,7 +13,8 @@ extension Safetensors.Contents {
       throw ModelError.unexpectedDType(
         tensor: name, expected: "a floating-point dtype", actual: tensor.dtype)
     }
-    guard tensor.shape.reduce(1, *) == rows * columns,
+    let (elementCount, overflow) = rows.multipliedReportingOverflow(by: columns)
+    guard !overflow, tensor.shape.reduce(1, *) == elementCount,
       tensor.shape == [rows, columns] || tensor.shape == [columns] && rows == 1
     else {
       throw ModelError.unexpectedShape(
@@ -21,6 +24,10 @@ extension Safetensors.Contents {
     let values: [Scalar] =
       Scalar.self == Double.self
       ? tensor.doubleValues().map { Scalar($0) } : tensor.floatValues().map { Scalar($0) }
+    if let index = values.firstIndex(where: { !$0.isFinite }) {
+      throw ModelError.nonFiniteWeight(
+        file: source, tensor: name, index: index, value: "\(values[index])")
+    }
     return Matrix(rows: rows, columns: columns, values: values)
   }
 

@@ -139,20 +139,16 @@ public enum Safetensors {
     return data
   }
 
-  /// Writes ``encode(_:metadata:)``'s bytes to `url` atomically (a temporary file, then a
-  /// rename), so a reader never sees half a file.
+  /// Writes ``encode(_:metadata:)``'s bytes to `url` through ``DurableFile``: a new
+  /// temporary file (never a link followed), fsync, rename, fsync of the folder; mode 0644.
+  /// A reader never sees half a file, and a completed write survives a crash.
   ///
   /// - Throws: ``ModelError/fileUnwritable(file:reason:)`` when the file cannot be written.
   /// - Precondition: as for ``encode(_:metadata:)``.
   public static func write(_ tensors: [Tensor], metadata: [String: String] = [:], to url: URL)
     throws
   {
-    let data = encode(tensors, metadata: metadata)
-    do {
-      try data.write(to: url, options: .atomic)
-    } catch {
-      throw ModelError.fileUnwritable(file: url.path, reason: error.localizedDescription)
-    }
+    try DurableFile.write(encode(tensors, metadata: metadata), to: url)
   }
 
   /// `text` as a JSON string literal, escaped as serde_json (the reference writer) does:
@@ -263,10 +259,11 @@ extension Safetensors {
       for (key, item) in pairs {
         guard case .string(let text) = item else {
           throw ModelError.malformedMetadata(
-            file: file, reason: "\(item.summary) for key \"\(key)\"")
+            file: file, reason: "\(item.summary) for key \(MessageText.quoted(key))")
         }
         guard result.updateValue(text, forKey: key) == nil else {
-          throw ModelError.malformedMetadata(file: file, reason: "key \"\(key)\" twice")
+          throw ModelError.malformedMetadata(
+            file: file, reason: "key \(MessageText.quoted(key)) twice")
         }
       }
       return result
@@ -278,13 +275,14 @@ extension Safetensors {
       throws -> Entry
     {
       func malformed(_ reason: String) -> ModelError {
-        .malformedHeader(file: file, reason: "\(reason) in the entry for tensor \"\(name)\"")
+        .malformedHeader(
+          file: file, reason: "\(reason) in the entry for tensor \(MessageText.quoted(name))")
       }
       guard case .object(let fields) = value else { throw malformed(value.summary) }
       var byKey: [String: StrictJSON.Value] = [:]
       for (key, field) in fields {
         guard byKey.updateValue(field, forKey: key) == nil else {
-          throw malformed("key \"\(key)\" twice")
+          throw malformed("key \(MessageText.quoted(key)) twice")
         }
       }
       // Unknown keys are ignored, as the reference reader does.

@@ -5,9 +5,9 @@
 /// reader keeps every object's members in order (callers check for repeats), keeps numbers
 /// as their literal text (so 64-bit offsets are converted exactly, and "1.0" is not taken
 /// for an integer), and bounds nesting so that hostile input cannot exhaust the stack.
-enum StrictJSON {
+public enum StrictJSON {
   /// A parsed JSON value.
-  indirect enum Value: Equatable {
+  public indirect enum Value: Equatable, Sendable {
     /// Members in document order, repeats included.
     case object([(key: String, value: Value)])
     case array([Value])
@@ -17,7 +17,7 @@ enum StrictJSON {
     case bool(Bool)
     case null
 
-    static func == (lhs: Value, rhs: Value) -> Bool {
+    public static func == (lhs: Value, rhs: Value) -> Bool {
       switch (lhs, rhs) {
       case (.object(let l), .object(let r)):
         l.count == r.count && zip(l, r).allSatisfy { $0.key == $1.key && $0.value == $1.value }
@@ -31,12 +31,12 @@ enum StrictJSON {
     }
 
     /// The kind of value, for error messages ("an array", "the number 1.5").
-    var summary: String {
+    public var summary: String {
       switch self {
       case .object: "an object"
       case .array: "an array"
-      case .string(let text): "the string \"\(text)\""
-      case .number(let text): "the number \(text)"
+      case .string(let text): "the string \(MessageText.quoted(text))"
+      case .number(let text): "the number \(MessageText.truncated(text))"
       case .bool(let flag): "\(flag)"
       case .null: "null"
       }
@@ -44,44 +44,111 @@ enum StrictJSON {
 
     /// The value as an `Int` if it is an integer literal (no fraction or exponent) that
     /// fits; otherwise nil.
-    var integer: Int? {
+    public var integer: Int? {
       guard case .number(let text) = self else { return nil }
       return Int(text)
     }
   }
 
   /// Why a document is not JSON, with the byte offset where reading stopped.
-  struct SyntaxError: Error, Equatable {
-    var message: String
-    var offset: Int
+  public struct SyntaxError: Error, Equatable, Sendable {
+    /// What is wrong.
+    public var message: String
+    /// The byte offset where reading stopped.
+    public var offset: Int
 
-    var description: String { "\(message) at byte \(offset)" }
+    /// The message and the offset.
+    public var description: String { "\(message) at byte \(offset)" }
   }
 
   /// Most levels of nested arrays and objects accepted; a safetensors header needs 3.
-  static let maximumDepth = 64
+  public static let maximumDepth = 64
+
+  /// What a parse refuses beyond RFC 8259 syntax.
+  public struct Options: Equatable, Sendable {
+    /// Most levels of nested arrays and objects.
+    public var maximumDepth = StrictJSON.maximumDepth
+    /// Refuse an object that names a key twice (RFC 8259 leaves the meaning undefined;
+    /// Foundation keeps one of the two values, Python the last).
+    public var rejectsDuplicateKeys = false
+    /// Refuse a number whose magnitude does not fit in a Double (`1e400`), which a decoder
+    /// would otherwise report as a type mismatch or read as infinity.
+    public var rejectsOutOfRangeNumbers = false
+
+    /// Options with every check named; the defaults are the safetensors header's.
+    public init(
+      maximumDepth: Int = StrictJSON.maximumDepth, rejectsDuplicateKeys: Bool = false,
+      rejectsOutOfRangeNumbers: Bool = false
+    ) {
+      self.maximumDepth = maximumDepth
+      self.rejectsDuplicateKeys = rejectsDuplicateKeys
+      self.rejectsOutOfRangeNumbers = rejectsOutOfRangeNumbers
+    }
+  }
 
   /// Parses one JSON value from `bytes`, allowing whitespace (the format's space padding)
   /// before and after it.
   ///
   /// - Throws: ``SyntaxError`` for anything that is not exactly one JSON value, including
-  ///   invalid UTF-8 inside strings and lone surrogate escapes.
-  static func parse(_ bytes: [UInt8]) throws(SyntaxError) -> Value {
-    var reader = Reader(bytes: bytes)
-    reader.skipWhitespace()
-    let value = try reader.value(depth: 0)
-    reader.skipWhitespace()
-    guard reader.position == bytes.count else {
-      throw reader.error("unexpected content after the JSON value")
+  ///   invalid UTF-8 inside strings and lone surrogate escapes, and for what `options`
+  ///   refuses.
+  public static func parse(_ bytes: [UInt8], options: Options = Options()) throws(SyntaxError)
+    -> Value
+  {
+    var reader = Reader(bytes: bytes, options: options)
+    return try reader.document()
+  }
+
+  /// The byte offset where the value at `path` begins (object keys as strings, array
+  /// indices as integers), or where the deepest existing part of `path` begins when the
+  /// rest is absent; nil when `bytes` is not JSON. Used to say where a decoding error is.
+  static func offset(of path: [PathComponent], in bytes: [UInt8]) -> Int? {
+    var reader = Reader(bytes: bytes, options: Options(maximumDepth: Int.max / 2))
+    reader.target = path
+    guard (try? reader.document()) != nil else { return nil }
+    return reader.found?.offset
+  }
+
+  /// One step of a path into a document.
+  enum PathComponent: Equatable {
+    case key(String)
+    case index(Int)
+  }
+
+  /// The 1-based line and column (in bytes) of `offset`; lines end at `\n`.
+  public static func lineAndColumn(of offset: Int, in bytes: [UInt8]) -> (line: Int, column: Int) {
+    var line = 1
+    var lineStart = 0
+    for index in 0..<min(offset, bytes.count) where bytes[index] == 0x0A {
+      line += 1
+      lineStart = index + 1
     }
-    return value
+    return (line, offset - lineStart + 1)
   }
 
   private struct Reader {
     let bytes: [UInt8]
+    let options: Options
     var position = 0
+    /// With a target, the path to the current value and the deepest match so far.
+    var target: [PathComponent]?
+    var path: [PathComponent] = []
+    var found: (depth: Int, offset: Int)?
 
-    init(bytes: [UInt8]) { self.bytes = bytes }
+    init(bytes: [UInt8], options: Options) {
+      self.bytes = bytes
+      self.options = options
+    }
+
+    mutating func document() throws(SyntaxError) -> Value {
+      skipWhitespace()
+      let value = try value(depth: 0)
+      skipWhitespace()
+      guard position == bytes.count else {
+        throw error("unexpected content after the JSON value")
+      }
+      return value
+    }
 
     func error(_ message: String) -> SyntaxError {
       SyntaxError(message: message, offset: position)
@@ -100,10 +167,19 @@ enum StrictJSON {
       position += 1
     }
 
+    /// Records where the current value starts if its path is a prefix of the target.
+    mutating func note() {
+      guard let target, path.count <= target.count, found.map({ $0.depth < path.count }) ?? true,
+        target.starts(with: path)
+      else { return }
+      found = (path.count, position)
+    }
+
     mutating func value(depth: Int) throws(SyntaxError) -> Value {
-      guard depth < StrictJSON.maximumDepth else {
-        throw error("nesting deeper than \(StrictJSON.maximumDepth)")
+      guard depth < options.maximumDepth else {
+        throw error("nesting deeper than \(options.maximumDepth) levels")
       }
+      if target != nil { note() }
       guard let byte = current else { throw error("unexpected end of input") }
       switch byte {
       case UInt8(ascii: "{"): return try object(depth: depth)
@@ -127,6 +203,7 @@ enum StrictJSON {
     mutating func object(depth: Int) throws(SyntaxError) -> Value {
       position += 1  // {
       var members: [(key: String, value: Value)] = []
+      var firstOffsets: [String: Int] = [:]
       skipWhitespace()
       if current == UInt8(ascii: "}") {
         position += 1
@@ -135,11 +212,22 @@ enum StrictJSON {
       while true {
         skipWhitespace()
         guard current == UInt8(ascii: "\"") else { throw error("expected a string key") }
+        let keyOffset = position
         let key = try string()
+        if options.rejectsDuplicateKeys {
+          if let first = firstOffsets.updateValue(keyOffset, forKey: key) {
+            let (line, column) = StrictJSON.lineAndColumn(of: first, in: bytes)
+            position = keyOffset
+            throw error(
+              "duplicate key \(MessageText.quoted(key)) (first at line \(line), column \(column))")
+          }
+        }
         skipWhitespace()
         try expect(UInt8(ascii: ":"), "':'")
         skipWhitespace()
+        if target != nil { path.append(.key(key)) }
         members.append((key, try value(depth: depth + 1)))
+        if target != nil { path.removeLast() }
         skipWhitespace()
         if current == UInt8(ascii: ",") {
           position += 1
@@ -160,7 +248,9 @@ enum StrictJSON {
       }
       while true {
         skipWhitespace()
+        if target != nil { path.append(.index(elements.count)) }
         elements.append(try value(depth: depth + 1))
+        if target != nil { path.removeLast() }
         skipWhitespace()
         if current == UInt8(ascii: ",") {
           position += 1
@@ -196,7 +286,14 @@ enum StrictJSON {
         guard isDigit(current) else { throw error("invalid number") }
         while isDigit(current) { position += 1 }
       }
-      return String(decoding: bytes[start..<position], as: UTF8.self)
+      let text = String(decoding: bytes[start..<position], as: UTF8.self)
+      if options.rejectsOutOfRangeNumbers, !(Double(text)?.isFinite ?? false) {
+        position = start
+        throw error(
+          "the number \(MessageText.truncated(text)) is out of range (a Double holds magnitudes up to 1.8e308)"
+        )
+      }
+      return text
     }
 
     mutating func string() throws(SyntaxError) -> String {

@@ -51,6 +51,8 @@ public struct WordPieceTokenizer: Sendable {
   public let separatorID: Int
   /// Id of ``paddingToken``.
   public let paddingID: Int
+  /// Where the vocabulary came from (its path, or the label given), for error messages.
+  public let source: String
 
   /// Token (as UTF-8 bytes) → id.
   private let ids: [[UInt8]: Int]
@@ -73,8 +75,18 @@ public struct WordPieceTokenizer: Sendable {
     } catch {
       throw ModelError.fileUnreadable(file: url.path, reason: error.localizedDescription)
     }
+    try self.init(vocabularyData: data, source: url.path)
+  }
+
+  /// Parses the bytes of a `vocab.txt` as ``init(vocabulary:)`` does.
+  ///
+  /// - Parameters:
+  ///   - data: the whole file.
+  ///   - source: names the vocabulary in errors.
+  /// - Throws: as ``init(vocabulary:)``.
+  public init(vocabularyData data: Data, source: String) throws {
     guard let text = String(validating: data, as: UTF8.self) else {
-      throw ModelError.fileUnreadable(file: url.path, reason: "bytes that are not UTF-8")
+      throw ModelError.fileUnreadable(file: source, reason: "bytes that are not UTF-8")
     }
     // Split on scalars: as a Character, "\r\n" is one grapheme and not equal to "\n".
     var lines = text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false)
@@ -84,7 +96,7 @@ public struct WordPieceTokenizer: Sendable {
       while let last = scalars.last, last.properties.isWhitespace { scalars.removeLast() }
       return String(scalars)
     }
-    try self.init(tokens: tokens, source: url.path)
+    try self.init(tokens: tokens, source: source)
   }
 
   /// A tokenizer over `tokens`, whose ids are their indices.
@@ -110,6 +122,7 @@ public struct WordPieceTokenizer: Sendable {
       return id
     }
     self.vocabulary = tokens
+    self.source = source
     self.ids = ids
     self.unknownID = try required(Self.unknownToken)
     self.classificationID = try required(Self.classificationToken)
@@ -124,6 +137,18 @@ public struct WordPieceTokenizer: Sendable {
       .compactMap { token in ids[Array(token.utf8)].map { (Array(token.unicodeScalars), token, $0) }
       }
       .sorted { $0.scalars.count > $1.scalars.count }
+  }
+
+  /// Checks that every id of this vocabulary has a row in a model's embedding table of
+  /// `modelVocabularySize` rows; a larger `vocab.txt` would make the encoder index past
+  /// its table on the first rare word.
+  ///
+  /// - Throws: ``ModelError/vocabularyExceedsModel(file:tokenCount:modelVocabularySize:)``.
+  public func checkFits(modelVocabularySize: Int) throws {
+    guard vocabulary.count <= modelVocabularySize else {
+      throw ModelError.vocabularyExceedsModel(
+        file: source, tokenCount: vocabulary.count, modelVocabularySize: modelVocabularySize)
+    }
   }
 
   /// The id of `token` (compared byte for byte), or nil when it is not in the vocabulary.

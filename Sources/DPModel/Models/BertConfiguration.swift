@@ -22,18 +22,17 @@ public struct BertConfiguration: Codable, Equatable, Sendable {
   public var hiddenAct: String
 
   /// Reads and checks `config.json`.
-  /// - Throws: ``ModelError/fileUnreadable(file:reason:)`` or
-  ///   ``ModelError/invalidConfiguration(file:reason:)``.
+  /// - Throws: ``ModelError/fileUnreadable(file:reason:)``,
+  ///   ``ModelError/malformedJSON(file:line:column:reason:)`` (not strict JSON, or a field
+  ///   missing or of the wrong type) or ``ModelError/invalidConfiguration(file:reason:)``.
   public init(contentsOf url: URL) throws {
     let data: Data
     do { data = try Data(contentsOf: url) } catch {
       throw ModelError.fileUnreadable(file: url.path, reason: error.localizedDescription)
     }
-    let decoder = JSONDecoder()
-    decoder.keyDecodingStrategy = .convertFromSnakeCase
-    do { self = try decoder.decode(BertConfiguration.self, from: data) } catch {
-      throw ModelError.invalidConfiguration(file: url.path, reason: "\(error)")
-    }
+    self = try StrictJSON.decode(
+      BertConfiguration.self, from: data, source: url.path,
+      options: StrictJSON.DecodingOptions(convertsFromSnakeCase: true))
     if let problem = problem {
       throw ModelError.invalidConfiguration(file: url.path, reason: problem)
     }
@@ -51,7 +50,9 @@ public struct BertConfiguration: Codable, Equatable, Sendable {
       return
         "hidden_size \(hiddenSize) is not a multiple of num_attention_heads \(numAttentionHeads)"
     }
-    if hiddenAct != "gelu" { return "hidden_act \"\(hiddenAct)\" (only \"gelu\" is implemented)" }
+    if hiddenAct != "gelu" {
+      return "hidden_act \(MessageText.quoted(hiddenAct)) (only \"gelu\" is implemented)"
+    }
     if !(layerNormEps > 0) { return "layer_norm_eps \(layerNormEps) (must be > 0)" }
     return nil
   }
