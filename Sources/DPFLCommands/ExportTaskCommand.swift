@@ -31,7 +31,7 @@ struct ExportTaskCommand: ParsableCommand {
         dpfl export-task --task shakespeare-genre --seed 0 --out runs/shakespeare-genre-seed0
       """)
 
-  @Option(help: "A built-in text task: shakespeare-genre.")
+  @Option(help: "A built-in text task: shakespeare-genre (default) or chitchat-topic.")
   var task: String = "shakespeare-genre"
   @Option(help: "The seed of dpfl train whose evaluation subset is written (default 0).")
   var seed: UInt64 = 0
@@ -97,9 +97,15 @@ struct ExportTaskCommand: ParsableCommand {
         seed: configuration.seed)
       shakespeare.speechesPerExample = configuration.speechesPerExample
       return try ShakespeareTask.load(shakespeare, folder: folder)
+    case "chitchat-topic":
+      return try ChitChatTask.load(
+        .init(seed: configuration.seed),
+        file: assets.root.appendingPathComponent("chitchat").appendingPathComponent(
+          ChitChatTask.fileName))
     default:
       throw FederatedError.invalidConfiguration(
-        field: "--task", value: configuration.task, allowed: "a built-in text task (shakespeare-genre)")
+        field: "--task", value: configuration.task,
+        allowed: "a built-in text task (shakespeare-genre or chitchat-topic)")
     }
   }
 

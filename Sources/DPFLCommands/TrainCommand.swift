@@ -40,7 +40,8 @@ struct TrainCommand: ParsableCommand {
   )
   var config: String?
   @Option(
-    help: "digits (default), shakespeare-genre (needs Scripts/fetch-assets) or jsonl (--data FILE)."
+    help:
+      "digits (default), shakespeare-genre or chitchat-topic (need Scripts/fetch-assets), or jsonl (--data FILE)."
   )
   var task: String?
   @Option(help: "--task jsonl: JSON Lines with user_id, label and text or features.")

@@ -46,7 +46,8 @@ public struct FederatedConfiguration: Codable, Equatable, Sendable {
     case rdp
   }
 
-  /// The task: `digits`, `shakespeare-genre`, or `jsonl` (the user's own data).
+  /// The task: `digits`, `shakespeare-genre`, `chitchat-topic`, or `jsonl` (the user's own
+  /// data).
   public var task = "digits"
   /// `jsonl`: the training file (and optionally an evaluation file) of JSON Lines.
   public var dataPath: String?
@@ -132,8 +133,8 @@ public struct FederatedConfiguration: Codable, Equatable, Sendable {
       }
     }
     check(
-      ["digits", "shakespeare-genre", "jsonl"].contains(task), "--task", task,
-      "digits, shakespeare-genre or jsonl")
+      ["digits", "shakespeare-genre", "chitchat-topic", "jsonl"].contains(task), "--task", task,
+      "digits, shakespeare-genre, chitchat-topic or jsonl")
     check(speechesPerExample >= 1, "--speeches-per-example", speechesPerExample, "an integer ≥ 1")
     check(
       ["held-out-plays", "held-out-lines"].contains(evaluationSplit), "--evaluation-split",

@@ -25,6 +25,7 @@ public enum TrainingRun {
     public init(root: URL) { self.root = root }
     var miniLM: URL { root.appendingPathComponent("all-MiniLM-L6-v2") }
     var shakespeare: URL { root.appendingPathComponent("shakespeare") }
+    var chitchat: URL { root.appendingPathComponent("chitchat") }
 
     func require(_ folder: URL, _ what: String) throws {
       guard FileManager.default.fileExists(atPath: folder.path) else {
@@ -53,6 +54,14 @@ public enum TrainingRun {
         seed: configuration.seed)
       shakespeare.speechesPerExample = configuration.speechesPerExample
       let dataset = try ShakespeareTask.load(shakespeare, folder: assets.shakespeare)
+      return try text(
+        configuration: configuration, dataset: dataset, assets: assets, folder: folder,
+        resume: resume, progress: progress)
+    case "chitchat-topic":
+      try assets.require(assets.chitchat, "The Chit-Chat conversations")
+      let dataset = try ChitChatTask.load(
+        .init(seed: configuration.seed),
+        file: assets.chitchat.appendingPathComponent(ChitChatTask.fileName))
       return try text(
         configuration: configuration, dataset: dataset, assets: assets, folder: folder,
         resume: resume, progress: progress)
