@@ -65,10 +65,15 @@ struct ExportTaskCommand: ParsableCommand {
             zip(client.examples, client.labels).map { (client.id, $0.0, $0.1) }
           }
         ),
-        ("evaluation.jsonl", zip(evaluation.examples, evaluation.labels).map { ("evaluation", $0.0, $0.1) }),
+        (
+          "evaluation.jsonl",
+          zip(evaluation.examples, evaluation.labels).map { ("evaluation", $0.0, $0.1) }
+        ),
         (
           "public.jsonl",
-          zip(dataset.publicSplit.examples, dataset.publicSplit.labels).map { ("public", $0.0, $0.1) }
+          zip(dataset.publicSplit.examples, dataset.publicSplit.labels).map {
+            ("public", $0.0, $0.1)
+          }
         ),
       ]
       for (name, rows) in files {
@@ -113,7 +118,8 @@ struct ExportTaskCommand: ParsableCommand {
   /// same order, as ``TrainingRun`` keeps for a text task (a shuffle of the indices by
   /// Xoshiro256** seeded with `seed ^ 0x6576_616C`, the first
   /// ``TrainingRun/maximumTextEvaluationExamples``, sorted).
-  static func scoredEvaluation(_ evaluation: ClientData<String>, seed: UInt64) -> ClientData<String> {
+  static func scoredEvaluation(_ evaluation: ClientData<String>, seed: UInt64) -> ClientData<String>
+  {
     var generator = Xoshiro256StarStar(seed: seed ^ 0x6576_616C)
     let kept = Array(
       evaluation.examples.indices.shuffled(using: &generator).prefix(

@@ -36,12 +36,17 @@ struct ChitChatTaskTests {
     #expect(examples.count == 9)
     #expect(Set(examples.map(\.user)).count == 8)
     #expect(Set(examples.map(\.label)) == [0, 1, 2])
-    #expect(examples.allSatisfy { !$0.text.isEmpty && $0.text == $0.text.trimmingCharacters(in: .whitespaces) })
+    #expect(
+      examples.allSatisfy {
+        !$0.text.isEmpty && $0.text == $0.text.trimmingCharacters(in: .whitespaces)
+      })
     // The first conversation in start order is "Mozart or Beethoven?" (personal), whose
     // first speaker wrote "Mozart" (and a blank utterance, dropped).
-    #expect(examples.first == .init(
-      user: "ab3328ab-12d1-4638-88ac-2e19c421c785", text: "Mozart",
-      label: ChitChatTask.Topic.personal.rawValue))
+    #expect(
+      examples.first
+        == .init(
+          user: "ab3328ab-12d1-4638-88ac-2e19c421c785", text: "Mozart",
+          label: ChitChatTask.Topic.personal.rawValue))
   }
 
   @Test("the split is by participant: public, evaluation and clients are disjoint and cover all")

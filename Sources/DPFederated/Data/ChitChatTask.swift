@@ -72,12 +72,14 @@ public enum ChitChatTask {
     "Can computers fall in love?": .machines,
     "Do you think computers will ever be given the right to vote?": .machines,
     "How would you define true artificial intelligence?": .machines,
-    "If a computer becomes indistinguishable from a person, is it murder to turn it off?": .machines,
+    "If a computer becomes indistinguishable from a person, is it murder to turn it off?":
+      .machines,
     "Is it still catfishing if it's a computer doing it?": .machines,
     "What if computers started asking not to be turned off?": .machines,
     "What would happen if the internet just... stopped working?": .machines,
     "What would happen if two computers chatted with each other?": .machines,
-    "Which intelligent movie computer do you like best? (i.e. Jarvis from Iron Man, HAL from Space Odyssey 2000, the Star Trek Computer, the robot from Interstellar, etc.)": .machines,
+    "Which intelligent movie computer do you like best? (i.e. Jarvis from Iron Man, HAL from Space Odyssey 2000, the Star Trek Computer, the robot from Interstellar, etc.)":
+      .machines,
     // hypotheticals: 12 prompts, 2361 conversations
     "How would the world be different if pets could talk?": .hypotheticals,
     "If money were no object, how would you spend your time?": .hypotheticals,
@@ -216,7 +218,8 @@ public enum ChitChatTask {
     } catch {
       throw FederatedError.malformedData(
         file: file.lastPathComponent, line: 0,
-        reason: "not the Chit-Chat format (a conversation id → {prompt, start, messages}): \(error)")
+        reason: "not the Chit-Chat format (a conversation id → {prompt, start, messages}): \(error)"
+      )
     }
     var byUser: [String: [Example]] = [:]
     for example in examples(conversations) {
