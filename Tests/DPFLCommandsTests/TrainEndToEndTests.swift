@@ -128,4 +128,35 @@ struct TrainEndToEndTests {
     #expect(resume.status == 1)
     #expect(resume.stderr.contains("no config.json"))
   }
+
+  @Test(
+    "export-task writes the chitchat-topic splits a run trains and scores on",
+    .enabled(
+      if: FileManager.default.fileExists(
+        atPath: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+          .appendingPathComponent("../../.cache/assets/chitchat/dataset.json").path),
+      "run Scripts/fetch-assets to enable"))
+  func exportTask() throws {
+    let folder = Self.temporaryFolder("export")
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    let process = Process()
+    process.executableURL = BinaryRunner.executable
+    process.arguments = ["export-task", "--task", "chitchat-topic", "--seed", "3", "--out", folder]
+    process.currentDirectoryURL = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+      .appendingPathComponent("../..")
+    process.standardOutput = FileHandle.nullDevice
+    try process.run()
+    process.waitUntilExit()
+    #expect(process.terminationStatus == 0)
+    let lines = { (name: String) in
+      (try? String(contentsOfFile: folder + "/" + name, encoding: .utf8))?
+        .split(separator: "\n").count ?? -1
+    }
+    #expect(lines("train.jsonl") == 5_278)
+    #expect(lines("evaluation.jsonl") == 1_328)
+    #expect(lines("public.jsonl") == 488)
+    let digits = try BinaryRunner.run(["export-task", "--out", folder])
+    #expect(digits.status == 64 && digits.stderr.contains("a built-in text task"))
+  }
 }
+

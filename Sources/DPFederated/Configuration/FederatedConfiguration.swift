@@ -16,7 +16,10 @@ import DPModel
 public struct FederatedConfiguration: ParsableArguments, Equatable, Sendable {
   // MARK: Task
 
-  @Option(help: "digits, shakespeare-genre (needs Scripts/fetch-assets) or jsonl (--data FILE).")
+  @Option(
+    help:
+      "digits, shakespeare-genre or chitchat-topic (these two need Scripts/fetch-assets), or jsonl (--data FILE)."
+  )
   public var task: TaskKind = .digits
   @Option(help: "--task jsonl: JSON Lines with user_id, label and text or features.")
   public var data: String?

@@ -7,6 +7,10 @@ public enum TaskKind: String, Codable, CaseIterable, Sendable, ExpressibleByArgu
   /// Genre of a Shakespeare speech (comedy, history, tragedy); clients are (play, role)
   /// pairs. Needs `Scripts/fetch-assets`.
   case shakespeareGenre = "shakespeare-genre"
+  /// The topic of a conversation's prompt (machines, hypotheticals, personal) from one
+  /// participant's messages in it; clients are participants (BYU Chit-Chat Challenge). Needs
+  /// `Scripts/fetch-assets`.
+  case chitchatTopic = "chitchat-topic"
   /// The user's own JSON Lines file (`--data`).
   case jsonl
 }

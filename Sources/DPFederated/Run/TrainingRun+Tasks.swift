@@ -24,14 +24,7 @@ extension TrainingRun {
     try tokenizer.checkFits(modelVocabularySize: encoder.configuration.vocabSize)
     if configuration.method == .full { encoder.trainAllProjections() }
     var dataset = dataset
-    var generator = Xoshiro256StarStar(seed: configuration.seed ^ 0x6576_616C)
-    let kept = Array(
-      dataset.evaluation.examples.indices.shuffled(using: &generator).prefix(
-        maximumTextEvaluationExamples)
-    ).sorted()
-    dataset.evaluation = ClientData(
-      id: dataset.evaluation.id, examples: kept.map { dataset.evaluation.examples[$0] },
-      labels: kept.map { dataset.evaluation.labels[$0] })
+    dataset.evaluation = scoredEvaluation(dataset.evaluation, seed: configuration.seed)
     let maxLength = configuration.maxLength
     let makeBatch: @Sendable ([String]) -> TokenBatch = {
       TokenBatch(tokenizer.encodeBatch($0, maxLength: maxLength))

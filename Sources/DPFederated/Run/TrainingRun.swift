@@ -25,6 +25,7 @@ public enum TrainingRun {
     public init(root: URL) { self.root = root }
     var miniLM: URL { root.appendingPathComponent("all-MiniLM-L6-v2") }
     var shakespeare: URL { root.appendingPathComponent("shakespeare") }
+    var chitchat: URL { root.appendingPathComponent("chitchat") }
 
     func require(_ folder: URL, _ what: String) throws {
       guard FileManager.default.fileExists(atPath: folder.path) else {
@@ -39,11 +40,13 @@ public enum TrainingRun {
   /// evaluating every tenth round stays cheap.
   public static let maximumTextEvaluationExamples = 2_000
 
-  /// Trains the configuration's task.
-  public static func run(
-    configuration: FederatedConfiguration, assets: Assets, folder: RunFolder, resume: Bool,
-    progress: (Progress) throws -> Void = { _ in }
-  ) throws -> TrainingSummary {
+  /// A built-in text task as a run of `configuration` loads it (before the evaluation
+  /// subset, ``scoredEvaluation(_:seed:)``).
+  /// - Throws: ``FederatedError`` when the task is not a built-in text task or its assets
+  ///   are missing or malformed.
+  public static func builtInTextTask(_ configuration: FederatedConfiguration, assets: Assets)
+    throws -> FederatedDataset<String>
+  {
     switch configuration.task {
     case .shakespeareGenre:
       try assets.require(assets.shakespeare, "The Shakespeare texts")
@@ -52,9 +55,45 @@ public enum TrainingRun {
           ? .heldOutLines : .heldOutPlays(ShakespeareTask.defaultHeldOutPlays),
         seed: configuration.seed)
       shakespeare.speechesPerExample = configuration.speechesPerExample
-      let dataset = try ShakespeareTask.load(shakespeare, folder: assets.shakespeare)
+      return try ShakespeareTask.load(shakespeare, folder: assets.shakespeare)
+    case .chitchatTopic:
+      try assets.require(assets.chitchat, "The Chit-Chat conversations")
+      return try ChitChatTask.load(
+        .init(seed: configuration.seed),
+        file: assets.chitchat.appendingPathComponent(ChitChatTask.fileName))
+    case .digits, .jsonl:
+      throw FederatedError.invalidConfiguration(
+        field: "--task", value: configuration.task.rawValue,
+        allowed: "a built-in text task (shakespeare-genre or chitchat-topic)")
+    }
+  }
+
+  /// The evaluation examples a text run of `seed` scores: a seeded subset of at most
+  /// ``maximumTextEvaluationExamples``, in the split's order (a shuffle of the indices by
+  /// Xoshiro256** seeded with `seed ^ 0x6576_616C`, the first ones kept, sorted).
+  public static func scoredEvaluation(_ evaluation: ClientData<String>, seed: UInt64)
+    -> ClientData<String>
+  {
+    var generator = Xoshiro256StarStar(seed: seed ^ 0x6576_616C)
+    let kept = Array(
+      evaluation.examples.indices.shuffled(using: &generator).prefix(
+        maximumTextEvaluationExamples)
+    ).sorted()
+    return ClientData(
+      id: evaluation.id, examples: kept.map { evaluation.examples[$0] },
+      labels: kept.map { evaluation.labels[$0] })
+  }
+
+  /// Trains the configuration's task.
+  public static func run(
+    configuration: FederatedConfiguration, assets: Assets, folder: RunFolder, resume: Bool,
+    progress: (Progress) throws -> Void = { _ in }
+  ) throws -> TrainingSummary {
+    switch configuration.task {
+    case .shakespeareGenre, .chitchatTopic:
       return try text(
-        configuration: configuration, dataset: dataset, assets: assets, folder: folder,
+        configuration: configuration,
+        dataset: builtInTextTask(configuration, assets: assets), assets: assets, folder: folder,
         resume: resume, progress: progress)
     case .jsonl:
       let loaded = try JSONLDataset.load(

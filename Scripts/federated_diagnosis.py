@@ -1,0 +1,122 @@
+"""Runs named dpfl train configurations and records what they learned, for
+docs/federated-learning-diagnosis.md.
+
+  python3 Scripts/federated_diagnosis.py --dpfl .build/release/dpfl --out runs/diagnosis \\
+      --jobs 2 --seeds 0 --only NAME [NAME ...]
+
+Each run's folder is <out>/<name>-s<seed>/ (dpfl's run folder); one JSON line per run is
+appended to <out>/results.jsonl: the name, flags, seed, the accuracy before and after, the
+accuracy every tenth round (metrics.jsonl), the wall time, and the L2 norms of the trained
+tensors by kind (LoRA A, LoRA B, head weight, head bias) read from adapter.safetensors.
+Standard library only. Progress on stderr. OPENBLAS_NUM_THREADS=1 for every run.
+"""
+import argparse
+import array
+import concurrent.futures
+import json
+import math
+import os
+import pathlib
+import struct
+import subprocess
+import sys
+import time
+
+SHAKESPEARE = ["--task", "shakespeare-genre", "--no-privacy", "--method", "dp-lora"]
+
+# name -> flags (after SHAKESPEARE unless the flags give their own --task/--method).
+CONFIGURATIONS = {
+    # Last session's rows: 30 rounds, local SGD 0.03, α = 2, server SGD 1 (FedAvg).
+    "baseline-a2": ["--rounds", "30", "--local-learning-rate", "0.03", "--alpha", "2"],
+    "baseline-a16": ["--rounds", "30", "--local-learning-rate", "0.03", "--alpha", "16"],
+    "head-sgd": ["--rounds", "30", "--local-learning-rate", "0.03", "--method", "head-only"],
+    # Server Adam (FedAdam) at a few server learning rates.
+    "adam1e-2-a16": ["--rounds", "30", "--local-learning-rate", "0.03", "--alpha", "16",
+                     "--server-optimizer", "adam", "--server-learning-rate", "0.01"],
+    "adam3e-3-a16": ["--rounds", "30", "--local-learning-rate", "0.03", "--alpha", "16",
+                     "--server-optimizer", "adam", "--server-learning-rate", "0.003"],
+    "adam3e-2-a16": ["--rounds", "30", "--local-learning-rate", "0.03", "--alpha", "16",
+                     "--server-optimizer", "adam", "--server-learning-rate", "0.03"],
+    "head-adam1e-2": ["--rounds", "30", "--local-learning-rate", "0.03", "--method", "head-only",
+                      "--server-optimizer", "adam", "--server-learning-rate", "0.01"],
+    # Local steps: more epochs, larger local learning rate.
+    "sgd-e4-a16": ["--rounds", "30", "--local-learning-rate", "0.03", "--alpha", "16",
+                   "--local-epochs", "4"],
+    "sgd-lr0.3-a16": ["--rounds", "30", "--local-learning-rate", "0.3", "--alpha", "16"],
+    "momentum-a16": ["--rounds", "30", "--local-learning-rate", "0.03", "--alpha", "16",
+                     "--server-optimizer", "momentum", "--server-learning-rate", "1"],
+}
+
+
+def tensor_norms(path):
+    """L2 norms of the tensors in a safetensors file, summed by kind."""
+    data = path.read_bytes()
+    (length,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + length])
+    sums = {}
+    for name, info in header.items():
+        if name == "__metadata__" or info.get("dtype") != "F32":
+            continue
+        begin, end = info["data_offsets"]
+        values = array.array("f")
+        values.frombytes(data[8 + length + begin:8 + length + end])
+        kind = ("lora_A" if "lora_A" in name or name.endswith(".down") or ".A" in name
+                else "lora_B" if "lora_B" in name or name.endswith(".up") or ".B" in name
+                else "head_weight" if name.startswith("classifier.") and name.endswith("weight")
+                else "head_bias" if name.startswith("classifier.") else name.rsplit(".", 1)[-1])
+        sums[kind] = sums.get(kind, 0.0) + sum(v * v for v in values)
+    return {kind: math.sqrt(total) for kind, total in sums.items()}
+
+
+def run(dpfl, out, name, seed):
+    flags = CONFIGURATIONS[name]
+    base = list(SHAKESPEARE)
+    for option in ("--task", "--method"):
+        if option in flags:
+            index = base.index(option)
+            del base[index:index + 2]
+    folder = out / f"{name}-s{seed}"
+    command = [dpfl, "train"] + base + flags + ["--seed", str(seed), "--run-dir", str(folder),
+                                                  "--format", "json"]
+    environment = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+    start = time.time()
+    result = subprocess.run(command, capture_output=True, text=True, env=environment)
+    if result.returncode not in (0, 3):
+        return {"name": name, "seed": seed, "error": result.stderr[-2000:]}
+    summary = json.loads(result.stdout)
+    curve = [(m["round"] + 1, m["accuracy"]) for m in map(json.loads, (folder / "metrics.jsonl").read_text().splitlines())
+             if m.get("accuracy") is not None]
+    return {"name": name, "seed": seed, "flags": base + flags,
+            "accuracy_before": summary["accuracy_before"], "accuracy": summary["accuracy_after"],
+            "curve": curve, "seconds": time.time() - start,
+            "norms": tensor_norms(folder / "adapter.safetensors")}
+
+
+def main(argv):
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--dpfl", required=True)
+    parser.add_argument("--out", required=True, type=pathlib.Path)
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0])
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--only", nargs="+", required=True)
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    unknown = [name for name in args.only if name not in CONFIGURATIONS]
+    if unknown:
+        sys.exit(f"unknown configurations {unknown}; known: {list(CONFIGURATIONS)}")
+    tasks = [(name, seed) for name in args.only for seed in args.seeds]
+    with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
+        futures = {pool.submit(run, args.dpfl, args.out, name, seed): (name, seed) for name, seed in tasks}
+        for future in concurrent.futures.as_completed(futures):
+            record = future.result()
+            with open(args.out / "results.jsonl", "a") as handle:
+                handle.write(json.dumps(record) + "\n")
+            print(f"{record['name']} s{record['seed']}: "
+                  + (f"{record['accuracy']:.4f} curve {record['curve']} norms "
+                     f"{ {k: round(v, 4) for k, v in record['norms'].items()} } "
+                     f"({record['seconds']:.0f} s)" if "error" not in record else record["error"]),
+                  file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
