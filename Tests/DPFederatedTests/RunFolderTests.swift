@@ -52,6 +52,23 @@ struct RunFolderTests {
     } throws: { "\($0)".contains("is not empty") }
   }
 
+  @Test("a run killed before it started (no config.json yet) leaves a folder a new run may take")
+  func unstarted() throws {
+    let url = Self.url("unstarted")
+    defer { try? FileManager.default.removeItem(at: url) }
+    do {
+      let folder = try RunFolder(creating: url)
+      try folder.write(DPEvent.noOp, to: .ledger)
+      try folder.writeMetrics([])
+    }
+    #expect {
+      try RunFolder(existing: url)
+    } throws: { "\($0)".contains("no config.json") }
+    _ = try TrainingRun.digits(
+      configuration: Self.configuration(), folder: try RunFolder(creating: url), resume: false)
+    #expect(throws: FederatedError.self) { try RunFolder(creating: url) }
+  }
+
   @Test("a folder in use by a run is refused to a second one")
   func locked() throws {
     let url = Self.url("locked")

@@ -37,12 +37,14 @@ public struct RunFolder: Sendable {
   static let resumed: [File] = [.configuration, .ledger, .metrics, .checkpoint]
 
   /// A new run's folder at `url`: created if missing (mode 0755), refused if it holds
-  /// anything, then locked.
+  /// anything but what a run that was stopped before it started leaves (its first files
+  /// without `config.json`, which a run writes last), then locked.
   /// - Throws: ``FederatedError/runFolder(path:reason:)``.
   public init(creating url: URL) throws {
     let manager = FileManager.default
+    let unstarted = Set([File.manifest, .ledger, .checkpoint, .metrics].map(\.rawValue))
     if let entries = try? manager.contentsOfDirectory(atPath: url.path) {
-      guard entries.allSatisfy({ $0.hasPrefix(".") }) else {
+      guard entries.allSatisfy({ $0.hasPrefix(".") || unstarted.contains($0) }) else {
         let reason =
           entries.contains(File.configuration.rawValue)
           ? "holds a run already; continue it with --resume, or choose another --run-dir"

@@ -54,11 +54,12 @@ extension TrainingRun {
     _ trainer: inout FederatedTrainer<Model, Example>, folder: RunFolder, resume: Bool
   ) throws -> [RoundMetrics] {
     guard resume else {
+      // config.json last: a folder holds a run once it has it, and then every file.
       try folder.recordData(trainer.configuration.dataFiles)
-      try folder.write(trainer.configuration.settings, to: .configuration)
       try folder.write(trainer.ledger.expectedLedger(rounds: 0), to: .ledger)
       try folder.write(trainer.checkpoint, to: .checkpoint)
       try folder.writeMetrics([])
+      try folder.write(trainer.configuration.settings, to: .configuration)
       return []
     }
     guard let checkpoint = try folder.read(Checkpoint.self, from: .checkpoint),
