@@ -74,6 +74,9 @@ struct TrainCommand: ParsableCommand {
         progress: progress.update)
       progress.finish()
       print(format == .json ? Rendering.json(summary) : Rendering.text(summary))
+      for warning in summary.warnings {
+        FileHandle.standardError.write(Data("Warning: \(warning)\n".utf8))
+      }
       if let reason = summary.stopReason {
         FileHandle.standardError.write(Data("Error: budget exhausted: \(reason)\n".utf8))
         throw ExitCode(ExitStatus.budgetExhausted)

@@ -23,7 +23,7 @@ struct RunFolderTests {
   /// A finished 4-round run's folder.
   static func finishedRun(_ name: String) throws -> URL {
     let url = url(name)
-    _ = try TrainingRun.digits(
+    _ = try TrainingRunTests.digits(
       configuration: configuration(), folder: try RunFolder(creating: url), resume: false)
     return url
   }
@@ -32,7 +32,7 @@ struct RunFolderTests {
   {
     #expect(sourceLocation: sourceLocation) {
       let folder = try RunFolder(existing: url)
-      _ = try TrainingRun.digits(configuration: configuration(), folder: folder, resume: true)
+      _ = try TrainingRunTests.digits(configuration: configuration(), folder: folder, resume: true)
     } throws: { error in
       "\(error)".contains(fragment)
     }
@@ -64,7 +64,7 @@ struct RunFolderTests {
     #expect {
       try RunFolder(existing: url)
     } throws: { "\($0)".contains("no config.json") }
-    _ = try TrainingRun.digits(
+    _ = try TrainingRunTests.digits(
       configuration: Self.configuration(), folder: try RunFolder(creating: url), resume: false)
     #expect(throws: FederatedError.self) { try RunFolder(creating: url) }
   }
@@ -186,6 +186,46 @@ struct RunFolderTests {
     } throws: { "\($0)".contains("changed since the run started") }
   }
 
+  @Test("--public-data pre-trains on public examples and costs no privacy: the same ledger and ε")
+  func publicData() throws {
+    let data = Self.url("private").appendingPathExtension("jsonl")
+    let shared = Self.url("public").appendingPathExtension("jsonl")
+    let line = { (user: Int, index: Int) in
+      #"{"user_id": "u\#(user)", "features": [\#(index % 3), \#(Double(index % 5) / 2)], "label": \#(index % 3 == 0 ? 1 : 0)}"#
+    }
+    try (0..<60).map { line($0 % 12, $0) }.joined(separator: "\n")
+      .write(to: data, atomically: true, encoding: .utf8)
+    try (0..<30).map { line(0, $0) }.joined(separator: "\n")
+      .write(to: shared, atomically: true, encoding: .utf8)
+    defer {
+      for file in [data, shared] { try? FileManager.default.removeItem(at: file) }
+    }
+    var configuration = Self.configuration()
+    configuration.task = .jsonl
+    configuration.data = data.path
+    configuration.cohortSize = 4
+    configuration.accountant = .rdp
+    var withPublic = configuration
+    withPublic.publicData = shared.path
+    var summaries: [TrainingSummary] = []
+    var ledgers: [DPEvent] = []
+    for run in [configuration, withPublic] {
+      var run = run
+      try run.validate()
+      let url = Self.url("public-run")
+      defer { try? FileManager.default.removeItem(at: url) }
+      let folder = try RunFolder(creating: url)
+      summaries.append(
+        try TrainingRun.run(
+          configuration: run, assets: TrainingRun.Assets(root: Self.url("none")), folder: folder,
+          resume: false))
+      ledgers.append(try #require(try folder.read(DPEvent.self, from: .ledger)))
+    }
+    #expect(ledgers[0] == ledgers[1])
+    #expect(summaries[0].epsilon == summaries[1].epsilon)
+    #expect(summaries[0].accuracyBefore != summaries[1].accuracyBefore)
+  }
+
   @Test("a round whose updates are not finite stops the run before its release (exit 1)")
   func divergence() throws {
     var configuration = Self.configuration()
@@ -196,7 +236,7 @@ struct RunFolderTests {
     let url = Self.url("diverged")
     defer { try? FileManager.default.removeItem(at: url) }
     #expect {
-      _ = try TrainingRun.digits(
+      _ = try TrainingRunTests.digits(
         configuration: configuration, folder: try RunFolder(creating: url), resume: false)
     } throws: { error in
       guard case FederatedError.numerical(let reason) = error else { return false }

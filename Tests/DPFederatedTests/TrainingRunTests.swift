@@ -17,6 +17,17 @@ struct TrainingRunTests {
     return configuration
   }
 
+  /// A digits run (no assets needed).
+  @discardableResult
+  static func digits(
+    configuration: FederatedConfiguration, folder: RunFolder, resume: Bool,
+    progress: (TrainingRun.Progress) throws -> Void = { _ in }
+  ) throws -> TrainingSummary {
+    try TrainingRun.run(
+      configuration: configuration, assets: TrainingRun.Assets(root: URL(fileURLWithPath: "/nonexistent")),
+      folder: folder, resume: resume, progress: progress)
+  }
+
   static func folder(_ name: String) throws -> RunFolder {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent(
       "dpfl-\(name)-\(UUID())")
@@ -27,7 +38,7 @@ struct TrainingRunTests {
   func runFolder() throws {
     let folder = try Self.folder("run")
     defer { try? FileManager.default.removeItem(at: folder.url) }
-    let summary = try TrainingRun.digits(
+    let summary = try TrainingRunTests.digits(
       configuration: Self.configuration(), folder: folder, resume: false)
     #expect(summary.rounds == 8 && summary.stopReason == nil)
     #expect(summary.epsilon <= 2 && summary.epsilon > 1.5)
@@ -54,13 +65,13 @@ struct TrainingRunTests {
       try? FileManager.default.removeItem(at: whole.url)
       try? FileManager.default.removeItem(at: crashed.url)
     }
-    let reference = try TrainingRun.digits(
+    let reference = try TrainingRunTests.digits(
       configuration: configuration, folder: whole, resume: false)
     // Stop after 3 rounds, then "crash" after recording round 4's ledger but before its
     // release and checkpoint.
     struct Stop: Error {}
     #expect(throws: Stop.self) {
-      try TrainingRun.digits(configuration: configuration, folder: crashed, resume: false) {
+      try TrainingRunTests.digits(configuration: configuration, folder: crashed, resume: false) {
         progress in
         if progress.round == 3 { throw Stop() }
       }
@@ -71,7 +82,7 @@ struct TrainingRunTests {
     builder.compose(
       sampler.event(noiseMultiplier: reference.noiseMultiplier), count: 4)
     try crashed.write(builder.build(), to: .ledger)
-    let resumed = try TrainingRun.digits(
+    let resumed = try TrainingRunTests.digits(
       configuration: configuration, folder: crashed, resume: true)
     #expect(resumed.rounds == reference.rounds)
     #expect(resumed.accuracyAfter == reference.accuracyAfter)
@@ -100,7 +111,7 @@ struct TrainingRunTests {
     struct Stop: Error {}
     for folder in [stopped, crashed] {
       #expect(throws: Stop.self) {
-        try TrainingRun.digits(configuration: configuration, folder: folder, resume: false) {
+        try TrainingRunTests.digits(configuration: configuration, folder: folder, resume: false) {
           if $0.round == 3 { throw Stop() }
         }
       }
@@ -114,9 +125,9 @@ struct TrainingRunTests {
       return
     }
     try crashed.write(DPEvent.selfComposed(event, count: 4), to: .ledger)
-    let resumedClean = try TrainingRun.digits(
+    let resumedClean = try TrainingRunTests.digits(
       configuration: configuration, folder: stopped, resume: true)
-    let resumedCrash = try TrainingRun.digits(
+    let resumedCrash = try TrainingRunTests.digits(
       configuration: configuration, folder: crashed, resume: true)
     #expect(resumedClean.rounds == 8 && resumedClean.stopReason == nil)
     #expect(try stopped.read(DPEvent.self, from: .ledger) == .selfComposed(event, count: 8))
@@ -129,7 +140,7 @@ struct TrainingRunTests {
     // Two secure runs of one seed release different noise.
     let first = try Safetensors.read(
       contentsOf: stopped.url.appendingPathComponent("adapter.safetensors")).tensors
-    _ = try TrainingRun.digits(configuration: configuration, folder: again, resume: false)
+    _ = try TrainingRunTests.digits(configuration: configuration, folder: again, resume: false)
     let second = try Safetensors.read(
       contentsOf: again.url.appendingPathComponent("adapter.safetensors")).tensors
     #expect(first != second)
@@ -143,8 +154,35 @@ struct TrainingRunTests {
     configuration.accountant = .rdp
     let folder = try Self.folder("fixed-size")
     defer { try? FileManager.default.removeItem(at: folder.url) }
-    let summary = try TrainingRun.digits(configuration: configuration, folder: folder, resume: false)
+    let summary = try TrainingRunTests.digits(configuration: configuration, folder: folder, resume: false)
     let rdp = try #require(summary.rdpEpsilon)
     expectClose(rdp, summary.epsilon, relative: 1e-12)
   }
+
+  @Test("a model no better than predicting the most common label is flagged with a hint")
+  func majorityWarning() throws {
+    let data = FileManager.default.temporaryDirectory.appendingPathComponent("dpfl-\(UUID()).jsonl")
+    // Identical features: every prediction is one class, at best the majority.
+    let lines = (0..<60).map { #"{"user_id": "u\#($0 % 12)", "features": [1, 1], "label": \#($0 % 3 == 0 ? 1 : 0)}"# }
+    try lines.joined(separator: "\n").write(to: data, atomically: true, encoding: .utf8)
+    let folder = try Self.folder("majority")
+    defer {
+      try? FileManager.default.removeItem(at: data)
+      try? FileManager.default.removeItem(at: folder.url)
+    }
+    var configuration = Self.configuration()
+    configuration.task = .jsonl
+    configuration.data = data.path
+    configuration.cohortSize = 4
+    try configuration.validate()
+    let summary = try TrainingRun.run(
+      configuration: configuration, assets: TrainingRun.Assets(root: URL(fileURLWithPath: "/none")),
+      folder: folder, resume: false)
+    #expect(summary.accuracyAfter <= summary.majorityAccuracy)
+    #expect(summary.warnings.count == 1)
+    #expect(summary.warnings.first?.hasPrefix("the model is no better than predicting the most common label") == true)
+    let digits = try Self.digits(configuration: Self.configuration(), folder: try Self.folder("digits"), resume: false)
+    #expect(digits.warnings.isEmpty && digits.accuracyAfter > digits.majorityAccuracy)
+  }
 }
+

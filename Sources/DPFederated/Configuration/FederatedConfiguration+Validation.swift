@@ -16,6 +16,7 @@ extension FederatedConfiguration {
     accountant = accountantKind
     data = data.map(Self.absolutePath)
     evaluationData = evaluationData.map(Self.absolutePath)
+    publicData = publicData.map(Self.absolutePath)
     if privacy { epsilon = targetEpsilon }
     if let adaptive {
       targetQuantile = adaptive.targetQuantile
@@ -32,7 +33,8 @@ extension FederatedConfiguration {
 
   /// The user's data files the run trains and evaluates on.
   public var dataFiles: [URL] {
-    task == .jsonl ? [data, evaluationData].compactMap { $0.map(URL.init(fileURLWithPath:)) } : []
+    task == .jsonl
+      ? [data, evaluationData, publicData].compactMap { $0.map(URL.init(fileURLWithPath:)) } : []
   }
 
   /// Every problem with the values, one line each (empty when valid).
@@ -50,6 +52,9 @@ extension FederatedConfiguration {
       check(value >= 1, field, value, "an integer ≥ 1")
     }
     check(task != .jsonl || data != nil, "--data", "none", "given with --task jsonl (a JSON Lines file)")
+    for (value, flag) in [(data, "--data"), (evaluationData, "--evaluation-data"), (publicData, "--public-data")] {
+      check(value == nil || task == .jsonl, flag, value ?? "", "given with --task jsonl only")
+    }
     atLeastOne(speechesPerExample, "--speeches-per-example")
     check(layers >= 1 && layers <= 6, "--layers", layers, "in 1...6 (all-MiniLM-L6-v2's blocks)")
     check(maxLength >= 4 && maxLength <= 512, "--max-length", maxLength, "in 4...512")

@@ -27,6 +27,11 @@ public struct FederatedConfiguration: ParsableArguments, Equatable, Sendable {
   public var evaluationData: String?
   @Option(
     help:
+      "--task jsonl: public examples (same format; never a client's) for the head's centre (text) or pre-training (features); they cost no privacy."
+  )
+  public var publicData: String?
+  @Option(
+    help:
       "shakespeare-genre: held-out-plays (unseen plays) or held-out-lines (unseen lines of seen roles)."
   )
   public var evaluationSplit: EvaluationSplit = .heldOutPlays

@@ -66,11 +66,14 @@ public enum JSONLDataset {
   /// least one user when `evaluationFraction > 0`, and never all of them.
   ///
   /// `classCount` is the largest integer label + 1 over both files, or the number of names.
-  /// The dataset's `name` is the training file's name, and `publicSplit` is empty.
+  /// The dataset's `name` is the training file's name. `publicSplit` holds the lines of the
+  /// public file (empty without one): data that may be used without privacy (the head's
+  /// centre, pre-training), never a client's.
   ///
   /// - Parameters:
   ///   - training: the users' data.
   ///   - evaluation: held-out data; when given, `evaluationFraction` is not used.
+  ///   - publicData: public examples in the same format (their `user_id`s are ignored).
   ///   - evaluationFraction: the share of training users held out when `evaluation` is `nil`,
   ///     in [0, 1); 0 gives an empty evaluation set.
   ///   - seed: the seed of the held-out draw (public; the same seed gives the same split).
@@ -84,7 +87,8 @@ public enum JSONLDataset {
   /// - Complexity: one streaming pass per file, O(lines + total feature count); examples are
   ///   stored once.
   public static func load(
-    training: URL, evaluation: URL? = nil, evaluationFraction: Double = 0.2, seed: UInt64
+    training: URL, evaluation: URL? = nil, publicData: URL? = nil,
+    evaluationFraction: Double = 0.2, seed: UInt64
   ) throws -> Loaded {
     guard evaluationFraction.isFinite, (0..<1).contains(evaluationFraction) else {
       throw FederatedError.invalidConfiguration(
@@ -99,9 +103,18 @@ public enum JSONLDataset {
       try reader.read(evaluation, into: &held, groupByUser: false)
       evaluationUsers = held
     }
+    var publicUsers: Users?
+    if let publicData {
+      var shared = Users()
+      try reader.read(publicData, into: &shared, groupByUser: false)
+      publicUsers = shared
+    }
     if let error = reader.problems.error { throw error }
     let emptyFile =
-      users.exampleCount == 0 ? training : evaluationUsers?.exampleCount == 0 ? evaluation : nil
+      users.exampleCount == 0
+      ? training
+      : evaluationUsers?.exampleCount == 0
+        ? evaluation : publicUsers?.exampleCount == 0 ? publicData : nil
     if let emptyFile {
       throw FederatedError.malformedData(
         file: emptyFile.relativePath, line: 0, reason: "the file holds no examples")
@@ -115,6 +128,7 @@ public enum JSONLDataset {
       for (position, provisional) in sorted.enumerated() { rank[provisional] = position }
       users.relabel(rank)
       evaluationUsers?.relabel(rank)
+      publicUsers?.relabel(rank)
       classNames = sorted.map { reader.names[$0] }
     }
     let classCount = classNames?.count ?? (reader.maximumLabel + 1)
@@ -129,19 +143,22 @@ public enum JSONLDataset {
       ? .text(
         assemble(
           name: name, users: users, examples: users.text, heldOut: heldOut,
-          evaluation: evaluationUsers.map { ($0.text, $0.labels) }, classCount: classCount))
+          evaluation: evaluationUsers.map { ($0.text, $0.labels) },
+          publicSplit: publicUsers.map { ($0.text, $0.labels) }, classCount: classCount))
       : .features(
         assemble(
           name: name, users: users, examples: users.features, heldOut: heldOut,
-          evaluation: evaluationUsers.map { ($0.features, $0.labels) }, classCount: classCount))
+          evaluation: evaluationUsers.map { ($0.features, $0.labels) },
+          publicSplit: publicUsers.map { ($0.features, $0.labels) }, classCount: classCount))
     return Loaded(examples: examples, classNames: classNames)
   }
 
   /// Clients from the users not held out; the evaluation set from the evaluation file, or
-  /// else from the held-out users, in their order.
+  /// else from the held-out users, in their order; the public split from the public file.
   static func assemble<Example>(
     name: String, users: Users, examples: [[Example]], heldOut: [Int],
-    evaluation file: (examples: [[Example]], labels: [[Int]])?, classCount: Int
+    evaluation file: (examples: [[Example]], labels: [[Int]])?,
+    publicSplit shared: (examples: [[Example]], labels: [[Int]])?, classCount: Int
   ) -> FederatedDataset<Example> {
     var isHeldOut = [Bool](repeating: false, count: users.ids.count)
     for user in heldOut { isHeldOut[user] = true }
@@ -158,7 +175,10 @@ public enum JSONLDataset {
         labels: heldOut.flatMap { users.labels[$0] })
     return FederatedDataset(
       name: name, clients: clients, evaluation: evaluation,
-      publicSplit: ClientData(id: "public", examples: [], labels: []), classCount: classCount)
+      publicSplit: ClientData(
+        id: "public", examples: shared?.examples.flatMap { $0 } ?? [],
+        labels: shared?.labels.flatMap { $0 } ?? []),
+      classCount: classCount)
   }
 
   /// The training users held out for evaluation, ascending: `fraction · userCount` rounded,

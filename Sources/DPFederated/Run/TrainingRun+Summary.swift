@@ -17,6 +17,8 @@ extension TrainingRun {
       configuration.method == .dpDyLoRA
       ? (1...configuration.rank).map { trainer.evaluationAccuracy(activeRank: $0) } : nil
     let sampler = trainer.sampler
+    let accuracyAfter = trainer.evaluationAccuracy()
+    let majority = majorityAccuracy(trainer.dataset.evaluation.labels)
     return TrainingSummary(
       task: trainer.dataset.name, method: configuration.method.rawValue,
       privacyUnit: configuration.privacyUnit.rawValue,
@@ -26,7 +28,7 @@ extension TrainingRun {
       noiseMultiplier: trainer.noiseMultiplier, clippingBound: configuration.clippingBound,
       finalClippingBound: configuration.adaptiveClipping ? trainer.mechanism.clippingBound : nil,
       rounds: trainer.round, plannedRounds: configuration.rounds,
-      accuracyBefore: accuracyBefore, accuracyAfter: trainer.evaluationAccuracy(),
+      accuracyBefore: accuracyBefore, accuracyAfter: accuracyAfter, majorityAccuracy: majority,
       accuracyByRank: byRank,
       bytesPerClientPerRound: metrics.isEmpty
         ? 0 : metrics.map(\.bytesPerClient).reduce(0, +) / metrics.count,
@@ -35,7 +37,18 @@ extension TrainingRun {
       runDir: folder.url.path, simulatedPopulation: sampler.population,
       noiseCohortSize: sampler.noiseCohortSize, cohortSize: configuration.cohortSize,
       simulation: sampler.isSimulation, noiseSource: configuration.randomness.rawValue,
-      assumptions: assumptions(of: trainer), stopReason: stopReason, wallSeconds: wallSeconds)
+      assumptions: assumptions(of: trainer),
+      warnings: accuracyAfter <= majority
+        ? [
+          "the model is no better than predicting the most common label (accuracy \(accuracyAfter) ≤ \(majority)); hint: train longer (--rounds), raise --local-learning-rate or --server-learning-rate, or compare with --no-privacy to see whether the noise or the training is at fault"
+        ] : [],
+      stopReason: stopReason, wallSeconds: wallSeconds)
+  }
+
+  /// The share of the most common label in `labels` (0 when empty).
+  static func majorityAccuracy(_ labels: [Int]) -> Double {
+    let counts = Dictionary(labels.map { ($0, 1) }, uniquingKeysWith: +)
+    return Double(counts.values.max() ?? 0) / Double(max(1, labels.count))
   }
 
   /// What a run's ε means, in words: the mechanism's assumptions, the simulation, the

@@ -99,6 +99,7 @@ public enum TrainingRun {
       let loaded = try JSONLDataset.load(
         training: URL(fileURLWithPath: configuration.data ?? ""),
         evaluation: configuration.evaluationData.map { URL(fileURLWithPath: $0) },
+        publicData: configuration.publicData.map { URL(fileURLWithPath: $0) },
         seed: configuration.seed)
       switch loaded.examples {
       case .text(let dataset):
@@ -106,18 +107,15 @@ public enum TrainingRun {
           configuration: configuration, dataset: dataset, assets: assets, folder: folder,
           resume: resume, progress: progress)
       case .features(let dataset):
-        let width = dataset.clients.first?.examples.first?.count ?? 0
-        let base = MultilayerPerceptron<Float>(
-          inputs: width, hidden: digitsHidden, classes: max(2, dataset.classCount),
-          seed: configuration.seed ^ 0x6D6C70)
-        return try train(
-          configuration: configuration, dataset: dataset,
-          model: perceptron(base, configuration),
-          makeBatch: features, folder: folder, resume: resume, progress: progress)
+        return try tabular(
+          configuration: configuration, dataset: dataset, folder: folder, resume: resume,
+          progress: progress)
       }
     case .digits:
-      return try digits(
-        configuration: configuration, folder: folder, resume: resume, progress: progress)
+      return try tabular(
+        configuration: configuration,
+        dataset: DigitsTask.load(DigitsTask.Configuration(seed: configuration.seed)),
+        folder: folder, resume: resume, progress: progress)
     }
   }
 }

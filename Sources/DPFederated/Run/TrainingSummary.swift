@@ -22,6 +22,9 @@ public struct TrainingSummary: Codable, Equatable, Sendable {
   public var plannedRounds: Int
   public var accuracyBefore: Double
   public var accuracyAfter: Double
+  /// The accuracy of always predicting the evaluation split's most common label: the floor
+  /// a useful model must beat.
+  public var majorityAccuracy: Double
   /// DP-DyLoRA: accuracy at every rank 1…r after training (post-processing, free).
   public var accuracyByRank: [Double]?
   /// Mean over rounds of the bytes one client sent (live float32 coordinates).
@@ -42,6 +45,9 @@ public struct TrainingSummary: Codable, Equatable, Sendable {
   public var noiseSource: String
   /// What the ε assumes, in words (e.g. the participation assumed at example level).
   public var assumptions: [String]
+  /// What the user should know about the result (e.g. a model no better than the majority
+  /// label), each with a hint.
+  public var warnings: [String]
   /// Why the run ended early (`nil` when all planned rounds ran).
   public var stopReason: String?
   public var wallSeconds: Double
@@ -52,6 +58,7 @@ public struct TrainingSummary: Codable, Equatable, Sendable {
     case clippingBound = "clipping_bound", finalClippingBound = "final_clipping_bound", rounds,
       plannedRounds = "planned_rounds"
     case accuracyBefore = "accuracy_before", accuracyAfter = "accuracy_after"
+    case majorityAccuracy = "majority_accuracy", warnings
     case accuracyByRank = "accuracy_by_rank", bytesPerClientPerRound = "bytes_per_client_per_round"
     case bytesFullUpdate = "bytes_full_update", coding, runDir = "run_dir"
     case simulatedPopulation = "simulated_population", noiseCohortSize = "noise_cohort_size"

@@ -4,14 +4,15 @@ import FuzzSupport
 @testable import DPFLCommands
 
 /// Argument vectors (the input split at NUL bytes) as `dpfl` parses and validates them:
-/// `DPFL.parseAsRoot`, then each command's own validation into its query or configuration
-/// (nothing is run). Options that name files (--config, --ledger, --batch, --data, --resume
+/// `DPFL.parseAsRoot` (which validates `train`'s settings), then `plan`'s and `account`'s
+/// validation into their queries (nothing is run). Options that name files (--config, --ledger, --batch, --data, --resume
 /// …) are left to the harnesses of those readers, so that no input reads the disk. Every
 /// error renders as a message whose quoted values are short.
 @_cdecl("FuzzCLI_main")
 func entry(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
   let fileOptions = [
-    "--config", "--ledger", "--batch", "--data", "--evaluation-data", "--resume", "--run-dir",
+    "--config", "--ledger", "--batch", "--data", "--evaluation-data", "--public-data", "--resume",
+    "--run-dir", "--out",
   ]
   return runFuzzer(argc, argv) { bytes in
     let arguments = splitAtNUL(bytes)
@@ -27,9 +28,8 @@ func entry(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar
         _ = try AccountQuery(account.rawQuery)
       case let plan as PlanCommand:
         _ = try PlanQuery(plan.rawQuery())
-      case let train as TrainCommand:
-        _ = try train.resolvedConfiguration()
       default:
+        // train's and export-task's settings are validated while parsing.
         break
       }
     } catch let error as CLIError {
