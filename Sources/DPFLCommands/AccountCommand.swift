@@ -74,7 +74,7 @@ struct AccountCommand: ParsableCommand {
   }
 
   func run() throws {
-    try reportingErrors { () throws(CLIError) in
+    try reportingErrors(of: Self.self) { () throws(CLIError) in
       if let path = output.batch {
         let succeeded = try BatchRunner.run(
           path: path, defaults: rawQuery, allowed: AccountQuery.fields, timings: output.timings

@@ -107,13 +107,22 @@ enum CLIError: Error, Equatable, Sendable {
   }
 }
 
-/// Runs a command body; a ``CLIError`` becomes one line "Error: …" on stderr and the
-/// error's exit code, never a trap or a usage dump.
-func reportingErrors(_ body: () throws(CLIError) -> Void) throws {
+/// Runs the body of `command`; a ``CLIError`` becomes one line "Error: …" on stderr and the
+/// error's exit code, never a trap. A usage error (exit 64) is followed by the command's
+/// usage line, as ArgumentParser shows it for the errors it finds itself.
+func reportingErrors(
+  of command: any ParsableCommand.Type, _ body: () throws(CLIError) -> Void
+) throws {
   do {
     try body()
   } catch {
-    FileHandle.standardError.write(Data("Error: \(error.message(.flag))\n".utf8))
+    var text = "Error: \(error.message(.flag))\n"
+    if error.exitCode == ExitStatus.usage {
+      let name = command.configuration.commandName ?? ""
+      text += "Usage: \(DPFL.usageString(for: command))\n"
+      text += "  See 'dpfl \(name) --help' for more information.\n"
+    }
+    FileHandle.standardError.write(Data(text.utf8))
     throw ExitCode(error.exitCode)
   }
 }

@@ -115,7 +115,7 @@ struct PlanCommand: ParsableCommand {
   }
 
   func run() throws {
-    try reportingErrors { () throws(CLIError) in
+    try reportingErrors(of: Self.self) { () throws(CLIError) in
       if let path = output.batch {
         let succeeded = try BatchRunner.run(
           path: path, defaults: try rawQuery(), allowed: PlanQuery.fields, timings: output.timings

@@ -123,7 +123,7 @@ struct FlatTOMLTests {
     let message = try #require(Self.refusal("task = \"jsod\\nl\"\nepsilon = 0.0\n"))
     #expect(!message.contains("\n"))
     #expect(message.hasSuffix("got the string \"jsod\\nl\"."))
-    let settings = try Self.settings("data = \"a\\nb\"\nepsilon = 0.0\n")
+    let settings = try Self.settings("task = \"jsonl\"\ndata = \"a\\nb\"\nepsilon = 0.0\n")
     #expect {
       try FederatedConfiguration(settings: settings)
     } throws: { error in
