@@ -42,15 +42,13 @@ public struct LocalDPSGDMechanism: PrivacyMechanism {
   public func message(for update: ParameterSet<Float>, client: Int, context: RoundContext)
     -> ClientMessage
   {
-    ClientMessage(client: client, payload: .update(update), withinBound: true)
+    .unclipped(update, client: client)
   }
 
   public mutating func release(
     _ results: [ClientResult], template: ParameterSet<Float>, context: RoundContext,
     authorization: ReleaseAuthorization
   ) -> Release {
-    Release(
-      sum: results.updateSum(template: template), clipFraction: results.clippedExampleFraction,
-      clippingBound: nil, bitsPerClient: nil)
+    results.plainRelease(template: template)
   }
 }

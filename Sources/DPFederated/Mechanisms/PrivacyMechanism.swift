@@ -85,6 +85,11 @@ public struct ClientMessage: Equatable, Sendable {
   /// counts these bits under noise).
   public var withinBound: Bool
 
+  /// An update sent as it is (no clip at this stage).
+  static func unclipped(_ update: ParameterSet<Float>, client: Int) -> ClientMessage {
+    ClientMessage(client: client, payload: .update(update), withinBound: true)
+  }
+
   /// Whether every value sent is finite (coded indices always are).
   public var isFinite: Bool {
     guard case .update(let update) = payload else { return true }
@@ -127,6 +132,14 @@ extension [ClientResult] {
       sum.add(update)
     }
     return sum
+  }
+
+  /// The release of updates whose privacy (if any) was added by the clients: their plain
+  /// sum, with the fraction of per-example gradients DP-SGD clipped.
+  func plainRelease(template: ParameterSet<Float>) -> Release {
+    Release(
+      sum: updateSum(template: template), clipFraction: clippedExampleFraction,
+      clippingBound: nil, bitsPerClient: nil)
   }
 
   /// The fraction of per-example gradients DP-SGD clipped over every local epoch.
