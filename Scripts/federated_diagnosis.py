@@ -45,6 +45,16 @@ CONFIGURATIONS = {
     "sgd-lr0.3-a16": ["--rounds", "30", "--local-learning-rate", "0.3", "--alpha", "16"],
     "momentum-a16": ["--rounds", "30", "--local-learning-rate", "0.03", "--alpha", "16",
                      "--server-optimizer", "momentum", "--server-learning-rate", "1"],
+    # The fix (section 4): one local step per client (FedSGD), server Adam, α = 16.
+    "fedsgd-adam3e-3-a16": ["--rounds", "60", "--local-batch-size", "64", "--alpha", "16",
+                            "--server-optimizer", "adam", "--server-learning-rate", "0.003"],
+    # chitchat-topic (section 6) with the fix, cohorts of 50 (about 290 examples a round).
+    "chitchat-fedsgd-adam": ["--task", "chitchat-topic", "--rounds", "100", "--cohort-size", "50",
+                             "--local-batch-size", "64", "--alpha", "16",
+                             "--server-optimizer", "adam", "--server-learning-rate", "0.003"],
+    "chitchat-head-fedsgd-adam": ["--task", "chitchat-topic", "--method", "head-only", "--rounds", "100",
+                                  "--cohort-size", "50", "--local-batch-size", "64",
+                                  "--server-optimizer", "adam", "--server-learning-rate", "0.003"],
 }
 
 

@@ -52,6 +52,12 @@ let package = Package(
         .product(name: "DPFederated", package: "dpfl"),
       ], swiftSettings: harness),
     .executableTarget(
+      name: "FuzzRunFolder",
+      dependencies: [
+        "FuzzSupport", .product(name: "DPFederated", package: "dpfl"),
+        .product(name: "DPModel", package: "dpfl"), .product(name: "Accountants", package: "dpfl"),
+      ], swiftSettings: harness),
+    .executableTarget(
       name: "FuzzCLI",
       dependencies: ["FuzzSupport", .product(name: "DPFLCommands", package: "dpfl")],
       swiftSettings: harness),
