@@ -14,7 +14,7 @@ import platform
 import statistics
 import sys
 
-from experiments_utility import METHODS, mean_std, run
+from experiments_utility import METHODS, mean_std, run, write_keeping_discussion
 
 # (label, population, noise cohort, extra flags). The first is the utility table's regime.
 REGIMES = [
@@ -29,6 +29,9 @@ REGIMES = [
     ("own 100 clients, cohort 20, 10 rounds", 100, 20, ["--rounds", "10"]),
 ]
 
+# DP-DyLoRA's accuracy at these ranks of its one trained model goes in its own column.
+RANKS = [1, 2, 4, 8]
+
 
 def rows():
     """(regime, method, flags) of every row, the no-privacy references first."""
@@ -41,38 +44,33 @@ def rows():
                                    "--noise-cohort-size", str(cohort)] + extra)
 
 
-def main(argv):
-    parser = argparse.ArgumentParser(description="private rows where the noise matters (digits)")
-    parser.add_argument("--dpfl", required=True)
-    parser.add_argument("--out", required=True, type=pathlib.Path)
-    parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--jobs", type=int, default=1)
-    args = parser.parse_args(argv)
-    seeds = list(range(args.seeds))
-    table, runs = [], []
+def row_runs(runs, method, flags):
+    """The runs of one row: its method, and its flags at the end of the command."""
+    tail = " " + " ".join(flags)
+    return [r for r in runs if f"--method {method} " in r["command"] and r["command"].endswith(tail)]
+
+
+def render(runs, seeds, stamp, machine):
+    """The markdown lines and the table rows of `runs`."""
+    table = []
     for regime, method, flags in rows():
-        print(f"experiments: digits {regime} {method} seeds {seeds}", file=sys.stderr, flush=True)
-        with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
-            summaries = list(pool.map(lambda seed: run(args.dpfl, "digits", method, flags, seed, False), seeds))
-        runs += summaries
+        summaries = row_runs(runs, method, flags)
         accuracy = mean_std([s["accuracy_after"] for s in summaries])
+        by_rank = ([statistics.fmean(s["accuracy_by_rank"][rank - 1] for s in summaries) for rank in RANKS]
+                   if "accuracy_by_rank" in summaries[0] else None)
         table.append({
-            "regime": regime, "method": method, "seeds": len(seeds),
-            "accuracy_mean": accuracy[0], "accuracy_std": accuracy[1],
+            "regime": regime, "method": method, "seeds": len(summaries),
+            "accuracy_mean": accuracy[0], "accuracy_std": accuracy[1], "accuracy_by_rank": by_rank,
             "accuracy_before": statistics.fmean(s["accuracy_before"] for s in summaries),
             "epsilon": None if regime == "no privacy" else max(s["epsilon"] for s in summaries),
             "noise_multiplier": statistics.fmean(s["noise_multiplier"] for s in summaries),
             "noise_std_on_mean": statistics.fmean(
                 s["noise_multiplier"] * s["clipping_bound"] / s["noise_cohort_size"] for s in summaries),
+            "noise_source": summaries[0]["noise_source"],
             "bytes_per_client_per_round": round(statistics.fmean(s["bytes_per_client_per_round"] for s in summaries)),
             "rounds": summaries[0]["rounds"],
         })
     baseline = table[0]["accuracy_mean"]
-    stamp = datetime.date.today().isoformat()
-    machine = f"{os.cpu_count()} CPUs, {platform.platform()}"
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "experiments-regimes.json").write_text(
-        json.dumps({"date": stamp, "machine": machine, "rows": table, "runs": runs}, indent=1, sort_keys=True) + "\n")
     lines = [
         "# Private rows where the noise matters (digits)",
         "",
@@ -80,22 +78,55 @@ def main(argv):
         "`experiments-regimes.json`. User level, ε = 2, δ = 1e-6, 20 clients trained per round, "
         "the noise calibrated for the noise cohort out of the population N (simulated when larger "
         f"than the task's 100 clients). Accuracy on the held-out split, mean ± std over {len(seeds)} "
-        "seed(s); the public pre-training alone scores "
-        f"{100 * table[0]['accuracy_before']:.1f} %. Noise std on the mean = σ·C ÷ noise cohort, per coordinate "
-        "of the mean update each round.",
+        f"seed(s); the public pre-training alone scores {100 * table[0]['accuracy_before']:.1f} %. "
+        "Noise std on the mean = σ·C ÷ noise cohort, per coordinate of the mean update each round. "
+        f"DP-DyLoRA: accuracy of its one model cut to rank {' / '.join(map(str, RANKS))}. Rows "
+        "without simulation use secure noise (the default there), so they differ from run to run.",
         "",
-        "| regime | method | accuracy | points below no privacy | σ | noise std on the mean | bytes / client / round | rounds |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "| regime | method | accuracy | points below no privacy | σ | noise std on the mean | "
+        f"DyLoRA by rank {'/'.join(map(str, RANKS))} | bytes / client / round | rounds | noise |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for row in table:
         below = "" if row is table[0] else f"{100 * (baseline - row['accuracy_mean']):+.1f}"
+        ranks = "" if row["accuracy_by_rank"] is None else " / ".join(f"{100 * a:.1f}" for a in row["accuracy_by_rank"])
         lines.append(
             f"| {row['regime']} | {row['method']} | {100 * row['accuracy_mean']:.1f} ± {100 * row['accuracy_std']:.1f} | "
-            f"{below} | {row['noise_multiplier']:.3g} | {row['noise_std_on_mean']:.2g} | "
-            f"{row['bytes_per_client_per_round']:,} | {row['rounds']} |")
+            f"{below} | {row['noise_multiplier']:.3g} | {row['noise_std_on_mean']:.2g} | {ranks} | "
+            f"{row['bytes_per_client_per_round']:,} | {row['rounds']} | {row['noise_source']} |")
     lines += ["", "Commands (seed 0; `--seed` varies):", ""]
     lines += [f"    {run['command']}" for run in runs if "--seed 0 " in run["command"]]
-    (args.out / "experiments-regimes.md").write_text("\n".join(lines) + "\n")
+    return lines, table
+
+
+def main(argv):
+    parser = argparse.ArgumentParser(description="private rows where the noise matters (digits)")
+    parser.add_argument("--dpfl", required=True)
+    parser.add_argument("--out", required=True, type=pathlib.Path)
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument("--render-only", action="store_true",
+                        help="remake the markdown from experiments-regimes.json without running")
+    args = parser.parse_args(argv)
+    json_path = args.out / "experiments-regimes.json"
+    if args.render_only:
+        previous = json.loads(json_path.read_text())
+        runs, stamp, machine = previous["runs"], previous["date"], previous["machine"]
+        seeds = sorted({r["command"].split("--seed ")[1].split()[0] for r in runs})
+    else:
+        seeds = list(range(args.seeds))
+        runs = []
+        for regime, method, flags in rows():
+            print(f"experiments: digits {regime} {method} seeds {seeds}", file=sys.stderr, flush=True)
+            with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
+                runs += pool.map(lambda seed: run(args.dpfl, "digits", method, flags, seed, False), seeds)
+        stamp = datetime.date.today().isoformat()
+        machine = f"{os.cpu_count()} CPUs, {platform.platform()}"
+    lines, table = render(runs, seeds, stamp, machine)
+    args.out.mkdir(parents=True, exist_ok=True)
+    json_path.write_text(
+        json.dumps({"date": stamp, "machine": machine, "rows": table, "runs": runs}, indent=1, sort_keys=True) + "\n")
+    write_keeping_discussion(args.out / "experiments-regimes.md", lines)
     print("\n".join(lines))
 
 

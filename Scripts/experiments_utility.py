@@ -74,6 +74,17 @@ def run(dpfl, task, method, flags, seed, quick):
         return summary
 
 
+def write_keeping_discussion(path, lines):
+    """Writes the generated `lines` to `path`, then GENERATED_END and the hand-written
+    discussion that followed it in the previous file (if any)."""
+    discussion = ""
+    if path.exists():
+        text = path.read_text()
+        if GENERATED_END in text:
+            discussion = text.split(GENERATED_END, 1)[1]
+    path.write_text("\n".join(lines + [GENERATED_END]) + (discussion or "\n"))
+
+
 def mean_std(values):
     mean = statistics.fmean(values)
     std = statistics.stdev(values) if len(values) > 1 else 0.0
@@ -167,14 +178,7 @@ def main(argv):
             f"{row['wall_seconds']:.1f} |")
     lines += ["", "Commands (one seed shown; `--seed` varies):", ""]
     lines += [f"    {run['command']}" for run in runs if run["command"].find("--seed 0") >= 0]
-    lines.append(GENERATED_END)
-    # The hand-written discussion after the generated part is kept.
-    discussion = ""
-    if markdown_path.exists():
-        text = markdown_path.read_text()
-        if GENERATED_END in text:
-            discussion = text.split(GENERATED_END, 1)[1]
-    markdown_path.write_text("\n".join(lines) + (discussion or "\n"))
+    write_keeping_discussion(markdown_path, lines)
     print("\n".join(lines))
 
 
