@@ -132,7 +132,7 @@ public struct FederatedConfiguration: ParsableArguments, Equatable, Sendable {
 
   @Option(
     help:
-      "Rounds T (default \(Self.builtInRounds); --task jsonl: \(DataDefaults.passes) passes over the users, ⌈\(DataDefaults.passes) × users ÷ cohort⌉, in \(DataDefaults.roundRange.lowerBound)…\(DataDefaults.roundRange.upperBound))."
+      "Rounds T (default \(Self.builtInRounds); --task jsonl: \(DataDefaults.passes) expected passes over the training users, ⌈\(DataDefaults.passes) × users ÷ cohort⌉, in \(DataDefaults.roundRange.lowerBound)…\(DataDefaults.roundRange.upperBound))."
   )
   public var rounds: Int?
   @Option(
@@ -142,7 +142,7 @@ public struct FederatedConfiguration: ParsableArguments, Equatable, Sendable {
   public var sampling: SamplingScheme?
   @Option(
     help:
-      "Clients trained per round, expected; also the fixed denominator of the mean (default \(Self.builtInCohortSize); --task jsonl: a fifth of the training users, in \(DataDefaults.cohortRange.lowerBound)…\(DataDefaults.cohortRange.upperBound) and at most --noise-cohort-size)."
+      "Clients trained per round, expected; also the fixed denominator of the mean (default \(Self.builtInCohortSize); --task jsonl: ⌊training users ÷ \(DataDefaults.usersPerCohortMember)⌋ in \(DataDefaults.cohortRange.lowerBound)…\(DataDefaults.cohortRange.upperBound), at most the users and --noise-cohort-size)."
   )
   public var cohortSize: Int?
   @Option(help: "Population N the accounting assumes (simulated when larger than the task's).")
