@@ -17,8 +17,9 @@ struct TrainCommand: ParsableCommand {
       in ledger.json before its noise is drawn, and a round that would exceed ε is refused.
 
       --task jsonl --data FILE trains on your own users. The max length, cohort and rounds \
-      you do not give come from the data (one line on stderr says which and why); see their \
-      options. The built-in tasks keep \(FederatedConfiguration.builtInMaxLength) tokens, \
+      you do not give come from the data (one line on stderr says which and why; see their \
+      options). They depend on the private data and are not covered by ε: give them when that \
+      matters. The built-in tasks keep \(FederatedConfiguration.builtInMaxLength) tokens, \
       \(FederatedConfiguration.builtInCohortSize) clients per round and \
       \(FederatedConfiguration.builtInRounds) rounds.
 

@@ -145,7 +145,9 @@ struct TrainEndToEndTests {
     ]
     let derived = try BinaryRunner.run(common + ["--run-dir", derivedFolder, "--format", "json"])
     #expect(derived.status == 0, "\(derived.stderr)")
-    #expect(derived.stderr.hasPrefix("from the data: cohort 2 of 6 users, 30 rounds (10 passes)\n"))
+    #expect(
+      derived.stderr.hasPrefix(
+        "from the data (not covered by ε): cohort 2 of 6 users, 30 rounds (10 passes)\n"))
     let summary = try BinaryRunner.json(derived)
     #expect(summary["planned_rounds"] as? Int == 30 && summary["rounds"] as? Int == 30)
     #expect(summary["cohort_size"] as? Int == 2 && summary["max_length"] == nil)
@@ -162,7 +164,7 @@ struct TrainEndToEndTests {
         "--rounds", "3", "--population", "6", "--noise-cohort-size", "2", "--run-dir", givenFolder,
       ])
     #expect(given.status == 0, "\(given.stderr)")
-    #expect(given.stderr.hasPrefix("from the data: cohort 2 of 6 users\n"))
+    #expect(given.stderr.hasPrefix("from the data (not covered by ε): cohort 2 of 6 users\n"))
     #expect(given.stdout.contains("after 3 of 3 rounds"))
     #expect(given.stdout.contains("\nno simulation: 2 of 6 clients per round\n"))
   }

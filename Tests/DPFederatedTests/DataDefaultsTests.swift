@@ -88,10 +88,15 @@ struct DataDefaultsTests {
 
   /// Users and the line their cohort and rounds give.
   static let lineCases: [(users: Int, line: String)] = [
-    (154, "from the data: cohort 20 of 154 users, 77 rounds (10 passes)"),
-    (99, "from the data: cohort 19 of 99 users, 53 rounds (10.2 passes)"),
-    (1_000, "from the data: cohort 20 of 1000 users, 200 rounds (4 passes; at most 200)"),
-    (2, "from the data: cohort 2 of 2 users, 20 rounds (20 passes; at least 20)"),
+    (154, "from the data (not covered by ε): cohort 20 of 154 users, 77 rounds (10 passes)"),
+    (99, "from the data (not covered by ε): cohort 19 of 99 users, 53 rounds (10.2 passes)"),
+    (
+      1_000,
+      "from the data (not covered by ε): cohort 20 of 1000 users, 200 rounds (4 passes; at most 200)"
+    ),
+    (
+      2, "from the data (not covered by ε): cohort 2 of 2 users, 20 rounds (20 passes; at least 20)"
+    ),
   ]
 
   @Test(
@@ -128,7 +133,7 @@ struct DataDefaultsTests {
     #expect(configuration.maxLength == 48 && configuration.tokenLimit == 48)
     #expect(
       derived.description
-        == "from the data: max length 48 (90 % of 20 training texts fit), cohort 2 of 10 users, 50 rounds (10 passes)"
+        == "from the data (not covered by ε): max length 48 (90 % of 20 training texts fit), cohort 2 of 10 users, 50 rounds (10 passes)"
     )
   }
 
@@ -212,7 +217,9 @@ struct DataDefaultsTests {
       configuration: configuration, assets: Self.noAssets, folder: whole, resume: false,
       dataDefaults: { told.append($0) })
     #expect(
-      told.map(\.description) == ["from the data: cohort 2 of 6 users, 30 rounds (10 passes)"])
+      told.map(\.description) == [
+        "from the data (not covered by ε): cohort 2 of 6 users, 30 rounds (10 passes)"
+      ])
     #expect(summary.plannedRounds == 30 && summary.rounds == 30 && summary.cohortSize == 2)
     #expect(summary.maxLength == nil)
     let recorded = try whole.readConfiguration()
@@ -272,7 +279,9 @@ struct DataDefaultsTests {
       assets: Self.assets, folder: folder, resume: false, dataDefaults: { told.append($0) })
     // 7 of 8 texts have 22 tokens, one 62: ⌈0.9 · 8⌉ = 8 must fit, so 64.
     #expect(
-      told.map(\.description) == ["from the data: max length 64 (100 % of 8 training texts fit)"])
+      told.map(\.description) == [
+        "from the data (not covered by ε): max length 64 (100 % of 8 training texts fit)"
+      ])
     #expect(summary.maxLength == 64)
     #expect(try folder.readConfiguration().maxLength == 64)
   }

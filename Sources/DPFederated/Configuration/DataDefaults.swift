@@ -8,10 +8,10 @@
 /// - **`--max-length`** (text only): the smallest multiple of ``lengthStep`` (16) whose
 ///   sequences hold whole at least ``textPercentage`` (90 %) of the training texts, counted
 ///   in all-MiniLM-L6-v2's WordPiece tokens with `[CLS]` and `[SEP]`, clamped to
-///   ``lengthRange`` (16…128). Short texts are then not padded to 32, most texts are not cut,
-///   and a file of long documents does not make every step cost 512 positions (attention is
-///   quadratic in the length). Multiples of 16 keep the choice stable under small edits of
-///   the data.
+///   ``lengthRange`` (16…128). Most texts are then not cut, while a file of long documents
+///   does not make every step cost up to 512 positions (attention is quadratic in the
+///   length; a batch is padded only to its longest text, so the limit costs only where texts
+///   are long). Multiples of 16 keep the choice stable under small edits of the data.
 /// - **`--cohort-size`**: a fifth of the training users (``usersPerCohortMember``, rounded
 ///   down), clamped to ``cohortRange`` (2…20), and never more than the users or
 ///   `--noise-cohort-size`. A small file gets a cohort it can fill (Poisson sampling of 20 of
@@ -22,10 +22,16 @@
 ///   ``roundRange`` (20…200): enough rounds for a small file to learn, and never more than
 ///   the built-in tasks' 200.
 ///
-/// The rounds use the cohort, given or derived. The rules read only public facts of the
-/// schedule (the numbers of users and texts, the token lengths); σ is then calibrated for the
-/// resolved schedule as for any other. Their values are written to `config.json` before the
-/// first round, so a resumed run never re-derives them.
+/// The rounds use the cohort, given or derived; σ is then calibrated for the resolved schedule
+/// as for any other, and the values are written to `config.json` before the first round, so
+/// a resumed run never re-derives them.
+///
+/// **Outside ε.** The derived values are functions of the private training data (the number
+/// of training users, a quantile of the texts' token lengths) and are released without noise
+/// (in `config.json`, the summary, the schedule itself). The run's ε covers the training for
+/// the schedule it was given, not this choice of schedule, as with any hyper-parameter chosen
+/// by looking at the data; the stderr line says "not covered by ε". Give the three values
+/// (from public knowledge of the deployment) to keep the schedule independent of the data.
 public struct DataDefaults: Equatable, Sendable {
   /// `--max-length` values are multiples of this many tokens.
   public static let lengthStep = 16
@@ -106,9 +112,9 @@ public struct DataDefaults: Equatable, Sendable {
 }
 
 extension DataDefaults: CustomStringConvertible {
-  /// One line for stderr: "from the data: max length 64 (92 % of 600 training texts fit),
-  /// cohort 20 of 154 users, 77 rounds (10 passes)"; a value the clamp decided says so
-  /// ("128 … ; at most 128").
+  /// One line for stderr: "from the data (not covered by ε): max length 64 (92 % of 600
+  /// training texts fit), cohort 20 of 154 users, 77 rounds (10 passes)"; a value the clamp
+  /// decided says so ("128 … ; at most 128").
   public var description: String {
     var parts: [String] = []
     if let maxLength {
@@ -127,7 +133,7 @@ extension DataDefaults: CustomStringConvertible {
         "\(rounds) rounds (\(shown) passes\(Self.clampNote(rounds, Self.roundRange, rounds != target)))"
       )
     }
-    return "from the data: " + parts.joined(separator: ", ")
+    return "from the data (not covered by ε): " + parts.joined(separator: ", ")
   }
 
   /// "; at most 128" or "; at least 20" for a value that the clamp to `range` decided.
