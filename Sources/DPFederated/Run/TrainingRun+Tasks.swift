@@ -4,9 +4,9 @@ import Foundation
 extension TrainingRun {
   /// A text task on all-MiniLM-L6-v2 (its first `encoderLayers` blocks; `tokenizer` is its
   /// WordPiece tokenizer) with the method's adapters on the query and value projections and
-  /// a fresh head; the adapter is also written in PEFT's layout to `adapter/`. When the task has a public split, the mean of
-  /// its unit-norm embeddings under the pre-trained encoder is the classifier's
-  /// ``TextClassifier/embeddingCenter``.
+  /// a fresh head; the adapter is also written in PEFT's layout to `adapter/`. When the task
+  /// has a public split, the mean of its unit-norm embeddings under the pre-trained encoder
+  /// is the classifier's ``TextClassifier/embeddingCenter``.
   static func text(
     configuration: FederatedConfiguration, dataset: FederatedDataset<String>,
     tokenizer: WordPieceTokenizer, assets: Assets, folder: RunFolder, resume: Bool,
