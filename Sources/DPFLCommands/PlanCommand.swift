@@ -69,7 +69,7 @@ struct PlanCommand: ParsableCommand {
 
   @Option(
     help:
-      "A dpfl train TOML run config: plan its schedule (flags override it), so the plan and the run agree."
+      "A dpfl train TOML run config: plan its schedule (flags override it), so the plan and the run agree (--task jsonl without rounds: read from its data, as train does)."
   )
   var config: String?
 
@@ -102,14 +102,25 @@ struct PlanCommand: ParsableCommand {
   }
 
   /// The schedule a training run of `run` accounts: q = m_noise/N per round, its rounds,
-  /// its δ, ε, sampling and accountant.
+  /// its δ, ε, sampling and accountant. A JSON Lines run that does not give its rounds takes
+  /// them from its data as `train` does, so its file is read.
   static func query(from run: FederatedConfiguration, path: String) throws(CLIError) -> RawQuery {
     guard run.privacyUnit == .user else {
       throw .malformedFile(
         path: path, reason: "plan --config plans user-level runs; privacy_unit is example.")
     }
+    var run = run
+    if run.task == .jsonl && run.rounds == nil {
+      do {
+        run.resolveDataDefaults(userCount: try JSONLDataset.load(run).examples.clientCount) { nil }
+      } catch let FederatedError.malformedData(file, line, reason) {
+        throw .malformedFile(path: "\(file):\(line)", reason: reason)
+      } catch {
+        throw .malformedFile(path: path, reason: "\(error)")
+      }
+    }
     return RawQuery(
-      population: run.population, cohortSize: run.noiseCohortSize, rounds: run.rounds,
+      population: run.population, cohortSize: run.noiseCohortSize, rounds: run.plannedRounds,
       delta: run.delta, epsilon: run.targetEpsilon, accountant: run.accountantKind,
       sampling: run.samplingScheme, clippingBound: run.clippingBound)
   }

@@ -256,7 +256,8 @@ extension String {
 extension Rendering {
   static func text(_ summary: TrainingSummary) -> String {
     var lines = [
-      "\(summary.task), \(summary.method), privacy unit: \(summary.privacyUnit)",
+      "\(summary.task), \(summary.method), privacy unit: \(summary.privacyUnit)"
+        + (summary.maxLength.map { ", max length \($0) tokens" } ?? ""),
       "accuracy \(String(format: "%.3f", summary.accuracyBefore)) before → \(String(format: "%.3f", summary.accuracyAfter)) after \(summary.rounds) of \(summary.plannedRounds) rounds",
     ]
     if summary.epsilon.isFinite {
@@ -271,6 +272,10 @@ extension Rendering {
     if summary.simulation {
       lines.append(
         "simulation: noise of \(count(summary.noiseCohortSize)) of \(count(summary.simulatedPopulation)) clients per round; \(summary.cohortSize) trained per round"
+      )
+    } else {
+      lines.append(
+        "no simulation: \(count(summary.cohortSize)) of \(count(summary.simulatedPopulation)) clients per round"
       )
     }
     if summary.epsilon.isFinite {

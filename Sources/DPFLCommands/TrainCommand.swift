@@ -16,9 +16,17 @@ struct TrainCommand: ParsableCommand {
       calibrated before the run with the PLD accountant, each round is accounted and recorded \
       in ledger.json before its noise is drawn, and a round that would exceed ε is refused.
 
-      The run folder (--run-dir, default runs/<task>-<method>-<time>) holds config.json, \
-      ledger.json (re-account it with dpfl account --ledger), metrics.jsonl, checkpoint.json, \
-      adapter.safetensors and summary.json. --resume DIR continues a killed run.
+      --task jsonl --data FILE trains on your own users. The max length, cohort and rounds \
+      you do not give come from the data (one line on stderr says which and why; see their \
+      options). They depend on the private data and are not covered by ε: give them when that \
+      matters. The built-in tasks keep \(FederatedConfiguration.builtInMaxLength) tokens, \
+      \(FederatedConfiguration.builtInCohortSize) clients per round and \
+      \(FederatedConfiguration.builtInRounds) rounds.
+
+      The run folder (--run-dir, default runs/<task>-<method>-<time>) holds config.json \
+      (every setting as the run resolved it), ledger.json (re-account it with dpfl account \
+      --ledger), metrics.jsonl, checkpoint.json, adapter.safetensors and summary.json. \
+      --resume DIR continues a killed run with the settings of its config.json.
 
       \(ExitStatus.help)
 
@@ -26,6 +34,7 @@ struct TrainCommand: ParsableCommand {
         dpfl train
         dpfl train --method dp-lora --epsilon 4 --rounds 100 --format json
         dpfl train --config run.toml --rounds 50
+        dpfl train --task jsonl --data reviews.jsonl --method dp-lora
         dpfl train --no-privacy --method dp-lora
         dpfl train --resume runs/digits-dp-dylora-20261122-101500
       """)
@@ -71,7 +80,8 @@ struct TrainCommand: ParsableCommand {
       let progress = ProgressLine()
       let summary = try TrainingRun.run(
         configuration: configuration, assets: Self.assets, folder: folder, resume: resume != nil,
-        progress: progress.update)
+        progress: progress.update,
+        dataDefaults: { FileHandle.standardError.write(Data("\($0)\n".utf8)) })
       progress.finish()
       print(format == .json ? Rendering.json(summary) : Rendering.text(summary))
       for warning in summary.warnings {

@@ -109,4 +109,39 @@ struct RunConfigFileTests {
     let planned = try #require(plan["noise_multiplier"] as? Double)
     #expect(train["noise_multiplier"] as? Double == planned)
   }
+
+  @Test(
+    "plan --config of a JSON Lines run without rounds plans the rounds its data gives, as train runs"
+  )
+  func planDerivesJSONLRounds() throws {
+    // 12 users with 2 lines each, 2 of them held out: 10 clients, cohort 2, 50 rounds.
+    let data = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "dpfl-plan-jsonl-\(UUID()).jsonl"
+    ).path
+    try (0..<24).map {
+      #"{"user_id": \#($0 % 12), "features": [\#($0 % 3), 1], "label": \#($0 % 2)}"#
+    }.joined(separator: "\n").write(toFile: data, atomically: true, encoding: .utf8)
+    let path = try Self.write(
+      "task = \"jsonl\"\ndata = \"\(data)\"\nepsilon = 3.0\naccountant = \"rdp\"\n")
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "dpfl-plan-train-jsonl-\(UUID())"
+    ).path
+    defer {
+      for file in [data, path, folder] { try? FileManager.default.removeItem(atPath: file) }
+    }
+    let query = try PlanCommand.query(from: RunConfigFile.configuration(path), path: path)
+    #expect(query.rounds == 50)
+    let plan = try BinaryRunner.json(
+      try BinaryRunner.run(["plan", "--config", path, "--format", "json"]))
+    let train = try BinaryRunner.json(
+      try BinaryRunner.run(["train", "--config", path, "--run-dir", folder, "--format", "json"]))
+    #expect(plan["steps"] as? Int == 50 && train["planned_rounds"] as? Int == 50)
+    let planned = try #require(plan["noise_multiplier"] as? Double)
+    #expect(train["noise_multiplier"] as? Double == planned)
+    let missing = try Self.write("task = \"jsonl\"\ndata = \"\(data).missing\"\n")
+    defer { try? FileManager.default.removeItem(atPath: missing) }
+    let refused = try BinaryRunner.run(["plan", "--config", missing])
+    #expect(refused.status == 65)
+    #expect(refused.stderr.hasPrefix("Error: \(data).missing:0: the file cannot be opened"))
+  }
 }

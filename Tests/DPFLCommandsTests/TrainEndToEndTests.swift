@@ -117,6 +117,58 @@ struct TrainEndToEndTests {
     #expect(adapter(first) != nil && adapter(first) == adapter(second))
   }
 
+  /// A JSON Lines file of feature lines: `users` users with 5 examples each.
+  static func featureFile(users: Int, name: String) throws -> String {
+    let path = temporaryFolder(name) + ".jsonl"
+    try (0..<(5 * users)).map {
+      #"{"user_id": "u\#($0 % users)", "features": [\#($0 % 3), \#(Double($0 % 5) / 2)], "label": \#($0 % 3 == 0 ? 1 : 0)}"#
+    }.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
+    return path
+  }
+
+  @Test(
+    "a JSON Lines run takes its cohort and rounds from the data, says so on stderr, and its summary and config.json state them; given values win"
+  )
+  func jsonlDefaults() throws {
+    let data = try Self.featureFile(users: 6, name: "users")
+    let evaluation = try Self.featureFile(users: 2, name: "evaluation")
+    let derivedFolder = Self.temporaryFolder("derived")
+    let givenFolder = Self.temporaryFolder("given")
+    defer {
+      for path in [data, evaluation, derivedFolder, givenFolder] {
+        try? FileManager.default.removeItem(atPath: path)
+      }
+    }
+    let common = [
+      "train", "--task", "jsonl", "--data", data, "--evaluation-data", evaluation, "--accountant",
+      "rdp",
+    ]
+    let derived = try BinaryRunner.run(common + ["--run-dir", derivedFolder, "--format", "json"])
+    #expect(derived.status == 0, "\(derived.stderr)")
+    #expect(
+      derived.stderr.hasPrefix(
+        "from the data (not covered by ε): cohort 2 of 6 users, 30 rounds (10 passes)\n"))
+    let summary = try BinaryRunner.json(derived)
+    #expect(summary["planned_rounds"] as? Int == 30 && summary["rounds"] as? Int == 30)
+    #expect(summary["cohort_size"] as? Int == 2 && summary["max_length"] == nil)
+    let config = try #require(
+      try JSONSerialization.jsonObject(
+        with: Data(contentsOf: URL(fileURLWithPath: derivedFolder + "/config.json")))
+        as? [String: Any])
+    #expect(config["rounds"] as? Int == 30 && config["cohort_size"] as? Int == 2)
+    #expect(config["max_length"] == nil)
+
+    // Given rounds win; a real deployment of these 6 users is not a simulation.
+    let given = try BinaryRunner.run(
+      common + [
+        "--rounds", "3", "--population", "6", "--noise-cohort-size", "2", "--run-dir", givenFolder,
+      ])
+    #expect(given.status == 0, "\(given.stderr)")
+    #expect(given.stderr.hasPrefix("from the data (not covered by ε): cohort 2 of 6 users\n"))
+    #expect(given.stdout.contains("after 3 of 3 rounds"))
+    #expect(given.stdout.contains("\nno simulation: 2 of 6 clients per round\n"))
+  }
+
   @Test("bad training flags are one line naming the value, exit 64; a missing run folder exits 1")
   func errors() throws {
     let rounds = try BinaryRunner.run(["train", "--rounds", "0"])

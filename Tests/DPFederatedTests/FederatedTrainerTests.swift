@@ -107,7 +107,7 @@ struct FederatedTrainerTests {
       }
       #expect(metrics.cohort == cohort.count)
       var expected = global
-      expected.add(sum, scaledBy: 1 / Float(configuration.cohortSize))
+      expected.add(sum, scaledBy: 1 / Float(configuration.clientsPerRound))
       #expect(
         relativeError(
           trainer.model.trainableParameters.flattened().map(Double.init),

@@ -8,4 +8,10 @@ public enum TestFixtures {
   public static let tinyBert = URL(fileURLWithPath: #filePath)
     .deletingLastPathComponent().deletingLastPathComponent()
     .appendingPathComponent("DPModelTests/Fixtures/tiny_bert")
+
+  /// all-MiniLM-L6-v2's WordPiece vocabulary (bert-base-uncased's, 30 522 tokens):
+  /// Tests/DPModelTests/Fixtures/vocab.txt.
+  public static let vocabulary = URL(fileURLWithPath: #filePath)
+    .deletingLastPathComponent().deletingLastPathComponent()
+    .appendingPathComponent("DPModelTests/Fixtures/vocab.txt")
 }

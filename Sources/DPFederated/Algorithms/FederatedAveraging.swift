@@ -22,7 +22,7 @@ where Model.Scalar == Float {
     configuration: FederatedConfiguration, makeBatch: @escaping @Sendable ([Example]) -> Model.Batch
   ) {
     adapter = configuration.adapterConfiguration
-    cohortSize = configuration.cohortSize
+    cohortSize = configuration.clientsPerRound
     localTraining = LocalTraining(
       epochs: configuration.localEpochs, batchSize: configuration.localBatchSize,
       learningRate: configuration.localLearningRate)

@@ -3,14 +3,21 @@ import Foundation
 
 extension FederatedConfiguration {
   /// Checks every value and resolves the defaults that depend on others (the sampling
-  /// scheme, the accountant, the target ε, adaptive clipping's parameters), so that a
-  /// written `config.json` states them. ArgumentParser runs it after parsing flags, a TOML
-  /// file or `config.json`.
+  /// scheme, the accountant, the target ε, adaptive clipping's parameters; a built-in
+  /// task's rounds, cohort and max length), so that a written `config.json` states them.
+  /// A JSON Lines run's rounds, cohort and max length stay unset until its data is read
+  /// (``resolveDataDefaults(userCount:tokenLengths:)``). ArgumentParser runs it after
+  /// parsing flags, a TOML file or `config.json`.
   /// - Throws: `ValidationError` listing every problem, one per line.
   public mutating func validate() throws {
     let found = problems
     guard found.isEmpty else {
       throw ValidationError(found.map(\.description).joined(separator: "\n"))
+    }
+    if task != .jsonl {
+      rounds = plannedRounds
+      cohortSize = clientsPerRound
+      maxLength = tokenLimit
     }
     sampling = samplingScheme
     accountant = accountantKind
@@ -23,6 +30,40 @@ extension FederatedConfiguration {
       clipLearningRate = adaptive.learningRate
       indicatorNoiseFraction = adaptive.indicatorNoiseFraction
     }
+  }
+
+  /// Sets the rounds, cohort and max length not given from a JSON Lines run's data, by the
+  /// rules of ``DataDefaults``; a given value is kept. Call it once the data is loaded and
+  /// before anything is trained or recorded.
+  /// - Parameters:
+  ///   - userCount: the training users (the task's clients).
+  ///   - tokenLengths: the training texts' token counts, `[CLS]` and `[SEP]` included, or
+  ///     `nil` when the data is not text; called only when `--max-length` was not given.
+  /// - Returns: what was derived, and from what.
+  @discardableResult
+  public mutating func resolveDataDefaults(userCount: Int, tokenLengths: () -> [Int]?)
+    -> DataDefaults
+  {
+    var derived = DataDefaults(userCount: userCount)
+    if maxLength == nil, let lengths = tokenLengths() {
+      let length = DataDefaults.maxLength(tokenLengths: lengths)
+      maxLength = length
+      derived.maxLength = length
+      derived.textCount = lengths.count
+      derived.textsFitting = lengths.filter { $0 <= length }.count
+    }
+    if cohortSize == nil {
+      let cohort = DataDefaults.cohortSize(userCount: userCount, noiseCohortSize: noiseCohortSize)
+      cohortSize = cohort
+      derived.cohortSize = cohort
+    }
+    if rounds == nil {
+      derived.roundsCohortSize = clientsPerRound
+      let planned = DataDefaults.rounds(userCount: userCount, cohortSize: clientsPerRound)
+      rounds = planned
+      derived.rounds = planned
+    }
+    return derived
   }
 
   /// `path` made absolute against the current folder, so that `config.json` names the file
@@ -57,14 +98,19 @@ extension FederatedConfiguration {
     }
     atLeastOne(speechesPerExample, "--speeches-per-example")
     check(layers >= 1 && layers <= 6, "--layers", layers, "in 1...6 (all-MiniLM-L6-v2's blocks)")
-    check(maxLength >= 4 && maxLength <= 512, "--max-length", maxLength, "in 4...512")
-    atLeastOne(rounds, "--rounds")
-    atLeastOne(cohortSize, "--cohort-size")
+    if let maxLength {
+      check(maxLength >= 4 && maxLength <= 512, "--max-length", maxLength, "in 4...512")
+    }
+    if let rounds { atLeastOne(rounds, "--rounds") }
+    // A JSON Lines run's cohort, when not given, is derived within these bounds.
+    let cohort = task == .jsonl ? cohortSize : clientsPerRound
+    if let cohort {
+      atLeastOne(cohort, "--cohort-size")
+      check(population >= cohort, "--population", population, "≥ --cohort-size (\(cohort))")
+    }
     check(
-      population >= cohortSize, "--population", population, "≥ --cohort-size (\(cohortSize))")
-    check(
-      noiseCohortSize >= cohortSize && noiseCohortSize <= population, "--noise-cohort-size",
-      noiseCohortSize, "in \(cohortSize)...\(population) (≥ --cohort-size, ≤ --population)")
+      noiseCohortSize >= (cohort ?? 1) && noiseCohortSize <= population, "--noise-cohort-size",
+      noiseCohortSize, "in \(cohort ?? 1)...\(population) (≥ --cohort-size, ≤ --population)")
     positive(clippingBound, "--clipping-bound")
     check(delta > 0 && delta < 1, "--delta", delta, "in (0, 1)")
     if let noiseMultiplier { positive(noiseMultiplier, "--noise-multiplier") }
@@ -90,9 +136,9 @@ extension FederatedConfiguration {
   /// The checks that need the task's number of clients (run once the task is loaded).
   /// - Throws: ``FederatedError/invalidConfiguration(field:value:allowed:)``.
   public func check(clientCount: Int) throws {
-    guard cohortSize <= clientCount else {
+    guard clientsPerRound <= clientCount else {
       throw FederatedError.invalidConfiguration(
-        field: "--cohort-size", value: "\(cohortSize)",
+        field: "--cohort-size", value: "\(clientsPerRound)",
         allowed: "in 1...\(clientCount) (the task's clients)")
     }
     guard population >= clientCount else {

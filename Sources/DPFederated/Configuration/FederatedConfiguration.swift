@@ -39,8 +39,11 @@ public struct FederatedConfiguration: ParsableArguments, Equatable, Sendable {
   public var speechesPerExample = 1
   @Option(help: "Text tasks: all-MiniLM-L6-v2 blocks to keep, 1…6.")
   public var layers = 2
-  @Option(help: "Text tasks: the longest token sequence.")
-  public var maxLength = 32
+  @Option(
+    help:
+      "Text tasks: the longest token sequence, [CLS] and [SEP] included (default \(Self.builtInMaxLength); --task jsonl: the smallest multiple of \(DataDefaults.lengthStep) that holds \(DataDefaults.textPercentage) % of the training texts, in \(DataDefaults.lengthRange.lowerBound)…\(DataDefaults.lengthRange.upperBound))."
+  )
+  public var maxLength: Int?
 
   // MARK: Method
 
@@ -127,15 +130,21 @@ public struct FederatedConfiguration: ParsableArguments, Equatable, Sendable {
 
   // MARK: Rounds and cohorts
 
-  @Option(help: "Rounds T.")
-  public var rounds = 200
+  @Option(
+    help:
+      "Rounds T (default \(Self.builtInRounds); --task jsonl: \(DataDefaults.passes) expected passes over the training users, ⌈\(DataDefaults.passes) × users ÷ cohort⌉, in \(DataDefaults.roundRange.lowerBound)…\(DataDefaults.roundRange.upperBound))."
+  )
+  public var rounds: Int?
   @Option(
     help:
       "poisson (q = noise cohort ÷ population) or fixed-size (sampling without replacement, replace-one neighbours; the default for dp-rec)."
   )
   public var sampling: SamplingScheme?
-  @Option(help: "Clients trained per round, expected; also the fixed denominator of the mean.")
-  public var cohortSize = 20
+  @Option(
+    help:
+      "Clients trained per round, expected; also the fixed denominator of the mean (default \(Self.builtInCohortSize); --task jsonl: ⌊training users ÷ \(DataDefaults.usersPerCohortMember)⌋ in \(DataDefaults.cohortRange.lowerBound)…\(DataDefaults.cohortRange.upperBound), at most the users and --noise-cohort-size)."
+  )
+  public var cohortSize: Int?
   @Option(help: "Population N the accounting assumes (simulated when larger than the task's).")
   public var population = 1_000_000
   @Option(help: "Clients per round the noise is calibrated for (simulated when larger than --cohort-size).")
@@ -170,6 +179,14 @@ public struct FederatedConfiguration: ParsableArguments, Equatable, Sendable {
   /// The target ε of a private run when `--epsilon` is not given.
   public static let defaultTargetEpsilon = 2.0
 
+  /// The rounds of a built-in task's run when `--rounds` is not given (a JSON Lines run
+  /// takes them from its data, ``DataDefaults``).
+  public static let builtInRounds = 200
+  /// The cohort of a built-in task's run when `--cohort-size` is not given.
+  public static let builtInCohortSize = 20
+  /// The longest token sequence of a built-in text task when `--max-length` is not given.
+  public static let builtInMaxLength = 32
+
   public static func == (lhs: Self, rhs: Self) -> Bool { lhs.settings == rhs.settings }
 }
 
@@ -189,6 +206,19 @@ extension FederatedConfiguration {
     resolved.noiseSource = noiseSource ?? (isSimulation ? .seeded : .secure)
     return resolved
   }
+
+  /// The rounds T the run plans: ``rounds``, as given or resolved (by ``validate()`` for
+  /// the built-in tasks, from the data for a JSON Lines run, ``resolveDataDefaults(userCount:tokenLengths:)``),
+  /// else ``builtInRounds``.
+  public var plannedRounds: Int { rounds ?? Self.builtInRounds }
+
+  /// The clients trained per round (m_sim): ``cohortSize``, as given or resolved as
+  /// ``plannedRounds`` is, else ``builtInCohortSize``.
+  public var clientsPerRound: Int { cohortSize ?? Self.builtInCohortSize }
+
+  /// The longest token sequence of a text example: ``maxLength``, as given or resolved as
+  /// ``plannedRounds`` is, else ``builtInMaxLength``.
+  public var tokenLimit: Int { maxLength ?? Self.builtInMaxLength }
 
   /// The sampling scheme: as given, else fixed-size for DP-REC and Poisson otherwise.
   public var samplingScheme: SamplingScheme { sampling ?? (method == .dpREC ? .fixedSize : .poisson) }

@@ -42,6 +42,14 @@ public enum JSONLDataset {
     case text(FederatedDataset<String>)
     /// Lines with `features`, for vector models; every example has the same length.
     case features(FederatedDataset<[Float]>)
+
+    /// The training users (the dataset's clients).
+    public var clientCount: Int {
+      switch self {
+      case .text(let dataset): dataset.clients.count
+      case .features(let dataset): dataset.clients.count
+      }
+    }
   }
 
   /// What ``load(training:evaluation:evaluationFraction:seed:)`` returns.
@@ -151,6 +159,17 @@ public enum JSONLDataset {
           evaluation: evaluationUsers.map { ($0.features, $0.labels) },
           publicSplit: publicUsers.map { ($0.features, $0.labels) }, classCount: classCount))
     return Loaded(examples: examples, classNames: classNames)
+  }
+
+  /// The files of a `--task jsonl` run of `configuration`: its `data`, and its
+  /// `evaluation_data` and `public_data` when given; its seed draws the held-out users.
+  /// - Throws: as ``load(training:evaluation:publicData:evaluationFraction:seed:)``.
+  public static func load(_ configuration: FederatedConfiguration) throws -> Loaded {
+    try load(
+      training: URL(fileURLWithPath: configuration.data ?? ""),
+      evaluation: configuration.evaluationData.map { URL(fileURLWithPath: $0) },
+      publicData: configuration.publicData.map { URL(fileURLWithPath: $0) },
+      seed: configuration.seed)
   }
 
   /// Clients from the users not held out; the evaluation set from the evaluation file, or

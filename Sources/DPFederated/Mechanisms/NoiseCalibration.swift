@@ -30,9 +30,10 @@ struct NoiseCalibration {
         localSampling: candidate)
       sigma =
         try configuration.noiseMultiplier
-        ?? plan.calibrate(targetEpsilon: configuration.targetEpsilon!, rounds: configuration.rounds)
+        ?? plan.calibrate(
+          targetEpsilon: configuration.targetEpsilon!, rounds: configuration.plannedRounds)
       let worst = try Self.leastProtected(
-        samplings, plan: plan, noiseMultiplier: sigma, rounds: configuration.rounds)
+        samplings, plan: plan, noiseMultiplier: sigma, rounds: configuration.plannedRounds)
       if worst == candidate { break }
       candidate = worst
     }

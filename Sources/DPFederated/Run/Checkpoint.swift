@@ -22,8 +22,8 @@ extension Checkpoint {
     trainables expected: ParameterSet<Float>, optimizer: Optimizer<Float>,
     configuration: FederatedConfiguration
   ) -> String? {
-    guard (0...configuration.rounds).contains(round) else {
-      return "round \(round) is outside 0...\(configuration.rounds)"
+    guard (0...configuration.plannedRounds).contains(round) else {
+      return "round \(round) is outside 0...\(configuration.plannedRounds)"
     }
     guard trainables.names == expected.names else {
       return "its parameters \(trainables.names.prefix(3))… are not the model's \(expected.names.prefix(3))…"

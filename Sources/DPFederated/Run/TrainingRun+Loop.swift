@@ -21,7 +21,7 @@ extension TrainingRun {
     let before = trainer.evaluationAccuracy()
     var metrics = try prepare(&trainer, folder: folder, resume: resume)
     var stopReason: String?
-    while trainer.round < configuration.rounds {
+    while trainer.round < configuration.plannedRounds {
       let outcome = try trainer.runRound { try folder.write($0, to: .ledger) }
       guard case .completed(var roundMetrics) = outcome else {
         if case .refused(let wouldReach) = outcome {
@@ -30,14 +30,14 @@ extension TrainingRun {
         }
         break
       }
-      let isLast = trainer.round == configuration.rounds
+      let isLast = trainer.round == configuration.plannedRounds
       if isLast || trainer.round % 10 == 0 { roundMetrics.accuracy = trainer.evaluationAccuracy() }
       metrics.append(roundMetrics)
       try folder.writeMetrics(metrics)
       try folder.write(trainer.checkpoint, to: .checkpoint)
       try progress(
         Progress(
-          round: trainer.round, rounds: configuration.rounds, epsilon: roundMetrics.epsilon,
+          round: trainer.round, rounds: configuration.plannedRounds, epsilon: roundMetrics.epsilon,
           loss: roundMetrics.loss, accuracy: roundMetrics.accuracy))
     }
     try writeAdapter(trainer, folder: folder)

@@ -27,7 +27,7 @@ extension TrainingRun {
       accountant: configuration.accountantKind.rawValue,
       noiseMultiplier: trainer.noiseMultiplier, clippingBound: configuration.clippingBound,
       finalClippingBound: configuration.adaptiveClipping ? trainer.mechanism.clippingBound : nil,
-      rounds: trainer.round, plannedRounds: configuration.rounds,
+      rounds: trainer.round, plannedRounds: configuration.plannedRounds,
       accuracyBefore: accuracyBefore, accuracyAfter: accuracyAfter, majorityAccuracy: majority,
       accuracyByRank: byRank,
       bytesPerClientPerRound: metrics.isEmpty
@@ -35,7 +35,8 @@ extension TrainingRun {
       bytesFullUpdate: trainer.model.trainableParameters.scalarCount * MemoryLayout<Float>.size,
       coding: trainer.mechanism.codingReport(adapter: configuration.adapterMethod),
       runDir: folder.url.path, simulatedPopulation: sampler.population,
-      noiseCohortSize: sampler.noiseCohortSize, cohortSize: configuration.cohortSize,
+      noiseCohortSize: sampler.noiseCohortSize, cohortSize: configuration.clientsPerRound,
+      maxLength: Example.self == String.self ? configuration.tokenLimit : nil,
       simulation: sampler.isSimulation, noiseSource: configuration.randomness.rawValue,
       assumptions: assumptions(of: trainer),
       warnings: accuracyAfter <= majority

@@ -2,22 +2,20 @@ import DPModel
 import Foundation
 
 extension TrainingRun {
-  /// A text task on all-MiniLM-L6-v2 (its first `encoderLayers` blocks) with the method's
-  /// adapters on the query and value projections and a fresh head; the adapter is also
-  /// written in PEFT's layout to `adapter/`. When the task has a public split, the mean of
-  /// its unit-norm embeddings under the pre-trained encoder is the classifier's
-  /// ``TextClassifier/embeddingCenter``.
+  /// A text task on all-MiniLM-L6-v2 (its first `encoderLayers` blocks; `tokenizer` is its
+  /// WordPiece tokenizer) with the method's adapters on the query and value projections and
+  /// a fresh head; the adapter is also written in PEFT's layout to `adapter/`. When the task
+  /// has a public split, the mean of its unit-norm embeddings under the pre-trained encoder
+  /// is the classifier's ``TextClassifier/embeddingCenter``.
   static func text(
-    configuration: FederatedConfiguration, dataset: FederatedDataset<String>, assets: Assets,
-    folder: RunFolder, resume: Bool, progress: (Progress) throws -> Void
+    configuration: FederatedConfiguration, dataset: FederatedDataset<String>,
+    tokenizer: WordPieceTokenizer, assets: Assets, folder: RunFolder, resume: Bool,
+    progress: (Progress) throws -> Void
   ) throws -> TrainingSummary {
-    try assets.require(assets.miniLM, "all-MiniLM-L6-v2")
     guard dataset.classCount <= 1_000 else {
       throw FederatedError.invalidConfiguration(
         field: "the number of classes", value: "\(dataset.classCount)", allowed: "at most 1,000")
     }
-    let tokenizer = try WordPieceTokenizer(
-      vocabulary: assets.miniLM.appendingPathComponent("vocab.txt"))
     var encoder = try BertEncoder<Float>(
       folder: assets.miniLM, layers: configuration.layers,
       adapters: configuration.adapterConfiguration)
@@ -25,7 +23,7 @@ extension TrainingRun {
     if configuration.method == .full { encoder.trainAllProjections() }
     var dataset = dataset
     dataset.evaluation = scoredEvaluation(dataset.evaluation, seed: configuration.seed)
-    let maxLength = configuration.maxLength
+    let maxLength = configuration.tokenLimit
     let makeBatch: @Sendable ([String]) -> TokenBatch = {
       TokenBatch(tokenizer.encodeBatch($0, maxLength: maxLength))
     }

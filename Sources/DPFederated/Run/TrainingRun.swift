@@ -34,6 +34,14 @@ public enum TrainingRun {
           reason: "\(what) is missing; run Scripts/fetch-assets (or set DPFL_ASSETS_DIR)")
       }
     }
+
+    /// all-MiniLM-L6-v2's WordPiece tokenizer.
+    /// - Throws: ``FederatedError/runFolder(path:reason:)`` when the model is missing;
+    ///   `ModelError` when its `vocab.txt` is malformed.
+    func tokenizer() throws -> WordPieceTokenizer {
+      try require(miniLM, "all-MiniLM-L6-v2")
+      return try WordPieceTokenizer(vocabulary: miniLM.appendingPathComponent("vocab.txt"))
+    }
   }
 
   /// The most evaluation examples a text task scores (a fixed, seeded subset), so that
@@ -84,29 +92,50 @@ public enum TrainingRun {
       labels: kept.map { evaluation.labels[$0] })
   }
 
-  /// Trains the configuration's task.
+  /// The token count of each training text (the clients' examples), `[CLS]` and `[SEP]`
+  /// included, uncut.
+  static func trainingTokenLengths(
+    _ dataset: FederatedDataset<String>, tokenizer: WordPieceTokenizer
+  ) -> [Int] {
+    dataset.clients.flatMap { $0.examples.map { tokenizer.encode($0).count } }
+  }
+
+  /// Trains the configuration's task. A JSON Lines run first takes the rounds, cohort and
+  /// max length not given from its data (``FederatedConfiguration/resolveDataDefaults(userCount:tokenLengths:)``),
+  /// before anything is trained or recorded, so `config.json` holds the values it used.
+  /// - Parameters:
+  ///   - progress: called after each round is checkpointed; throwing from it stops the run
+  ///     there (the folder can be resumed) and the error propagates.
+  ///   - dataDefaults: told what a JSON Lines run took from its data, once, before its
+  ///     first round, when it took anything.
+  /// - Throws: ``FederatedError`` for bad data or configurations, unreachable budgets,
+  ///   damaged run folders; `ModelError` for model files that do not load.
   public static func run(
     configuration: FederatedConfiguration, assets: Assets, folder: RunFolder, resume: Bool,
-    progress: (Progress) throws -> Void = { _ in }
+    progress: (Progress) throws -> Void = { _ in },
+    dataDefaults: (DataDefaults) -> Void = { _ in }
   ) throws -> TrainingSummary {
     switch configuration.task {
     case .shakespeareGenre, .chitchatTopic:
       return try text(
         configuration: configuration,
-        dataset: builtInTextTask(configuration, assets: assets), assets: assets, folder: folder,
-        resume: resume, progress: progress)
+        dataset: builtInTextTask(configuration, assets: assets), tokenizer: assets.tokenizer(),
+        assets: assets, folder: folder, resume: resume, progress: progress)
     case .jsonl:
-      let loaded = try JSONLDataset.load(
-        training: URL(fileURLWithPath: configuration.data ?? ""),
-        evaluation: configuration.evaluationData.map { URL(fileURLWithPath: $0) },
-        publicData: configuration.publicData.map { URL(fileURLWithPath: $0) },
-        seed: configuration.seed)
-      switch loaded.examples {
+      var configuration = configuration
+      switch try JSONLDataset.load(configuration).examples {
       case .text(let dataset):
+        let tokenizer = try assets.tokenizer()
+        let derived = configuration.resolveDataDefaults(userCount: dataset.clients.count) {
+          trainingTokenLengths(dataset, tokenizer: tokenizer)
+        }
+        if !derived.isEmpty { dataDefaults(derived) }
         return try text(
-          configuration: configuration, dataset: dataset, assets: assets, folder: folder,
-          resume: resume, progress: progress)
+          configuration: configuration, dataset: dataset, tokenizer: tokenizer, assets: assets,
+          folder: folder, resume: resume, progress: progress)
       case .features(let dataset):
+        let derived = configuration.resolveDataDefaults(userCount: dataset.clients.count) { nil }
+        if !derived.isEmpty { dataDefaults(derived) }
         return try tabular(
           configuration: configuration, dataset: dataset, folder: folder, resume: resume,
           progress: progress)

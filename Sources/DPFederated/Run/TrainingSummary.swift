@@ -40,6 +40,9 @@ public struct TrainingSummary: Codable, Equatable, Sendable {
   public var noiseCohortSize: Int
   /// m_sim, clients actually trained per round (expected).
   public var cohortSize: Int
+  /// Text tasks: the longest token sequence, `[CLS]` and `[SEP]` included (`nil` for
+  /// feature vectors).
+  public var maxLength: Int?
   /// Whether N and m_noise describe a simulated deployment larger than what was trained.
   public var simulation: Bool
   public var noiseSource: String
@@ -62,7 +65,8 @@ public struct TrainingSummary: Codable, Equatable, Sendable {
     case accuracyByRank = "accuracy_by_rank", bytesPerClientPerRound = "bytes_per_client_per_round"
     case bytesFullUpdate = "bytes_full_update", coding, runDir = "run_dir"
     case simulatedPopulation = "simulated_population", noiseCohortSize = "noise_cohort_size"
-    case cohortSize = "cohort_size", simulation, noiseSource = "noise_source"
+    case cohortSize = "cohort_size", maxLength = "max_length", simulation
+    case noiseSource = "noise_source"
     case assumptions, stopReason = "stop_reason", wallSeconds = "wall_seconds"
   }
 }

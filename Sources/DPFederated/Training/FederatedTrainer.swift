@@ -49,7 +49,7 @@ where Model.Scalar == Float {
     try configuration.check(clientCount: dataset.clients.count)
     let sampler = CohortSampler(
       scheme: configuration.samplingScheme, clientCount: dataset.clients.count,
-      cohortSize: configuration.cohortSize, population: configuration.population,
+      cohortSize: configuration.clientsPerRound, population: configuration.population,
       noiseCohortSize: configuration.noiseCohortSize)
     let configuration = configuration.resolvingNoiseSource(isSimulation: sampler.isSimulation)
     self.sampler = sampler
@@ -61,7 +61,7 @@ where Model.Scalar == Float {
       plan: PrivacyPlan(
         sampler: sampler, delta: configuration.delta, accountant: configuration.accountantKind),
       roundEvent: mechanism.roundEvent, targetEpsilon: configuration.targetEpsilon,
-      plannedRounds: configuration.rounds)
+      plannedRounds: configuration.plannedRounds)
     backend = SimulatedBackend(
       clients: dataset.clients,
       program: ClientProgram(
