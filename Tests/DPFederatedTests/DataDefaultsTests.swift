@@ -285,4 +285,44 @@ struct DataDefaultsTests {
     #expect(summary.maxLength == 64)
     #expect(try folder.readConfiguration().maxLength == 64)
   }
+
+  @Test(
+    "with --public-data the max length comes from the public texts, at no privacy cost",
+    .enabled(
+      if: FileManager.default.fileExists(
+        atPath: assets.miniLM.appendingPathComponent("vocab.txt").path),
+      "run Scripts/fetch-assets to enable"))
+  func maxLengthFromPublicTexts() throws {
+    let words = { (count: Int) in Array(repeating: "a", count: count).joined(separator: " ") }
+    // Training texts of 22 tokens (max length 32 from them); public texts of 42 (48).
+    let data = try Self.write(
+      (0..<8).map { #"{"user_id": \#($0 % 4), "label": \#($0 % 2), "text": "\#(words(20))"}"# },
+      "public-run")
+    let publicData = try Self.write(
+      (0..<4).map { #"{"user_id": 99, "label": \#($0 % 2), "text": "\#(words(40))"}"# },
+      "public-run-public")
+    let evaluation = try Self.write(
+      [#"{"user_id": 0, "label": 1, "text": "a a"}"#], "public-run-eval")
+    let folder = try Self.folder("public-run")
+    defer {
+      for file in [data, publicData, evaluation, folder.url] {
+        try? FileManager.default.removeItem(at: file)
+      }
+    }
+    var told: [DataDefaults] = []
+    let summary = try TrainingRun.run(
+      configuration: Self.configuration(
+        data: data, evaluation: evaluation,
+        [
+          "--layers", "1", "--rounds", "2", "--cohort-size", "2", "--method", "dp-lora",
+          "--public-data", publicData.path,
+        ]),
+      assets: Self.assets, folder: folder, resume: false, dataDefaults: { told.append($0) })
+    #expect(
+      told.map(\.description) == [
+        "from the public data: max length 48 (100 % of 4 public texts fit)"
+      ])
+    #expect(summary.maxLength == 48)
+    #expect(try folder.readConfiguration().maxLength == 48)
+  }
 }

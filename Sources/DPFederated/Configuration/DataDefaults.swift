@@ -11,7 +11,9 @@
 ///   ``lengthRange`` (16…128). Most texts are then not cut, while a file of long documents
 ///   does not make every step cost up to 512 positions (attention is quadratic in the
 ///   length; a batch is padded only to its longest text, so the limit costs only where texts
-///   are long). Multiples of 16 keep the choice stable under small edits of the data.
+///   are long). Multiples of 16 keep the choice stable under small edits of the data. With
+///   `--public-data`, the public texts' lengths are used instead, so the choice costs no
+///   privacy.
 /// - **`--cohort-size`**: a fifth of the training users (``usersPerCohortMember``, rounded
 ///   down), clamped to ``cohortRange`` (2…20), and never more than the users or
 ///   `--noise-cohort-size`. A small file gets a cohort it can fill (Poisson sampling of 20 of
@@ -27,7 +29,7 @@
 /// a resumed run never re-derives them.
 ///
 /// **Outside ε.** The derived values are functions of the private training data (the number
-/// of training users, a quantile of the texts' token lengths) and are released without noise
+/// of training users, a quantile of the texts' token lengths unless public texts are given) and are released without noise
 /// (in `config.json`, the summary, the schedule itself). The run's ε covers the training for
 /// the schedule it was given, not this choice of schedule, as with any hyper-parameter chosen
 /// by looking at the data; the stderr line says "not covered by ε". Give the three values
@@ -91,8 +93,10 @@ public struct DataDefaults: Equatable, Sendable {
   public var userCount: Int
   /// The derived `--max-length` (`nil` when given, or when the data is not text).
   public var maxLength: Int?
-  /// The training texts the max length was derived from (0 when it was not).
+  /// The texts the max length was derived from (0 when it was not).
   public var textCount = 0
+  /// Those texts are the public ones (`--public-data`): the max length costs no privacy.
+  public var lengthsArePublic = false
   /// How many of them fit whole in ``maxLength`` tokens.
   public var textsFitting = 0
   /// The derived `--cohort-size` (`nil` when given).
@@ -114,14 +118,15 @@ public struct DataDefaults: Equatable, Sendable {
 extension DataDefaults: CustomStringConvertible {
   /// One line for stderr: "from the data (not covered by ε): max length 64 (92 % of 600
   /// training texts fit), cohort 20 of 154 users, 77 rounds (10 passes)"; a value the clamp
-  /// decided says so ("128 … ; at most 128").
+  /// decided says so ("128 … ; at most 128"). When only the max length was derived, from the
+  /// public texts, the line starts "from the public data:".
   public var description: String {
     var parts: [String] = []
     if let maxLength {
       let percent = 100 * textsFitting / max(1, textCount)
       let clamped = textsFitting * 100 < Self.textPercentage * textCount
       parts.append(
-        "max length \(maxLength) (\(percent) % of \(textCount) training texts fit\(Self.clampNote(maxLength, Self.lengthRange, clamped)))"
+        "max length \(maxLength) (\(percent) % of \(textCount) \(lengthsArePublic ? "public" : "training") texts fit\(Self.clampNote(maxLength, Self.lengthRange, clamped)))"
       )
     }
     if let cohortSize { parts.append("cohort \(cohortSize) of \(userCount) users") }
@@ -133,7 +138,9 @@ extension DataDefaults: CustomStringConvertible {
         "\(rounds) rounds (\(shown) passes\(Self.clampNote(rounds, Self.roundRange, rounds != target)))"
       )
     }
-    return "from the data (not covered by ε): " + parts.joined(separator: ", ")
+    let onlyPublic = lengthsArePublic && cohortSize == nil && rounds == nil
+    return (onlyPublic ? "from the public data: " : "from the data (not covered by ε): ")
+      + parts.joined(separator: ", ")
   }
 
   /// "; at most 128" or "; at least 20" for a value that the clamp to `range` decided.

@@ -37,14 +37,17 @@ extension FederatedConfiguration {
   /// before anything is trained or recorded.
   /// - Parameters:
   ///   - userCount: the training users (the task's clients).
-  ///   - tokenLengths: the training texts' token counts, `[CLS]` and `[SEP]` included, or
-  ///     `nil` when the data is not text; called only when `--max-length` was not given.
+  ///   - lengthsArePublic: the token lengths are those of the public texts (`--public-data`),
+  ///     so the max length costs no privacy.
+  ///   - tokenLengths: the texts' token counts, `[CLS]` and `[SEP]` included, or `nil` when
+  ///     the data is not text; called only when `--max-length` was not given.
   /// - Returns: what was derived, and from what.
   @discardableResult
-  public mutating func resolveDataDefaults(userCount: Int, tokenLengths: () -> [Int]?)
-    -> DataDefaults
-  {
+  public mutating func resolveDataDefaults(
+    userCount: Int, lengthsArePublic: Bool = false, tokenLengths: () -> [Int]?
+  ) -> DataDefaults {
     var derived = DataDefaults(userCount: userCount)
+    derived.lengthsArePublic = lengthsArePublic
     if maxLength == nil, let lengths = tokenLengths() {
       let length = DataDefaults.maxLength(tokenLengths: lengths)
       maxLength = length

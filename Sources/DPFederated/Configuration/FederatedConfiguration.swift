@@ -41,7 +41,7 @@ public struct FederatedConfiguration: ParsableArguments, Equatable, Sendable {
   public var layers = 2
   @Option(
     help:
-      "Text tasks: the longest token sequence, [CLS] and [SEP] included (default \(Self.builtInMaxLength); --task jsonl: the smallest multiple of \(DataDefaults.lengthStep) that holds \(DataDefaults.textPercentage) % of the training texts, in \(DataDefaults.lengthRange.lowerBound)…\(DataDefaults.lengthRange.upperBound))."
+      "Text tasks: the longest token sequence, [CLS] and [SEP] included (default \(Self.builtInMaxLength); --task jsonl: the smallest multiple of \(DataDefaults.lengthStep) that holds \(DataDefaults.textPercentage) % of the training texts, or of the public texts with --public-data, in \(DataDefaults.lengthRange.lowerBound)…\(DataDefaults.lengthRange.upperBound))."
   )
   public var maxLength: Int?
 

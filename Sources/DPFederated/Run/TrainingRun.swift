@@ -126,8 +126,13 @@ public enum TrainingRun {
       switch try JSONLDataset.load(configuration).examples {
       case .text(let dataset):
         let tokenizer = try assets.tokenizer()
-        let derived = configuration.resolveDataDefaults(userCount: dataset.clients.count) {
-          trainingTokenLengths(dataset, tokenizer: tokenizer)
+        let publicTexts = dataset.publicSplit.examples
+        let derived = configuration.resolveDataDefaults(
+          userCount: dataset.clients.count, lengthsArePublic: !publicTexts.isEmpty
+        ) {
+          publicTexts.isEmpty
+            ? trainingTokenLengths(dataset, tokenizer: tokenizer)
+            : publicTexts.map { tokenizer.encode($0).count }
         }
         if !derived.isEmpty { dataDefaults(derived) }
         return try text(
