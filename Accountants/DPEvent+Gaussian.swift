@@ -2,26 +2,40 @@ extension DPEvent {
   /// The first sub-event, depth first, that is neither a Gaussian nor a (self-)composition
   /// of Gaussians; `nil` when the whole event is one. The Gaussian-based accountants accept
   /// only such events inside a sampled event (they reduce them to one Gaussian).
-  var firstNonGaussianSubEvent: DPEvent? {
+  var firstNonGaussianSubEvent: DPEvent? { firstSubEvent(outsideGaussians: false) }
+
+  /// The first sub-event, depth first, that is not a Gaussian, a discrete Gaussian (when
+  /// `allowingDiscrete`) or a (self-)composition of them; `nil` when there is none.
+  func firstSubEvent(outsideGaussians allowingDiscrete: Bool) -> DPEvent? {
     switch self {
     case .gaussian:
       return nil
+    case .discreteGaussian:
+      return allowingDiscrete ? nil : self
     case .selfComposed(let inner, _):
-      return inner.firstNonGaussianSubEvent
+      return inner.firstSubEvent(outsideGaussians: allowingDiscrete)
     case .relativeEntropyCoded:
       return self
     case .composed(let events):
-      return events.lazy.compactMap(\.firstNonGaussianSubEvent).first
+      return events.lazy.compactMap { $0.firstSubEvent(outsideGaussians: allowingDiscrete) }.first
     case .noOp, .nonPrivate, .laplace, .poissonSampled, .sampledWithoutReplacement,
       .participationSampled, .tuned:
       return self
     }
   }
+
+  /// The one-line refusal of a discrete Gaussian by an accountant other than RDP/moments.
+  static func discreteGaussianRefusal(by accountant: String) -> String {
+    "the \(accountant) accountant cannot account for DiscreteGaussian (no sound bound of its "
+      + "own for it, sampled or not); use the rdp or moments accountant, which bound it by its "
+      + "Rényi curve (Poisson-sampled: Zhu & Wang 2019, Theorem 6)."
+  }
 }
 
 /// Why an accountant of Poisson-sampled Gaussians (certified RDP, PLD) cannot take an event.
 enum SampledGaussianObstacle {
-  /// A Laplace, sampling-without-replacement or tuning event, which these accountants lack.
+  /// A Laplace, discrete Gaussian, sampling-without-replacement or tuning event, which these
+  /// accountants lack.
   case mechanism(DPEvent)
   /// A sub-event of a Poisson-sampled event that is not a (composition of) Gaussian(s).
   case insideSampling(DPEvent)
@@ -35,10 +49,14 @@ extension DPEvent {
     switch self {
     case .noOp, .nonPrivate, .gaussian:
       return nil
-    case .laplace, .sampledWithoutReplacement, .tuned:
+    case .laplace, .sampledWithoutReplacement, .tuned, .discreteGaussian:
       return .mechanism(self)
     case .poissonSampled(_, let inner):
-      return inner.firstNonGaussianSubEvent.map(SampledGaussianObstacle.insideSampling)
+      // A discrete Gaussian is refused as a mechanism, wherever it is.
+      return inner.firstNonGaussianSubEvent.map {
+        if case .discreteGaussian = $0 { return .mechanism($0) }
+        return .insideSampling($0)
+      }
     case .selfComposed(let inner, _), .relativeEntropyCoded(_, let inner),
       .participationSampled(_, let inner):
       return inner.sampledGaussianObstacle

@@ -423,6 +423,10 @@ public struct PLDAccountant: PrivacyAccountant, Equatable {
     case nil:
       return nil
     case .mechanism(let offending):
+      if case .discreteGaussian = offending {
+        return CompositionFailure(
+          event: offending, reason: DPEvent.discreteGaussianRefusal(by: "PLD"))
+      }
       if case .tuned = offending {
         return CompositionFailure(
           event: offending,
