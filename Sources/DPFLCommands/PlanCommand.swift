@@ -108,6 +108,12 @@ struct PlanCommand: ParsableCommand {
       throw .malformedFile(
         path: path, reason: "plan --config plans user-level runs; privacy_unit is example.")
     }
+    guard run.noise == .continuous else {
+      throw .malformedFile(
+        path: path,
+        reason:
+          "plan --config plans runs with continuous noise; noise_distribution is discrete (dpfl train calibrates it by rdp).")
+    }
     return RawQuery(
       population: run.population, cohortSize: run.noiseCohortSize, rounds: run.rounds,
       delta: run.delta, epsilon: run.targetEpsilon, accountant: run.accountantKind,
