@@ -109,4 +109,13 @@ struct RunConfigFileTests {
     let planned = try #require(plan["noise_multiplier"] as? Double)
     #expect(train["noise_multiplier"] as? Double == planned)
   }
+
+  @Test("plan --config refuses a discrete-noise run in one line (train calibrates it by RDP)")
+  func planRefusesDiscrete() throws {
+    let path = try Self.write("noise_distribution = \"discrete\"\n")
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    let plan = try BinaryRunner.run(["plan", "--config", path])
+    #expect(plan.status == 65)
+    #expect(plan.stderr.contains("noise_distribution is discrete"))
+  }
 }
