@@ -71,7 +71,7 @@ public indirect enum DPEvent: Hashable, Sendable {
   /// privacy-loss distribution is not, and under Poisson sampling the continuous sampled
   /// Gaussian's formulas (Mironov, Talwar & Zhang 2019) do not apply. Accounted by
   /// ``RDPAccountant`` (and ``MomentsAccountant``) only: alone as α/(2σ²), Poisson-sampled by
-  /// Zhu & Wang's general bound (see ``PoissonSampledRDPBound``); the PLD and certified
+  /// Zhu & Wang's general bound (`RDP/PoissonSampledRDPBound.swift`); the PLD and certified
   /// accountants refuse it.
   ///
   /// Mathematical properties (each has a test): unsampled, it accounts exactly like

@@ -11,7 +11,7 @@
 ///   with σ = (Σσᵢ⁻²)^(−1/2), arXiv:1812.06210 §3);
 /// - `poissonSampled(q, e)` where `e` composes discrete Gaussians (and possibly Gaussians):
 ///   the same reduction gives its Rényi curve α/(2σ²), amplified by Zhu & Wang's general
-///   bound at integer orders (``PoissonSampledRDPBound``; fractional orders are +∞);
+///   bound at integer orders (`PoissonSampledRDPBound`; fractional orders are +∞);
 /// - `participationSampled(q, e)` around any supported `e`, under either relation:
 ///   ε(α) = log(1 + q(e^{(α−1)ε_e(α)} − 1))/(α − 1), exact for its dominating pair (see
 ///   ``DPEvent/participationSampled(probability:_:)``);

@@ -112,7 +112,8 @@ struct PlanCommand: ParsableCommand {
       throw .malformedFile(
         path: path,
         reason:
-          "plan --config plans runs with continuous noise; noise_distribution is discrete (dpfl train calibrates it by rdp).")
+          "plan --config plans runs with continuous noise; noise_distribution is discrete (dpfl train calibrates it by rdp)."
+      )
     }
     return RawQuery(
       population: run.population, cohortSize: run.noiseCohortSize, rounds: run.rounds,

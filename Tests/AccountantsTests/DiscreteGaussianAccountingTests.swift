@@ -43,7 +43,9 @@ struct DiscreteGaussianAccountingTests {
     #expect(discrete.rdp == continuous.rdp)
     #expect(try discrete.epsilon(delta: 1e-6) == continuous.epsilon(delta: 1e-6))
     // q = 1 is the unsampled mechanism, q = 0 releases nothing.
-    #expect(try Self.curve(Self.sampled(1, 1.7), orders: [2, 3, 10]) == [2, 3, 10].map { $0 / (2 * 1.7 * 1.7) })
+    #expect(
+      try Self.curve(Self.sampled(1, 1.7), orders: [2, 3, 10])
+        == [2, 3, 10].map { $0 / (2 * 1.7 * 1.7) })
     #expect(try Self.curve(Self.sampled(0, 0), orders: [2, 3, 10]) == [0, 0, 0])
   }
 
@@ -57,9 +59,12 @@ struct DiscreteGaussianAccountingTests {
 
   /// log N_ℤ(shift, s²)(z) for z = −limit…limit.
   private static func logDiscreteGaussian(shift: Double, scale s: Double, limit: Int) -> [Double] {
-    let exponents = (-limit...limit).map { -(Double($0) - shift) * (Double($0) - shift) / (2 * s * s) }
+    let exponents = (-limit...limit).map {
+      -(Double($0) - shift) * (Double($0) - shift) / (2 * s * s)
+    }
     let largest = exponents.max()!
-    let logNormalizer = largest + Double.log(exponents.map { Double.exp($0 - largest) }.reduce(0, +))
+    let logNormalizer =
+      largest + Double.log(exponents.map { Double.exp($0 - largest) }.reduce(0, +))
     return exponents.map { $0 - logNormalizer }
   }
 
@@ -97,8 +102,12 @@ struct DiscreteGaussianAccountingTests {
         let remove = Self.divergence(base, mixture, order: alpha)
         let worst = max(add, remove)
         // At α = 2 the bound is exactly the "add" divergence (no factor 3): equal up to rounding.
-        #expect(bound >= worst * (1 - 1e-9), "Δ=\(shift) s=\(scale) q=\(q) α=\(alpha): \(bound) < \(worst)")
-        #expect(bound <= worst + Double.log(3.0) / (alpha - 1) + 1e-12, "Δ=\(shift) s=\(scale) q=\(q) α=\(alpha)")
+        #expect(
+          bound >= worst * (1 - 1e-9),
+          "Δ=\(shift) s=\(scale) q=\(q) α=\(alpha): \(bound) < \(worst)")
+        #expect(
+          bound <= worst + Double.log(3.0) / (alpha - 1) + 1e-12,
+          "Δ=\(shift) s=\(scale) q=\(q) α=\(alpha)")
         expectClose(add, continuous[Int(alpha) - 2], relative: 1e-9)
         #expect(remove <= add * (1 + 1e-9), "Δ=\(shift) s=\(scale) q=\(q) α=\(alpha)")
         largestRatio = max(largestRatio, bound / worst)
@@ -135,7 +144,8 @@ struct DiscreteGaussianAccountingTests {
     }
     let discrete = try epsilon(.selfComposed(Self.sampled(1e-3, 0.9), count: 200))
     let continuous = try epsilon(
-      .selfComposed(.poissonSampled(probability: 1e-3, .gaussian(noiseMultiplier: 0.9)), count: 200))
+      .selfComposed(.poissonSampled(probability: 1e-3, .gaussian(noiseMultiplier: 0.9)), count: 200)
+    )
     #expect(discrete.value >= continuous.value)
     expectClose(discrete.value, DiscreteGaussianAccountingTests.pinnedDefault, relative: 1e-9)
     expectClose(continuous.value, DiscreteGaussianAccountingTests.pinnedContinuous, relative: 1e-9)
@@ -150,7 +160,8 @@ struct DiscreteGaussianAccountingTests {
         probability: 0.01,
         .composed([.discreteGaussian(noiseMultiplier: 2), .gaussian(noiseMultiplier: 2)])),
     ])
-    expectClose(try epsilon(mixed).value, DiscreteGaussianAccountingTests.pinnedMixed, relative: 1e-9)
+    expectClose(
+      try epsilon(mixed).value, DiscreteGaussianAccountingTests.pinnedMixed, relative: 1e-9)
     var moments = MomentsAccountant()
     try moments.compose(mixed)
     #expect(try moments.epsilon(delta: 1e-6) >= epsilon(mixed).value)
@@ -186,7 +197,8 @@ struct DiscreteGaussianAccountingTests {
     let replaceOne = RDPAccountant(neighboringRelation: .replaceOne)
     #expect(
       replaceOne.check(
-        .sampledWithoutReplacement(sourceSize: 10, sampleSize: 2, .discreteGaussian(noiseMultiplier: 1)))
+        .sampledWithoutReplacement(
+          sourceSize: 10, sampleSize: 2, .discreteGaussian(noiseMultiplier: 1)))
         != nil)
   }
 
@@ -201,7 +213,8 @@ struct DiscreteGaussianAccountingTests {
         == #"{"count":200,"event":{"event":{"noise_multiplier":0.8,"type":"DiscreteGaussian"},"sampling_probability":0.001,"type":"PoissonSampled"},"type":"SelfComposed"}"#
     )
     #expect(try JSONDecoder().decode(DPEvent.self, from: Data(json.utf8)) == event)
-    #expect(event.summary == "SelfComposed(PoissonSampled(q=0.001, DiscreteGaussian(σ=0.8)), count=200)")
+    #expect(
+      event.summary == "SelfComposed(PoissonSampled(q=0.001, DiscreteGaussian(σ=0.8)), count=200)")
     #expect(
       DPEvent.discreteGaussian(noiseMultiplier: -1).parameterFailure()?.reason
         == "noise multiplier must be finite and ≥ 0; got -1.0.")

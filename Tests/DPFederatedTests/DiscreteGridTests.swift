@@ -110,7 +110,8 @@ struct DiscreteGridTests {
     let limit = grid.gridBound(clippingBound: 0.5)
     for trial in 0..<50 {
       let size = trial % 2 == 0 ? 10.0 : 1e-3
-      let values = (0..<4_000).map { _ in Float(Double.random(in: -size...size, using: &generator)) }
+      let values = (0..<4_000).map { _ in Float(Double.random(in: -size...size, using: &generator))
+      }
       let update = ParameterSet<Float>([("w", Matrix(rows: 40, columns: 100, values: values))])
       let (steps, clipped) = grid.steps(update, clippingBound: 0.5, live: .all)
       #expect(Double(DiscreteGrid.squaredNorm(steps)) <= limit * limit)
@@ -118,7 +119,8 @@ struct DiscreteGridTests {
       let sent = grid.message(steps, like: update).flattened()
       #expect(zip(sent, steps).allSatisfy { Double($0) == Double($1) * grid.granularity })
       if !clipped {
-        #expect(zip(values, sent).allSatisfy { abs(Double($0) - Double($1)) <= grid.granularity / 2 })
+        #expect(
+          zip(values, sent).allSatisfy { abs(Double($0) - Double($1)) <= grid.granularity / 2 })
       }
     }
   }
@@ -147,6 +149,9 @@ struct DiscreteGridTests {
     #expect(adaptive.problems.contains { $0.description.hasPrefix("--adaptive-clipping") })
     var coded = Self.configuration()
     coded.method = .dpREC
-    #expect(coded.problems.contains { $0.description.hasPrefix("--method must be a method other than dp-rec") })
+    #expect(
+      coded.problems.contains {
+        $0.description.hasPrefix("--method must be a method other than dp-rec")
+      })
   }
 }

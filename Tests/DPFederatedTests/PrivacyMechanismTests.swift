@@ -46,7 +46,8 @@ struct PrivacyMechanismTests {
   /// one contribution (σ/2 under replace-one sampling is sensitivity 2C: σ again).
   static func eventNoiseMultiplier(_ event: DPEvent) -> Double? {
     switch event {
-    case .gaussian(let sigma), .discreteGaussian(let sigma): return sigma
+    case .gaussian(let sigma), .discreteGaussian(let sigma):
+      return sigma
     case .poissonSampled(_, let inner), .relativeEntropyCoded(_, let inner),
       .participationSampled(_, let inner), .tuned(_, let inner):
       return eventNoiseMultiplier(inner)

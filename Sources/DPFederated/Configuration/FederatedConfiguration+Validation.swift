@@ -145,10 +145,13 @@ extension FederatedConfiguration {
       "rdp or moments with --noise-distribution discrete (the pld and certified accountants have no sound bound for the Poisson-sampled discrete Gaussian)"
     )
     check(privacy, "--no-privacy", "with --noise-distribution discrete", allowed)
-    check(privacyUnit == .user, "--privacy-unit", privacyUnit.rawValue, "user with --noise-distribution discrete")
+    check(
+      privacyUnit == .user, "--privacy-unit", privacyUnit.rawValue,
+      "user with --noise-distribution discrete")
     check(
       method != .dpREC, "--method", method.rawValue,
-      "a method other than dp-rec with --noise-distribution discrete (DP-REC codes continuous noise)")
+      "a method other than dp-rec with --noise-distribution discrete (DP-REC codes continuous noise)"
+    )
     check(
       samplingScheme == .poisson, "--sampling", samplingScheme.rawValue,
       "poisson with --noise-distribution discrete")

@@ -47,7 +47,8 @@ public struct CentralGaussianMechanism: PrivacyMechanism {
     self.noiseSource = noiseSource
     self.grid = grid
     if let grid {
-      let steps = sampler.noiseScale * noiseMultiplier * grid.gridBound(clippingBound: clippingBound)
+      let steps =
+        sampler.noiseScale * noiseMultiplier * grid.gridBound(clippingBound: clippingBound)
       guard adaptive == nil, (try? DiscreteGaussian(gridStandardDeviation: steps)) != nil else {
         throw FederatedError.invalidConfiguration(
           field: "--noise-distribution", value: "discrete",
@@ -97,13 +98,14 @@ public struct CentralGaussianMechanism: PrivacyMechanism {
     _ results: [ClientResult], template: ParameterSet<Float>, context: RoundContext,
     authorization: ReleaseAuthorization
   ) -> Release {
-    var generator = noiseSource.generator(roundSeed: context.seed)
     if let grid {
+      var generator = noiseSource.bufferedGenerator(roundSeed: context.seed)
       return Release(
         sum: gridRelease(grid, results, template: template, context: context, using: &generator),
         clipFraction: results.clippedClientFraction, clippingBound: context.clippingBound,
         bitsPerClient: nil)
     }
+    var generator = noiseSource.generator(roundSeed: context.seed)
     var sum = results.updateSum(template: template)
     GaussianNoise(clippingBound: context.clippingBound, noiseMultiplier: updateNoiseMultiplier)
       .add(to: &sum, live: context.live, scale: sampler.noiseScale, using: &generator)

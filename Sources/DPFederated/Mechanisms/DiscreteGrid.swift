@@ -52,7 +52,8 @@ public struct DiscreteGrid: Equatable, Sendable {
     let bound = DiscreteGaussian.clippingBoundBeforeRounding(
       clippingBound: clippingBound, granularity: granularity, dimension: max(1, dimension))
     guard let bound else {
-      preconditionFailure("grid \(granularity) too coarse for C = \(clippingBound), d = \(dimension)")
+      preconditionFailure(
+        "grid \(granularity) too coarse for C = \(clippingBound), d = \(dimension)")
     }
     let norm = values.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
     let factor = norm > bound ? bound / norm : 1
