@@ -25,18 +25,21 @@ extension DPEvent {
   }
 
   /// The one-line refusal of a discrete Gaussian by an accountant other than RDP/moments.
-  static func discreteGaussianRefusal(by accountant: String) -> String {
-    "the \(accountant) accountant cannot account for DiscreteGaussian (no sound bound of its "
-      + "own for it, sampled or not); use the rdp or moments accountant, which bound it by its "
-      + "Rényi curve (Poisson-sampled: Zhu & Wang 2019, Theorem 6)."
+  func discreteGaussianRefusal(by accountant: String) -> CompositionFailure {
+    CompositionFailure(
+      event: self,
+      reason: "the \(accountant) accountant cannot account for DiscreteGaussian (no sound bound "
+        + "of its own for it, sampled or not); use the rdp or moments accountant, which bound it "
+        + "by its Rényi curve (Poisson-sampled: Zhu & Wang 2019, Theorem 6).")
   }
 }
 
 /// Why an accountant of Poisson-sampled Gaussians (certified RDP, PLD) cannot take an event.
 enum SampledGaussianObstacle {
-  /// A Laplace, discrete Gaussian, sampling-without-replacement or tuning event, which these
-  /// accountants lack.
+  /// A Laplace, sampling-without-replacement or tuning event, which these accountants lack.
   case mechanism(DPEvent)
+  /// A discrete Gaussian, anywhere: these accountants have no sound bound for it.
+  case discreteGaussian(DPEvent)
   /// A sub-event of a Poisson-sampled event that is not a (composition of) Gaussian(s).
   case insideSampling(DPEvent)
 }
@@ -49,12 +52,13 @@ extension DPEvent {
     switch self {
     case .noOp, .nonPrivate, .gaussian:
       return nil
-    case .laplace, .sampledWithoutReplacement, .tuned, .discreteGaussian:
+    case .laplace, .sampledWithoutReplacement, .tuned:
       return .mechanism(self)
+    case .discreteGaussian:
+      return .discreteGaussian(self)
     case .poissonSampled(_, let inner):
-      // A discrete Gaussian is refused as a mechanism, wherever it is.
       return inner.firstNonGaussianSubEvent.map {
-        if case .discreteGaussian = $0 { return .mechanism($0) }
+        if case .discreteGaussian = $0 { return .discreteGaussian($0) }
         return .insideSampling($0)
       }
     case .selfComposed(let inner, _), .relativeEntropyCoded(_, let inner),

@@ -155,11 +155,9 @@ public struct CertifiedRDPAccountant: PrivacyAccountant, Equatable {
     switch event.sampledGaussianObstacle {
     case nil:
       return nil
+    case .discreteGaussian(let offending):
+      return offending.discreteGaussianRefusal(by: "certified RDP")
     case .mechanism(let offending):
-      if case .discreteGaussian = offending {
-        return CompositionFailure(
-          event: offending, reason: DPEvent.discreteGaussianRefusal(by: "certified RDP"))
-      }
       return notYetSupported(offending)
     case .insideSampling(let offending):
       switch offending {

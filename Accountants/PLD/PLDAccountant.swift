@@ -422,11 +422,9 @@ public struct PLDAccountant: PrivacyAccountant, Equatable {
     switch event.sampledGaussianObstacle {
     case nil:
       return nil
+    case .discreteGaussian(let offending):
+      return offending.discreteGaussianRefusal(by: "PLD")
     case .mechanism(let offending):
-      if case .discreteGaussian = offending {
-        return CompositionFailure(
-          event: offending, reason: DPEvent.discreteGaussianRefusal(by: "PLD"))
-      }
       if case .tuned = offending {
         return CompositionFailure(
           event: offending,
