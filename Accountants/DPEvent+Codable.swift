@@ -15,6 +15,7 @@
 /// {"type": "Tuned", "runs": {"type": "TruncatedNegativeBinomial", "shape": 1,
 ///  "success_probability": 0.1}, "event": {…}}
 /// {"type": "Tuned", "runs": {"type": "Poisson", "mean": 10}, "event": {…}}
+/// {"type": "DiscreteGaussian", "noise_multiplier": 0.8}
 /// ```
 ///
 /// The names are part of dpfl's file format: a name is never reused for a new meaning.
@@ -37,6 +38,7 @@ extension DPEvent: Codable {
     case noOp = "NoOp"
     case nonPrivate = "NonPrivate"
     case gaussian = "Gaussian"
+    case discreteGaussian = "DiscreteGaussian"
     case laplace = "Laplace"
     case poissonSampled = "PoissonSampled"
     case sampledWithoutReplacement = "SampledWithoutReplacement"
@@ -58,6 +60,9 @@ extension DPEvent: Codable {
       self = .nonPrivate
     case .gaussian:
       self = .gaussian(noiseMultiplier: try container.decode(Double.self, forKey: .noiseMultiplier))
+    case .discreteGaussian:
+      self = .discreteGaussian(
+        noiseMultiplier: try container.decode(Double.self, forKey: .noiseMultiplier))
     case .laplace:
       self = .laplace(noiseMultiplier: try container.decode(Double.self, forKey: .noiseMultiplier))
     case .poissonSampled:
@@ -100,6 +105,9 @@ extension DPEvent: Codable {
       try container.encode(TypeName.nonPrivate, forKey: .type)
     case .gaussian(let noiseMultiplier):
       try container.encode(TypeName.gaussian, forKey: .type)
+      try container.encode(noiseMultiplier, forKey: .noiseMultiplier)
+    case .discreteGaussian(let noiseMultiplier):
+      try container.encode(TypeName.discreteGaussian, forKey: .type)
       try container.encode(noiseMultiplier, forKey: .noiseMultiplier)
     case .laplace(let noiseMultiplier):
       try container.encode(TypeName.laplace, forKey: .type)

@@ -9,6 +9,8 @@ extension DPEvent: CustomStringConvertible {
       return "NonPrivate"
     case .gaussian(let noiseMultiplier):
       return "Gaussian(σ=\(noiseMultiplier))"
+    case .discreteGaussian(let noiseMultiplier):
+      return "DiscreteGaussian(σ=\(noiseMultiplier))"
     case .laplace(let noiseMultiplier):
       return "Laplace(b=\(noiseMultiplier))"
     case .poissonSampled(let probability, let event):

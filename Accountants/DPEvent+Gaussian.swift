@@ -2,20 +2,35 @@ extension DPEvent {
   /// The first sub-event, depth first, that is neither a Gaussian nor a (self-)composition
   /// of Gaussians; `nil` when the whole event is one. The Gaussian-based accountants accept
   /// only such events inside a sampled event (they reduce them to one Gaussian).
-  var firstNonGaussianSubEvent: DPEvent? {
+  var firstNonGaussianSubEvent: DPEvent? { firstSubEvent(outsideGaussians: false) }
+
+  /// The first sub-event, depth first, that is not a Gaussian, a discrete Gaussian (when
+  /// `allowingDiscrete`) or a (self-)composition of them; `nil` when there is none.
+  func firstSubEvent(outsideGaussians allowingDiscrete: Bool) -> DPEvent? {
     switch self {
     case .gaussian:
       return nil
+    case .discreteGaussian:
+      return allowingDiscrete ? nil : self
     case .selfComposed(let inner, _):
-      return inner.firstNonGaussianSubEvent
+      return inner.firstSubEvent(outsideGaussians: allowingDiscrete)
     case .relativeEntropyCoded:
       return self
     case .composed(let events):
-      return events.lazy.compactMap(\.firstNonGaussianSubEvent).first
+      return events.lazy.compactMap { $0.firstSubEvent(outsideGaussians: allowingDiscrete) }.first
     case .noOp, .nonPrivate, .laplace, .poissonSampled, .sampledWithoutReplacement,
       .participationSampled, .tuned:
       return self
     }
+  }
+
+  /// The one-line refusal of a discrete Gaussian by an accountant other than RDP/moments.
+  func discreteGaussianRefusal(by accountant: String) -> CompositionFailure {
+    CompositionFailure(
+      event: self,
+      reason: "the \(accountant) accountant cannot account for DiscreteGaussian (no sound bound "
+        + "of its own for it, sampled or not); use the rdp or moments accountant, which bound it "
+        + "by its Rényi curve (Poisson-sampled: Zhu & Wang 2019, Theorem 6).")
   }
 }
 
@@ -23,6 +38,8 @@ extension DPEvent {
 enum SampledGaussianObstacle {
   /// A Laplace, sampling-without-replacement or tuning event, which these accountants lack.
   case mechanism(DPEvent)
+  /// A discrete Gaussian, anywhere: these accountants have no sound bound for it.
+  case discreteGaussian(DPEvent)
   /// A sub-event of a Poisson-sampled event that is not a (composition of) Gaussian(s).
   case insideSampling(DPEvent)
 }
@@ -37,8 +54,13 @@ extension DPEvent {
       return nil
     case .laplace, .sampledWithoutReplacement, .tuned:
       return .mechanism(self)
+    case .discreteGaussian:
+      return .discreteGaussian(self)
     case .poissonSampled(_, let inner):
-      return inner.firstNonGaussianSubEvent.map(SampledGaussianObstacle.insideSampling)
+      return inner.firstNonGaussianSubEvent.map {
+        if case .discreteGaussian = $0 { return .discreteGaussian($0) }
+        return .insideSampling($0)
+      }
     case .selfComposed(let inner, _), .relativeEntropyCoded(_, let inner),
       .participationSampled(_, let inner):
       return inner.sampledGaussianObstacle

@@ -47,7 +47,7 @@ extension DPEvent {
       // Beyond the limit the exact depth does not matter.
       if deepest > Self.maximumNestingDepth { return deepest }
       switch event {
-      case .noOp, .nonPrivate, .gaussian, .laplace:
+      case .noOp, .nonPrivate, .gaussian, .discreteGaussian, .laplace:
         continue
       case .poissonSampled(_, let inner), .sampledWithoutReplacement(_, _, let inner),
         .relativeEntropyCoded(_, let inner), .participationSampled(_, let inner),
@@ -64,7 +64,8 @@ extension DPEvent {
     switch self {
     case .noOp, .nonPrivate:
       return nil
-    case .gaussian(let noiseMultiplier), .laplace(let noiseMultiplier):
+    case .gaussian(let noiseMultiplier), .discreteGaussian(let noiseMultiplier),
+      .laplace(let noiseMultiplier):
       guard noiseMultiplier.isFinite, noiseMultiplier >= 0 else {
         return fail("noise multiplier must be finite and ≥ 0; got \(noiseMultiplier).")
       }

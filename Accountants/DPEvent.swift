@@ -53,6 +53,33 @@ public indirect enum DPEvent: Hashable, Sendable {
   ///   σ = 0 means no noise (ε = ∞).
   case gaussian(noiseMultiplier: Double)
 
+  /// The discrete Gaussian mechanism (Canonne, Kamath & Steinke 2020, "The Discrete Gaussian
+  /// for Differential Privacy", arXiv:2004.00010v5): an *integer-valued* query (for example a
+  /// sum of client updates rounded to a grid γℤ^d and counted in grid steps) of L2
+  /// sensitivity Δ, released with independent noise N_ℤ(0, (noiseMultiplier·Δ)²) on every
+  /// coordinate, where N_ℤ(0, s²)(z) ∝ exp(−z²/(2s²)) on the integers.
+  ///
+  /// - `noiseMultiplier` ≥ 0 is the ratio σ of the noise parameter s to Δ, both in grid
+  ///   steps; σ = 0 means no noise (ε = ∞). Δ must bound the query's change *after*
+  ///   rounding (rounding to nearest adds up to √d/2 steps; see `DiscreteGaussian` in
+  ///   DPFederated).
+  ///
+  /// Its Rényi divergence is at most that of the continuous Gaussian, α/(2σ²), at every order
+  /// α > 1 (CKS Theorem 4, and Theorem 14 for independent coordinates: completing the square,
+  /// Σ_z P^α Q^{1−α} = e^{α(α−1)Δ²/(2σ²)}·Σ_z e^{−(z−c)²/(2s²)}/Σ_z e^{−z²/(2s²)} with
+  /// c = αμ + (1−α)ν, and the last ratio is ≤ 1, with equality at integer α), but its
+  /// privacy-loss distribution is not, and under Poisson sampling the continuous sampled
+  /// Gaussian's formulas (Mironov, Talwar & Zhang 2019) do not apply. Accounted by
+  /// ``RDPAccountant`` (and ``MomentsAccountant``) only: alone as α/(2σ²), Poisson-sampled by
+  /// Zhu & Wang's general bound (`RDP/PoissonSampledRDPBound.swift`); the PLD and certified
+  /// accountants refuse it.
+  ///
+  /// Mathematical properties (each has a test): unsampled, it accounts exactly like
+  /// `gaussian` with the same σ; Poisson-sampled, its ε is never below the sampled continuous
+  /// Gaussian's, and never below the divergences of the sampled discrete mixture computed by
+  /// direct summation.
+  case discreteGaussian(noiseMultiplier: Double)
+
   /// The Laplace mechanism: a query of L1 sensitivity Δ released with additive
   /// Laplace(0, noiseMultiplier·Δ) noise on every coordinate; it is
   /// (1/noiseMultiplier, 0)-DP. `noiseMultiplier` = 0 means no noise (ε = ∞).

@@ -155,13 +155,16 @@ public struct CertifiedRDPAccountant: PrivacyAccountant, Equatable {
     switch event.sampledGaussianObstacle {
     case nil:
       return nil
+    case .discreteGaussian(let offending):
+      return offending.discreteGaussianRefusal(by: "certified RDP")
     case .mechanism(let offending):
       return notYetSupported(offending)
     case .insideSampling(let offending):
       switch offending {
       case .laplace, .sampledWithoutReplacement, .tuned:
         return notYetSupported(offending)
-      case .noOp, .nonPrivate, .gaussian, .poissonSampled, .selfComposed, .composed,
+      case .noOp, .nonPrivate, .gaussian, .discreteGaussian, .poissonSampled, .selfComposed,
+        .composed,
         .relativeEntropyCoded, .participationSampled:
         return CompositionFailure(
           event: offending,
@@ -178,8 +181,8 @@ public struct CertifiedRDPAccountant: PrivacyAccountant, Equatable {
     case .laplace: name = "Laplace"
     case .sampledWithoutReplacement: name = "SampledWithoutReplacement"
     case .tuned: name = "Tuned"
-    case .noOp, .nonPrivate, .gaussian, .poissonSampled, .selfComposed, .composed,
-      .relativeEntropyCoded, .participationSampled:
+    case .noOp, .nonPrivate, .gaussian, .discreteGaussian, .poissonSampled, .selfComposed,
+      .composed, .relativeEntropyCoded, .participationSampled:
       preconditionFailure("notYetSupported called on a supported event \(event)")
     }
     return CompositionFailure(
@@ -295,7 +298,7 @@ public struct CertifiedRDPAccountant: PrivacyAccountant, Equatable {
         } else if probability > 0 {
           add(.participationSampled(probability: probability, inner: inner), count)
         }
-      case .laplace, .sampledWithoutReplacement, .tuned:
+      case .laplace, .discreteGaussian, .sampledWithoutReplacement, .tuned:
         preconditionFailure("the certified accountant composed an unsupported event \(event)")
       }
     }

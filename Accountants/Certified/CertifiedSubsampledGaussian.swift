@@ -172,8 +172,8 @@ enum CertifiedSubsampledGaussian {
         inverseVariance(into: part, of: inner)
         mpfr_add(result.raw, result.raw, part.raw, MPFR_RNDU)
       }
-    case .noOp, .nonPrivate, .laplace, .poissonSampled, .sampledWithoutReplacement,
-      .relativeEntropyCoded, .participationSampled, .tuned:
+    case .noOp, .nonPrivate, .laplace, .discreteGaussian, .poissonSampled,
+      .sampledWithoutReplacement, .relativeEntropyCoded, .participationSampled, .tuned:
       preconditionFailure("inverseVariance called on an unsupported event \(event)")
     }
   }

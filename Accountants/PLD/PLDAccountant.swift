@@ -422,6 +422,8 @@ public struct PLDAccountant: PrivacyAccountant, Equatable {
     switch event.sampledGaussianObstacle {
     case nil:
       return nil
+    case .discreteGaussian(let offending):
+      return offending.discreteGaussianRefusal(by: "PLD")
     case .mechanism(let offending):
       if case .tuned = offending {
         return CompositionFailure(

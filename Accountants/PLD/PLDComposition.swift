@@ -68,7 +68,7 @@ struct PLDComposition: Hashable, Sendable {
       for inner in events { add(inner, count: count) }
     case .relativeEntropyCoded(_, let inner):
       add(inner, count: count)
-    case .laplace, .sampledWithoutReplacement, .tuned:
+    case .laplace, .discreteGaussian, .sampledWithoutReplacement, .tuned:
       preconditionFailure("PLDComposition.add called on an unsupported event \(event)")
     }
   }

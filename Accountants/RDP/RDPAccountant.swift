@@ -3,11 +3,15 @@
 ///
 /// Supported events (every other combination is rejected by ``check(_:)`` with the
 /// innermost offending sub-event):
-/// - `noOp`, `nonPrivate`, `gaussian` (α/(2σ²)), `laplace` (Mironov 2017 Prop. 6);
+/// - `noOp`, `nonPrivate`, `gaussian` and `discreteGaussian` (α/(2σ²)), `laplace`
+///   (Mironov 2017 Prop. 6);
 /// - `poissonSampled(q, e)` under add/remove neighbours, and
 ///   `sampledWithoutReplacement(n, m, e)` under replace-one neighbours, where `e` is a
 ///   Gaussian or a composition of Gaussians on the same sample (reduced to one Gaussian
 ///   with σ = (Σσᵢ⁻²)^(−1/2), arXiv:1812.06210 §3);
+/// - `poissonSampled(q, e)` where `e` composes discrete Gaussians (and possibly Gaussians):
+///   the same reduction gives its Rényi curve α/(2σ²), amplified by Zhu & Wang's general
+///   bound at integer orders (`PoissonSampledRDPBound`; fractional orders are +∞);
 /// - `participationSampled(q, e)` around any supported `e`, under either relation:
 ///   ε(α) = log(1 + q(e^{(α−1)ε_e(α)} − 1))/(α − 1), exact for its dominating pair (see
 ///   ``DPEvent/participationSampled(probability:_:)``);
@@ -117,7 +121,7 @@ public struct RDPAccountant: PrivacyAccountant, Equatable {
   /// The innermost sub-event this accountant cannot handle, assuming valid parameters.
   private func supportFailure(_ event: DPEvent) -> CompositionFailure? {
     switch event {
-    case .noOp, .nonPrivate, .gaussian, .laplace:
+    case .noOp, .nonPrivate, .gaussian, .discreteGaussian, .laplace:
       return nil
     case .poissonSampled(_, let inner):
       guard neighboringRelation == .addOrRemoveOne else {
@@ -127,7 +131,13 @@ public struct RDPAccountant: PrivacyAccountant, Equatable {
             "PoissonSampled needs add/remove neighbours; this accountant uses \(neighboringRelation.rawValue)."
         )
       }
-      return gaussianFailure(inner, sampledBy: "PoissonSampled")
+      return inner.firstSubEvent(outsideGaussians: true).map {
+        CompositionFailure(
+          event: $0,
+          reason:
+            "the RDP accountant supports PoissonSampled only around a Gaussian, a discrete Gaussian or a composition of them."
+        )
+      }
     case .sampledWithoutReplacement(_, _, let inner):
       guard neighboringRelation == .replaceOne else {
         return CompositionFailure(
@@ -186,17 +196,20 @@ public struct RDPAccountant: PrivacyAccountant, Equatable {
       return []
     case .nonPrivate:
       return [(.nonPrivate, count)]
-    case .gaussian(let noiseMultiplier):
+    case .gaussian(let noiseMultiplier), .discreteGaussian(let noiseMultiplier):
+      // The same Rényi curve α/(2σ²) (exact at integer orders, an upper bound between).
       return [(.gaussian(noiseMultiplier: noiseMultiplier), count)]
     case .laplace(let noiseMultiplier):
       return [(.laplace(noiseMultiplier: noiseMultiplier), count)]
     case .poissonSampled(let probability, let inner):
-      return [
-        (
-          .poissonSampledGaussian(
-            probability: probability, noiseMultiplier: Self.effectiveNoiseMultiplier(inner)), count
-        )
-      ]
+      let sigma = Self.effectiveNoiseMultiplier(inner)
+      // MTZ19's formulas hold for the continuous mixture only; anything discrete inside takes
+      // the general bound, which needs only the inner Rényi curve.
+      let mechanism: RDPMechanism =
+        inner.firstNonGaussianSubEvent == nil
+        ? .poissonSampledGaussian(probability: probability, noiseMultiplier: sigma)
+        : .poissonSampledDiscreteGaussian(probability: probability, noiseMultiplier: sigma)
+      return [(mechanism, count)]
     case .sampledWithoutReplacement(let sourceSize, let sampleSize, let inner):
       let fraction = Double(sampleSize) / Double(sourceSize)
       return [
@@ -254,15 +267,16 @@ public struct RDPAccountant: PrivacyAccountant, Equatable {
   }
 
   /// The noise multiplier of the single Gaussian equivalent to a composition of
-  /// Gaussians on the same data: (Σ σᵢ⁻²)^(−1/2), +∞ for an empty composition.
-  /// - Precondition: `event` passed ``gaussianFailure(_:sampledBy:)``.
+  /// Gaussians (or discrete Gaussians: the same Rényi curve) on the same data:
+  /// (Σ σᵢ⁻²)^(−1/2), +∞ for an empty composition.
+  /// - Precondition: `event` is made of Gaussians and discrete Gaussians only (as checked).
   static func effectiveNoiseMultiplier(_ event: DPEvent) -> Double {
     1 / inverseSquareSum(event).squareRoot()
   }
 
   private static func inverseSquareSum(_ event: DPEvent) -> Double {
     switch event {
-    case .gaussian(let noiseMultiplier):
+    case .gaussian(let noiseMultiplier), .discreteGaussian(let noiseMultiplier):
       return 1 / (noiseMultiplier * noiseMultiplier)
     case .selfComposed(let inner, let count):
       return count == 0 ? 0 : Double(count) * inverseSquareSum(inner)

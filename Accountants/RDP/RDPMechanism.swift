@@ -7,6 +7,9 @@ enum RDPMechanism: Hashable, Sendable {
   case gaussian(noiseMultiplier: Double)
   case laplace(noiseMultiplier: Double)
   case poissonSampledGaussian(probability: Double, noiseMultiplier: Double)
+  /// A Poisson-sampled mechanism whose only known property is its Rényi curve α/(2σ²) (a
+  /// discrete Gaussian): Zhu & Wang's general bound, at integer orders only.
+  case poissonSampledDiscreteGaussian(probability: Double, noiseMultiplier: Double)
   case sampledWithoutReplacementGaussian(fraction: Double, noiseMultiplier: Double)
   /// ``DPEvent/participationSampled(probability:_:)``: the inner composition's terms
   /// (merged, q ∈ (0, 1)).
@@ -35,6 +38,11 @@ enum RDPMechanism: Hashable, Sendable {
     case .poissonSampledGaussian(let q, let sigma):
       return SubsampledGaussianRDP.epsilon(
         samplingProbability: q, noiseMultiplier: sigma, order: alpha)
+    case .poissonSampledDiscreteGaussian(let q, let sigma):
+      if sigma == 0 { return q == 0 ? 0 : .infinity }
+      return PoissonSampledRDPBound.epsilon(samplingProbability: q, order: alpha) {
+        $0 / (2 * sigma * sigma)
+      }
     case .sampledWithoutReplacementGaussian(let fraction, let sigma):
       return SampledWithoutReplacementRDP.epsilon(
         samplingFraction: fraction, noiseMultiplier: sigma, order: alpha)
@@ -78,7 +86,8 @@ enum RDPMechanism: Hashable, Sendable {
   var hasClosedForm: Bool {
     switch self {
     case .nonPrivate, .gaussian, .laplace, .tabulated: return true
-    case .poissonSampledGaussian(let q, _): return q == 0 || q == 1
+    case .poissonSampledGaussian(let q, _), .poissonSampledDiscreteGaussian(let q, _):
+      return q == 0 || q == 1
     case .sampledWithoutReplacementGaussian(let fraction, _): return fraction == 0 || fraction == 1
     case .participationSampled(_, let terms): return terms.allSatisfy(\.mechanism.hasClosedForm)
     }
@@ -98,7 +107,8 @@ enum RDPMechanism: Hashable, Sendable {
     switch self {
     case .nonPrivate, .gaussian, .laplace: return true
     case .poissonSampledGaussian: return alpha.rounded() == alpha
-    case .sampledWithoutReplacementGaussian, .tabulated: return false
+    case .poissonSampledDiscreteGaussian, .sampledWithoutReplacementGaussian, .tabulated:
+      return false
     case .participationSampled(_, let terms):
       return terms.allSatisfy { $0.mechanism.isExactAnchor(order: alpha) }
     }
@@ -109,7 +119,8 @@ enum RDPMechanism: Hashable, Sendable {
   var hasExactIntegerOrders: Bool {
     switch self {
     case .poissonSampledGaussian: return true
-    case .nonPrivate, .gaussian, .laplace, .sampledWithoutReplacementGaussian, .tabulated:
+    case .nonPrivate, .gaussian, .laplace, .poissonSampledDiscreteGaussian,
+      .sampledWithoutReplacementGaussian, .tabulated:
       return false
     case .participationSampled(_, let terms):
       // Closed forms (Gaussian, Laplace, non-private) are exact at every order.
@@ -134,7 +145,8 @@ enum RDPMechanism: Hashable, Sendable {
       guard sigma > 0 else { return q > 0 ? .infinity : 0 }
       let totalVariation = q * Double.erf(1 / (2 * 2.0.squareRoot() * sigma))
       return 2 * totalVariation * totalVariation
-    case .laplace, .sampledWithoutReplacementGaussian, .participationSampled, .tabulated:
+    case .laplace, .poissonSampledDiscreteGaussian, .sampledWithoutReplacementGaussian,
+      .participationSampled, .tabulated:
       return 0
     }
   }

@@ -109,6 +109,13 @@ struct PlanCommand: ParsableCommand {
       throw .malformedFile(
         path: path, reason: "plan --config plans user-level runs; privacy_unit is example.")
     }
+    guard run.noise == .continuous else {
+      throw .malformedFile(
+        path: path,
+        reason:
+          "plan --config plans runs with continuous noise; noise_distribution is discrete (dpfl train calibrates it by rdp)."
+      )
+    }
     var run = run
     if run.task == .jsonl && run.rounds == nil {
       do {

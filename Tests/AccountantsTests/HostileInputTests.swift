@@ -165,6 +165,12 @@ struct HostileInputTests {
       .gaussian(noiseMultiplier: 1e-170), .gaussian(noiseMultiplier: .greatestFiniteMagnitude),
       .gaussian(noiseMultiplier: .nan), .gaussian(noiseMultiplier: .infinity),
       .laplace(noiseMultiplier: tiny), .laplace(noiseMultiplier: -0.0),
+      .discreteGaussian(noiseMultiplier: tiny), .discreteGaussian(noiseMultiplier: .nan),
+      .poissonSampled(probability: tiny, .discreteGaussian(noiseMultiplier: tiny)),
+      .poissonSampled(probability: 1 - 0x1p-53, .discreteGaussian(noiseMultiplier: 1e-3)),
+      .poissonSampled(probability: 0.5, .discreteGaussian(noiseMultiplier: 1e-100)),
+      .poissonSampled(
+        probability: 1e-3, .discreteGaussian(noiseMultiplier: .greatestFiniteMagnitude)),
       .poissonSampled(probability: -0.0, .gaussian(noiseMultiplier: 1)),
       .poissonSampled(probability: tiny, .gaussian(noiseMultiplier: 1)),
       .poissonSampled(probability: tiny, .gaussian(noiseMultiplier: tiny)),

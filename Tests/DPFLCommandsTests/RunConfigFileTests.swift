@@ -144,4 +144,13 @@ struct RunConfigFileTests {
     #expect(refused.status == 65)
     #expect(refused.stderr.hasPrefix("Error: \(data).missing:0: the file cannot be opened"))
   }
+
+  @Test("plan --config refuses a discrete-noise run in one line (train calibrates it by RDP)")
+  func planRefusesDiscrete() throws {
+    let path = try Self.write("noise_distribution = \"discrete\"\n")
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    let plan = try BinaryRunner.run(["plan", "--config", path])
+    #expect(plan.status == 65)
+    #expect(plan.stderr.contains("noise_distribution is discrete"))
+  }
 }

@@ -176,6 +176,15 @@ struct TrainEndToEndTests {
     #expect(rounds.stderr.hasPrefix("Error: --rounds must be an integer ≥ 1; got 0.\n"))
     let conflict = try BinaryRunner.run(["train", "--no-privacy", "--epsilon", "2"])
     #expect(conflict.status == 64)
+    for accountant in ["pld", "certified"] {
+      let discrete = try BinaryRunner.run(
+        ["train", "--noise-distribution", "discrete", "--accountant", accountant])
+      #expect(discrete.status == 64)
+      #expect(
+        discrete.stderr.hasPrefix(
+          "Error: --accountant must be rdp or moments with --noise-distribution discrete"))
+      #expect(discrete.stderr.split(separator: "\n").first?.hasSuffix("got \(accountant).") == true)
+    }
     let resume = try BinaryRunner.run(["train", "--resume", Self.temporaryFolder("missing")])
     #expect(resume.status == 1)
     #expect(resume.stderr.contains("no config.json"))

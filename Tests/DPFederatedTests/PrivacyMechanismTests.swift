@@ -13,7 +13,7 @@ struct PrivacyMechanismTests {
 
   /// A private configuration of each mechanism (RDP, so the per-round ε is exact).
   enum Kind: String, CaseIterable, CustomTestStringConvertible {
-    case central, adaptive, local, coded
+    case central, adaptive, local, coded, discrete
     var testDescription: String { rawValue }
 
     var configuration: FederatedConfiguration {
@@ -21,6 +21,7 @@ struct PrivacyMechanismTests {
       configuration.rank = 2
       switch self {
       case .central: break
+      case .discrete: configuration.noiseDistribution = .discrete
       case .adaptive: configuration.adaptiveClipping = true
       case .local:
         configuration.privacyUnit = .example
@@ -45,7 +46,8 @@ struct PrivacyMechanismTests {
   /// one contribution (σ/2 under replace-one sampling is sensitivity 2C: σ again).
   static func eventNoiseMultiplier(_ event: DPEvent) -> Double? {
     switch event {
-    case .gaussian(let sigma): return sigma
+    case .gaussian(let sigma), .discreteGaussian(let sigma):
+      return sigma
     case .poissonSampled(_, let inner), .relativeEntropyCoded(_, let inner),
       .participationSampled(_, let inner), .tuned(_, let inner):
       return eventNoiseMultiplier(inner)
@@ -119,7 +121,10 @@ struct PrivacyMechanismTests {
         ClientResult(message: message, loss: 0, exampleCount: 1, clippedExamples: 0, localEpochs: 1))
       var clipped = update
       _ = GaussianNoise.clip(&clipped, to: context.clippingBound)
-      if let coded = trainer.mechanism as? CodedGaussianMechanism {
+      if kind == .discrete, case .update(let sent) = message.payload {
+        // The grid values sent are the exact noiseless contribution.
+        for (index, value) in sent.flattened().enumerated() { noiseless[index] += Double(value) }
+      } else if let coded = trainer.mechanism as? CodedGaussianMechanism {
         let codebook = coded.codebook(context)
         for block in 0..<codebook.blockCount {
           for (position, value) in zip(

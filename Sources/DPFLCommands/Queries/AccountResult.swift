@@ -106,8 +106,9 @@ extension AccountResult.Schedule {
         scheme: .fixedSize, rate: Double(sampleSize) / Double(sourceSize), population: sourceSize,
         cohortSize: sampleSize)
       self.init(sampling: sampling, steps: steps, noiseMultiplier: 2 * sigma)
-    case .noOp, .nonPrivate, .gaussian, .laplace, .poissonSampled, .sampledWithoutReplacement,
-      .selfComposed, .composed, .relativeEntropyCoded, .participationSampled, .tuned:
+    case .noOp, .nonPrivate, .gaussian, .discreteGaussian, .laplace, .poissonSampled,
+      .sampledWithoutReplacement, .selfComposed, .composed, .relativeEntropyCoded,
+      .participationSampled, .tuned:
       return nil
     }
   }

@@ -74,8 +74,10 @@ public struct CohortSampler: Equatable, Sendable {
 
   /// The event of one Gaussian release of the cohort's clipped sum with noise multiplier σ
   /// (noise σC) in the deployment the accounting describes: m_noise of N clients
-  /// (``SamplingScheme/event(noiseMultiplier:population:cohortSize:)``).
-  public func event(noiseMultiplier: Double) -> DPEvent {
-    scheme.event(noiseMultiplier: noiseMultiplier, population: population, cohortSize: noiseCohortSize)
+  /// (``SamplingScheme/event(noiseMultiplier:population:cohortSize:noise:)``).
+  public func event(noiseMultiplier: Double, noise: NoiseDistribution = .continuous) -> DPEvent {
+    scheme.event(
+      noiseMultiplier: noiseMultiplier, population: population, cohortSize: noiseCohortSize,
+      noise: noise)
   }
 }

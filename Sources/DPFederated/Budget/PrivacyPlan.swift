@@ -13,6 +13,8 @@ public struct PrivacyPlan: Equatable, Sendable {
   /// Example-level runs: the local DP-SGD of the client whose examples are least protected
   /// (its Poisson sampling rate and steps per round); `nil` for user-level runs.
   public let localSampling: LocalSampling?
+  /// The user-level release's Gaussian: continuous, or discrete on a grid.
+  public let noise: NoiseDistribution
 
   /// Local DP-SGD in one client for one round: `steps` steps, each including each example
   /// independently with probability `probability`.
@@ -24,12 +26,13 @@ public struct PrivacyPlan: Equatable, Sendable {
   /// A plan for user-level (`localSampling == nil`) or example-level runs.
   public init(
     sampler: CohortSampler, delta: Double, accountant: AccountantKind,
-    localSampling: LocalSampling? = nil
+    localSampling: LocalSampling? = nil, noise: NoiseDistribution = .continuous
   ) {
     self.sampler = sampler
     self.delta = delta
     self.accountant = accountant
     self.localSampling = localSampling
+    self.noise = noise
   }
 
   /// The neighbouring relation of the accounting: the cohort sampler's at user level;
@@ -40,14 +43,16 @@ public struct PrivacyPlan: Equatable, Sendable {
 
   /// One round's event at noise multiplier σ.
   ///
-  /// User level: one Gaussian release of the clipped cohort sum, Poisson-sampled with
-  /// q = m_noise/N. Example level: the local DP-SGD steps of the least protected client,
+  /// User level: one Gaussian (or discrete Gaussian) release of the clipped cohort sum,
+  /// Poisson-sampled with q = m_noise/N. Example level: the local DP-SGD steps of the least protected client,
   /// which an example is exposed to only when its client is in the round's cohort: with
   /// probability q = m_noise/N, independently of the data, and visibly
   /// (``Accountants/DPEvent/participationSampled(probability:_:)``; exact for a server that
   /// sees who took part, and so for anyone who sees less).
   public func roundEvent(noiseMultiplier: Double) -> DPEvent {
-    guard let localSampling else { return sampler.event(noiseMultiplier: noiseMultiplier) }
+    guard let localSampling else {
+      return sampler.event(noiseMultiplier: noiseMultiplier, noise: noise)
+    }
     return .participationSampled(
       probability: sampler.samplingProbability,
       .selfComposed(
@@ -59,7 +64,8 @@ public struct PrivacyPlan: Equatable, Sendable {
   /// The same plan with another accountant.
   func with(accountant: AccountantKind) -> PrivacyPlan {
     PrivacyPlan(
-      sampler: sampler, delta: delta, accountant: accountant, localSampling: localSampling)
+      sampler: sampler, delta: delta, accountant: accountant, localSampling: localSampling,
+      noise: noise)
   }
 
   /// The smallest σ for which `rounds` rounds stay within `targetEpsilon` at δ.

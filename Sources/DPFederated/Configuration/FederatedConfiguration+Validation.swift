@@ -127,6 +127,7 @@ extension FederatedConfiguration {
     adaptiveClippingProblems(check)
     samplingProblems(check)
     codingProblems(check)
+    noiseDistributionProblems(check)
     atLeastOne(localEpochs, "--local-epochs")
     atLeastOne(localBatchSize, "--local-batch-size")
     positive(localLearningRate, "--local-learning-rate")
@@ -183,6 +184,27 @@ extension FederatedConfiguration {
     check(
       privacyUnit == .user, "--sampling", "fixed-size with --privacy-unit example",
       "poisson at example level")
+  }
+
+  private func noiseDistributionProblems(_ check: Check) {
+    guard noise == .discrete else { return }
+    let allowed = "omitted with --noise-distribution discrete"
+    check(
+      [.rdp, .moments].contains(accountantKind), "--accountant", accountantKind.rawValue,
+      "rdp or moments with --noise-distribution discrete (the pld and certified accountants have no sound bound for the Poisson-sampled discrete Gaussian)"
+    )
+    check(privacy, "--no-privacy", "with --noise-distribution discrete", allowed)
+    check(
+      privacyUnit == .user, "--privacy-unit", privacyUnit.rawValue,
+      "user with --noise-distribution discrete")
+    check(
+      method != .dpREC, "--method", method.rawValue,
+      "a method other than dp-rec with --noise-distribution discrete (DP-REC codes continuous noise)"
+    )
+    check(
+      samplingScheme == .poisson, "--sampling", samplingScheme.rawValue,
+      "poisson with --noise-distribution discrete")
+    check(!adaptiveClipping, "--adaptive-clipping", "with --noise-distribution discrete", allowed)
   }
 
   private func codingProblems(_ check: Check) {

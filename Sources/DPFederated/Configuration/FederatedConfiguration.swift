@@ -101,6 +101,11 @@ public struct FederatedConfiguration: ParsableArguments, Equatable, Sendable {
   )
   public var noiseSource: NoiseSource?
   @Option(
+    help:
+      "continuous or discrete (user level: updates rounded to a grid, exact discrete Gaussian noise that resists floating-point attacks; accounted by rdp or moments). Default: continuous."
+  )
+  public var noiseDistribution: NoiseDistribution?
+  @Option(
     parsing: .unconditional, help: "Clipping bound C > 0 on each client's update (or example).")
   public var clippingBound = 0.5
   @Flag(
@@ -223,10 +228,13 @@ extension FederatedConfiguration {
   /// The sampling scheme: as given, else fixed-size for DP-REC and Poisson otherwise.
   public var samplingScheme: SamplingScheme { sampling ?? (method == .dpREC ? .fixedSize : .poisson) }
 
-  /// The accountant: as given, else PLD for Poisson sampling and RDP for fixed-size cohorts
-  /// (PLD has no sampling without replacement).
+  /// The central noise's distribution: as given, else continuous.
+  public var noise: NoiseDistribution { noiseDistribution ?? .continuous }
+
+  /// The accountant: as given, else PLD for Poisson sampling with continuous noise and RDP
+  /// otherwise (PLD has no sampling without replacement and no discrete Gaussian).
   public var accountantKind: AccountantKind {
-    accountant ?? (samplingScheme == .poisson ? .pld : .rdp)
+    accountant ?? (samplingScheme == .poisson && noise == .continuous ? .pld : .rdp)
   }
 
   /// Adaptive clipping's parameters (`nil` with a fixed bound).

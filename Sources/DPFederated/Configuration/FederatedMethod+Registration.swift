@@ -18,7 +18,8 @@ extension FederatedConfiguration {
   /// The mechanism of the run, with σ calibrated to the target (or as given).
   /// - Parameters:
   ///   - clientSizes: the task's clients' example counts (example level needs them).
-  ///   - coordinates: D, the trainable parameters of an update (DP-REC's coder needs it).
+  ///   - coordinates: D, the trainable parameters of an update (DP-REC's coder and the
+  ///     discrete release's grid need it).
   /// - Throws: ``FederatedError`` when the target cannot be met or adaptive clipping's
   ///   noise split is impossible.
   public func mechanism(sampler: CohortSampler, clientSizes: [Int], coordinates: Int) throws
@@ -37,7 +38,9 @@ extension FederatedConfiguration {
     case .user:
       return try CentralGaussianMechanism(
         noiseMultiplier: sigma, clippingBound: clippingBound, sampler: sampler,
-        adaptive: adaptive, noiseSource: randomness)
+        adaptive: adaptive, noiseSource: randomness,
+        grid: noise == .discrete
+          ? DiscreteGrid(clippingBound: clippingBound, coordinates: coordinates) : nil)
     case .example:
       return LocalDPSGDMechanism(
         noiseMultiplier: sigma, clippingBound: clippingBound, plan: calibration.plan,

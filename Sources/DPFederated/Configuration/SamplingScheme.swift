@@ -25,16 +25,20 @@ public enum SamplingScheme: String, Codable, CaseIterable, Sendable, Expressible
   /// - Parameters:
   ///   - population: N.
   ///   - cohortSize: M.
-  public func event(noiseMultiplier: Double, population: Int, cohortSize: Int) -> DPEvent {
+  ///   - noise: the Gaussian's kind (continuous unless given).
+  public func event(
+    noiseMultiplier: Double, population: Int, cohortSize: Int,
+    noise: NoiseDistribution = .continuous
+  ) -> DPEvent {
     switch self {
     case .poisson:
       return .poissonSampled(
         probability: Double(cohortSize) / Double(population),
-        .gaussian(noiseMultiplier: noiseMultiplier))
+        noise.event(noiseMultiplier: noiseMultiplier))
     case .fixedSize:
       return .sampledWithoutReplacement(
         sourceSize: population, sampleSize: cohortSize,
-        .gaussian(noiseMultiplier: noiseMultiplier / 2))
+        noise.event(noiseMultiplier: noiseMultiplier / 2))
     }
   }
 }

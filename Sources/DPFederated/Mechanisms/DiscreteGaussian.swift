@@ -201,9 +201,10 @@ public struct DiscreteGaussian: Sendable, Equatable {
   /// curves compose and convert to (ε, δ) soundly, so an RDP account of unsampled or
   /// fixed-participation releases is sound; PLD accounting of `.gaussian` and the RDP of
   /// the *Poisson-subsampled* Gaussian (Mironov, Talwar & Zhang 2019) use the continuous
-  /// mixture itself. Under Poisson sampling use an amplification bound that needs only the
-  /// base mechanism's RDP (Zhu & Wang, ICML 2019, "Poisson subsampled Rényi differential
-  /// privacy", Theorem 6), or a DPEvent of its own for the discrete Gaussian.
+  /// mixture itself. Under Poisson sampling, account it as
+  /// `.poissonSampled(q, .discreteGaussian(noiseMultiplier:))`, which the RDP accountant bounds
+  /// with Zhu & Wang's general amplification theorem (ICML 2019, Theorem 6; see
+  /// ``DiscreteGrid`` for the training release built on it).
   ///
   /// Instead of charging the inflation, a mechanism can clip to C − γ√d/2
   /// (``clippingBoundBeforeRounding(clippingBound:granularity:dimension:)``), so that the

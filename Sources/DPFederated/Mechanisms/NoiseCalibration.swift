@@ -13,7 +13,8 @@ struct NoiseCalibration {
   /// - Throws: ``FederatedError/accounting(_:)`` when the target cannot be met.
   init(configuration: FederatedConfiguration, sampler: CohortSampler, clientSizes: [Int]) throws {
     plan = PrivacyPlan(
-      sampler: sampler, delta: configuration.delta, accountant: configuration.accountantKind)
+      sampler: sampler, delta: configuration.delta, accountant: configuration.accountantKind,
+      noise: configuration.noise)
     guard configuration.privacy else {
       noiseMultiplier = 0
       return
@@ -27,7 +28,7 @@ struct NoiseCalibration {
     for _ in 0..<max(1, samplings.count) {
       plan = PrivacyPlan(
         sampler: sampler, delta: configuration.delta, accountant: configuration.accountantKind,
-        localSampling: candidate)
+        localSampling: candidate, noise: configuration.noise)
       sigma =
         try configuration.noiseMultiplier
         ?? plan.calibrate(
@@ -68,7 +69,7 @@ struct NoiseCalibration {
     func epsilon(_ sampling: PrivacyPlan.LocalSampling, _ plan: PrivacyPlan) throws -> Double {
       let candidate = PrivacyPlan(
         sampler: plan.sampler, delta: plan.delta, accountant: plan.accountant,
-        localSampling: sampling)
+        localSampling: sampling, noise: plan.noise)
       return try candidate.epsilon(
         of: .selfComposed(candidate.roundEvent(noiseMultiplier: noiseMultiplier), count: rounds))
     }

@@ -16,4 +16,14 @@ public enum NoiseSource: String, Codable, CaseIterable, Sendable, ExpressibleByA
     case .secure: SystemRandomNumberGenerator()
     }
   }
+
+  /// The generator for one round's exact discrete noise, which draws a few dozen words a
+  /// coordinate: the same seeded stream, or the CSPRNG read 4 KiB at a time
+  /// (``SecureRandomNumberGenerator``: the same kernel bytes, without a system call a draw).
+  func bufferedGenerator(roundSeed: UInt64) -> any RandomNumberGenerator {
+    switch self {
+    case .seeded: generator(roundSeed: roundSeed)
+    case .secure: SecureRandomNumberGenerator()
+    }
+  }
 }

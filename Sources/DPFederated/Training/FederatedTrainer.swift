@@ -59,7 +59,8 @@ where Model.Scalar == Float {
     algorithm = configuration.algorithm(makeBatch: makeBatch)
     ledger = PrivacyLedger(
       plan: PrivacyPlan(
-        sampler: sampler, delta: configuration.delta, accountant: configuration.accountantKind),
+        sampler: sampler, delta: configuration.delta, accountant: configuration.accountantKind,
+        noise: configuration.noise),
       roundEvent: mechanism.roundEvent, targetEpsilon: configuration.targetEpsilon,
       plannedRounds: configuration.plannedRounds)
     backend = SimulatedBackend(

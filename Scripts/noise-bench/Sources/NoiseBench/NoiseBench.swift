@@ -1,3 +1,4 @@
+import Accountants
 import DPFederated
 import DPModel
 import Foundation
@@ -62,6 +63,18 @@ struct NoiseBench {
         return sum
       }
     }
+    measure("user-level grid round: clip + round (DiscreteGrid) + noise", count: count / 4) { n in
+      let grid = DiscreteGrid(clippingBound: 0.5, coordinates: n)
+      let template = ParameterSet<Float>([("w", Matrix(rows: 1, columns: n))])
+      let update = template.with(flattened: (0..<n).map { Float($0 % 1000) * 1e-4 })
+      var generator = SecureRandomNumberGenerator()
+      let (steps, _) = grid.steps(update, clippingBound: 0.5, live: .all)
+      let released = try! grid.release(
+        [grid.message(steps, like: update)], template: template, live: .all,
+        deviation: 0.5 * 0.6, using: &generator)
+      return released.flattened().reduce(0) { $0 + Double($1) }
+    }
+    try calibration()
     let values = (0..<count).map { Float($0 % 1000) * 1e-4 }
     measure("grid release: snap + noise (σ = 0.5, γ = 2^-15) + Float", count: count / 4) { n in
       var generator = SecureRandomNumberGenerator()
@@ -70,5 +83,34 @@ struct NoiseBench {
         gridSum: snapped, standardDeviation: 0.5, granularity: 0x1p-15, using: &generator)
       return released.reduce(0) { $0 + Double(Float($1)) }
     }
+  }
+
+  /// σ for ε = 2 at δ = 1e-6 over 200 rounds at q = 1e-3 (dpfl train's default schedule),
+  /// by RDP: the continuous sampled Gaussian (MTZ19, exact RDP) against the discrete one
+  /// (Zhu & Wang 2019 Theorem 6, a general bound), and PLD for the continuous one.
+  static func calibration() throws {
+    let target = try PrivacyBudget(epsilon: 2, delta: 1e-6)
+    func sigma(_ noise: @escaping (Double) -> DPEvent) throws -> Double {
+      try Calibration.noiseMultiplier(target: target, accountant: { RDPAccountant() }) {
+        .selfComposed(.poissonSampled(probability: 1e-3, noise($0)), count: 200)
+      }
+    }
+    let continuous = try sigma { .gaussian(noiseMultiplier: $0) }
+    let discrete = try sigma { .discreteGaussian(noiseMultiplier: $0) }
+    let pld = try Calibration.noiseMultiplier(target: target, accountant: { PLDAccountant() }) {
+      .selfComposed(.poissonSampled(probability: 1e-3, .gaussian(noiseMultiplier: $0)), count: 200)
+    }
+    var accountant = RDPAccountant()
+    try accountant.compose(
+      .selfComposed(
+        .poissonSampled(probability: 1e-3, .discreteGaussian(noiseMultiplier: continuous)),
+        count: 200))
+    print("")
+    print("σ for ε = 2, δ = 1e-6, q = 1e-3, 200 rounds:")
+    print("  continuous, RDP (MTZ19):              \(continuous)")
+    print("  continuous, PLD:                      \(pld)")
+    print("  discrete, RDP (Zhu & Wang Thm 6):     \(discrete)  (×\(discrete / continuous) of RDP)")
+    let epsilon = try accountant.epsilon(delta: 1e-6)
+    print("  ε of the discrete event at the continuous RDP σ: \(epsilon)")
   }
 }
