@@ -213,6 +213,14 @@ final class JSONLDatasetTests {
     (#"{"user_id": 1, "label": 0, "features": [1, 2]"#, "not valid JSON"),
     (#"user_id,label,features"#, "not valid JSON"),
     (#"[1, 2]"#, "must be a JSON object (got an array)"),
+    (
+      #"{"user_id": 1, "label": 0, "label": 1, "features": [1, 2]}"#,
+      #"the line is ambiguous: duplicate key "label" (first at column 16), again at column 28"#
+    ),
+    (
+      #"{"user_id": 1, "label": 0, "features": [1, 2], "extra": {"a": 1, "a": 2}}"#,
+      #"duplicate key "a" (first at column 58), again at column 66"#
+    ),
     (#"{"label": 0, "features": [1, 2]}"#, "user_id is missing"),
     (#"{"user_id": 1, "features": [1, 2]}"#, "label is missing"),
     (

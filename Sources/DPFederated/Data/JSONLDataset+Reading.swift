@@ -114,9 +114,16 @@ extension JSONLDataset {
     }
 
     /// The line decoded strictly, or leniently when it is JSON5 with NaN or ±Infinity in its
-    /// features; `nil` (the problem recorded, with where) when it is not JSON.
+    /// features; `nil` (the problem recorded, with where) when it is not JSON, or when it
+    /// gives a key twice (the decoder would keep one of the values silently).
     mutating func decode(_ bytes: Data, file: String, line number: Int) -> Line? {
-      if let line = try? strict.decode(Line.self, from: bytes) { return line }
+      if let line = try? strict.decode(Line.self, from: bytes) {
+        if let duplicate = duplicateKey(bytes) {
+          problems.add(file: file, line: number, [duplicate])
+          return nil
+        }
+        return line
+      }
       if Self.mayHoldNonFiniteNumbers(bytes), let line = try? lenient.decode(Line.self, from: bytes),
         line.hasNonFiniteFeatures
       {
@@ -207,6 +214,22 @@ extension JSONLDataset {
       case .features(let values): users.features[user].append(values)
       }
       users.exampleCount += 1
+    }
+
+    /// "the key "label" is given twice (at columns 2 and 14)" for a line that gives a key
+    /// twice at any depth; `nil` when it does not.
+    func duplicateKey(_ bytes: Data) -> String? {
+      let array = [UInt8](bytes)
+      do {
+        _ = try StrictJSON.parse(
+          array, options: StrictJSON.Options(maximumDepth: 512, rejectsDuplicateKeys: true))
+        return nil
+      } catch {
+        guard error.message.hasPrefix("duplicate key ") else { return nil }
+        let column = StrictJSON.lineAndColumn(of: error.offset, in: array).column
+        let message = error.message.replacingOccurrences(of: "(first at line 1, column ", with: "(first at column ")
+        return "the line is ambiguous: \(message), again at column \(column)"
+      }
     }
 
     /// Whether a line that is not JSON is worth a second, JSON5 reading: it is UTF-8 and
