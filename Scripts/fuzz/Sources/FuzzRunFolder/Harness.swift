@@ -45,7 +45,7 @@ func resume(_ url: URL) throws {
     let recorded = try folder.read(DPEvent.self, from: .ledger)
   else { return }
   _ = try folder.readMetrics()
-  guard configuration.task == .digits, configuration.rounds <= 1_000 else { return }
+  guard configuration.task == .digits, configuration.plannedRounds <= 1_000 else { return }
   let model = MultilayerPerceptron<Float>(inputs: 64, hidden: [128, 128], classes: 10, seed: 1)
     .adapted(configuration.adapterConfiguration)
   if checkpoint.problem(
@@ -58,12 +58,12 @@ func resume(_ url: URL) throws {
   }
   let sampler = CohortSampler(
     scheme: configuration.samplingScheme, clientCount: 100,
-    cohortSize: min(configuration.cohortSize, 100), population: configuration.population,
+    cohortSize: min(configuration.clientsPerRound, 100), population: configuration.population,
     noiseCohortSize: configuration.noiseCohortSize)
   var ledger = PrivacyLedger(
     plan: PrivacyPlan(sampler: sampler, delta: configuration.delta, accountant: .rdp),
     roundEvent: sampler.event(noiseMultiplier: 1), targetEpsilon: configuration.targetEpsilon,
-    plannedRounds: configuration.rounds)
+    plannedRounds: configuration.plannedRounds)
   try ledger.restore(
     recorded: recorded, completedRounds: checkpoint.round, reproducibleNoise: true,
     fallbackEpsilon: checkpoint.epsilonSpent, folder: url.path)
