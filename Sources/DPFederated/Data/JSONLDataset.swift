@@ -22,7 +22,7 @@ import Foundation
 /// `NaN` and `Infinity` (which Python's `json` writes) are reported as non-finite numbers.
 ///
 /// **All or nothing.** Both files are read and validated to the end before anything is
-/// returned. If any line is malformed, ``load(training:evaluation:evaluationFraction:seed:)``
+/// returned. If any line is malformed, ``load(training:evaluation:publicData:evaluationFraction:seed:)``
 /// throws one ``FederatedError/malformedData(file:line:reason:)`` that lists every malformed
 /// line (the first ``reportedLineLimit`` of them, then how many more), so a user fixes the
 /// file in one go and nothing is ever trained on part of it.
@@ -52,7 +52,7 @@ public enum JSONLDataset {
     }
   }
 
-  /// What ``load(training:evaluation:evaluationFraction:seed:)`` returns.
+  /// What ``load(training:evaluation:publicData:evaluationFraction:seed:)`` returns.
   public struct Loaded: Sendable {
     /// The dataset: users in first-appearance order, the evaluation set, an empty public split.
     public var examples: Examples
