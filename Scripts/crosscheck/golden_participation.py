@@ -40,6 +40,8 @@ import mpmath as mp
 import numpy as np
 from scipy import interpolate, optimize, special
 
+from mp_formulas import epsilon_improved, log_a_integer, log_a_quadrature
+
 mp.mp.dps = 40
 OUT = pathlib.Path(__file__).resolve().parents[2] / "Tests/AccountantsTests/Fixtures/participation.json"
 INTEGER_GRID = list(range(2, 64)) + [128, 256, 512, 1024]
@@ -49,53 +51,12 @@ INTEGER_GRID = list(range(2, 64)) + [128, 256, 512, 1024]
 # Part 1: RDP, independently in mpmath.
 
 
-def log_a_integer(q, s, alpha):
-    """log A_alpha of the Poisson-subsampled Gaussian at integer alpha (MTZ19 3.2), exact."""
-    q, s = mp.mpf(q), mp.mpf(s)
-    if q == 1:
-        return mp.mpf(alpha) * (alpha - 1) / (2 * s * s)
-    total = mp.mpf(0)
-    for j in range(alpha + 1):
-        total += mp.binomial(alpha, j) * (1 - q) ** (alpha - j) * q**j * mp.exp((j * j - j) / (2 * s * s))
-    return mp.log(total)
-
-
-def log_a_quadrature(q, s, alpha):
-    """log A_alpha = log E_{z~N(0,s^2)}[(1 - q + q exp((2z-1)/(2s^2)))^alpha] by quadrature."""
-    q, s, alpha = mp.mpf(q), mp.mpf(s), mp.mpf(alpha)
-    if q == 1:
-        return alpha * (alpha - 1) / (2 * s * s)
-
-    def integrand(z):
-        return mp.npdf(z, 0, s) * (1 - q + q * mp.exp((2 * z - 1) / (2 * s * s))) ** alpha
-
-    peak = max(mp.mpf(1), alpha)
-    points = sorted(set([-mp.inf, -10 * s, 0, mp.mpf(0.5), peak, peak + 10 * s, mp.inf]))
-    return mp.log(mp.quad(integrand, points))
-
-
 def participation_rdp(q, p, s, k, rounds, alpha):
     alpha_mp = mp.mpf(alpha)
     log_a = log_a_integer(p, s, int(alpha)) if alpha == int(alpha) else log_a_quadrature(p, s, alpha)
     inner = k * log_a  # (alpha - 1) * k * eps_SGM(alpha): the inner log-moment
     q = mp.mpf(q)
     return rounds * mp.log(1 + q * mp.expm1(inner)) / (alpha_mp - 1)
-
-
-def improved_epsilon(orders, rdp, delta):
-    """CKS20 Prop. 12 with dp_accounting's safeguards (alpha > 1.01, KL shortcut, clamp 0)."""
-    delta = mp.mpf(delta)
-    best = mp.inf
-    for alpha, r in zip(orders, rdp):
-        if r <= 0:
-            value = mp.mpf(0)
-        elif delta**2 + mp.expm1(-r) > 0:
-            value = mp.mpf(0)
-        else:
-            a = mp.mpf(alpha)
-            value = r + mp.log1p(-1 / a) - mp.log(delta * a) / (a - 1)
-        best = min(best, value)
-    return max(mp.mpf(0), best)
 
 
 def rdp_cases():
@@ -123,7 +84,7 @@ def rdp_cases():
                 "rdp_integer": [float(v) for v in integer],
                 "fractional_orders": fractional,
                 "rdp_fractional": [float(v) for v in frac],
-                "epsilon_integer_grid": float(improved_epsilon(INTEGER_GRID, integer, delta)),
+                "epsilon_integer_grid": float(epsilon_improved(INTEGER_GRID, integer, delta)),
             }
         )
     return cases

@@ -33,19 +33,11 @@ import sys
 
 import mpmath as mp
 
+from mp_formulas import epsilon_improved, log_a_integer
+
 mp.mp.dps = 40
 OUT = pathlib.Path(__file__).resolve().parents[2] / "Tests/AccountantsTests/Fixtures/tuning.json"
 GRID = list(range(2, 64)) + [128, 256, 512, 1024]
-
-
-def log_a_integer(q, s, alpha):
-    q, s = mp.mpf(q), mp.mpf(s)
-    if q == 1:
-        return mp.mpf(alpha) * (alpha - 1) / (2 * s * s)
-    total = mp.mpf(0)
-    for j in range(alpha + 1):
-        total += mp.binomial(alpha, j) * (1 - q) ** (alpha - j) * q**j * mp.exp((j * j - j) / (2 * s * s))
-    return mp.log(total)
 
 
 def inner_curve(q, s, steps, orders):
@@ -85,19 +77,6 @@ def log_delta_improved(alpha, r, eps):
 
 def delta_improved(orders, curve, eps):
     return min(mp.mpf(1), mp.exp(min(log_delta_improved(a, r, eps) for a, r in zip(orders, curve))))
-
-
-def epsilon_improved(orders, curve, delta):
-    delta = mp.mpf(delta)
-    best = mp.inf
-    for alpha, r in zip(orders, curve):
-        if r <= 0 or delta**2 + mp.expm1(-r) > 0:
-            value = mp.mpf(0)
-        else:
-            a = mp.mpf(alpha)
-            value = r + mp.log1p(-1 / a) - mp.log(delta * a) / (a - 1)
-        best = min(best, value)
-    return max(mp.mpf(0), best)
 
 
 def tnb_bound(orders, curve, eta, gamma):
