@@ -57,7 +57,7 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
-    .executableTarget(name: "dpfl", dependencies: ["DPFLCommands"]),
+    .executableTarget(name: "dpfl", dependencies: ["DPFLCommands", "DPModel"]),
     /// dpfl's side of `Scripts/bench model` (one training-step configuration per run).
     .executableTarget(name: "dpfl-model-bench", dependencies: ["DPModel"], path: "Scripts/ModelBench"),
 
@@ -118,7 +118,7 @@ let package = Package(
     ),
     .testTarget(
       name: "DPFLCommandsTests",
-      dependencies: ["DPFLCommands", "DPTestSupport"],
+      dependencies: ["DPFLCommands", "DPModel", "DPTestSupport"],
       exclude: ["Fixtures"]
     ),
   ]

@@ -66,6 +66,7 @@ func peakResidentMegabytes() -> Double {
   return Double(usage.ru_maxrss) / 1024
 }
 
+OpenBLASKernel.reexecuteWithMatchingKernel()
 let allocatorTuned = Allocator.keepFreedBlocks()
 let options = Options(Array(CommandLine.arguments.dropFirst()))
 let encoder: BertEncoder<Float>
@@ -116,6 +117,7 @@ let row: [String: Any] = [
   "examples_per_second": Double(options.batchSize * options.steps) / seconds,
   "peak_rss_mb": peakResidentMegabytes(), "steps": options.steps, "warmup": options.warmup,
   "trainable_parameters": model.trainableParameters.scalarCount, "allocator_tuned": allocatorTuned,
+  "openblas_core": OpenBLASKernel.coreName,
 ]
 let json = try JSONSerialization.data(withJSONObject: row, options: [.sortedKeys])
 print(String(decoding: json, as: UTF8.self))

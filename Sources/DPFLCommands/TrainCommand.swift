@@ -66,6 +66,7 @@ struct TrainCommand: ParsableCommand {
 
   func run() throws {
     Allocator.keepFreedBlocks()
+    OpenBLASKernel.setThreadsPerCall(1)  // the run uses the cores for clients and batches
     do {
       let folder: RunFolder
       let configuration: FederatedConfiguration

@@ -1,3 +1,5 @@
 import DPFLCommands
+import DPModel
 
+OpenBLASKernel.reexecuteWithMatchingKernel()
 DPFL.main()

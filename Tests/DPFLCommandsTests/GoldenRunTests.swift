@@ -1,3 +1,4 @@
+import DPModel
 import Foundation
 import Testing
 
@@ -9,8 +10,8 @@ import Testing
 /// and says why in the CHANGELOG.
 ///
 /// Floating point in OpenBLAS depends on the kernels it picks for the CPU, so the digests
-/// are compared exactly only on a CPU of the kind they were recorded on (the fixture
-/// names it); elsewhere the test checks ε to 1e-9 (the accounting uses no BLAS, but FFTW's
+/// are compared exactly only on a CPU of the kind they were recorded on, running the same
+/// OpenBLAS kernel set (the fixture names both); elsewhere the test checks ε to 1e-9 (the accounting uses no BLAS, but FFTW's
 /// kernels also depend on the CPU) and the accuracy within one evaluation example.
 @Suite("Golden runs: seeded digits runs of every method", .serialized)
 struct GoldenRunTests {
@@ -29,10 +30,15 @@ struct GoldenRunTests {
     }
   }
 
-  /// The fixture: the CPU the digests were recorded on, and the runs.
+  /// The fixture: the CPU and OpenBLAS kernel set the digests were recorded on, and the runs.
   struct Fixture: Codable {
     var cpu: String
+    var openBLASCore: String?
     var runs: [Run]
+
+    enum CodingKeys: String, CodingKey {
+      case cpu, openBLASCore = "openblas_core", runs
+    }
   }
 
   /// The pinned configurations: every method and privacy mode the trainer has.
@@ -114,12 +120,15 @@ struct GoldenRunTests {
       let runs = try Self.configurations.map { try Self.run($0.name, $0.arguments) }
       let encoder = JSONEncoder()
       encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-      try encoder.encode(Fixture(cpu: Self.cpu, runs: runs)).write(to: Self.fixtureURL)
+      try encoder.encode(
+        Fixture(cpu: Self.cpu, openBLASCore: OpenBLASKernel.executableCoreName, runs: runs)
+      ).write(to: Self.fixtureURL)
       return
     }
     let fixture = try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: Self.fixtureURL))
     #expect(fixture.runs.map(\.name) == Self.configurations.map(\.name))
-    let sameCPU = fixture.cpu == Self.cpu
+    let sameCPU =
+      fixture.cpu == Self.cpu && fixture.openBLASCore == OpenBLASKernel.executableCoreName
     for pinned in fixture.runs {
       let run = try Self.run(pinned.name, pinned.arguments)
       if sameCPU {

@@ -24,13 +24,38 @@ struct FederatedTrainerTests {
     return configuration
   }
 
-  static func trainer(_ configuration: FederatedConfiguration) throws -> FederatedTrainer<
-    MultilayerPerceptron<Float>, [Float]
-  > {
+  static func trainer(_ configuration: FederatedConfiguration, workers: Int = 1) throws
+    -> FederatedTrainer<MultilayerPerceptron<Float>, [Float]>
+  {
     let base = MultilayerPerceptron<Float>(inputs: 64, hidden: [16], classes: 10, seed: 4)
     return try FederatedTrainer(
       configuration: configuration, model: base.adapted(configuration.adapterConfiguration),
-      dataset: dataset, makeBatch: TrainingRun.features)
+      dataset: dataset, workers: workers, makeBatch: TrainingRun.features)
+  }
+
+  @Test(
+    "clients and evaluation on several threads give the single thread's model bit for bit",
+    arguments: [FederatedPrivacyCase.user, .example, .discrete])
+  func workersDoNotChangeResults(_ privacy: FederatedPrivacyCase) throws {
+    var configuration = Self.configuration(.dpLoRA)
+    configuration.rounds = 4
+    privacy.apply(to: &configuration)
+    var trained: [[Float]] = []
+    var accuracies: [Double] = []
+    for workers in [1, 3] {
+      var trainer = try Self.trainer(configuration, workers: workers)
+      for _ in 0..<4 { _ = try trainer.runRound { _ in } }
+      trained.append(trainer.model.trainableParameters.flattened())
+      accuracies.append(trainer.evaluationAccuracy())
+    }
+    #expect(trained[0] == trained[1])
+    #expect(accuracies[0] == accuracies[1])
+    #expect(trained[0] != Self.trainerModelBefore(configuration))
+  }
+
+  /// The trainables of a fresh trainer of `configuration` (to check that rounds changed them).
+  static func trainerModelBefore(_ configuration: FederatedConfiguration) -> [Float] {
+    (try? trainer(configuration))?.model.trainableParameters.flattened() ?? []
   }
 
   /// Client `client`'s update in `context`, computed as the trainer's backend computes it.
@@ -206,9 +231,27 @@ struct FederatedTrainerTests {
     #expect(problems.contains("--local-learning-rate must be a finite number > 0; got inf."))
     var large = FederatedConfiguration.defaults
     large.cohortSize = 500
-    #expect(throws: FederatedError.invalidConfiguration(
-      field: "--cohort-size", value: "500", allowed: "in 1...100 (the task's clients)")) {
+    #expect(
+      throws: FederatedError.invalidConfiguration(
+        field: "--cohort-size", value: "500", allowed: "in 1...100 (the task's clients)")
+    ) {
       try large.check(clientCount: 100)
+    }
+  }
+}
+
+/// The privacy settings the thread-count test runs under: user level with central noise,
+/// example level (local DP-SGD noise drawn inside each client), and discrete noise.
+enum FederatedPrivacyCase: CaseIterable, Sendable {
+  case user, example, discrete
+
+  func apply(to configuration: inout FederatedConfiguration) {
+    switch self {
+    case .user: break
+    case .example:
+      configuration.privacyUnit = .example
+      configuration.epsilon = 8
+    case .discrete: configuration.noiseDistribution = .discrete
     }
   }
 }

@@ -47,6 +47,7 @@ struct TextTrainingTests {
       configuration: configuration, dataset: Self.dataset(),
       model: TextClassifier(encoder: encoder, classes: 2, seed: 31),
       makeBatch: { TokenBatch(encodings: $0, paddingID: 0) }, folder: folder, resume: false,
+      workers: 2,
       progress: { _ in }
     ) { model in
       try PEFTAdapter.write(

@@ -8,15 +8,24 @@ where Model.Scalar == Float {
   public let clients: [ClientData<Example>]
   /// What each client runs.
   public let program: ClientProgram<Model, Example>
+  /// How many clients run at once, each on its own thread. Each client's result depends
+  /// only on its data, the global model and the round, so the round's results are the same
+  /// for any number.
+  public let workers: Int
 
-  public init(clients: [ClientData<Example>], program: ClientProgram<Model, Example>) {
+  public init(
+    clients: [ClientData<Example>], program: ClientProgram<Model, Example>, workers: Int = 1
+  ) {
     self.clients = clients
     self.program = program
+    self.workers = max(1, workers)
   }
 
   public func runClients(
     _ context: RoundContext, global: Model, authorization: ReleaseAuthorization
   ) throws -> [ClientResult] {
-    context.cohort.map { program.run(clients[$0], index: $0, global: global, context: context) }
+    context.cohort.concurrentMap(workers: workers) {
+      program.run(clients[$0], index: $0, global: global, context: context)
+    }
   }
 }

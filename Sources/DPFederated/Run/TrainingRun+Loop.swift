@@ -13,11 +13,12 @@ extension TrainingRun {
   public static func train<Model: ClassificationModel, Example: Sendable>(
     configuration: FederatedConfiguration, dataset: FederatedDataset<Example>, model: Model,
     makeBatch: @escaping @Sendable ([Example]) -> Model.Batch, folder: RunFolder, resume: Bool,
-    progress: (Progress) throws -> Void, export: (Model) throws -> Void = { _ in }
+    workers: Int, progress: (Progress) throws -> Void, export: (Model) throws -> Void = { _ in }
   ) throws -> TrainingSummary where Model.Scalar == Float {
     let start = Date()
     var trainer = try FederatedTrainer(
-      configuration: configuration, model: model, dataset: dataset, makeBatch: makeBatch)
+      configuration: configuration, model: model, dataset: dataset, workers: workers,
+      makeBatch: makeBatch)
     let before = trainer.evaluationAccuracy()
     var metrics = try prepare(&trainer, folder: folder, resume: resume)
     var stopReason: String?

@@ -9,7 +9,7 @@ extension TrainingRun {
   /// is the classifier's ``TextClassifier/embeddingCenter``.
   static func text(
     configuration: FederatedConfiguration, dataset: FederatedDataset<String>,
-    tokenizer: WordPieceTokenizer, assets: Assets, folder: RunFolder, resume: Bool,
+    tokenizer: WordPieceTokenizer, assets: Assets, folder: RunFolder, resume: Bool, workers: Int,
     progress: (Progress) throws -> Void
   ) throws -> TrainingSummary {
     guard dataset.classCount <= 1_000 else {
@@ -22,8 +22,10 @@ extension TrainingRun {
     try tokenizer.checkFits(modelVocabularySize: encoder.configuration.vocabSize)
     if configuration.method == .full { encoder.trainAllProjections() }
     var dataset = dataset
-    dataset.evaluation = scoredEvaluation(dataset.evaluation, seed: configuration.seed)
     let maxLength = configuration.tokenLimit
+    dataset.evaluation = orderedByLength(
+      scoredEvaluation(dataset.evaluation, seed: configuration.seed), tokenizer: tokenizer,
+      maxLength: maxLength)
     let makeBatch: @Sendable ([String]) -> TokenBatch = {
       TokenBatch(tokenizer.encodeBatch($0, maxLength: maxLength))
     }
@@ -39,7 +41,7 @@ extension TrainingRun {
     return try train(
       configuration: configuration, dataset: dataset, model: model, makeBatch: makeBatch,
       folder: folder,
-      resume: resume, progress: progress
+      resume: resume, workers: workers, progress: progress
     ) { model in
       guard configuration.adapterConfiguration != nil else { return }
       try PEFTAdapter.write(
@@ -61,7 +63,7 @@ extension TrainingRun {
   ///   folders; the run folder keeps every completed round.
   static func tabular(
     configuration: FederatedConfiguration, dataset: FederatedDataset<[Float]>, folder: RunFolder,
-    resume: Bool, progress: (Progress) throws -> Void = { _ in }
+    resume: Bool, workers: Int, progress: (Progress) throws -> Void = { _ in }
   ) throws -> TrainingSummary {
     var base = MultilayerPerceptron<Float>(
       inputs: dataset.clients.first?.examples.first?.count ?? 0, hidden: digitsHidden,
@@ -75,7 +77,7 @@ extension TrainingRun {
     return try train(
       configuration: configuration, dataset: dataset,
       model: perceptron(base, configuration, publicSplit: publicSplit),
-      makeBatch: features, folder: folder, resume: resume, progress: progress)
+      makeBatch: features, folder: folder, resume: resume, workers: workers, progress: progress)
   }
 
   /// The perceptron the method trains: adapted (or head-only), or all weights (full).

@@ -92,6 +92,20 @@ public enum TrainingRun {
       labels: kept.map { evaluation.labels[$0] })
   }
 
+  /// `evaluation` with its examples in order of token count (cut at `maxLength`; ties keep
+  /// their order), so that a batch of neighbours pads to little more than its own texts.
+  /// The order changes no prediction, only the work: on `shakespeare-genre` it halves the
+  /// tokens an evaluation processes.
+  static func orderedByLength(
+    _ evaluation: ClientData<String>, tokenizer: WordPieceTokenizer, maxLength: Int
+  ) -> ClientData<String> {
+    let lengths = evaluation.examples.map { tokenizer.encode($0, maxLength: maxLength).count }
+    let order = evaluation.examples.indices.sorted { (lengths[$0], $0) < (lengths[$1], $1) }
+    return ClientData(
+      id: evaluation.id, examples: order.map { evaluation.examples[$0] },
+      labels: order.map { evaluation.labels[$0] })
+  }
+
   /// The token count of each training text (the clients' examples), `[CLS]` and `[SEP]`
   /// included, uncut.
   static func trainingTokenLengths(
@@ -108,19 +122,22 @@ public enum TrainingRun {
   ///     there (the folder can be resumed) and the error propagates.
   ///   - dataDefaults: told what a JSON Lines run took from its data, once, before its
   ///     first round, when it took anything.
+  ///   - workers: how many threads run clients and evaluation batches (the results are the
+  ///     same for any number); by default one per processor.
   /// - Throws: ``FederatedError`` for bad data or configurations, unreachable budgets,
   ///   damaged run folders; `ModelError` for model files that do not load.
   public static func run(
     configuration: FederatedConfiguration, assets: Assets, folder: RunFolder, resume: Bool,
     progress: (Progress) throws -> Void = { _ in },
-    dataDefaults: (DataDefaults) -> Void = { _ in }
+    dataDefaults: (DataDefaults) -> Void = { _ in },
+    workers: Int = ProcessInfo.processInfo.activeProcessorCount
   ) throws -> TrainingSummary {
     switch configuration.task {
     case .shakespeareGenre, .chitchatTopic:
       return try text(
         configuration: configuration,
         dataset: builtInTextTask(configuration, assets: assets), tokenizer: assets.tokenizer(),
-        assets: assets, folder: folder, resume: resume, progress: progress)
+        assets: assets, folder: folder, resume: resume, workers: workers, progress: progress)
     case .jsonl:
       var configuration = configuration
       switch try JSONLDataset.load(configuration).examples {
@@ -137,19 +154,20 @@ public enum TrainingRun {
         if !derived.isEmpty { dataDefaults(derived) }
         return try text(
           configuration: configuration, dataset: dataset, tokenizer: tokenizer, assets: assets,
-          folder: folder, resume: resume, progress: progress)
+          folder: folder, resume: resume, workers: workers, progress: progress)
       case .features(let dataset):
         let derived = configuration.resolveDataDefaults(userCount: dataset.clients.count) { nil }
         if !derived.isEmpty { dataDefaults(derived) }
         return try tabular(
           configuration: configuration, dataset: dataset, folder: folder, resume: resume,
+          workers: workers,
           progress: progress)
       }
     case .digits:
       return try tabular(
         configuration: configuration,
         dataset: DigitsTask.load(DigitsTask.Configuration(seed: configuration.seed)),
-        folder: folder, resume: resume, progress: progress)
+        folder: folder, resume: resume, workers: workers, progress: progress)
     }
   }
 }

@@ -29,6 +29,8 @@ where Model.Scalar == Float {
   public let backend: any FederatedBackend<Model>
   /// The next round to run.
   public internal(set) var round: Int
+  /// How many threads run clients and evaluation batches; results do not depend on it.
+  public let workers: Int
   let makeBatch: @Sendable ([Example]) -> Model.Batch
 
   /// How a round ended.
@@ -39,12 +41,13 @@ where Model.Scalar == Float {
     case refused(wouldReach: Double)
   }
 
-  /// A trainer at round 0, simulating the clients in this process.
+  /// A trainer at round 0, simulating the clients in this process, `workers` at a time
+  /// (and evaluating as many batches at a time).
   /// - Throws: ``FederatedError`` for a configuration the task cannot run or an
   ///   unreachable target.
   public init(
     configuration: FederatedConfiguration, model: Model, dataset: FederatedDataset<Example>,
-    makeBatch: @escaping @Sendable ([Example]) -> Model.Batch
+    workers: Int = 1, makeBatch: @escaping @Sendable ([Example]) -> Model.Batch
   ) throws {
     try configuration.check(clientCount: dataset.clients.count)
     let sampler = CohortSampler(
@@ -66,7 +69,9 @@ where Model.Scalar == Float {
     backend = SimulatedBackend(
       clients: dataset.clients,
       program: ClientProgram(
-        algorithm: algorithm, mechanism: mechanism, noiseSource: configuration.randomness))
+        algorithm: algorithm, mechanism: mechanism, noiseSource: configuration.randomness),
+      workers: workers)
+    self.workers = max(1, workers)
     self.configuration = configuration
     self.model = model
     self.dataset = dataset
@@ -130,7 +135,7 @@ where Model.Scalar == Float {
     return .completed(
       RoundMetrics(
         round: context.round, activeRank: context.activeRank, cohort: results.count,
-        loss: examples > 0 ? results.reduce(0) { $0 + $1.loss } / Double(examples) : 0,
+        examples: examples, loss: examples > 0 ? results.reduce(0) { $0 + $1.loss } / Double(examples) : 0,
         clipFraction: release.clipFraction, clippingBound: release.clippingBound,
         epsilon: ledger.isPrivate ? authorization.epsilonSpent : 0,
         bytesPerClient: ((release.bitsPerClient ?? liveCount * 32) + 7) / 8, accuracy: nil))
@@ -139,13 +144,13 @@ where Model.Scalar == Float {
   /// Accuracy on the evaluation split (at `activeRank`, or the full rank).
   public func evaluationAccuracy(activeRank: Int? = nil) -> Double {
     let evaluation = dataset.evaluation
-    var correct = 0
-    for begin in stride(from: 0, to: evaluation.examples.count, by: 256) {
-      let end = min(begin + 256, evaluation.examples.count)
-      let predicted = model.predictions(
-        makeBatch(Array(evaluation.examples[begin..<end])), activeRank: activeRank)
-      correct += zip(predicted, evaluation.labels[begin..<end]).filter { $0 == $1 }.count
-    }
-    return Double(correct) / Double(max(1, evaluation.examples.count))
+    let correct = stride(from: 0, to: evaluation.examples.count, by: 256).map { $0 }
+      .concurrentMap(workers: workers) { begin in
+        let end = min(begin + 256, evaluation.examples.count)
+        let predicted = model.predictions(
+          makeBatch(Array(evaluation.examples[begin..<end])), activeRank: activeRank)
+        return zip(predicted, evaluation.labels[begin..<end]).filter { $0 == $1 }.count
+      }
+    return Double(correct.reduce(0, +)) / Double(max(1, evaluation.examples.count))
   }
 }

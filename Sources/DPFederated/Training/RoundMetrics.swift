@@ -6,6 +6,9 @@ public struct RoundMetrics: Codable, Equatable, Sendable {
   public var activeRank: Int?
   /// Clients trained this round.
   public var cohort: Int
+  /// The cohort's training examples (each client's examples once, whatever its local
+  /// epochs); `nil` in run folders written before it was recorded.
+  public var examples: Int?
   /// Mean local training loss over the cohort's examples.
   public var loss: Double
   /// Fraction of the cohort whose update was clipped.
@@ -20,7 +23,8 @@ public struct RoundMetrics: Codable, Equatable, Sendable {
   public var accuracy: Double?
 
   enum CodingKeys: String, CodingKey {
-    case round, activeRank = "active_rank", cohort, loss, clipFraction = "clip_fraction"
+    case round, activeRank = "active_rank", cohort, examples, loss
+    case clipFraction = "clip_fraction"
     case clippingBound = "clipping_bound", epsilon
     case bytesPerClient = "bytes_per_client", accuracy
   }
