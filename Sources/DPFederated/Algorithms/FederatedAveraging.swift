@@ -24,10 +24,10 @@ where Model.Scalar == Float {
     adapter = configuration.adapterConfiguration
     cohortSize = configuration.clientsPerRound
     localTraining = LocalTraining(
-      epochs: configuration.localEpochs, batchSize: configuration.localBatchSize,
-      learningRate: configuration.localLearningRate)
-    serverOptimizer = configuration.serverOptimizer.optimizer(
-      learningRate: configuration.serverLearningRate)
+      epochs: configuration.localEpochs, batchSize: configuration.steps.localBatchSize,
+      learningRate: configuration.steps.localLearningRate)
+    serverOptimizer = configuration.steps.serverOptimizer.optimizer(
+      learningRate: configuration.steps.serverLearningRate)
     self.makeBatch = makeBatch
   }
 

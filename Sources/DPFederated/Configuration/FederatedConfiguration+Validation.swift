@@ -18,6 +18,7 @@ extension FederatedConfiguration {
       rounds = plannedRounds
       cohortSize = clientsPerRound
       maxLength = tokenLimit
+      resolveStepDefaults(isText: task != .digits)
     }
     sampling = samplingScheme
     accountant = accountantKind
@@ -129,9 +130,9 @@ extension FederatedConfiguration {
     codingProblems(check)
     noiseDistributionProblems(check)
     atLeastOne(localEpochs, "--local-epochs")
-    atLeastOne(localBatchSize, "--local-batch-size")
-    positive(localLearningRate, "--local-learning-rate")
-    positive(serverLearningRate, "--server-learning-rate")
+    if let localBatchSize { atLeastOne(localBatchSize, "--local-batch-size") }
+    if let localLearningRate { positive(localLearningRate, "--local-learning-rate") }
+    if let serverLearningRate { positive(serverLearningRate, "--server-learning-rate") }
     check(rank >= 1 && rank <= 64, "--rank", rank, "an integer in 1...64")
     positive(alpha, "--alpha")
     return found

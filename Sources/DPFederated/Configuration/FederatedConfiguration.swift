@@ -159,14 +159,26 @@ public struct FederatedConfiguration: ParsableArguments, Equatable, Sendable {
 
   @Option(help: "Local epochs per round.")
   public var localEpochs = 1
-  @Option(help: "Local mini-batch size.")
-  public var localBatchSize = 8
-  @Option(parsing: .unconditional, help: "Local SGD learning rate.")
-  public var localLearningRate = 0.01
-  @Option(help: "Server optimiser on the noisy mean: sgd, momentum or adam.")
-  public var serverOptimizer: ServerOptimizerKind = .sgd
-  @Option(parsing: .unconditional, help: "Server learning rate (1 with sgd: FedAvg).")
-  public var serverLearningRate = 1.0
+  @Option(
+    help:
+      "Local mini-batch size (default 8; text at user level: 64, one step for a client of up to 64 examples)."
+  )
+  public var localBatchSize: Int?
+  @Option(
+    parsing: .unconditional,
+    help:
+      "Local SGD learning rate (default 0.01; text at user level: 1, so the update is the client's mean gradient)."
+  )
+  public var localLearningRate: Double?
+  @Option(
+    help: "Server optimiser on the noisy mean: sgd, momentum or adam (default sgd; text at user level: adam)."
+  )
+  public var serverOptimizer: ServerOptimizerKind?
+  @Option(
+    parsing: .unconditional,
+    help: "Server learning rate (default 1, FedAvg with sgd; 0.003 with adam, the default for text at user level)."
+  )
+  public var serverLearningRate: Double?
   @Option(help: "The public seed of every random choice.")
   public var seed: UInt64 = 0
 

@@ -49,7 +49,7 @@ struct NoiseCalibration {
   {
     var seen: [PrivacyPlan.LocalSampling] = []
     for size in Set(clientSizes).filter({ $0 > 0 }).sorted() {
-      let batch = configuration.localBatchSize
+      let batch = configuration.steps.localBatchSize
       let sampling = PrivacyPlan.LocalSampling(
         probability: min(1, Double(batch) / Double(size)),
         steps: configuration.localEpochs * ((size + batch - 1) / batch))

@@ -142,6 +142,7 @@ public enum TrainingRun {
       var configuration = configuration
       switch try JSONLDataset.load(configuration).examples {
       case .text(let dataset):
+        configuration.resolveStepDefaults(isText: true)
         let tokenizer = try assets.tokenizer()
         let publicTexts = dataset.publicSplit.examples
         let derived = configuration.resolveDataDefaults(
@@ -156,6 +157,7 @@ public enum TrainingRun {
           configuration: configuration, dataset: dataset, tokenizer: tokenizer, assets: assets,
           folder: folder, resume: resume, workers: workers, progress: progress)
       case .features(let dataset):
+        configuration.resolveStepDefaults(isText: false)
         let derived = configuration.resolveDataDefaults(userCount: dataset.clients.count) { nil }
         if !derived.isEmpty { dataDefaults(derived) }
         return try tabular(
