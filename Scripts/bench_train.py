@@ -89,6 +89,17 @@ def summarise(rows, examples_by_unit):
     return out
 
 
+def cpu_model():
+    """The CPU's model name from /proc/cpuinfo (the machine type where there is none)."""
+    try:
+        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.machine()
+
+
 def markdown(report):
     lines = [f"`dpfl train --task {report['task']} --rounds {report['rounds']}`, seeds "
              f"{', '.join(map(str, report['seeds']))}; {report['machine']}; "
@@ -124,7 +135,7 @@ def main(argv):
     if args.before:
         rows = measure(args.before, "before", args) + rows
     report = {"task": args.task, "rounds": args.rounds, "seeds": args.seeds,
-              "machine": f"{os.cpu_count()} CPUs, {platform.processor() or platform.machine()}, Linux {platform.release()}",
+              "machine": f"{os.cpu_count()} CPUs, {cpu_model()}, Linux {platform.release()}",
               "openblas_num_threads": os.environ.get("OPENBLAS_NUM_THREADS"),
               "rows": summarise(rows, examples_by_unit)}
     print(json.dumps(report, indent=1) if args.format == "json" else markdown(report))

@@ -57,6 +57,15 @@ CONFIGURATIONS = {
     "head-fedsgd-adam3e-3-c50": ["--rounds", "60", "--cohort-size", "50", "--method", "head-only",
                                  "--local-batch-size", "64", "--server-optimizer", "adam",
                                  "--server-learning-rate", "0.003"],
+    # The fix's private row on shakespeare-genre (user level, ε = 2, local learning rate 1,
+    # cohorts of 50).
+    "fedsgd-adam3e-3-a16-c50-eps2": ["--privacy", "--epsilon", "2", "--rounds", "60",
+                                     "--cohort-size", "50", "--local-batch-size", "64",
+                                     "--local-learning-rate", "1", "--alpha", "16",
+                                     "--server-optimizer", "adam", "--server-learning-rate", "0.003"],
+    # `dpfl train --task shakespeare-genre` as a new user runs it (DP-DyLoRA, ε = 2, 200
+    # rounds, the text default of FedSGD with a server Adam).
+    "shakespeare-defaults": ["--privacy", "--method", "dp-dylora"],
     # chitchat-topic (section 6) with the fix, cohorts of 50 (about 290 examples a round).
     "chitchat-fedsgd-adam": ["--task", "chitchat-topic", "--rounds", "100", "--cohort-size", "50",
                              "--local-batch-size", "64", "--alpha", "16",
