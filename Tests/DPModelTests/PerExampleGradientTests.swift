@@ -100,6 +100,16 @@ struct PerExampleGradientTests {
       labels: Self.labels, activeRank: kind == .dyLoRA ? 2 : nil)
   }
 
+  @Test("text classifier with the head alone trainable (the encoder is not differentiated)")
+  func headOnlyTextClassifier() throws {
+    let model = TextClassifier(encoder: try tinyBert(Double.self), classes: 3, seed: 41)
+    #expect(model.encoder.trainableParameters.scalarCount == 0)
+    let encodings = [[2, 17, 33, 5, 3], [2, 60, 3], [2, 9, 9, 41, 12, 3]]
+    checkModel(
+      model, batch: Self.batch, single: { TokenBatch(encodings: [encodings[$0]], paddingID: 0) },
+      labels: Self.labels)
+  }
+
   @Test("text classifier with a public embedding centre")
   func centredTextClassifier() throws {
     var model = try Self.textClassifier(.lora)

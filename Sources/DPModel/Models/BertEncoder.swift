@@ -127,25 +127,30 @@ public struct BertEncoder<Scalar: BLASScalar>: Sendable {
 
   /// The per-example gradients of the adapters' trainable factors, named
   /// `encoder.layer.<i>.<projection path>.<parameter>`, from ∂L/∂(last hidden state).
-  /// The embeddings are frozen, so the gradient stops at the first block.
+  /// The embeddings are frozen, so the gradient stops at the lowest block that trains (for
+  /// the head alone, the encoder is not differentiated at all).
   /// - Parameter perExample: `false` sums over the batch as it goes (one row), which is
   ///   what non-private training needs and costs less.
   public func backward(_ cache: Cache, outputGradient: Matrix<Scalar>, perExample: Bool = true)
     -> PerExampleGradients<Scalar>
   {
     let examples = perExample ? cache.batch.examples : 1
+    var result = PerExampleGradients<Scalar>(examples: examples)
+    // Below the lowest block that trains, nothing needs a gradient (the head alone: none).
+    guard
+      let lowest = layers.indices.first(where: { layers[$0].trainableParameters.scalarCount > 0 })
+    else { return result }
     var gradient = outputGradient
     var perLayer: [PerExampleGradients<Scalar>] = []
-    for index in layers.indices.reversed() {
+    for index in layers.indices[lowest...].reversed() {
       let (input, parameters) = layers[index].backward(
         cache.layers[index], outputGradient: gradient, examples: examples,
-        needsInputGradient: index > 0)
+        needsInputGradient: index > lowest)
       if let input { gradient = input }
       perLayer.append(parameters)
     }
-    var result = PerExampleGradients<Scalar>(examples: examples)
-    for (index, parameters) in perLayer.reversed().enumerated() {
-      result.append(contentsOf: parameters, prefix: "encoder.layer.\(index).")
+    for (offset, parameters) in perLayer.reversed().enumerated() {
+      result.append(contentsOf: parameters, prefix: "encoder.layer.\(lowest + offset).")
     }
     return result
   }
