@@ -50,8 +50,8 @@ func resume(_ url: URL) throws {
     .adapted(configuration.adapterConfiguration)
   if checkpoint.problem(
     trainables: model.trainableParameters,
-    optimizer: configuration.serverOptimizer.optimizer(
-      learningRate: configuration.serverLearningRate),
+    optimizer: configuration.steps.serverOptimizer.optimizer(
+      learningRate: configuration.steps.serverLearningRate),
     configuration: configuration) != nil
   {
     return
