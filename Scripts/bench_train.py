@@ -2,14 +2,15 @@
 
   python3 Scripts/bench_train.py --dpfl .build/release/dpfl [--before OLD_DPFL]
       [--task shakespeare-genre] [--rounds 30] [--seeds 0 1 2] [--units user example]
-      [--format markdown|json]
+      [--flags "EXTRA DPFL TRAIN FLAGS"] [--format markdown|json]
 
 For each privacy unit and seed it runs `dpfl train --task T --rounds R --seed S
 --privacy-unit U` (example level at ε = 8, user level at the default ε = 2) into a
 temporary run folder, with the environment as it is (thread counts included), and reads
 back the summary and metrics.jsonl. With --before it runs an older binary on the same
 configurations in the same session, so the two are measured on the same machine under the
-same load; the speed-up column is before ÷ after.
+same load; the speed-up column is before ÷ after. --flags adds train flags to every run
+(e.g. the same local and server steps for two binaries whose defaults differ).
 
 Rows: wall seconds of the whole process (loading, tokenising, every evaluation, writing the
 run folder), rounds per second, trained examples per second (the cohorts' examples times
@@ -29,7 +30,7 @@ import tempfile
 import time
 
 
-def run(binary, task, rounds, seed, unit):
+def run(binary, task, rounds, seed, unit, flags):
     """One timed `dpfl train`; its summary, per-round metrics and process wall seconds."""
     with tempfile.TemporaryDirectory(prefix="dpfl-bench-train-") as scratch:
         folder = pathlib.Path(scratch) / "run"
@@ -37,6 +38,7 @@ def run(binary, task, rounds, seed, unit):
                    "--privacy-unit", unit, "--run-dir", str(folder), "--format", "json"]
         if unit == "example":
             command += ["--epsilon", "8"]
+        command += flags
         start = time.monotonic()
         result = subprocess.run(command, capture_output=True, text=True)
         seconds = time.monotonic() - start
@@ -62,7 +64,7 @@ def measure(binary, label, args):
         records = []
         for seed in args.seeds:
             print(f"[{label}] {args.task} {unit} level, seed {seed} ...", file=sys.stderr, flush=True)
-            record = run(binary, args.task, args.rounds, seed, unit)
+            record = run(binary, args.task, args.rounds, seed, unit, args.flags.split())
             print(f"    {record['seconds']:.1f} s, accuracy {record['summary']['accuracy_after']:.4f}",
                   file=sys.stderr, flush=True)
             records.append(record)
@@ -101,7 +103,8 @@ def cpu_model():
 
 
 def markdown(report):
-    lines = [f"`dpfl train --task {report['task']} --rounds {report['rounds']}`, seeds "
+    flags = f" {report['flags']}" if report["flags"] else ""
+    lines = [f"`dpfl train --task {report['task']} --rounds {report['rounds']}{flags}`, seeds "
              f"{', '.join(map(str, report['seeds']))}; {report['machine']}; "
              f"OPENBLAS_NUM_THREADS={report['openblas_num_threads'] or 'unset'}.", "",
              "| binary | privacy unit | wall s (mean) | rounds/s | trained examples/s | accuracy % | speed-up |",
@@ -127,6 +130,7 @@ def main(argv):
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--units", nargs="+", default=["user", "example"], choices=["user", "example"])
+    parser.add_argument("--flags", default="")
     parser.add_argument("--format", choices=["markdown", "json"], default="markdown")
     args = parser.parse_args(argv)
     rows = measure(args.dpfl, "after", args)
@@ -134,7 +138,7 @@ def main(argv):
     examples_by_unit = {unit: counts for unit, counts in examples_by_unit.items() if None not in counts}
     if args.before:
         rows = measure(args.before, "before", args) + rows
-    report = {"task": args.task, "rounds": args.rounds, "seeds": args.seeds,
+    report = {"task": args.task, "rounds": args.rounds, "seeds": args.seeds, "flags": args.flags,
               "machine": f"{os.cpu_count()} CPUs, {cpu_model()}, Linux {platform.release()}",
               "openblas_num_threads": os.environ.get("OPENBLAS_NUM_THREADS"),
               "rows": summarise(rows, examples_by_unit)}

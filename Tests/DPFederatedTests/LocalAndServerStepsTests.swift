@@ -36,7 +36,8 @@ struct LocalAndServerStepsTests {
     #expect(digitsAdam.steps.serverLearningRate == 0.003)
     #expect(digitsAdam.steps.localBatchSize == 8)
     let given = try Self.parsed([
-      "--task", "shakespeare-genre", "--server-optimizer", "momentum", "--server-learning-rate", "0.5",
+      "--task", "shakespeare-genre", "--server-optimizer", "momentum", "--server-learning-rate",
+      "0.5",
       "--local-learning-rate", "0.02",
     ])
     #expect(given.steps.serverOptimizer == .momentum && given.steps.serverLearningRate == 0.5)
