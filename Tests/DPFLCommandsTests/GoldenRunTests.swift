@@ -79,12 +79,7 @@ struct GoldenRunTests {
   }
 
   /// The CPU model, as /proc/cpuinfo names it.
-  static var cpu: String {
-    let info = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
-    let line = info.split(separator: "\n").first { $0.hasPrefix("model name") }
-    return line.map { String($0.split(separator: ":", maxSplits: 1).last ?? "") }?
-      .trimmingCharacters(in: .whitespaces) ?? "unknown"
-  }
+  static var cpu: String { OpenBLASKernel.cpuInfo("model name") ?? "unknown" }
 
   static func sha256(_ path: String) throws -> String {
     let process = Process()

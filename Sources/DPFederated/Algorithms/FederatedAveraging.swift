@@ -23,11 +23,11 @@ where Model.Scalar == Float {
   ) {
     adapter = configuration.adapterConfiguration
     cohortSize = configuration.clientsPerRound
+    let steps = configuration.steps
     localTraining = LocalTraining(
-      epochs: configuration.localEpochs, batchSize: configuration.steps.localBatchSize,
-      learningRate: configuration.steps.localLearningRate)
-    serverOptimizer = configuration.steps.serverOptimizer.optimizer(
-      learningRate: configuration.steps.serverLearningRate)
+      epochs: configuration.localEpochs, batchSize: steps.localBatchSize,
+      learningRate: steps.localLearningRate)
+    serverOptimizer = steps.serverOptimizer.optimizer(learningRate: steps.serverLearningRate)
     self.makeBatch = makeBatch
   }
 

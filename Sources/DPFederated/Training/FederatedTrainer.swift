@@ -135,7 +135,8 @@ where Model.Scalar == Float {
     return .completed(
       RoundMetrics(
         round: context.round, activeRank: context.activeRank, cohort: results.count,
-        examples: examples, loss: examples > 0 ? results.reduce(0) { $0 + $1.loss } / Double(examples) : 0,
+        examples: examples,
+        loss: examples > 0 ? results.reduce(0) { $0 + $1.loss } / Double(examples) : 0,
         clipFraction: release.clipFraction, clippingBound: release.clippingBound,
         epsilon: ledger.isPrivate ? authorization.epsilonSpent : 0,
         bytesPerClient: ((release.bitsPerClient ?? liveCount * 32) + 7) / 8, accuracy: nil))
@@ -144,7 +145,7 @@ where Model.Scalar == Float {
   /// Accuracy on the evaluation split (at `activeRank`, or the full rank).
   public func evaluationAccuracy(activeRank: Int? = nil) -> Double {
     let evaluation = dataset.evaluation
-    let correct = stride(from: 0, to: evaluation.examples.count, by: 256).map { $0 }
+    let correct = Array(stride(from: 0, to: evaluation.examples.count, by: 256))
       .concurrentMap(workers: workers) { begin in
         let end = min(begin + 256, evaluation.examples.count)
         let predicted = model.predictions(

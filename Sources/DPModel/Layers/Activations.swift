@@ -35,14 +35,15 @@ public enum GELU {
       let result = [Float](unsafeUninitializedCapacity: floats.count) { output, initialized in
         floats.withUnsafeBufferPointer { input in
           let whole = input.count / 8 * 8
-          let source = UnsafeRawPointer(input.baseAddress)
-          let destination = UnsafeMutableRawPointer(output.baseAddress)
-          let stride8 = MemoryLayout<SIMD8<Float>>.stride
-          for block in 0..<(whole / 8) {
-            guard let source, let destination else { break }
-            let lanes = source.loadUnaligned(fromByteOffset: block * stride8, as: SIMD8<Float>.self)
-            let cdf = (fastErf(lanes * 0.707_106_77) + 1) * 0.5
-            destination.storeBytes(of: cdf, toByteOffset: block * stride8, as: SIMD8<Float>.self)
+          if let source = UnsafeRawPointer(input.baseAddress),
+            let destination = UnsafeMutableRawPointer(output.baseAddress)
+          {
+            let stride8 = MemoryLayout<SIMD8<Float>>.stride
+            for offset in stride(from: 0, to: whole / 8 * stride8, by: stride8) {
+              let lanes = source.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
+              let cdf = (fastErf(lanes * 0.707_106_77) + 1) * 0.5
+              destination.storeBytes(of: cdf, toByteOffset: offset, as: SIMD8<Float>.self)
+            }
           }
           for index in whole..<input.count {
             output[index] = (fastErf(SIMD8(repeating: input[index] * 0.707_106_77))[0] + 1) / 2

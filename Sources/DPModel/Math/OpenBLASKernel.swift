@@ -25,8 +25,8 @@ public enum OpenBLASKernel {
   /// this machine, in this process's environment.
   public static var executableCoreName: String {
     replacementCoreType(
-      chosen: coreName, environment: ProcessInfo.processInfo.environment, cpuFlags: cpuFlags())
-      ?? coreName
+      chosen: coreName, environment: ProcessInfo.processInfo.environment,
+      cpuFlags: cpuFlags()) ?? coreName
   }
 
   /// Sets how many threads OpenBLAS uses inside one call. An executable that runs
@@ -50,23 +50,33 @@ public enum OpenBLASKernel {
 
   /// The kernel set to ask for: the CPU's ``matchingCoreType(cpuFlags:)`` when OpenBLAS
   /// fell back to Prescott and `OPENBLAS_CORETYPE` is unset (a value the user set, even an
-  /// empty one, is theirs); nil when nothing should change.
+  /// empty one, is theirs); nil when nothing should change. The flags are read only when
+  /// the fallback happened.
   public static func replacementCoreType(
-    chosen: String, environment: [String: String], cpuFlags: Set<Substring>
+    chosen: String, environment: [String: String], cpuFlags: @autoclosure () -> Set<Substring>
   ) -> String? {
     guard environment["OPENBLAS_CORETYPE"] == nil, chosen.lowercased() == "prescott" else {
       return nil
     }
-    return matchingCoreType(cpuFlags: cpuFlags)
+    return matchingCoreType(cpuFlags: cpuFlags())
+  }
+
+  /// The value of `field` for the first processor in `/proc/cpuinfo` (e.g. `model name`,
+  /// `flags`), without surrounding spaces; nil where there is none.
+  public static func cpuInfo(_ field: String) -> String? {
+    let info = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+    for line in info.split(separator: "\n") {
+      let parts = line.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+      if parts.count == 2, parts[0].trimmingCharacters(in: .whitespaces) == field {
+        return parts[1].trimmingCharacters(in: .whitespaces)
+      }
+    }
+    return nil
   }
 
   /// The flags of the first processor in `/proc/cpuinfo` (empty where there is none).
   public static func cpuFlags() -> Set<Substring> {
-    guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-      let line = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }),
-      let values = line.split(separator: ":", maxSplits: 1).last
-    else { return [] }
-    return Set(values.split(separator: " "))
+    Set((cpuInfo("flags") ?? "").split(separator: " "))
   }
 
   /// When OpenBLAS fell back to its generic kernels on a CPU it did not recognise, sets

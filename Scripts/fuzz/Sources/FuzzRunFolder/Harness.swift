@@ -48,10 +48,10 @@ func resume(_ url: URL) throws {
   guard configuration.task == .digits, configuration.plannedRounds <= 1_000 else { return }
   let model = MultilayerPerceptron<Float>(inputs: 64, hidden: [128, 128], classes: 10, seed: 1)
     .adapted(configuration.adapterConfiguration)
+  let steps = configuration.steps
   if checkpoint.problem(
     trainables: model.trainableParameters,
-    optimizer: configuration.steps.serverOptimizer.optimizer(
-      learningRate: configuration.steps.serverLearningRate),
+    optimizer: steps.serverOptimizer.optimizer(learningRate: steps.serverLearningRate),
     configuration: configuration) != nil
   {
     return
