@@ -49,11 +49,20 @@ let package = Package(
       ],
       resources: [.copy("Resources/digits.csv"), .copy("Resources/DIGITS-LICENSE.md")]
     ),
+    /// Empirical privacy: canary clients in a training run, the one-shot estimate and the
+    /// one-run lower bound beside the accountant's ε.
+    .target(
+      name: "DPAudit",
+      dependencies: [
+        "Accountants", "DPFederated", "DPModel",
+        .product(name: "RealModule", package: "swift-numerics"),
+      ]
+    ),
     /// The command-line interface as a library, so tests can drive it.
     .target(
       name: "DPFLCommands",
       dependencies: [
-        "Accountants", "DPFederated", "DPModel",
+        "Accountants", "DPAudit", "DPFederated", "DPModel",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
@@ -115,6 +124,10 @@ let package = Package(
         .product(name: "PropertyBased", package: "swift-property-based"),
       ],
       resources: [.copy("Fixtures")]
+    ),
+    .testTarget(
+      name: "DPAuditTests",
+      dependencies: ["DPAudit", "DPFederated", "DPModel", "DPTestSupport"]
     ),
     .testTarget(
       name: "DPFLCommandsTests",

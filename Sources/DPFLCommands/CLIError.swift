@@ -59,6 +59,8 @@ enum CLIError: Error, Equatable, Sendable {
   case unreadableFile(path: String, reason: String)
   /// A file whose content is not what it should be.
   case malformedFile(path: String, reason: String)
+  /// A file that cannot be written (`--report`).
+  case unwritableFile(path: String, reason: String)
   /// The accountant rejected the query (unreachable target, unsupported event).
   case accounting(AccountingError)
   /// Some lines of a batch failed; their results say why.
@@ -82,6 +84,8 @@ enum CLIError: Error, Equatable, Sendable {
       return "not a JSON object: \(reason)"
     case .unreadableFile(let path, let reason):
       return "cannot read \(path): \(reason)"
+    case .unwritableFile(let path, let reason):
+      return "cannot write \(path): \(reason)"
     case .malformedFile(let path, let reason):
       return "\(path): \(reason)"
     case .accounting(let error):
@@ -99,7 +103,7 @@ enum CLIError: Error, Equatable, Sendable {
     case .invalidValue, .missing, .conflict, .invalidConfiguration: return 64
     case .malformedField, .malformedLine, .malformedFile, .batchHadErrors: return 65
     case .unreadableFile: return 66
-    case .accounting(.noBracketFound), .accounting(.cannotCompose),
+    case .unwritableFile, .accounting(.noBracketFound), .accounting(.cannotCompose),
       .accounting(.resourceLimitExceeded):
       return 1
     case .accounting(.invalidArgument): return 64

@@ -9,13 +9,16 @@ public struct DPFL: ParsableCommand {
       dpfl plan     sizes the noise for a privacy target (ε, δ) and a schedule.
       dpfl account  reports the ε (or δ) that a noise level and schedule spend.
       dpfl train    privately fine-tunes a pre-trained model on federated data.
+      dpfl audit    trains with canary clients and measures ε empirically.
+      dpfl report   draws a run's privacy and training curves as one HTML page.
       dpfl export-task writes a built-in text task's splits as JSON Lines.
 
       \(ExitStatus.help)
       """,
     version: "0.1.0-dev",
     subcommands: [
-      PlanCommand.self, AccountCommand.self, TrainCommand.self, ExportTaskCommand.self,
+      PlanCommand.self, AccountCommand.self, TrainCommand.self, AuditCommand.self,
+      ReportCommand.self, ExportTaskCommand.self,
     ])
 
   public init() {}

@@ -10,6 +10,9 @@ enum ExitStatus {
   static let failure: Int32 = 1
   /// A run stopped because its next round would exceed the privacy budget.
   static let budgetExhausted: Int32 = 3
+  /// An audit whose lower bound exceeds the accountant's ε: the mechanism leaks more than
+  /// it claims, with the audit's confidence.
+  static let auditFailed: Int32 = 4
   /// A bad flag, value or combination (EX_USAGE).
   static let usage: Int32 = 64
   /// A malformed input file or batch line (EX_DATAERR).
@@ -20,7 +23,8 @@ enum ExitStatus {
   /// The exit codes as `--help` shows them.
   static let help = """
     Exit codes: 0 success; 1 runtime failure (unreachable target, damaged run folder); \
-    3 budget exhausted (a round was refused); 64 bad flags or values; 65 malformed input \
+    3 budget exhausted (a round was refused); 4 an audit's lower bound exceeds the \
+    accountant's ε; 64 bad flags or values; 65 malformed input \
     file or batch line; 66 unreadable input file.
     """
 

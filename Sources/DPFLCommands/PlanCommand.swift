@@ -1,6 +1,9 @@
 import Accountants
 import ArgumentParser
+import DPAudit
 import DPFederated
+import DPModel
+import Foundation
 
 /// `dpfl plan`: the noise multiplier that meets a privacy target, or the rounds a noise
 /// multiplier affords.
@@ -86,6 +89,12 @@ struct PlanCommand: ParsableCommand {
   )
   var trainableParameters: Int?
 
+  @Option(
+    help: ArgumentHelp(
+      "Also write an HTML page of the plan's budget curve and of σ against rounds to this file.",
+      valueName: "file"))
+  var report: String?
+
   @OptionGroup var output: OutputOptions
 
   init() {}
@@ -161,7 +170,28 @@ struct PlanCommand: ParsableCommand {
           noiseMultiplier: result.noiseMultiplier, cohortSize: cohort,
           trainableParameters: parameters)
       }
+      if let report { try writeReport(result, query: query, to: report) }
       print(output.format == .json ? Rendering.json(result) : Rendering.text(result))
+    }
+  }
+
+  /// `--report`: the budget curve at 20 points and, when σ was solved for, σ for the same
+  /// target at ¼ to 4 times the rounds, as ``PlanReport``.
+  func writeReport(_ result: PlanResult, query: PlanQuery, to path: String) throws(CLIError) {
+    let curve = try query.budgetCurve(result, fractions: (1...19).map { Double($0) / 20 })
+    var sigmas: [(rounds: Int, sigma: Double)] = []
+    if query.unknown == .noiseMultiplier {
+      for factor in [0.25, 0.5, 1, 2, 4] {
+        var raw = try rawQuery()
+        if let rounds = raw.rounds { raw.rounds = max(1, Int(Double(rounds) * factor)) }
+        if let steps = raw.steps { raw.steps = max(1, Int(Double(steps) * factor)) }
+        let solved = try PlanQuery(raw).solve()
+        sigmas.append((solved.steps, solved.noiseMultiplier))
+      }
+    }
+    let page = PlanReport(result: result, curve: curve, sigmas: sigmas).html
+    do { try DurableFile.write(Data(page.utf8), to: URL(fileURLWithPath: path)) } catch {
+      throw .unwritableFile(path: path, reason: "\(error)")
     }
   }
 }

@@ -72,9 +72,7 @@ struct TrainCommand: ParsableCommand {
   }
 
   func run() throws {
-    Allocator.keepFreedBlocks()
-    OpenBLASKernel.setThreadsPerCall(1)  // the run uses the cores for clients and batches
-    do {
+    try Self.reportingErrors {
       let folder: RunFolder
       let configuration: FederatedConfiguration
       if let resume {
@@ -85,20 +83,45 @@ struct TrainCommand: ParsableCommand {
         folder = try RunFolder(
           creating: URL(fileURLWithPath: runDir ?? Self.defaultRunDir(configuration)))
       }
-      let progress = ProgressLine()
-      let summary = try TrainingRun.run(
-        configuration: configuration, assets: Self.assets, folder: folder, resume: resume != nil,
-        progress: progress.update,
-        dataDefaults: { FileHandle.standardError.write(Data("\($0)\n".utf8)) })
-      progress.finish()
+      let summary = try Self.train(configuration, folder: folder, resume: resume != nil)
       print(format == .json ? Rendering.json(summary) : Rendering.text(summary))
-      for warning in summary.warnings {
-        FileHandle.standardError.write(Data("Warning: \(warning)\n".utf8))
-      }
-      if let reason = summary.stopReason {
-        FileHandle.standardError.write(Data("Error: budget exhausted: \(reason)\n".utf8))
-        throw ExitCode(ExitStatus.budgetExhausted)
-      }
+      try Self.finish(summary)
+    }
+  }
+
+  /// Trains `configuration` into `folder` (with `instrument` riding along), the progress
+  /// line and what a JSON Lines run took from its data on stderr.
+  static func train(
+    _ configuration: FederatedConfiguration, folder: RunFolder, resume: Bool,
+    instrument: (any RunInstrument)? = nil
+  ) throws -> TrainingSummary {
+    Allocator.keepFreedBlocks()
+    OpenBLASKernel.setThreadsPerCall(1)  // the run uses the cores for clients and batches
+    let progress = ProgressLine()
+    let summary = try TrainingRun.run(
+      configuration: configuration, assets: Self.assets, folder: folder, resume: resume,
+      progress: progress.update,
+      dataDefaults: { FileHandle.standardError.write(Data("\($0)\n".utf8)) },
+      instrument: instrument)
+    progress.finish()
+    return summary
+  }
+
+  /// The summary's warnings on stderr; a run the budget stopped exits with its status.
+  static func finish(_ summary: TrainingSummary) throws {
+    for warning in summary.warnings {
+      FileHandle.standardError.write(Data("Warning: \(warning)\n".utf8))
+    }
+    if let reason = summary.stopReason {
+      FileHandle.standardError.write(Data("Error: budget exhausted: \(reason)\n".utf8))
+      throw ExitCode(ExitStatus.budgetExhausted)
+    }
+  }
+
+  /// Runs `body`, turning dpfl's errors into one line on stderr and their exit status.
+  static func reportingErrors(_ body: () throws -> Void) throws {
+    do {
+      try body()
     } catch let error as FederatedError {
       FileHandle.standardError.write(Data("Error: \(error.description)\n".utf8))
       throw ExitCode(ExitStatus.code(of: error))
@@ -115,12 +138,15 @@ struct TrainCommand: ParsableCommand {
     return TrainingRun.Assets(root: URL(fileURLWithPath: environment ?? ".cache/assets"))
   }
 
-  static func defaultRunDir(_ configuration: FederatedConfiguration) -> String {
+  /// `runs/<prefix><task>-<method>-<UTC time>`.
+  static func defaultRunDir(_ configuration: FederatedConfiguration, prefix: String = "")
+    -> String
+  {
     let formatter = DateFormatter()
     formatter.dateFormat = "yyyyMMdd-HHmmss"
     formatter.timeZone = TimeZone(identifier: "UTC")
     return
-      "runs/\(configuration.task.rawValue)-\(configuration.method.rawValue)-\(formatter.string(from: Date()))"
+      "runs/\(prefix)\(configuration.task.rawValue)-\(configuration.method.rawValue)-\(formatter.string(from: Date()))"
   }
 }
 

@@ -187,12 +187,13 @@ struct PlanQuery: Equatable, Sendable {
     return result
   }
 
-  /// ε after fractions of the planned steps (and one step past them when solving
-  /// rounds), for the budget curve.
-  func budgetCurve(_ result: PlanResult) throws(CLIError) -> [PlanResult.CurvePoint] {
+  /// ε after `fractions` of the planned steps, then all of them (and one step past them when
+  /// solving rounds), for the budget curve.
+  func budgetCurve(_ result: PlanResult, fractions: [Double] = [0.1, 0.25, 0.5, 0.75])
+    throws(CLIError) -> [PlanResult.CurvePoint]
+  {
     let total = result.steps
-    var counts =
-      [0.1, 0.25, 0.5, 0.75].map { max(1, Int((Double(total) * $0).rounded())) } + [total]
+    var counts = fractions.map { max(1, Int((Double(total) * $0).rounded())) } + [total]
     if unknown == .rounds { counts.append(total + 1) }
     var points: [PlanResult.CurvePoint] = []
     for count in Set(counts).sorted() {

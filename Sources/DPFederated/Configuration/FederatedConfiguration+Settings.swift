@@ -36,7 +36,7 @@ public enum SettingValue: Equatable, Sendable, Codable {
   }
 
   /// The value as a command-line argument (numbers in their shortest exact form).
-  var argument: String {
+  public var argument: String {
     switch self {
     case .boolean(let value): "\(value)"
     case .integer(let value): "\(value)"

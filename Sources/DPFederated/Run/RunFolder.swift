@@ -9,7 +9,8 @@ import Foundation
 ///   `dpfl account --ledger` re-accounts; written before each round's noisy release;
 /// - `metrics.jsonl`: one ``RoundMetrics`` object per completed round;
 /// - `checkpoint.json`: the state after the last completed round (``Checkpoint``);
-/// - `adapter.safetensors` and `summary.json` at the end;
+/// - `adapter.safetensors` and `summary.json` at the end (`audit.json` for an audit run, and
+///   `report.html` once `dpfl report` has drawn it);
 /// - `manifest.json`: the SHA-256 of each of these and of the data files (``RunManifest``).
 ///
 /// A folder belongs to one run: a new run refuses a folder that is not empty, and a lock
@@ -31,6 +32,10 @@ public struct RunFolder: Sendable {
     case adapter = "adapter.safetensors"
     case summary = "summary.json"
     case manifest = "manifest.json"
+    /// `dpfl audit`'s result (``DPAudit``).
+    case audit = "audit.json"
+    /// `dpfl report`'s page.
+    case report = "report.html"
   }
 
   /// The files a resumed run reads, verified against the manifest.

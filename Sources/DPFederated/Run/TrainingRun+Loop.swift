@@ -6,19 +6,24 @@ extension TrainingRun {
   /// The round loop shared by every task: restores or initialises the run folder, runs the
   /// rounds (checkpointing each), then writes the adapter (and `export`'s files) and the
   /// summary.
-  /// - Parameter progress: called after each round is checkpointed; throwing from it stops
-  ///   the run there (the folder can be resumed) and the error propagates.
+  /// - Parameters:
+  ///   - progress: called after each round is checkpointed; throwing from it stops the run
+  ///     there (the folder can be resumed) and the error propagates.
+  ///   - instrument: what rides along the run (its backend in place of the simulation's).
   /// - Throws: ``FederatedError`` for bad configurations, unreachable budgets, damaged run
   ///   folders; the run folder keeps every completed round.
   public static func train<Model: ClassificationModel, Example: Sendable>(
     configuration: FederatedConfiguration, dataset: FederatedDataset<Example>, model: Model,
     makeBatch: @escaping @Sendable ([Example]) -> Model.Batch, folder: RunFolder, resume: Bool,
-    workers: Int, progress: (Progress) throws -> Void, export: (Model) throws -> Void = { _ in }
+    workers: Int, progress: (Progress) throws -> Void, instrument: (any RunInstrument)? = nil,
+    export: (Model) throws -> Void = { _ in }
   ) throws -> TrainingSummary where Model.Scalar == Float {
     let start = Date()
     var trainer = try FederatedTrainer(
       configuration: configuration, model: model, dataset: dataset, workers: workers,
       makeBatch: makeBatch)
+    if let instrument { trainer.backend = instrument.backend(for: trainer) }
+    let initial = model.trainableParameters
     let before = trainer.evaluationAccuracy()
     var metrics = try prepare(&trainer, folder: folder, resume: resume)
     var stopReason: String?
@@ -43,9 +48,13 @@ extension TrainingRun {
     }
     try writeAdapter(trainer, folder: folder)
     try export(trainer.model)
-    let summary = try summary(
+    var summary = try summary(
       of: trainer, metrics: metrics, accuracyBefore: before, stopReason: stopReason,
       folder: folder, wallSeconds: Date().timeIntervalSince(start))
+    summary.assumptions += instrument?.notes ?? []
+    try instrument?.finish(
+      initial: initial, final: trainer.model.trainableParameters, summary: summary,
+      folder: folder)
     try folder.write(summary, to: .summary)
     return summary
   }

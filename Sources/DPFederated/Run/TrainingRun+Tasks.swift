@@ -10,7 +10,7 @@ extension TrainingRun {
   static func text(
     configuration: FederatedConfiguration, dataset: FederatedDataset<String>,
     tokenizer: WordPieceTokenizer, assets: Assets, folder: RunFolder, resume: Bool, workers: Int,
-    progress: (Progress) throws -> Void
+    progress: (Progress) throws -> Void, instrument: (any RunInstrument)?
   ) throws -> TrainingSummary {
     guard dataset.classCount <= 1_000 else {
       throw FederatedError.invalidConfiguration(
@@ -41,7 +41,7 @@ extension TrainingRun {
     return try train(
       configuration: configuration, dataset: dataset, model: model, makeBatch: makeBatch,
       folder: folder,
-      resume: resume, workers: workers, progress: progress
+      resume: resume, workers: workers, progress: progress, instrument: instrument
     ) { model in
       guard configuration.adapterConfiguration != nil else { return }
       try PEFTAdapter.write(
@@ -63,7 +63,8 @@ extension TrainingRun {
   ///   folders; the run folder keeps every completed round.
   static func tabular(
     configuration: FederatedConfiguration, dataset: FederatedDataset<[Float]>, folder: RunFolder,
-    resume: Bool, workers: Int, progress: (Progress) throws -> Void = { _ in }
+    resume: Bool, workers: Int, progress: (Progress) throws -> Void = { _ in },
+    instrument: (any RunInstrument)? = nil
   ) throws -> TrainingSummary {
     var base = MultilayerPerceptron<Float>(
       inputs: dataset.clients.first?.examples.first?.count ?? 0, hidden: digitsHidden,
@@ -77,7 +78,8 @@ extension TrainingRun {
     return try train(
       configuration: configuration, dataset: dataset,
       model: perceptron(base, configuration, publicSplit: publicSplit),
-      makeBatch: features, folder: folder, resume: resume, workers: workers, progress: progress)
+      makeBatch: features, folder: folder, resume: resume, workers: workers, progress: progress,
+      instrument: instrument)
   }
 
   /// The perceptron the method trains: adapted (or head-only), or all weights (full).

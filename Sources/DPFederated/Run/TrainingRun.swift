@@ -124,20 +124,23 @@ public enum TrainingRun {
   ///     first round, when it took anything.
   ///   - workers: how many threads run clients and evaluation batches (the results are the
   ///     same for any number); by default one per processor.
+  ///   - instrument: what rides along the run (`dpfl audit`'s canaries).
   /// - Throws: ``FederatedError`` for bad data or configurations, unreachable budgets,
   ///   damaged run folders; `ModelError` for model files that do not load.
   public static func run(
     configuration: FederatedConfiguration, assets: Assets, folder: RunFolder, resume: Bool,
     progress: (Progress) throws -> Void = { _ in },
     dataDefaults: (DataDefaults) -> Void = { _ in },
-    workers: Int = ProcessInfo.processInfo.activeProcessorCount
+    workers: Int = ProcessInfo.processInfo.activeProcessorCount,
+    instrument: (any RunInstrument)? = nil
   ) throws -> TrainingSummary {
     switch configuration.task {
     case .shakespeareGenre, .chitchatTopic:
       return try text(
         configuration: configuration,
         dataset: builtInTextTask(configuration, assets: assets), tokenizer: assets.tokenizer(),
-        assets: assets, folder: folder, resume: resume, workers: workers, progress: progress)
+        assets: assets, folder: folder, resume: resume, workers: workers, progress: progress,
+        instrument: instrument)
     case .jsonl:
       var configuration = configuration
       switch try JSONLDataset.load(configuration).examples {
@@ -155,21 +158,22 @@ public enum TrainingRun {
         if !derived.isEmpty { dataDefaults(derived) }
         return try text(
           configuration: configuration, dataset: dataset, tokenizer: tokenizer, assets: assets,
-          folder: folder, resume: resume, workers: workers, progress: progress)
+          folder: folder, resume: resume, workers: workers, progress: progress,
+          instrument: instrument)
       case .features(let dataset):
         configuration.resolveStepDefaults(isText: false)
         let derived = configuration.resolveDataDefaults(userCount: dataset.clients.count) { nil }
         if !derived.isEmpty { dataDefaults(derived) }
         return try tabular(
           configuration: configuration, dataset: dataset, folder: folder, resume: resume,
-          workers: workers,
-          progress: progress)
+          workers: workers, progress: progress, instrument: instrument)
       }
     case .digits:
       return try tabular(
         configuration: configuration,
         dataset: DigitsTask.load(DigitsTask.Configuration(seed: configuration.seed)),
-        folder: folder, resume: resume, workers: workers, progress: progress)
+        folder: folder, resume: resume, workers: workers, progress: progress,
+        instrument: instrument)
     }
   }
 }

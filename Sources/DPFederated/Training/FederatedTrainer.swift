@@ -4,8 +4,8 @@ import DPModel
 /// The server's round loop (ARCHITECTURE, "one private round"): the algorithm makes the
 /// round's public choices, the ledger accounts and records the round, the backend runs the
 /// cohort's clients, the mechanism releases their sum, and the algorithm steps from it.
-/// Which algorithm, mechanism and backend is decided once, at construction; the loop has no
-/// branch on any of them.
+/// Which algorithm, mechanism and backend is decided once, before the first round (a
+/// ``RunInstrument`` may replace the backend then); the loop has no branch on any of them.
 ///
 /// Every random choice of round t comes from a seed derived from (run seed, t), so a run
 /// resumed from a checkpoint at round t continues exactly as an uninterrupted run would.
@@ -26,7 +26,7 @@ where Model.Scalar == Float {
   /// The ledger and the budget.
   public internal(set) var ledger: PrivacyLedger
   /// Where clients run.
-  public let backend: any FederatedBackend<Model>
+  public internal(set) var backend: any FederatedBackend<Model>
   /// The next round to run.
   public internal(set) var round: Int
   /// How many threads run clients and evaluation batches; results do not depend on it.

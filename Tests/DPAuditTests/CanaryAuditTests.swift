@@ -1,0 +1,99 @@
+import DPFederated
+import DPModel
+import DPTestSupport
+import Foundation
+import Testing
+
+@testable import DPAudit
+
+/// Whole audited runs on digits: an honest mechanism stays below its accountant's ε, and a
+/// broken one is caught.
+@Suite("CanaryAudit", .serialized)
+struct CanaryAuditTests {
+  /// Digits with no simulation (100 clients, 20 per round, q = 0.2), 20 rounds at ε = 2.
+  static func configuration() -> FederatedConfiguration {
+    var configuration = FederatedConfiguration.defaults
+    configuration.method = .dpLoRA
+    configuration.rounds = 20
+    configuration.cohortSize = 20
+    configuration.population = 100
+    configuration.noiseCohortSize = 20
+    configuration.noiseSource = .seeded
+    configuration.seed = 5
+    return configuration
+  }
+
+  /// A mechanism whose clients send 10 times what they were clipped to: the noise is 10
+  /// times too small for what the ledger claims (a skipped clip).
+  struct Amplified<Model: ClassificationModel>: FederatedBackend where Model.Scalar == Float {
+    let inner: any FederatedBackend<Model>
+    func runClients(
+      _ context: RoundContext, global: Model, authorization: ReleaseAuthorization
+    ) throws -> [ClientResult] {
+      try inner.runClients(context, global: global, authorization: authorization).map {
+        var result = $0
+        if case .update(var update) = result.message.payload {
+          update.add(update, scaledBy: 9)
+          result.message.payload = .update(update)
+        }
+        return result
+      }
+    }
+  }
+
+  /// The audit with its backend amplified.
+  final class BrokenAudit: RunInstrument {
+    let audit: CanaryAudit
+    init(_ audit: CanaryAudit) { self.audit = audit }
+    func backend<Model, Example>(for trainer: FederatedTrainer<Model, Example>)
+      -> any FederatedBackend<Model>
+    {
+      Amplified(inner: audit.backend(for: trainer))
+    }
+    var notes: [String] { audit.notes }
+    func finish(
+      initial: ParameterSet<Float>, final: ParameterSet<Float>, summary: TrainingSummary,
+      folder: RunFolder
+    ) throws {
+      try audit.finish(initial: initial, final: final, summary: summary, folder: folder)
+    }
+  }
+
+  static func audited(_ instrument: any RunInstrument) throws -> TrainingSummary {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("dpfl-audit-\(UUID())")
+    defer { try? FileManager.default.removeItem(at: url) }
+    let folder = try RunFolder(creating: url)
+    let summary = try TrainingRun.run(
+      configuration: configuration(),
+      assets: TrainingRun.Assets(root: URL(fileURLWithPath: "/nonexistent")),
+      folder: folder, resume: false, instrument: instrument)
+    let written = try #require(try folder.read(AuditResult.self, from: .audit))
+    #expect(written.accountantEpsilon == summary.epsilon)
+    return summary
+  }
+
+  @Test("an honest run: the estimate and the lower bound stay below the accountant's ε")
+  func honest() throws {
+    let audit = CanaryAudit(canaryCount: 1_000, seed: 9)
+    let summary = try Self.audited(audit)
+    let result = try #require(audit.result)
+    #expect(summary.assumptions.contains { $0.hasPrefix("audit run:") })
+    #expect(result.accountantEpsilon <= 2 && result.accountantEpsilon > 1.9)
+    #expect(result.estimate.epsilon < result.accountantEpsilon)
+    #expect(result.lowerBound < result.accountantEpsilon)
+    // About half the canaries are inserted, each joining about qT = 4 rounds.
+    #expect(abs(result.insertedCanaries - 500) < 60)
+    expectClose(result.meanParticipations, 4, relative: 0.1)
+  }
+
+  @Test(
+    "a mechanism with 10× too little noise: the estimate, and even the 95 % lower bound, exceed the accountant's ε"
+  )
+  func broken() throws {
+    let audit = CanaryAudit(canaryCount: 1_000, seed: 9)
+    _ = try Self.audited(BrokenAudit(audit))
+    let result = try #require(audit.result)
+    #expect(result.estimate.epsilon > 3 * result.accountantEpsilon)
+    #expect(result.lowerBound > result.accountantEpsilon)
+  }
+}
