@@ -2,20 +2,26 @@ import Foundation
 
 /// Runs JSON Lines batches: one query per line, one JSON result per line, in order.
 /// A bad line yields `{"error": "...", "line": N}` and the others still run. Lines end
-/// with LF or CRLF.
+/// with LF or CRLF. Lines are answered on every core, a block at a time; each line's answer
+/// depends on that line alone, so the output is the same for any number of cores.
 enum BatchRunner {
+  /// Lines answered together before their results are printed.
+  static let blockSize = 512
+
   /// Answers every line of `path` ('-' for stdin) and prints the results to stdout.
   ///
   /// - Parameters:
   ///   - defaults: fields given as flags; each line's own fields take precedence.
   ///   - allowed: the keys a line may have.
   ///   - timings: add `seconds`, the time `answer` took, to each result.
+  ///   - workers: how many lines are answered at once.
   ///   - answer: validates and answers one query.
   /// - Returns: whether every line succeeded.
   /// - Throws: ``CLIError/unreadableFile(path:reason:)`` when the file cannot be read.
   static func run<Result: Encodable>(
     path: String, defaults: RawQuery, allowed: Set<QueryField>, timings: Bool,
-    answer: (RawQuery) throws(CLIError) -> Result
+    workers: Int = ProcessInfo.processInfo.activeProcessorCount,
+    answer: @escaping @Sendable (RawQuery) throws(CLIError) -> Result
   ) throws(CLIError) -> Bool {
     let data: Data
     if path == "-" {
@@ -26,21 +32,44 @@ enum BatchRunner {
       }
       data = contents
     }
+    let numbered = lines(of: data).enumerated().filter { !isBlank($0.element) }.map {
+      NumberedLine(number: $0.offset + 1, bytes: $0.element)
+    }
     var allSucceeded = true
-    for (index, line) in lines(of: data).enumerated() where !isBlank(line) {
-      let clock = ContinuousClock()
-      let start = clock.now
-      do throws(CLIError) {
-        let object = try JSONScalar.object(line: line)
-        let result = try answer(RawQuery(json: object, allowed: allowed).overriding(defaults))
-        let seconds = timings ? (clock.now - start).seconds : nil
-        print(Rendering.json(Timed(result: result, seconds: seconds)))
-      } catch {
-        allSucceeded = false
-        print(Rendering.json(LineError(error: error.message(.jsonKey), line: index + 1)))
+    for start in stride(from: 0, to: numbered.count, by: blockSize) {
+      let block = numbered[start..<min(start + blockSize, numbered.count)]
+      let outputs = block.concurrentMap(workers: workers) {
+        respond(to: $0, defaults: defaults, allowed: allowed, timings: timings, answer: answer)
+      }
+      for output in outputs {
+        allSucceeded = allSucceeded && output.succeeded
+        print(output.json)
       }
     }
     return allSucceeded
+  }
+
+  /// A non-blank line of a batch and its 1-based number in the file.
+  struct NumberedLine: Sendable {
+    var number: Int
+    var bytes: ArraySlice<UInt8>
+  }
+
+  /// One line's JSON result, or its error object.
+  static func respond<Result: Encodable>(
+    to line: NumberedLine, defaults: RawQuery, allowed: Set<QueryField>, timings: Bool,
+    answer: (RawQuery) throws(CLIError) -> Result
+  ) -> (json: String, succeeded: Bool) {
+    let clock = ContinuousClock()
+    let start = clock.now
+    do throws(CLIError) {
+      let object = try JSONScalar.object(line: line.bytes)
+      let result = try answer(RawQuery(json: object, allowed: allowed).overriding(defaults))
+      let seconds = timings ? (clock.now - start).seconds : nil
+      return (Rendering.json(Timed(result: result, seconds: seconds)), true)
+    } catch {
+      return (Rendering.json(LineError(error: error.message(.jsonKey), line: line.number)), false)
+    }
   }
 
   /// The lines of `data`: split at LF, a CR before the LF dropped (CRLF files), and a

@@ -6,7 +6,7 @@ extension RandomAccessCollection where Self: Sendable, Element: Sendable, Index 
   /// not yet taken, and every result lands at its element's position, so the result is
   /// `map`'s whatever the number of workers or the order they finish in (as long as
   /// `transform` depends on its element alone).
-  func concurrentMap<T: Sendable>(workers: Int, _ transform: @Sendable (Element) -> T) -> [T] {
+  public func concurrentMap<T: Sendable>(workers: Int, _ transform: @Sendable (Element) -> T) -> [T] {
     guard workers > 1, count > 1 else { return map(transform) }
     // Each offset is written by exactly one thread, and read only after all have joined.
     nonisolated(unsafe) let results = UnsafeMutableBufferPointer<T?>.allocate(capacity: count)
