@@ -18,7 +18,7 @@ enum BatchRunner {
   ///   - answer: validates and answers one query.
   /// - Returns: whether every line succeeded.
   /// - Throws: ``CLIError/unreadableFile(path:reason:)`` when the file cannot be read.
-  static func run<Result: Encodable>(
+  static func run<Result: Encodable & SendableMetatype>(
     path: String, defaults: RawQuery, allowed: Set<QueryField>, timings: Bool,
     workers: Int = ProcessInfo.processInfo.activeProcessorCount,
     answer: @escaping @Sendable (RawQuery) throws(CLIError) -> Result

@@ -75,7 +75,10 @@ public struct RunReport: Sendable {
 
   var epsilonOverRounds: LineChart {
     LineChart(
-      title: "ε spent over rounds (\(summary.accountant), δ = \(summary.delta))", xLabel: "round",
+      title: summary.accountant == "pld"
+        ? "ε spent at δ = \(summary.delta) (upper bound: PLD at the next 20th of the run, or RDP)"
+        : "ε spent at δ = \(summary.delta) (\(summary.accountant))",
+      xLabel: "round",
       yLabel: "ε",
       series: [.init("ε spent", metrics.map { (Double($0.round + 1), $0.epsilon) })],
       rules: summary.targetEpsilon.map { [($0, "target ε = \($0)")] } ?? [])
