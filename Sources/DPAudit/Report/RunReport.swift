@@ -76,7 +76,7 @@ public struct RunReport: Sendable {
   var epsilonOverRounds: LineChart {
     LineChart(
       title: summary.accountant == "pld"
-        ? "ε spent at δ = \(summary.delta) (upper bound: PLD at the next 20th of the run, or RDP)"
+        ? "ε spent at δ = \(summary.delta) (upper bound; exact PLD every 20th of the run)"
         : "ε spent at δ = \(summary.delta) (\(summary.accountant))",
       xLabel: "round",
       yLabel: "ε",
