@@ -58,11 +58,7 @@ struct CanaryBackend<Model: ClassificationModel>: FederatedBackend where Model.S
   func update(_ j: Int, template: ParameterSet<Float>, live: [Int], norm: Double)
     -> ParameterSet<Float>
   {
-    let direction = canaries.direction(j)
-    var values = [Float](repeating: 0, count: template.scalarCount)
-    for index in live { values[index] = direction[index] }
-    let length = values.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
-    let factor = length > 0 ? Float(scale * norm / length) : 0
-    return template.with(flattened: values.map { $0 * factor })
+    CanaryDirections.update(
+      canaries.direction(j), template: template, live: live, norm: scale * norm)
   }
 }

@@ -40,11 +40,28 @@ public struct CanaryDirections: Equatable, Sendable {
 
   /// The cosine of every canary's direction with `vector` (0 for all when it is zero).
   public func cosines(with vector: [Float]) -> [Double] {
+    cosines(of: Array(0..<count), with: vector)
+  }
+
+  /// The cosines of the directions of `canaries` with `vector` (0 when it is zero).
+  public func cosines(of canaries: [Int], with vector: [Float]) -> [Double] {
     precondition(vector.count == dimension, "\(vector.count) coordinates, not \(dimension)")
     let norm = vector.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
-    guard norm > 0 else { return [Double](repeating: 0, count: count) }
-    return (0..<count).map { j in
+    guard norm > 0 else { return [Double](repeating: 0, count: canaries.count) }
+    return canaries.map { j in
       zip(direction(j), vector).reduce(0.0) { $0 + Double($1.0) * Double($1.1) } / norm
     }
+  }
+
+  /// `direction` restricted to the `live` coordinates of `template`'s parameters and
+  /// rescaled to L2 norm `norm` (zero when no live coordinate is left).
+  static func update(_ direction: [Float], template: ParameterSet<Float>, live: [Int], norm: Double)
+    -> ParameterSet<Float>
+  {
+    var values = [Float](repeating: 0, count: template.scalarCount)
+    for index in live { values[index] = direction[index] }
+    let length = values.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
+    let factor = length > 0 ? Float(norm / length) : 0
+    return template.with(flattened: values.map { $0 * factor })
   }
 }

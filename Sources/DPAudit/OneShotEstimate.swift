@@ -4,8 +4,9 @@
 /// dimensions, a cosine of mean 0 and variance exactly 1/d (normal as d grows); an inserted
 /// one is shifted by its influence μ. Under the Gaussian mechanism both are normal with the
 /// same variance, so the canary's presence is the Gaussian mechanism of sensitivity
-/// μ' = μ̂·√d, and ``epsilon`` is its ε at δ. Below 1,000 dimensions the held-out canaries'
-/// mean and standard deviation stand in for the null.
+/// μ' = μ̂·√d, and ``epsilon`` is its ε at δ. Below 1,000 dimensions, and for scores that
+/// are not cosines with one vector (the example-level audit's), the held-out canaries' mean
+/// and standard deviation are the null.
 ///
 /// ``twoGaussianEpsilon`` is the authors' code's variant, which also fits the inserted
 /// canaries' own σ̂ (``GaussianPair``): it sees a spread of exposures, but the privacy loss
@@ -31,19 +32,20 @@ public struct OneShotEstimate: Codable, Equatable, Sendable {
   /// The null the estimate used, in words.
   public var null: String
 
-  /// The estimate from the canaries' cosines in `dimension` coordinates.
+  /// The estimate from the canaries' cosines in `dimension` coordinates (`nil`: scores
+  /// whose null is the held-out canaries' fit).
   /// - Precondition: at least two inserted and two held-out canaries.
-  public init(insertedCosines: [Double], heldOutCosines: [Double], dimension: Int, delta: Double) {
+  public init(insertedCosines: [Double], heldOutCosines: [Double], dimension: Int?, delta: Double) {
     precondition(insertedCosines.count >= 2 && heldOutCosines.count >= 2)
     let inserted = Self.moments(insertedCosines)
     let heldOut = Self.moments(heldOutCosines)
     let nullDistribution: GaussianPair.Normal
-    if dimension >= 1_000 {
+    if let dimension, dimension >= 1_000 {
       nullDistribution = .init(mean: 0, standardDeviation: 1 / Double(dimension).squareRoot())
       null = "N(0, 1/d), d = \(dimension)"
     } else {
       nullDistribution = .init(mean: heldOut.mean, standardDeviation: heldOut.deviation)
-      null = "the held-out canaries' normal fit (d = \(dimension) < 1000)"
+      null = "the held-out canaries' normal fit"
     }
     sensitivity = (inserted.mean - nullDistribution.mean) / nullDistribution.standardDeviation
     epsilon = GaussianPair(

@@ -3,18 +3,22 @@ import DPAudit
 import DPFederated
 import Foundation
 
-/// `dpfl audit`: a training run with canary clients, and the empirical ε they give beside
-/// the accountant's.
+/// `dpfl audit`: a training run with canaries (clients at user level, examples at example
+/// level), and the empirical ε they give beside the accountant's.
 struct AuditCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "audit",
     abstract: "Measure a training run's privacy empirically with canary clients.",
     discussion: """
-      Runs the training the train options describe, with --canaries extra clients whose \
-      updates are random unit directions (each inserted or held out by a fair coin; an \
-      inserted canary joins a round with the deployment's sampling probability and goes \
-      through the run's own clipping, noise and ledger). From the cosines of the canaries \
-      with the trained model's change it prints, beside the accountant's ε (an upper bound):
+      Runs the training the train options describe with --canaries random unit directions, \
+      each inserted or held out by a fair coin. At user level an inserted canary is one more \
+      client whose update is its direction: it joins a round with the deployment's sampling \
+      probability and goes through the run's own clipping, noise and ledger. At example \
+      level it is one more example of a random client, whose clipped gradient is its \
+      direction: every local DP-SGD step of its client takes it with the step's sampling \
+      rate, before the step's noise (example-level audits need the task's own clients, no \
+      simulation). From the cosines of the canaries with the trained model's change it \
+      prints, beside the accountant's ε (an upper bound):
 
         estimate     Andrew et al. (ICLR 2024), one-shot: the inserted canaries' shift read \
       as a Gaussian mechanism. An estimate, with no confidence statement.
@@ -23,13 +27,15 @@ struct AuditCommand: ParsableCommand {
 
       Both are for an adversary who sees the final model only. The canaries change the \
       model, so an audit is a run of its own (runs/audit-<task>-<method>-<time>, with \
-      audit.json beside the usual files), never the model to deploy. User level only.
+      audit.json beside the usual files), never the model to deploy.
 
       \(ExitStatus.help)
 
       Examples:
         dpfl audit
         dpfl audit --method dp-lora --epsilon 4 --canaries 2000 --format json
+        dpfl audit --privacy-unit example --epsilon 8 --population 100 --cohort-size 20 \\
+          --noise-cohort-size 20
       """)
 
   @OptionGroup(title: "Run settings") var options: FederatedConfiguration
@@ -52,11 +58,6 @@ struct AuditCommand: ParsableCommand {
     }
     guard confidence > 0, confidence < 1 else {
       throw ValidationError("--confidence \(confidence): allowed strictly between 0 and 1.")
-    }
-    guard options.privacyUnit == .user else {
-      throw ValidationError(
-        "--privacy-unit \(options.privacyUnit.rawValue): dpfl audit inserts canary clients, so it audits user-level runs only."
-      )
     }
   }
 

@@ -11,8 +11,8 @@ extension Rendering {
       text.padding(toLength: 10, withPad: " ", startingAt: 0)
     }
     return [
-      "audit of \(runDir): \(count(result.canaries)) canary clients, \(count(result.insertedCanaries)) inserted (\(String(format: "%.2f", result.meanParticipations)) rounds each on average), \(count(result.dimension)) trained coordinates",
-      "threat model: the final model only; δ = \(number(result.delta)), privacy unit: \(result.privacyUnit)",
+      "audit of \(runDir): \(count(result.canaries)) canaries, \(count(result.insertedCanaries)) inserted (each joined \(String(format: "%.2f", result.meanParticipations)) \(result.privacyUnit == "example" ? "DP-SGD steps" : "rounds") on average), \(count(result.dimension)) trained coordinates",
+      "threat model: \(result.threatModel == .finalModel ? "the final model only" : "the server, which sees each client's updates"); δ = \(number(result.delta)), privacy unit: \(result.privacyUnit)",
       "  accountant ε   \(column(accountant)) upper bound",
       "  estimate ε     \(column(number(result.estimate.epsilon))) Andrew et al. one-shot (shift \(String(format: "%.3f", result.estimate.sensitivity)) null standard deviations; no confidence statement)",
       "  lower bound ε  \(column(number(result.lowerBound))) Steinke et al. one run, \(confidence) confidence (\(result.correctGuesses) of \(result.guesses) guesses right)",

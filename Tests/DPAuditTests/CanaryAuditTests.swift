@@ -45,10 +45,10 @@ struct CanaryAuditTests {
   final class BrokenAudit: RunInstrument {
     let audit: CanaryAudit
     init(_ audit: CanaryAudit) { self.audit = audit }
-    func backend<Model, Example>(for trainer: FederatedTrainer<Model, Example>)
+    func backend<Model, Example>(for trainer: FederatedTrainer<Model, Example>) throws
       -> any FederatedBackend<Model>
     {
-      Amplified(inner: audit.backend(for: trainer))
+      Amplified(inner: try audit.backend(for: trainer))
     }
     var notes: [String] { audit.notes }
     func finish(
@@ -59,12 +59,22 @@ struct CanaryAuditTests {
     }
   }
 
-  static func audited(_ instrument: any RunInstrument) throws -> TrainingSummary {
+  /// Example level on the same clients: DP-SGD inside each client at ε = 8.
+  static func exampleConfiguration() -> FederatedConfiguration {
+    var configuration = Self.configuration()
+    configuration.privacyUnit = .example
+    configuration.epsilon = 8
+    return configuration
+  }
+
+  static func audited(
+    _ instrument: any RunInstrument, configuration: FederatedConfiguration = Self.configuration()
+  ) throws -> TrainingSummary {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("dpfl-audit-\(UUID())")
     defer { try? FileManager.default.removeItem(at: url) }
     let folder = try RunFolder(creating: url)
     let summary = try TrainingRun.run(
-      configuration: configuration(),
+      configuration: configuration,
       assets: TrainingRun.Assets(root: URL(fileURLWithPath: "/nonexistent")),
       folder: folder, resume: false, instrument: instrument)
     let written = try #require(try folder.read(AuditResult.self, from: .audit))
@@ -95,5 +105,30 @@ struct CanaryAuditTests {
     let result = try #require(audit.result)
     #expect(result.estimate.epsilon > 3 * result.accountantEpsilon)
     #expect(result.lowerBound > result.accountantEpsilon)
+  }
+
+  @Test("example level, honest: the estimate and the lower bound stay below the accountant's ε")
+  func exampleLevelHonest() throws {
+    let audit = CanaryAudit(canaryCount: 1_000, seed: 9)
+    _ = try Self.audited(audit, configuration: Self.exampleConfiguration())
+    let result = try #require(audit.result)
+    #expect(result.privacyUnit == "example" && result.accountantEpsilon <= 8)
+    #expect(result.estimate.epsilon < result.accountantEpsilon)
+    #expect(result.lowerBound < result.accountantEpsilon)
+  }
+
+  @Test(
+    "example level, a skipped clip (canary gradients at 10 C): the estimate exceeds ε, and every guess of the lower bound is right"
+  )
+  func exampleLevelBroken() throws {
+    let audit = CanaryAudit(canaryCount: 1_000, seed: 9)
+    audit.clipFactor = 10
+    _ = try Self.audited(audit, configuration: Self.exampleConfiguration())
+    let result = try #require(audit.result)
+    #expect(result.threatModel == .clientUpdates)
+    #expect(result.estimate.epsilon > 3 * result.accountantEpsilon)
+    // With 1,000 canaries a one-run bound cannot pass about 4, far below ε = 8; it can
+    // still see that nothing is hidden.
+    #expect(result.correctGuesses == result.guesses && result.guesses >= 100)
   }
 }

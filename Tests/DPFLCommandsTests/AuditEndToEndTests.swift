@@ -62,7 +62,7 @@ struct AuditEndToEndTests {
     "bad input: one line naming the value, exit 64 for flags, 1 for a folder that is not a run",
     arguments: [
       (["audit", "--canaries", "5"], Int32(64), "--canaries 5"),
-      (["audit", "--privacy-unit", "example"], 64, "user-level runs only"),
+      (["audit", "--privacy-unit", "example"], 64, "for an example-level audit (no simulation)"),
       (["audit", "--confidence", "1"], 64, "--confidence 1.0"),
       (["report", "/nonexistent/run"], 1, "not a dpfl run folder"),
     ])

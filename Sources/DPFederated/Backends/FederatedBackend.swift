@@ -25,6 +25,15 @@ where Model.Scalar == Float {
   /// Where local noise comes from.
   public let noiseSource: NoiseSource
 
+  public init(
+    algorithm: any FederatedAlgorithm<Model, Example>, mechanism: any PrivacyMechanism,
+    noiseSource: NoiseSource
+  ) {
+    self.algorithm = algorithm
+    self.mechanism = mechanism
+    self.noiseSource = noiseSource
+  }
+
   /// Client `index`'s result for the round.
   public func run(
     _ data: ClientData<Example>, index: Int, global: Model, context: RoundContext

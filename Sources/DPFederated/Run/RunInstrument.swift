@@ -7,7 +7,8 @@ import DPModel
 /// the first round and after the last.
 public protocol RunInstrument {
   /// The backend the run uses in place of `trainer.backend` (which it may wrap).
-  func backend<Model, Example>(for trainer: FederatedTrainer<Model, Example>)
+  /// - Throws: ``FederatedError`` when the instrument cannot ride along this run.
+  func backend<Model, Example>(for trainer: FederatedTrainer<Model, Example>) throws
     -> any FederatedBackend<Model>
 
   /// What the instrument changed about the run, in words (appended to the summary's
