@@ -77,6 +77,24 @@ public enum LedgerAccounting {
     }
   }
 
+  /// ε at each of `deltas` under `method` (a privacy profile), the ledger composed once:
+  /// the values ``epsilon(ledger:delta:methods:conversion:)`` gives one δ at a time.
+  /// - Throws: ``AccountingError`` when `method` cannot account for the ledger or a δ is
+  ///   out of range.
+  public static func epsilons(
+    ledger: DPEvent, deltas: [Double], method: AccountantKind,
+    conversion: RDPConversion = .improved
+  ) throws(AccountingError) -> [Double] {
+    var accountant: any PrivacyAccountant =
+      method.gridAccountant(
+        conversion: conversion, neighboringRelation: neighboringRelation(of: ledger))
+      ?? PLDAccountant()
+    try accountant.compose(ledger)
+    return try deltas.map { (delta) throws(AccountingError) in
+      try accountant.epsilon(delta: delta)
+    }
+  }
+
   private enum Query {
     case epsilon(delta: Double)
     case delta(epsilon: Double)

@@ -58,8 +58,8 @@ public struct AuditResult: Codable, Equatable, Sendable {
       Double(inserted.reduce(0) { $0 + participations[$1, default: 0] })
       / Double(max(1, inserted.count))
     estimate = OneShotEstimate(
-      insertedCosines: inserted.map { scores[$0] },
-      heldOutCosines: scores.indices.filter { !canaries.isInserted[$0] }.map { scores[$0] },
+      inserted: inserted.map { scores[$0] },
+      heldOut: scores.indices.filter { !canaries.isInserted[$0] }.map { scores[$0] },
       dimension: threatModel == .finalModel ? canaries.dimension : nil, delta: summary.delta)
     let best = OneRunLowerBound.best(
       scores: scores, isInserted: canaries.isInserted, delta: summary.delta,

@@ -98,7 +98,8 @@ public final class CanaryAudit: RunInstrument {
   }
 }
 
-/// How many rounds each canary joined (written by the backend, one round at a time).
+/// How many times each canary joined: rounds at user level, local DP-SGD steps at example
+/// level (written by the backends' threads, read once the run is over).
 final class ParticipationLog: @unchecked Sendable {
   private let lock = NSLock()
   private var joined: [Int: Int] = [:]
@@ -107,6 +108,6 @@ final class ParticipationLog: @unchecked Sendable {
     lock.withLock { for canary in canaries { joined[canary, default: 0] += 1 } }
   }
 
-  /// Rounds joined, by canary.
+  /// Times joined, by canary.
   var counts: [Int: Int] { lock.withLock { joined } }
 }

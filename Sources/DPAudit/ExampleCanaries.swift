@@ -59,8 +59,8 @@ where Model.Scalar == Float {
         simulation.clients[client], index: client, global: global, context: context)
       if !guests.isEmpty, case .update(let update) = result.message.payload {
         // A canary's gradient moves the parameters against its direction.
-        let values = update.flattened().map { -$0 }
-        board.record(guests, cosines: canaries.cosines(of: guests, with: values))
+        let cosines = canaries.cosines(of: guests, with: update.flattened())
+        board.record(guests, cosines: cosines.map { -$0 })
       }
       return result
     }

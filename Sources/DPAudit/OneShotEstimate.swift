@@ -23,22 +23,25 @@ public struct OneShotEstimate: Codable, Equatable, Sendable {
   public var delta: Double
   /// μ', the inserted canaries' mean shift in units of the null's standard deviation.
   public var sensitivity: Double
-  /// μ̂ and σ̂ of the inserted canaries' cosines.
+  /// μ̂ and σ̂ of the inserted canaries' scores.
   public var insertedMean: Double
   public var insertedStandardDeviation: Double
-  /// Mean and standard deviation of the held-out canaries' cosines (the null, measured).
+  /// Mean and standard deviation of the held-out canaries' scores (the null, measured).
   public var heldOutMean: Double
   public var heldOutStandardDeviation: Double
   /// The null the estimate used, in words.
   public var null: String
 
-  /// The estimate from the canaries' cosines in `dimension` coordinates (`nil`: scores
-  /// whose null is the held-out canaries' fit).
+  /// The estimate from the inserted and held-out canaries' scores: cosines in `dimension`
+  /// coordinates, or (`dimension` `nil`) scores whose null is the held-out canaries' fit.
   /// - Precondition: at least two inserted and two held-out canaries.
-  public init(insertedCosines: [Double], heldOutCosines: [Double], dimension: Int?, delta: Double) {
-    precondition(insertedCosines.count >= 2 && heldOutCosines.count >= 2)
-    let inserted = Self.moments(insertedCosines)
-    let heldOut = Self.moments(heldOutCosines)
+  public init(
+    inserted insertedScores: [Double], heldOut heldOutScores: [Double], dimension: Int?,
+    delta: Double
+  ) {
+    precondition(insertedScores.count >= 2 && heldOutScores.count >= 2)
+    let inserted = Self.moments(insertedScores)
+    let heldOut = Self.moments(heldOutScores)
     let nullDistribution: GaussianPair.Normal
     if let dimension, dimension >= 1_000 {
       nullDistribution = .init(mean: 0, standardDeviation: 1 / Double(dimension).squareRoot())

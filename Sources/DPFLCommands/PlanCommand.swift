@@ -152,7 +152,8 @@ struct PlanCommand: ParsableCommand {
         if !succeeded { throw CLIError.batchHadErrors }
         return
       }
-      let query = try PlanQuery(rawQuery())
+      let raw = try rawQuery()
+      let query = try PlanQuery(raw)
       var result = try query.solve()
       result.budgetCurve = try query.budgetCurve(result)
       if method == .dpREC {
@@ -170,22 +171,30 @@ struct PlanCommand: ParsableCommand {
           noiseMultiplier: result.noiseMultiplier, cohortSize: cohort,
           trainableParameters: parameters)
       }
-      if let report { try writeReport(result, query: query, to: report) }
+      if let report { try writeReport(result, query: query, raw: raw, to: report) }
       print(output.format == .json ? Rendering.json(result) : Rendering.text(result))
     }
   }
 
   /// `--report`: the budget curve at 20 points and, when σ was solved for, σ for the same
   /// target at ¼ to 4 times the rounds, as ``PlanReport``.
-  func writeReport(_ result: PlanResult, query: PlanQuery, to path: String) throws(CLIError) {
+  /// - Parameter raw: the query as given (`query` before validation), rescaled for the other
+  ///   round counts.
+  func writeReport(_ result: PlanResult, query: PlanQuery, raw: RawQuery, to path: String)
+    throws(CLIError)
+  {
     let curve = try query.budgetCurve(result, fractions: (1...19).map { Double($0) / 20 })
     var sigmas: [(rounds: Int, sigma: Double)] = []
     if query.unknown == .noiseMultiplier {
       for factor in [0.25, 0.5, 1, 2, 4] {
-        var raw = try rawQuery()
-        if let rounds = raw.rounds { raw.rounds = max(1, Int(Double(rounds) * factor)) }
-        if let steps = raw.steps { raw.steps = max(1, Int(Double(steps) * factor)) }
-        let solved = try PlanQuery(raw).solve()
+        guard factor != 1 else {
+          sigmas.append((result.steps, result.noiseMultiplier))
+          continue
+        }
+        var scaled = raw
+        if let rounds = raw.rounds { scaled.rounds = max(1, Int(Double(rounds) * factor)) }
+        if let steps = raw.steps { scaled.steps = max(1, Int(Double(steps) * factor)) }
+        let solved = try PlanQuery(scaled).solve()
         sigmas.append((solved.steps, solved.noiseMultiplier))
       }
     }

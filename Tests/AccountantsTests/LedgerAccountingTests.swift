@@ -31,6 +31,26 @@ struct AuditTests {
     #expect(try deltas[0].finding.get().bound == rdp.deltaBound(epsilon: 2))
   }
 
+  @Test(
+    "a privacy profile composes once and equals one ε query per δ, for every accountant and relation",
+    arguments: [AccountantKind.rdp, .moments, .certified, .pld])
+  func profileMatchesSingleQueries(method: AccountantKind) throws {
+    let replaceOne = DPEvent.selfComposed(
+      .sampledWithoutReplacement(
+        sourceSize: 1_000, sampleSize: 10, .gaussian(noiseMultiplier: 1.2)), count: 50)
+    let deltas = [1e-10, 1e-6, 1e-3]
+    for ledger in [Self.ledger, replaceOne] {
+      let single = deltas.map {
+        try? LedgerAccounting.epsilon(ledger: ledger, delta: $0, methods: [method])[0].finding.get()
+          .bound.value
+      }
+      let profile = try? LedgerAccounting.epsilons(ledger: ledger, deltas: deltas, method: method)
+      // Accountants that cannot take a ledger (PLD and certified: sampling without
+      // replacement) refuse it both ways.
+      #expect(profile == (single.contains(nil) ? nil : single.map { $0! }), "\(method)")
+    }
+  }
+
   @Test("a ledger read back from JSON audits to the same ε as the run that wrote it")
   func jsonRoundTrip() throws {
     var builder = DPEventBuilder()

@@ -56,8 +56,8 @@ struct EstimatorTests {
       .gaussian(noiseMultiplier: (sigma * sigma + (k - 1) / 10_000).squareRoot()), count: 1)
     let truth = try accountant.epsilon(delta: delta)
     let estimate = OneShotEstimate(
-      insertedCosines: canaries.inserted.map { cosines[$0] },
-      heldOutCosines: cosines.indices.filter { !canaries.isInserted[$0] }.map { cosines[$0] },
+      inserted: canaries.inserted.map { cosines[$0] },
+      heldOut: cosines.indices.filter { !canaries.isInserted[$0] }.map { cosines[$0] },
       dimension: canaries.dimension, delta: delta)
     expectClose(estimate.epsilon, truth, relative: 0.15)
     #expect(estimate.twoGaussianEpsilon >= estimate.epsilon * 0.9)

@@ -51,14 +51,9 @@ public struct RunReport: Sendable {
   /// ε(δ) of the ledger by PLD and RDP, with the run's point and the audit's.
   var privacyProfile: LineChart {
     func curve(_ method: AccountantKind) -> [(x: Double, y: Double)] {
-      Self.profileDeltas.compactMap { delta in
-        guard
-          let finding = try? LedgerAccounting.epsilon(
-            ledger: ledger, delta: delta, methods: [method])[0]
-            .finding.get()
-        else { return nil }
-        return (delta, finding.bound.value)
-      }
+      let epsilons = try? LedgerAccounting.epsilons(
+        ledger: ledger, deltas: Self.profileDeltas, method: method)
+      return Array(zip(Self.profileDeltas, epsilons ?? []))
     }
     var series: [LineChart.Series] = [
       .init("PLD", curve(.pld)), .init("RDP", curve(.rdp), dashed: true),
