@@ -34,13 +34,20 @@ public final class CanaryAudit: RunInstrument {
     self.confidence = confidence
   }
 
-  /// - Throws: ``FederatedError/invalidConfiguration(field:value:allowed:)`` for an
-  ///   example-level run that simulates a larger population: its host clients would take
+  /// - Throws: ``FederatedError/invalidConfiguration(field:value:allowed:)`` for DP-BREM, and
+  ///   for an example-level run that simulates a larger population: its host clients would take
   ///   part more often than the accounting's q, so the audit would measure the simulation.
   public func backend<Model, Example>(for trainer: FederatedTrainer<Model, Example>) throws
     -> any FederatedBackend<Model>
   {
     let canaries = directions(trainer.model.trainableParameters.scalarCount)
+    guard trainer.configuration.method != .dpBREM else {
+      throw FederatedError.invalidConfiguration(
+        field: "--method", value: "dp-brem",
+        allowed:
+          "a method other than dp-brem: its noise is central and its records live on in the momentum, so neither audit here (final model at user level, client updates at example level) measures it"
+      )
+    }
     if trainer.configuration.privacyUnit == .example {
       guard !trainer.sampler.isSimulation,
         let simulation = trainer.backend as? SimulatedBackend<Model, Example>

@@ -298,6 +298,11 @@ extension Rendering {
         "DP-REC (\(coding.adapter) update): \(count(coding.blocks)) blocks of ≤ \(coding.blockDimension) × log₂\(count(coding.candidateCount)) bits = \(String(format: "%.2f", coding.bitsPerParameter)) bits per parameter (float32: 32; the simulated deployment's clients: \(String(format: "%.2f", coding.deploymentBitsPerParameter))); a block fails with probability \(number(coding.blockFailureProbability)), whatever the data"
       )
     }
+    if let byzantine = summary.byzantine {
+      lines.append(
+        "Byzantine clients: the first \(count(byzantine.clients)) of \(count(byzantine.of)) sent \(byzantine.attack) updates"
+      )
+    }
     if summary.privacyUnit == "example", let assumption = summary.assumptions.dropFirst().first {
       lines.append("assumed: \(assumption)")
     }

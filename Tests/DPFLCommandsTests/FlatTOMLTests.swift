@@ -101,7 +101,7 @@ struct FlatTOMLTests {
       ("epsilon = 2\r", "run.toml:1: a line must end with LF or CRLF; got a lone carriage return."),
       (
         "method = \"dp-lorra\"",
-        "run.toml:1: method must be one of dp-lora, dp-dylora, ffa-lora, fed-sb, dp-rec, head-only, full; got the string \"dp-lorra\"."
+        "run.toml:1: method must be one of dp-lora, dp-dylora, ffa-lora, fed-sb, dp-rec, dp-brem, flora, head-only, full; got the string \"dp-lorra\"."
       ),
     ])
   func refusals(_ text: String, _ message: String) {

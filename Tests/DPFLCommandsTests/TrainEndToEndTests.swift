@@ -191,7 +191,7 @@ struct TrainEndToEndTests {
   }
 
   @Test(
-    "export-task writes the chitchat-topic splits a run trains and scores on",
+    "export-task writes the chitchat-topic and digits splits a run trains and scores on",
     .enabled(
       if: FileManager.default.fileExists(
         atPath: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
@@ -216,8 +216,18 @@ struct TrainEndToEndTests {
     #expect(lines("train.jsonl") == 5_278)
     #expect(lines("evaluation.jsonl") == 1_328)
     #expect(lines("public.jsonl") == 488)
+    // digits: features, every evaluation image, the public pre-training split.
     let digits = try BinaryRunner.run(["export-task", "--out", folder])
-    #expect(digits.status == 64 && digits.stderr.contains("a built-in text task"))
+    #expect(digits.status == 0)
+    #expect(lines("train.jsonl") == 899)
+    #expect(lines("evaluation.jsonl") == 359)
+    #expect(lines("public.jsonl") == 539)
+    let first = try String(contentsOfFile: folder + "/train.jsonl", encoding: .utf8)
+      .split(separator: "\n")[0]
+    let object = try #require(
+      try JSONSerialization.jsonObject(with: Data(first.utf8)) as? [String: Any])
+    #expect((object["features"] as? [Double])?.count == 64)
+    #expect(object["user_id"] is String && object["label"] is Int)
   }
 }
 

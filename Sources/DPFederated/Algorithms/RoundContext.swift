@@ -16,7 +16,24 @@ public struct RoundContext: Equatable, Sendable {
   public var clippingBound: Double
   /// DP-REC's candidate key (secret; `nil` for other mechanisms).
   public var cohortKey: UInt64?
+  /// DP-BREM's centre and radius of the round's centered clipping (public; `nil` for other
+  /// algorithms).
+  public var centeredClip: CenteredClip?
 
   /// The seed of client `client`'s local randomness in this round.
   public func clientSeed(_ client: Int) -> UInt64 { seed ^ UInt64(client + 1) }
+}
+
+/// The round's centered clipping (DP-BREM): the server's momentum v, which the server sends
+/// with the model, and the radius τ each client's momentum is clipped to around it.
+public struct CenteredClip: Equatable, Sendable {
+  /// v, over the flattened trainable parameters; empty before the first release (v = 0).
+  public var center: [Float]
+  /// τ.
+  public var radius: Double
+
+  /// `update` − v.
+  public func deviation(_ update: [Float]) -> [Float] {
+    center.isEmpty ? update : zip(update, center).map { $0 - $1 }
+  }
 }

@@ -38,12 +38,28 @@ where Model.Scalar == Float {
   public func run(
     _ data: ClientData<Example>, index: Int, global: Model, context: RoundContext
   ) -> ClientResult {
-    let local = algorithm.trainClient(
+    result(
+      of: train(data, index: index, global: global, context: context), index: index,
+      exampleCount: data.examples.count, context: context)
+  }
+
+  /// Client `index`'s local computation (its update before the mechanism's constraint).
+  public func train(
+    _ data: ClientData<Example>, index: Int, global: Model, context: RoundContext
+  ) -> ClientUpdate {
+    algorithm.trainClient(
       data, index: index, global: global, context: context, steps: mechanism.localSteps,
       noiseSource: noiseSource)
-    return ClientResult(
+  }
+
+  /// The result of sending `local` (an honest client's update, or an attacker's) through the
+  /// mechanism's constraint.
+  public func result(of local: ClientUpdate, index: Int, exampleCount: Int, context: RoundContext)
+    -> ClientResult
+  {
+    ClientResult(
       message: mechanism.message(for: local.update, client: index, context: context),
-      loss: local.loss, exampleCount: data.examples.count, clippedExamples: local.clippedExamples,
+      loss: local.loss, exampleCount: exampleCount, clippedExamples: local.clippedExamples,
       localEpochs: local.localEpochs)
   }
 }

@@ -129,6 +129,16 @@ extension FederatedConfiguration {
     samplingProblems(check)
     codingProblems(check)
     noiseDistributionProblems(check)
+    centeredClippingProblems(check)
+    if let clientRanks {
+      let entries = clientRanks.split(separator: ",", omittingEmptySubsequences: false)
+      let ranks = entries.compactMap { Int($0.filter { !$0.isWhitespace }) }
+      check(
+        method == .flora && ranks.count == entries.count && ranks.allSatisfy((1...64).contains),
+        "--client-ranks", clientRanks,
+        "with --method flora, a comma-separated list of integers in 1...64 (e.g. 16,8,4)")
+    }
+    byzantineProblems(check)
     atLeastOne(localEpochs, "--local-epochs")
     if let localBatchSize { atLeastOne(localBatchSize, "--local-batch-size") }
     if let localLearningRate { positive(localLearningRate, "--local-learning-rate") }
@@ -206,6 +216,40 @@ extension FederatedConfiguration {
       samplingScheme == .poisson, "--sampling", samplingScheme.rawValue,
       "poisson with --noise-distribution discrete")
     check(!adaptiveClipping, "--adaptive-clipping", "with --noise-distribution discrete", allowed)
+  }
+
+  private func centeredClippingProblems(_ check: Check) {
+    guard method == .dpBREM else {
+      check(momentum == nil, "--momentum", momentum ?? 0, "omitted unless --method dp-brem")
+      check(
+        robustnessRadius == nil, "--robustness-radius", robustnessRadius ?? 0,
+        "omitted unless --method dp-brem")
+      return
+    }
+    if let momentum {
+      check(momentum >= 0 && momentum < 1, "--momentum", momentum, "in [0, 1)")
+    }
+    if let robustnessRadius {
+      check(
+        robustnessRadius > 0 && robustnessRadius.isFinite, "--robustness-radius", robustnessRadius,
+        "a finite number > 0")
+    }
+    check(
+      privacyUnit == .example, "--privacy-unit", privacyUnit.rawValue,
+      "example with --method dp-brem (it protects records: per-record clipping, noise on the clients' momentum sum)"
+    )
+    check(
+      localEpochs == 1, "--local-epochs", localEpochs,
+      "1 with --method dp-brem (one clipped gradient per client per round)")
+  }
+
+  private func byzantineProblems(_ check: Check) {
+    check(
+      byzantineFraction >= 0 && byzantineFraction < 0.5, "--byzantine-fraction", byzantineFraction,
+      "in [0, 0.5)")
+    check(
+      (byzantineFraction > 0) == (attack != nil), "--attack", attack?.rawValue ?? "none",
+      "given exactly when --byzantine-fraction is > 0")
   }
 
   private func codingProblems(_ check: Check) {

@@ -49,7 +49,7 @@ public struct FederatedConfiguration: ParsableArguments, Equatable, Sendable {
 
   @Option(
     help:
-      "dp-lora, dp-dylora, ffa-lora, fed-sb, dp-rec (adapter updates sent by an exact relative entropy coder; fixed-size cohorts, RDP), head-only or full (every linear weight)."
+      "dp-lora, dp-dylora, ffa-lora, fed-sb, dp-rec (adapter updates sent by an exact relative entropy coder; fixed-size cohorts, RDP), dp-brem (client momentum and centered clipping against Byzantine clients; --privacy-unit example), flora (fresh LoRA of each client's rank every round, merged into the weights; feature-vector tasks), head-only or full (every linear weight)."
   )
   public var method: FederatedMethod = .dpDyLoRA
   @Option(
@@ -59,11 +59,43 @@ public struct FederatedConfiguration: ParsableArguments, Equatable, Sendable {
   public var recAdapter: FederatedMethod?
   @Option(help: "LoRA rank r (DyLoRA: the maximum rank).")
   public var rank = 8
+  @Option(
+    help:
+      "--method flora: the clients' LoRA ranks, comma-separated, each in 1...64, dealt to the clients in turn (client k gets entry k mod n; default: --rank for every client)."
+  )
+  public var clientRanks: String?
   @Option(parsing: .unconditional, help: "LoRA α.")
   public var alpha = 16.0
   @Flag(
     inversion: .prefixedNo, help: "DyLoRA: train only component b at active rank b (frozen mode).")
   public var frozen = false
+
+  @Option(
+    parsing: .unconditional,
+    help:
+      "--method dp-brem: the clients' momentum β in [0, 1) (default \(Self.defaultMomentum); 0: no momentum, FedSGD)."
+  )
+  public var momentum: Double?
+  @Option(
+    parsing: .unconditional,
+    help:
+      "--method dp-brem: the radius τ of the server's centered clipping of each client's momentum, > 0 (default: half of --clipping-bound, or twice the norm of one round's noise on the server's momentum if larger). It bounds one client's pull; the noise does not depend on it."
+  )
+  public var robustnessRadius: Double?
+
+  // MARK: Byzantine clients (simulation)
+
+  @Option(
+    parsing: .unconditional,
+    help:
+      "The fraction of the task's clients that are Byzantine, in [0, 0.5) (the first ⌊F·K⌉ clients; they attack with --attack)."
+  )
+  public var byzantineFraction = 0.0
+  @Option(
+    help:
+      "What Byzantine clients send: alie (a little is enough), ipm (inner-product manipulation), label-flip or min-max."
+  )
+  public var attack: ByzantineAttack?
 
   // MARK: Privacy
 
@@ -193,6 +225,10 @@ public struct FederatedConfiguration: ParsableArguments, Equatable, Sendable {
     }
   }
 
+  /// DP-BREM's client momentum β when `--momentum` is not given (the value the authors'
+  /// learning-from-history analysis uses).
+  public static let defaultMomentum = 0.9
+
   /// The target ε of a private run when `--epsilon` is not given.
   public static let defaultTargetEpsilon = 2.0
 
@@ -257,6 +293,27 @@ extension FederatedConfiguration {
     if let clipLearningRate { adaptive.learningRate = clipLearningRate }
     if let indicatorNoiseFraction { adaptive.indicatorNoiseFraction = indicatorNoiseFraction }
     return adaptive
+  }
+
+  /// DP-BREM's settings (`nil` for other methods), τ as given or
+  /// ``CenteredClipping/defaultRadius(clippingBound:noiseNorm:)``.
+  /// - Parameter noiseNorm: the norm of the noise one round adds to the server's momentum.
+  public func centeredClipping(noiseNorm: Double = 0) -> CenteredClipping? {
+    guard method == .dpBREM else { return nil }
+    return CenteredClipping(
+      momentum: momentum ?? Self.defaultMomentum,
+      radius: robustnessRadius
+        ?? CenteredClipping.defaultRadius(clippingBound: clippingBound, noiseNorm: noiseNorm),
+      rounds: plannedRounds)
+  }
+
+  /// FLoRA's client ranks: ``clientRanks`` parsed, else ``rank`` alone (entries that do not
+  /// parse are dropped; ``problems`` reports them).
+  public var clientRankList: [Int] {
+    guard let clientRanks else { return [rank] }
+    return clientRanks.split(separator: ",").compactMap {
+      Int($0.filter { !$0.isWhitespace })
+    }
   }
 
   /// The method whose adapters the model carries: ``recAdapter`` (or DP-LoRA) for DP-REC,

@@ -17,6 +17,14 @@ public enum FederatedMethod: String, Codable, CaseIterable, Sendable, Expressibl
   /// DP-REC: the adapter update (LoRA unless `--rec-adapter` says otherwise) is sent as
   /// the indices of an exact relative entropy coder (user level, fixed-size cohorts).
   case dpREC = "dp-rec"
+  /// DP-BREM (Gu, Li & Xiong): client momentum over per-record clipped gradients, centered
+  /// clipping of each client's momentum at the server, Gaussian noise on the sum (record
+  /// level; robust to Byzantine clients). Trains LoRA and the head.
+  case dpBREM = "dp-brem"
+  /// FLoRA (Wang et al., NeurIPS 2024): each round every client trains a fresh LoRA of its own
+  /// rank (`--client-ranks`), and the server merges the sum of their products s·B·A into the
+  /// base weights (stacking's exact aggregate). Feature-vector tasks.
+  case flora
   /// No adapters: only the head trains (a baseline).
   case headOnly = "head-only"
   /// No adapters: every linear weight trains (a baseline; layer norms and embeddings
@@ -27,11 +35,11 @@ public enum FederatedMethod: String, Codable, CaseIterable, Sendable, Expressibl
   /// for DP-REC, whose adapter is ``FederatedConfiguration/recAdapter``).
   public var adapterKind: AdapterConfiguration.Kind? {
     switch self {
-    case .dpLoRA: .lora
+    case .dpLoRA, .dpBREM: .lora
     case .dpDyLoRA: .dyLoRA
     case .ffaLoRA: .ffaLoRA
     case .fedSB: .fedSB
-    case .dpREC, .headOnly, .full: nil
+    case .dpREC, .flora, .headOnly, .full: nil
     }
   }
 }

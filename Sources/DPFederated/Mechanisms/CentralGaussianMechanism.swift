@@ -89,9 +89,7 @@ public struct CentralGaussianMechanism: PrivacyMechanism {
       return ClientMessage(
         client: client, payload: .update(grid.message(steps, like: update)), withinBound: !clipped)
     }
-    var clipped = update
-    let (_, wasClipped) = GaussianNoise.clip(&clipped, to: context.clippingBound)
-    return ClientMessage(client: client, payload: .update(clipped), withinBound: !wasClipped)
+    return .clipped(update, to: context.clippingBound, client: client)
   }
 
   public mutating func release(

@@ -92,3 +92,38 @@ public struct DPSGDSteps: LocalStepRule {
     Double(min(batchSize, exampleCount))
   }
 }
+
+/// DP-BREM's client gradient: DP-SGD's Poisson sample and per-record clip to R, no local
+/// noise, and the sum divided by the expected batch size B whatever the sample's size, so
+/// that adding or removing one record moves the gradient by at most R/B.
+public struct PerRecordClippedSteps: LocalStepRule {
+  /// DP-SGD's sampling and clipping, with σ = 0.
+  let sampling: DPSGDSteps
+
+  /// Records clipped to `clippingBound`.
+  public init(clippingBound: Double) {
+    sampling = DPSGDSteps(noise: GaussianNoise(clippingBound: clippingBound, noiseMultiplier: 0))
+  }
+
+  public func batch(
+    step: Int, order: [Int], batchSize: Int, using generator: inout Xoshiro256StarStar
+  ) -> [Int] {
+    sampling.batch(step: step, order: order, batchSize: batchSize, using: &generator)
+  }
+
+  public func gradient<Model: ClassificationModel>(
+    _ model: Model, batch: Model.Batch, labels: [Int], activeRank: Int?
+  ) -> (gradient: ParameterSet<Float>, loss: Double, clippedExamples: Int)
+  where Model.Scalar == Float {
+    sampling.gradient(model, batch: batch, labels: labels, activeRank: activeRank)
+  }
+
+  public func privatize(
+    _ gradient: inout ParameterSet<Float>, live: LiveCoordinates,
+    using generator: inout any RandomNumberGenerator
+  ) {}
+
+  public func denominator(batchCount: Int, batchSize: Int, exampleCount: Int) -> Double {
+    Double(batchSize)
+  }
+}

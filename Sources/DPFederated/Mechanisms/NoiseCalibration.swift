@@ -41,18 +41,24 @@ struct NoiseCalibration {
     noiseMultiplier = sigma
   }
 
-  /// Each client's local DP-SGD schedule per round (example level): Poisson sampling with
-  /// q = min(1, B/n) and `localEpochs`·⌈n/B⌉ steps, distinct schedules only, most exposed
-  /// (largest q) first.
+  /// Each client's local schedule per round (example level), distinct schedules only, most
+  /// exposed (largest q) first. DP-SGD: Poisson sampling with q = min(1, B/n) and
+  /// `localEpochs`·⌈n/B⌉ steps. DP-BREM: one gradient per round, at q = min(1, B/n) without
+  /// momentum and at q = 1 with it (``CenteredClippingMechanism``: a record sampled once
+  /// stays in the momentum).
   static func localSamplings(clientSizes: [Int], _ configuration: FederatedConfiguration)
     -> [PrivacyPlan.LocalSampling]
   {
     var seen: [PrivacyPlan.LocalSampling] = []
     for size in Set(clientSizes).filter({ $0 > 0 }).sorted() {
       let batch = configuration.steps.localBatchSize
-      let sampling = PrivacyPlan.LocalSampling(
-        probability: min(1, Double(batch) / Double(size)),
-        steps: configuration.localEpochs * ((size + batch - 1) / batch))
+      let rate = min(1, Double(batch) / Double(size))
+      let sampling =
+        configuration.centeredClipping().map {
+          PrivacyPlan.LocalSampling(probability: $0.momentum > 0 ? 1 : rate, steps: 1)
+        }
+        ?? PrivacyPlan.LocalSampling(
+          probability: rate, steps: configuration.localEpochs * ((size + batch - 1) / batch))
       if !seen.contains(sampling) { seen.append(sampling) }
     }
     return seen

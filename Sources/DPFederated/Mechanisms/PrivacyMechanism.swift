@@ -90,6 +90,15 @@ public struct ClientMessage: Equatable, Sendable {
     ClientMessage(client: client, payload: .update(update), withinBound: true)
   }
 
+  /// `update` clipped to L2 norm `bound`, noting whether the clip bit.
+  static func clipped(_ update: ParameterSet<Float>, to bound: Double, client: Int)
+    -> ClientMessage
+  {
+    var clipped = update
+    let (_, wasClipped) = GaussianNoise.clip(&clipped, to: bound)
+    return ClientMessage(client: client, payload: .update(clipped), withinBound: !wasClipped)
+  }
+
   /// Whether every value sent is finite (coded indices always are).
   public var isFinite: Bool {
     guard case .update(let update) = payload else { return true }

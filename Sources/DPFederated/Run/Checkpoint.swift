@@ -12,6 +12,8 @@ public struct Checkpoint: Codable, Equatable, Sendable {
   public var serverOptimizer: Optimizer<Float>
   /// The clipping bound for the next round (it moves with adaptive clipping).
   public var clippingBound: Double
+  /// The algorithm's state between rounds (`nil` when it has none).
+  public var algorithmState: AlgorithmState?
 }
 
 extension Checkpoint {
@@ -40,6 +42,12 @@ extension Checkpoint {
     guard epsilonSpent >= 0 else { return "ε spent \(epsilonSpent) is negative" }
     guard serverOptimizer.rule == optimizer.rule, serverOptimizer.fits(expected) else {
       return "its server optimiser does not match the configuration's"
+    }
+    if let state = algorithmState {
+      let count = expected.scalarCount
+      let vectors = [state.serverMomentum] + Array(state.clientMomenta.values)
+      guard vectors.allSatisfy({ $0.isEmpty || $0.count == count && $0.allSatisfy(\.isFinite) })
+      else { return "its algorithm state does not fit the model's \(count) finite parameters" }
     }
     return nil
   }

@@ -38,6 +38,11 @@ extension TrainingRun {
       noiseCohortSize: sampler.noiseCohortSize, cohortSize: configuration.clientsPerRound,
       maxLength: Example.self == String.self ? configuration.tokenLimit : nil,
       simulation: sampler.isSimulation, noiseSource: configuration.randomness.rawValue,
+      byzantine: configuration.attack.map {
+        ByzantineReport(
+          clients: configuration.byzantineClients(clientCount: sampler.clientCount),
+          of: sampler.clientCount, attack: $0.rawValue)
+      },
       assumptions: assumptions(of: trainer),
       warnings: accuracyAfter <= majority
         ? [

@@ -12,6 +12,13 @@ extension TrainingRun {
     tokenizer: WordPieceTokenizer, assets: Assets, folder: RunFolder, resume: Bool, workers: Int,
     progress: (Progress) throws -> Void, instrument: (any RunInstrument)?
   ) throws -> TrainingSummary {
+    guard configuration.method != .flora else {
+      throw FederatedError.invalidConfiguration(
+        field: "--method", value: "flora",
+        allowed:
+          "a method other than flora on text: merging adapters into the encoder's weights is not built yet (flora runs on digits and --task jsonl with features)"
+      )
+    }
     guard dataset.classCount <= 1_000 else {
       throw FederatedError.invalidConfiguration(
         field: "the number of classes", value: "\(dataset.classCount)", allowed: "at most 1,000")
@@ -82,14 +89,15 @@ extension TrainingRun {
       instrument: instrument)
   }
 
-  /// The perceptron the method trains: adapted (or head-only), or all weights (full).
+  /// The perceptron the method trains: adapted (or head-only), or all weights (full, and
+  /// FLoRA, whose clients adapt it afresh each round).
   /// Fed-SB's frozen factors come from the SVD of the loss gradient on `publicSplit` when
   /// one is given (LoRA-SB's initialisation; public data only), else from a public seed.
   static func perceptron(
     _ base: MultilayerPerceptron<Float>, _ configuration: FederatedConfiguration,
     publicSplit: ClientData<[Float]>? = nil
   ) -> MultilayerPerceptron<Float> {
-    if configuration.method == .full { return base }
+    if [.full, .flora].contains(configuration.method) { return base }
     var model = base.adapted(configuration.adapterConfiguration)
     guard configuration.adapterMethod == .fedSB, let publicSplit, !publicSplit.examples.isEmpty
     else {

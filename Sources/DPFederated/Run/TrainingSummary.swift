@@ -46,6 +46,8 @@ public struct TrainingSummary: Codable, Equatable, Sendable {
   /// Whether N and m_noise describe a simulated deployment larger than what was trained.
   public var simulation: Bool
   public var noiseSource: String
+  /// Byzantine clients in the simulation (`nil` without): how many and what they sent.
+  public var byzantine: ByzantineReport?
   /// What the ε assumes, in words (e.g. the participation assumed at example level).
   public var assumptions: [String]
   /// What the user should know about the result (e.g. a model no better than the majority
@@ -66,7 +68,17 @@ public struct TrainingSummary: Codable, Equatable, Sendable {
     case bytesFullUpdate = "bytes_full_update", coding, runDir = "run_dir"
     case simulatedPopulation = "simulated_population", noiseCohortSize = "noise_cohort_size"
     case cohortSize = "cohort_size", maxLength = "max_length", simulation
-    case noiseSource = "noise_source"
+    case noiseSource = "noise_source", byzantine
     case assumptions, stopReason = "stop_reason", wallSeconds = "wall_seconds"
   }
+}
+
+/// The Byzantine clients of a simulated run.
+public struct ByzantineReport: Codable, Equatable, Sendable {
+  /// The first `clients` of the task's clients attacked.
+  public var clients: Int
+  /// Of the task's clients.
+  public var of: Int
+  /// What they sent (``ByzantineAttack``).
+  public var attack: String
 }

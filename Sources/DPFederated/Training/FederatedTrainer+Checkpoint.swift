@@ -6,7 +6,8 @@ extension FederatedTrainer {
   public var checkpoint: Checkpoint {
     Checkpoint(
       round: round, epsilonSpent: ledger.epsilonSpent, trainables: model.trainableParameters,
-      serverOptimizer: algorithm.serverOptimizer, clippingBound: mechanism.clippingBound)
+      serverOptimizer: algorithm.serverOptimizer, clippingBound: mechanism.clippingBound,
+      algorithmState: algorithm.algorithmState.isEmpty ? nil : algorithm.algorithmState)
   }
 
   /// Restores the state a checkpoint recorded, given the ledger found beside it
@@ -30,6 +31,7 @@ extension FederatedTrainer {
     model.updateTrainables(checkpoint.trainables)
     round = checkpoint.round
     algorithm.serverOptimizer = checkpoint.serverOptimizer
+    algorithm.algorithmState = checkpoint.algorithmState ?? AlgorithmState()
     mechanism.clippingBound = checkpoint.clippingBound
   }
 }

@@ -59,18 +59,20 @@ where Model.Scalar == Float {
     mechanism = try configuration.mechanism(
       sampler: sampler, clientSizes: dataset.clients.map(\.examples.count),
       coordinates: model.trainableParameters.scalarCount)
-    algorithm = configuration.algorithm(makeBatch: makeBatch)
+    algorithm = configuration.algorithm(
+      mechanism: mechanism, coordinates: model.trainableParameters.scalarCount,
+      makeBatch: makeBatch)
     ledger = PrivacyLedger(
       plan: PrivacyPlan(
         sampler: sampler, delta: configuration.delta, accountant: configuration.accountantKind,
         noise: configuration.noise),
       roundEvent: mechanism.roundEvent, targetEpsilon: configuration.targetEpsilon,
       plannedRounds: configuration.plannedRounds)
-    backend = SimulatedBackend(
+    backend = configuration.simulation(
       clients: dataset.clients,
       program: ClientProgram(
         algorithm: algorithm, mechanism: mechanism, noiseSource: configuration.randomness),
-      workers: workers)
+      workers: workers, classCount: dataset.classCount)
     self.workers = max(1, workers)
     self.configuration = configuration
     self.model = model
@@ -132,6 +134,12 @@ where Model.Scalar == Float {
     round += 1
     let examples = results.reduce(0) { $0 + $1.exampleCount }
     let liveCount = context.live.indices(in: model.trainableParameters).count
+    let algorithmBits = context.cohort.compactMap {
+      algorithm.bitsSent(client: $0, global: model, context: context)
+    }
+    let bits =
+      release.bitsPerClient
+      ?? (algorithmBits.isEmpty ? liveCount * 32 : algorithmBits.reduce(0, +) / algorithmBits.count)
     return .completed(
       RoundMetrics(
         round: context.round, activeRank: context.activeRank, cohort: results.count,
@@ -139,7 +147,7 @@ where Model.Scalar == Float {
         loss: examples > 0 ? results.reduce(0) { $0 + $1.loss } / Double(examples) : 0,
         clipFraction: release.clipFraction, clippingBound: release.clippingBound,
         epsilon: ledger.isPrivate ? authorization.epsilonSpent : 0,
-        bytesPerClient: ((release.bitsPerClient ?? liveCount * 32) + 7) / 8, accuracy: nil))
+        bytesPerClient: (bits + 7) / 8, accuracy: nil))
   }
 
   /// Accuracy on the evaluation split (at `activeRank`, or the full rank).

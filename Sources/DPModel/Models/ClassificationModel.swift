@@ -21,6 +21,20 @@ public protocol ClassificationModel<Scalar>: Sendable {
   func gradients(
     _ batch: Batch, labels: [Int], activeRank: Int?, dropoutSeed: UInt64?, perExample: Bool
   ) -> (losses: [Scalar], gradients: PerExampleGradients<Scalar>)
+
+  /// FLoRA's client model: the same weights with fresh adapters from `configuration` on the
+  /// layers adapters go on, their bases frozen, the head trainable (`nil`: not supported).
+  func withFreshAdapters(_ configuration: AdapterConfiguration) -> Self?
+
+  /// FLoRA's merge: the change s·B·A each adapter makes to its base weight, named as that
+  /// weight is among the trainables of the model without adapters (`layers.0.weight`), in
+  /// full precision rather than as a difference of merged weights (`nil`: not supported).
+  func adapterWeightDeltas() -> ParameterSet<Scalar>?
+}
+
+extension ClassificationModel {
+  public func withFreshAdapters(_ configuration: AdapterConfiguration) -> Self? { nil }
+  public func adapterWeightDeltas() -> ParameterSet<Scalar>? { nil }
 }
 
 extension ClassificationModel {

@@ -46,6 +46,22 @@ public struct MultilayerPerceptron<Scalar: BLASScalar>: ClassificationModel {
     return result
   }
 
+  /// Fresh adapters on every hidden layer (``adapted(_:)``).
+  public func withFreshAdapters(_ configuration: AdapterConfiguration) -> MultilayerPerceptron? {
+    adapted(configuration)
+  }
+
+  /// s·B·A of every hidden layer's adapter, named `layers.<i>.weight`.
+  public func adapterWeightDeltas() -> ParameterSet<Scalar>? {
+    var deltas = ParameterSet<Scalar>()
+    for (index, layer) in layers.enumerated() {
+      if let adapter = layer.adapter {
+        deltas.append("layers.\(index).weight", adapter.weightDelta())
+      }
+    }
+    return deltas
+  }
+
   public var classCount: Int { head.base.outputCount }
 
   public func logits(_ batch: Matrix<Scalar>, activeRank: Int?) -> Matrix<Scalar> {
