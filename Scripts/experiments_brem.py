@@ -14,6 +14,8 @@ import subprocess
 import sys
 import tempfile
 
+from experiments_digits import export_digits
+
 # digits from scratch (its splits exported as JSON Lines, so no public pre-training: the
 # attacks have something to spoil), with every one of its 100 clients in every round (q = 1,
 # no simulation), as in DP-BREM's cross-silo setting; record level; 100 rounds; the server's
@@ -47,13 +49,6 @@ def jobs(seeds):
                                 str(fraction), "--attack", attack])
 
 
-def export(dpfl, seed, folder):
-    """digits' splits for `seed`, as `dpfl train --task digits --seed S` builds them."""
-    command = [dpfl, "export-task", "--task", "digits", "--seed", str(seed), "--out", folder]
-    subprocess.run(command, check=True, capture_output=True)
-    return ["--data", f"{folder}/train.jsonl", "--evaluation-data", f"{folder}/evaluation.jsonl"]
-
-
 def run(dpfl, flags, seed, data):
     with tempfile.TemporaryDirectory() as folder:
         command = [dpfl, "train", *SETTING, *data[seed], *flags, "--seed", str(seed),
@@ -82,7 +77,7 @@ def main():
     todo = list(jobs(arguments.seeds))
     results = {}
     splits = tempfile.TemporaryDirectory()
-    data = [export(arguments.dpfl, seed, f"{splits.name}/{seed}") for seed in range(arguments.seeds)]
+    data = [export_digits(arguments.dpfl, seed, f"{splits.name}/{seed}") for seed in range(arguments.seeds)]
     with concurrent.futures.ThreadPoolExecutor(arguments.jobs) as pool:
         futures = {key: pool.submit(run, arguments.dpfl, flags, key[3], data)
                    for key, flags in todo}
