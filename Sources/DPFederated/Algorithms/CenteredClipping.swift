@@ -8,7 +8,7 @@
 public struct CenteredClipping: Equatable, Sendable {
   /// β: a client's momentum is m ← (1 − β)·g + β·m.
   public var momentum: Double
-  /// τ at round 0.
+  /// τ.
   public var radius: Double
   /// T, the rounds the schedules run over.
   public var rounds: Int

@@ -15,47 +15,45 @@ import Synchronization
 /// (``algorithmState``).
 public struct DPBREM<Model: ClassificationModel, Example: Sendable>: FederatedAlgorithm
 where Model.Scalar == Float {
-  /// β, τ and their schedules.
+  /// FedAvg's adapter, fixed denominator m, batch size B, server optimiser and context.
+  var averaging: FederatedAveraging<Model, Example>
+  /// β, τ and the learning rate's schedule.
   public let settings: CenteredClipping
-  /// The adapters on the model.
-  public let adapter: AdapterConfiguration?
-  /// m, the fixed denominator of the server's step.
-  public let cohortSize: Int
-  /// B, the expected batch size each gradient is divided by.
-  public let batchSize: Int
-  public var serverOptimizer: Optimizer<Float>
   /// v, flattened (empty before the first release).
   public private(set) var serverMomentum: [Float] = []
   /// The clients' momenta.
   public let clientMomenta = ClientMomenta()
-  let makeBatch: @Sendable ([Example]) -> Model.Batch
 
   /// DP-BREM with the configuration's settings.
   /// - Parameter noiseNorm: the norm of the noise one round adds to v (sets τ's default).
+  /// - Precondition: the configuration's method is dp-brem.
   public init(
     configuration: FederatedConfiguration, noiseNorm: Double,
     makeBatch: @escaping @Sendable ([Example]) -> Model.Batch
   ) {
-    settings =
-      configuration.centeredClipping(noiseNorm: noiseNorm)
-      ?? CenteredClipping(momentum: 0, radius: .infinity, rounds: configuration.plannedRounds)
-    adapter = configuration.adapterConfiguration
-    cohortSize = configuration.clientsPerRound
-    let steps = configuration.steps
-    batchSize = steps.localBatchSize
-    serverOptimizer = steps.serverOptimizer.optimizer(learningRate: steps.serverLearningRate)
-    self.makeBatch = makeBatch
+    guard let settings = configuration.centeredClipping(noiseNorm: noiseNorm) else {
+      preconditionFailure("DP-BREM for --method \(configuration.method.rawValue)")
+    }
+    self.settings = settings
+    averaging = FederatedAveraging(configuration: configuration, makeBatch: makeBatch)
   }
 
-  /// Every coordinate is live; the round's centre is v and its radius τ.
+  public var serverOptimizer: Optimizer<Float> {
+    get { averaging.serverOptimizer }
+    set { averaging.serverOptimizer = newValue }
+  }
+
+  /// B, the expected batch size each gradient is divided by.
+  public var batchSize: Int { averaging.localTraining.batchSize }
+
+  /// FedAvg's context (every coordinate live), centred at v with radius τ.
   public func roundContext(round: Int, seed: UInt64, cohort: [Int], clippingBound: Double)
     -> RoundContext
   {
-    RoundContext(
-      round: round, seed: seed, cohort: cohort, activeRank: nil,
-      live: LiveCoordinates(adapter: adapter, activeRank: nil), clippingBound: clippingBound,
-      cohortKey: nil,
-      centeredClip: CenteredClip(center: serverMomentum, radius: settings.radius))
+    var context = averaging.roundContext(
+      round: round, seed: seed, cohort: cohort, clippingBound: clippingBound)
+    context.centeredClip = CenteredClip(center: serverMomentum, radius: settings.radius)
+    return context
   }
 
   /// The client's new momentum (its update), after one gradient on a Poisson sample of its
@@ -73,7 +71,7 @@ where Model.Scalar == Float {
     var clipped = 0
     if !batch.isEmpty {
       let step = steps.gradient(
-        global, batch: makeBatch(batch.map { data.examples[$0] }),
+        global, batch: averaging.makeBatch(batch.map { data.examples[$0] }),
         labels: batch.map { data.labels[$0] }, activeRank: nil)
       let denominator = steps.denominator(
         batchCount: batch.count, batchSize: batchSize, exampleCount: data.examples.count)
@@ -93,10 +91,11 @@ where Model.Scalar == Float {
   ) {
     let sum = release.flattened()
     if serverMomentum.isEmpty { serverMomentum = [Float](repeating: 0, count: sum.count) }
-    for index in sum.indices { serverMomentum[index] += sum[index] / Float(cohortSize) }
+    let cohortSize = Float(averaging.cohortSize)
+    for index in sum.indices { serverMomentum[index] += sum[index] / cohortSize }
     let factor = Float(settings.learningRateFactor(round: context.round))
     var parameters = model.trainableParameters
-    serverOptimizer.step(
+    averaging.serverOptimizer.step(
       &parameters, gradient: release.with(flattened: serverMomentum.map { $0 * factor }))
     model.updateTrainables(parameters)
   }

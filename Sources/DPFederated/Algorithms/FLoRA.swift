@@ -54,7 +54,8 @@ where Model.Scalar == Float {
     averaging.roundContext(round: round, seed: seed, cohort: cohort, clippingBound: clippingBound)
   }
 
-  /// The merged update of a fresh LoRA trained on the client's data.
+  /// The merged update of a fresh LoRA trained on the client's data, and the bits of the
+  /// factors the client sends (the server sends the dense weights back).
   /// - Precondition: the model supports FLoRA (``ClassificationModel/withFreshAdapters(_:)``,
   ///   ``ClassificationModel/adapterWeightDeltas()``);
   ///   the run refuses other models before the first round.
@@ -65,6 +66,9 @@ where Model.Scalar == Float {
     guard var local = global.withFreshAdapters(adapter(client: index, context: context)) else {
       preconditionFailure("FLoRA on a model without adapter merging")
     }
+    // It sends its factors A_k, B_k and the head's change as float32 (the server forms
+    // s·B_k·A_k; at user level it clips that, a trusted server's step).
+    let bitsSent = local.trainableParameters.scalarCount * 32
     let trained = averaging.localTraining.train(
       data, from: local, activeRank: nil, live: .all, seed: context.clientSeed(index),
       steps: steps, noiseSource: noiseSource, makeBatch: averaging.makeBatch)
@@ -82,15 +86,7 @@ where Model.Scalar == Float {
       })
     return ClientUpdate(
       update: update, loss: trained.loss, clippedExamples: trained.clippedExamples,
-      localEpochs: averaging.localTraining.epochs)
-  }
-
-  /// A client sends its factors A_k, B_k and the head's change as float32 (the server forms
-  /// s·B_k·A_k; at user level it clips that, a trusted server's step); the server sends the
-  /// dense weights back.
-  public func bitsSent(client: Int, global: Model, context: RoundContext) -> Int? {
-    global.withFreshAdapters(adapter(client: client, context: context))
-      .map { $0.trainableParameters.scalarCount * 32 }
+      localEpochs: averaging.localTraining.epochs, bitsSent: bitsSent)
   }
 
   public mutating func apply(

@@ -37,15 +37,9 @@ public protocol FederatedAlgorithm<Model, Example>: Sendable {
   /// What the algorithm keeps between rounds besides the model and the server optimiser
   /// (checkpointed; empty for most algorithms).
   var algorithmState: AlgorithmState { get set }
-
-  /// The bits client `client` sends in a round from `global`, when the algorithm sends
-  /// something other than its update's live coordinates as float32 (`nil`: those).
-  func bitsSent(client: Int, global: Model, context: RoundContext) -> Int?
 }
 
 extension FederatedAlgorithm {
-  public func bitsSent(client: Int, global: Model, context: RoundContext) -> Int? { nil }
-
   public var algorithmState: AlgorithmState {
     get { AlgorithmState() }
     set {}
@@ -118,4 +112,7 @@ public struct ClientUpdate: Sendable {
   public var clippedExamples: Int
   /// Local epochs run.
   public var localEpochs: Int
+  /// The bits the client sends when it sends something other than the update's live
+  /// coordinates as float32 (FLoRA: its factors; `nil`: those).
+  public var bitsSent: Int? = nil
 }

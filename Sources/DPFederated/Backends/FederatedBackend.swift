@@ -60,6 +60,6 @@ where Model.Scalar == Float {
     ClientResult(
       message: mechanism.message(for: local.update, client: index, context: context),
       loss: local.loss, exampleCount: exampleCount, clippedExamples: local.clippedExamples,
-      localEpochs: local.localEpochs)
+      localEpochs: local.localEpochs, bitsSent: local.bitsSent)
   }
 }

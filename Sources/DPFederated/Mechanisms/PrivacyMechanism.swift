@@ -117,15 +117,20 @@ public struct ClientResult: Sendable {
   public var clippedExamples: Int
   /// Local epochs run.
   public var localEpochs: Int
+  /// The bits the client sent when not its update's live coordinates as float32 (`nil`:
+  /// those, or the mechanism's ``Release/bitsPerClient``).
+  public var bitsSent: Int?
 
   public init(
-    message: ClientMessage, loss: Double, exampleCount: Int, clippedExamples: Int, localEpochs: Int
+    message: ClientMessage, loss: Double, exampleCount: Int, clippedExamples: Int, localEpochs: Int,
+    bitsSent: Int? = nil
   ) {
     self.message = message
     self.loss = loss
     self.exampleCount = exampleCount
     self.clippedExamples = clippedExamples
     self.localEpochs = localEpochs
+    self.bitsSent = bitsSent
   }
 }
 

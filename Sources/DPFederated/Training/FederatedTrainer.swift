@@ -134,12 +134,10 @@ where Model.Scalar == Float {
     round += 1
     let examples = results.reduce(0) { $0 + $1.exampleCount }
     let liveCount = context.live.indices(in: model.trainableParameters).count
-    let algorithmBits = context.cohort.compactMap {
-      algorithm.bitsSent(client: $0, global: model, context: context)
-    }
+    let clientBits = results.compactMap(\.bitsSent)
     let bits =
       release.bitsPerClient
-      ?? (algorithmBits.isEmpty ? liveCount * 32 : algorithmBits.reduce(0, +) / algorithmBits.count)
+      ?? (clientBits.isEmpty ? liveCount * 32 : clientBits.reduce(0, +) / clientBits.count)
     return .completed(
       RoundMetrics(
         round: context.round, activeRank: context.activeRank, cohort: results.count,
