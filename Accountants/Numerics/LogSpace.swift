@@ -52,18 +52,25 @@ enum LogSpace {
   /// erfc(x) = e^(−x²)/(x√π) · Σₙ (−1)ⁿ (2n−1)!! / (2x²)ⁿ (Abramowitz & Stegun 7.1.23)
   /// is used; at x ≥ 20 its terms fall below 1e-16 relative after a handful of terms.
   static func erfc(_ x: Double) -> Double {
+    // erfc(x) rounds to 2 for x ≤ −6 (erfc(6) ≈ 2e-17 is below half an ulp of 2).
+    if x <= -6 { return logTwo }
     if x < asymptoticThreshold { return Double.log(Double.erfc(x)) }
     let inverseTwoXSquared = 1 / (2 * x * x)
     var term = 1.0
     var series = 1.0
     for n in 1...12 {
       term *= -Double(2 * n - 1) * inverseTwoXSquared
+      // The terms shrink (x ≥ 20); one below a quarter ulp of the series (≥ ½) and all
+      // after it leave the sum unchanged.
+      if abs(term) < 0x1p-55 { break }
       series += term
     }
     return -x * x - Double.log(x) - 0.5 * Double.log(.pi) + Double.log(series)
   }
 
   static let asymptoticThreshold = 20.0
+
+  private static let logTwo = Double.log(2.0)
 
   /// A running sum of e^{xᵢ} held as e^{shift}·(1 + rest): one exp per term instead of the
   /// exp and log1p of ``add(_:_:)``, and log1p(rest) keeps the digits of a sum that is
@@ -90,7 +97,18 @@ enum LogSpace {
     /// log of the sum (−∞ for an empty sum).
     var logValue: Double { shift == -.infinity ? shift : shift + Double.log(onePlus: rest) }
 
-    /// log of the largest term so far: a lower bound of ``logValue``, at no cost.
-    var logLargestTerm: Double { shift }
+    /// Whether `logValue − margin > x`, the same decision as comparing with ``logValue``
+    /// but without its log1p when the bounds r/(1 + r) ≤ log1p(r) ≤ r settle it (a series'
+    /// stopping test asks this for every term).
+    func exceeds(_ x: Double, by margin: Double) -> Bool {
+      if shift == -.infinity { return false }
+      let gap = x + margin - shift
+      // Far wider than the rounding of either side, so only the exact comparison decides
+      // a near tie.
+      let slack = 1e-9 * (abs(x) + abs(shift) + margin)
+      if gap - slack >= rest { return false }
+      if gap + slack < rest / (1 + rest) { return true }
+      return x < logValue - margin
+    }
   }
 }

@@ -37,7 +37,22 @@ extension RDPConversion {
       return PrivacyBound(value: allZero ? 0 : .infinity, optimalOrder: nil, orderAtGridEdge: false)
     }
     let orders = curve.orders
-    let best = curve.minimize { i, r in epsilonCandidate(order: orders[i], rdp: r, delta: delta) }
+    // The order's part of the candidate, formed once per order: the search asks for it at
+    // a lower bound and again at the value.
+    var terms = [(Double, Double)?](repeating: nil, count: orders.count)
+    func candidate(_ i: Int, _ r: Double) -> Double {
+      if terms[i] == nil { terms[i] = orderTerms(order: orders[i], delta: delta) }
+      return epsilonCandidate(order: orders[i], rdp: r, delta: delta, orderTerms: terms[i]!)
+    }
+    // The improved conversion's KL shortcut makes the candidate 0 for small r and
+    // r + (order terms), possibly negative, above: past a 0, a larger r can give less, but
+    // never less than min(0, r + order terms). Like dp_accounting, the optimal order is
+    // the most negative candidate's when ε clamps to 0.
+    let best = curve.minimize(candidate) { i, r in
+      let value = candidate(i, r)
+      guard self == .improved, value == 0, orders[i] > 1.01 else { return value }
+      return min(0, r + terms[i]!.0 - terms[i]!.1)
+    }
     return Self.bound(max(0, best.value), index: best.index, orders: orders)
   }
 
@@ -63,20 +78,34 @@ extension RDPConversion {
     return min(Double.exp(best), 1)
   }
 
-  /// The ε bound at one order for total RDP r; non-decreasing in r.
-  private func epsilonCandidate(order alpha: Double, rdp r: Double, delta: Double) -> Double {
-    // R(α) ≤ 0 at some α > 1 means identical distributions (negative only from rounding).
-    if r <= 0 { return 0 }
+  /// The parts of the ε bound at order α that do not depend on the RDP: the improved
+  /// conversion's log(1 − 1/α) and log(δα)/(α − 1), the classic one's 0 and log(δ)/(α − 1).
+  private func orderTerms(order alpha: Double, delta: Double) -> (Double, Double) {
     switch self {
     case .improved:
-      if delta * delta + Double.expMinusOne(-r) > 0 { return 0 }
-      if alpha > 1.01 {
-        return r + Double.log(onePlus: -1 / alpha) - Double.log(delta * alpha) / (alpha - 1)
-      }
-      return .infinity
+      return (Double.log(onePlus: -1 / alpha), Double.log(delta * alpha) / (alpha - 1))
     case .classic:
-      return r - Double.log(delta) / (alpha - 1)
+      return (0, Double.log(delta) / (alpha - 1))
     }
+  }
+
+  /// The ε bound at one order for total RDP r (with that order's ``orderTerms(order:delta:)``);
+  /// non-decreasing in r.
+  private func epsilonCandidate(
+    order alpha: Double, rdp r: Double, delta: Double, orderTerms: (Double, Double)
+  ) -> Double {
+    // R(α) ≤ 0 at some α > 1 means identical distributions (negative only from rounding).
+    if r <= 0 { return 0 }
+    if self == .improved {
+      // The KL shortcut δ² + (e^{−r} − 1) > 0 cannot hold when r > 2δ² and δ² < ½
+      // (e^{−r} − 1 ≤ −r/2 for r ≤ 1, and ≤ e^{−1} − 1 < −½ above): the expm1 is formed
+      // only near the boundary, where it decides as before.
+      let deltaSquared = delta * delta
+      let farFromShortcut = deltaSquared < 0.5 && r > 2.000002 * deltaSquared
+      if !farFromShortcut, deltaSquared + Double.expMinusOne(-r) > 0 { return 0 }
+      if !(alpha > 1.01) { return .infinity }
+    }
+    return r + orderTerms.0 - orderTerms.1
   }
 
   /// The log δ bound at one order for total RDP r; non-decreasing in r.

@@ -19,6 +19,12 @@ struct RDPCurve {
   let mechanisms: [RDPTerm]
   /// Whether each order is a whole number.
   private let isInteger: [Bool]
+  /// Per mechanism, read once: ``RDPMechanism/hasClosedForm``,
+  /// ``RDPMechanism/hasExactIntegerOrders`` and ``RDPMechanism/orderFreeLowerBound``
+  /// (the search asks for them at every order).
+  private let hasClosedForm: [Bool]
+  private let hasExactIntegerOrders: [Bool]
+  private let orderFreeLowerBounds: [Double]
   /// perStep[m][i]: per-step RDP of mechanism m at grid order i, once computed.
   private var perStep: [[Double?]]
   /// Exact per-step RDP at integer orders (on the grid or not), for the lower bounds;
@@ -30,6 +36,9 @@ struct RDPCurve {
     self.orders = orders
     self.mechanisms = mechanisms
     isInteger = orders.map { $0.rounded() == $0 }
+    hasClosedForm = mechanisms.map(\.mechanism.hasClosedForm)
+    hasExactIntegerOrders = mechanisms.map(\.mechanism.hasExactIntegerOrders)
+    orderFreeLowerBounds = mechanisms.map(\.mechanism.orderFreeLowerBound)
     perStep = mechanisms.map { _ in [Double?](repeating: nil, count: orders.count) }
     integerValues = mechanisms.map { _ in IntegerOrderValues() }
   }
@@ -44,9 +53,13 @@ struct RDPCurve {
   /// Every order's total, in grid order.
   mutating func all() -> [Double] { orders.indices.map { total(at: $0) } }
 
-  /// The first index minimising `f(i, total(i))`, and that minimum, for `f`
-  /// non-decreasing in its second argument.
-  mutating func minimize(_ f: (Int, Double) -> Double) -> (index: Int, value: Double) {
+  /// The first index minimising `f(i, total(i))`, and that minimum.
+  ///
+  /// - Parameter floor: a lower bound of `f(i, r′)` for every r′ ≥ r, used to prune; `f`
+  ///   itself (the default) when `f` is non-decreasing in its second argument.
+  mutating func minimize(
+    _ f: (Int, Double) -> Double, floor: ((Int, Double) -> Double)? = nil
+  ) -> (index: Int, value: Double) {
     var bestIndex = orders.count
     var best = Double.infinity
     func consider(_ i: Int, _ value: Double) {
@@ -60,7 +73,7 @@ struct RDPCurve {
     for i in orders.indices {
       var lowerBound = 0.0
       for m in mechanisms.indices { lowerBound += mechanisms[m].count * perStepLowerBound(m, i) }
-      let bound = f(i, lowerBound)
+      let bound = floor?(i, lowerBound) ?? f(i, lowerBound)
       // Rounding in the sums is far below 1e-9 relative; the margin keeps a pruned order
       // from hiding a rounding-level tie.
       if bound > best + 1e-9 * abs(best) + 1e-12 || (bound >= best && i > bestIndex) { continue }
@@ -74,12 +87,11 @@ struct RDPCurve {
   private mutating func perStepValue(_ m: Int, _ i: Int) -> Double {
     if let value = perStep[m][i] { return value }
     let alpha = orders[i]
-    let mechanism = mechanisms[m].mechanism
     var value: Double
-    if isInteger[i], alpha <= Double(RDPOrders.maximumOrder), mechanism.hasExactIntegerOrders {
+    if isInteger[i], alpha <= Double(RDPOrders.maximumOrder), hasExactIntegerOrders[m] {
       value = integerValue(m, Int(alpha))
     } else {
-      value = mechanism.epsilon(order: alpha)
+      value = mechanisms[m].mechanism.epsilon(order: alpha)
       if value.isNaN { value = .infinity }
     }
     perStep[m][i] = value
@@ -98,21 +110,22 @@ struct RDPCurve {
   /// A lower bound on mechanism m's per-step RDP at grid order i, never above the value
   /// ``perStepValue(_:_:)`` would return, and cheap.
   private mutating func perStepLowerBound(_ m: Int, _ i: Int) -> Double {
-    let mechanism = mechanisms[m].mechanism
-    if mechanism.hasClosedForm { return perStepValue(m, i) }
+    if hasClosedForm[m] { return perStepValue(m, i) }
     let alpha = orders[i]
-    if let value = perStep[m][i], mechanism.isExactAnchor(order: alpha) { return value }
-    var bound = mechanism.orderFreeLowerBound
-    guard mechanism.hasExactIntegerOrders else { return bound }
+    if let value = perStep[m][i], mechanisms[m].mechanism.isExactAnchor(order: alpha) {
+      return value
+    }
+    var bound = orderFreeLowerBounds[m]
+    guard hasExactIntegerOrders[m] else { return bound }
     // K(n) = (n−1)·R(n) at integer orders, exact.
     func k(_ n: Int) -> Double { n == 1 ? 0 : Double(n - 1) * integerValue(m, n) }
     if isInteger[i] {
       // An integer order not yet evaluated: bound it from the two largest integer orders
       // evaluated below it (monotonicity, and the chord of K through them).
       let below = integerValues[m].twoLargest(below: Int(alpha))
-      if let b = below.first {
+      if let b = below.largest {
         bound = max(bound, integerValue(m, b))
-        if let a = below.dropFirst().first {
+        if let a = below.next {
           let slope = (k(b) - k(a)) / Double(b - a)
           bound = max(bound, (k(b) + (alpha - Double(b)) * slope) / (alpha - 1))
         }
@@ -172,10 +185,12 @@ struct IntegerOrderValues {
     values.insert(value, at: position)
   }
 
-  /// The (at most) two largest evaluated orders ≥ 2 below n, largest first.
-  func twoLargest(below n: Int) -> [Int] {
+  /// The (at most) two largest evaluated orders ≥ 2 below n.
+  func twoLargest(below n: Int) -> (largest: Int?, next: Int?) {
     let end = position(of: n)
-    return orders[..<end].suffix(2).reversed().filter { $0 >= 2 }
+    func order(_ index: Int) -> Int? { index >= 0 && orders[index] >= 2 ? orders[index] : nil }
+    guard let largest = order(end - 1) else { return (nil, nil) }
+    return (largest, order(end - 2))
   }
 }
 

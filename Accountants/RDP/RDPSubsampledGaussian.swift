@@ -73,7 +73,19 @@ enum SubsampledGaussianRDP {
   /// The loop stops once both terms decrease and are e³⁰ below the running total; if
   /// that has not happened after ``maximumSeriesTerms`` terms the order is excluded
   /// (+∞): an excluded order can only make ε larger, never wrong. Never NaN.
-  static func logAFractional(q: Double, sigma: Double, alpha: Double) -> Double {
+  ///
+  /// The same +∞ comes sooner when it is certain. Both terms are |C(α,k)|·erfcx(x_k)
+  /// times a constant, with erfcx(x) = e^{x²}erfc(x) and x_k = (k − z₀)/(√2σ) or
+  /// (z₀ − α + k)/(√2σ): the powers of q, 1 − q and e^{1/2σ²} cancel against e^{x²}
+  /// exactly. erfcx decreases on ℝ and |C(α,k)| decreases for k > α, so from there on both
+  /// terms decrease, and the loop stops at the first term below e^{−30}·total. At
+  /// k = 16, 32, 64, …, past α + 1, ``cannotConverge(after:termsAt:last:sum:)`` checks whether the
+  /// last term allowed is still above e^{−30} times a bound on the total it will have
+  /// then; if so, no term before it can stop the loop either. The result is the one the
+  /// full loop gives (`certifiesDivergence: false` runs it, for the tests).
+  static func logAFractional(
+    q: Double, sigma: Double, alpha: Double, certifiesDivergence: Bool = true
+  ) -> Double {
     var sum = LogSpace.Sum()
     let z0 = sigma * sigma * Double.log(1 / q - 1) + 0.5
     let logOneMinusQ = Double.log(onePlus: -q)
@@ -81,40 +93,57 @@ enum SubsampledGaussianRDP {
     let twoSigmaSquared = 2 * (sigma * sigma)
     let sqrtTwoSigma = 2.0.squareRoot() * sigma
     let logHalf = Double.log(0.5)
-    let logGammaAlphaPlusOne = LogSpace.logFactorial(alpha)
-    let logFactorials = LogSpace.logFactorials
-    // log|Γ(α − k + 1)|, stepped down by log|Γ(x − 1)| = log|Γ(x)| − log|x − 1|.
-    var logGammaJPlusOne = logGammaAlphaPlusOne
-    let log2 = Double.log(2.0)
-    var lastS0 = -Double.infinity
-    var lastS1 = -Double.infinity
-    for k in 0..<maximumSeriesTerms {
+    let logCoefficients = GeneralisedBinomialLogs.table(order: alpha)
+    // The k-th terms of A₀ and A₁, in log space.
+    func terms(_ k: Int) -> (Double, Double) {
       let i = Double(k)
       let j = alpha - i
-      if k > 0 { logGammaJPlusOne -= Double.log(abs(j + 1)) }
-      let logFactorialK = k < logFactorials.count ? logFactorials[k] : LogSpace.logFactorial(i)
-      let logCoefficient = logGammaAlphaPlusOne - logFactorialK - logGammaJPlusOne
+      let logCoefficient = logCoefficients[k]
       let logT0 = logCoefficient + i * logQ + j * logOneMinusQ
       let logT1 = logCoefficient + j * logQ + i * logOneMinusQ
       let logE0 = logHalf + LogSpace.erfc((i - z0) / sqrtTwoSigma)
       let logE1 = logHalf + LogSpace.erfc((z0 - j) / sqrtTwoSigma)
-      let logS0 = logT0 + (i * i - i) / twoSigmaSquared + logE0
-      let logS1 = logT1 + (j * j - j) / twoSigmaSquared + logE1
+      return (
+        logT0 + (i * i - i) / twoSigmaSquared + logE0,
+        logT1 + (j * j - j) / twoSigmaSquared + logE1
+      )
+    }
+    var lastS0 = -Double.infinity
+    var lastS1 = -Double.infinity
+    for k in 0..<maximumSeriesTerms {
+      let (logS0, logS1) = terms(k)
       sum.add(logS0)
       sum.add(logS1)
-      // total ≤ largest + log(2k + 2) ≤ largest + (⌊log₂(2k + 2)⌋ + 1)·log 2: forming the total
-      // (a log1p) is only worth it when the stopping test can pass; the decision is the same
-      // as testing every time.
-      let largestTerm = max(logS0, logS1)
-      if logS0 < lastS0, logS1 < lastS1,
-        largestTerm < sum.logLargestTerm + Double(Double(2 * k + 2).exponent + 1) * log2 - 30
+      if logS0 < lastS0, logS1 < lastS1, sum.exceeds(max(logS0, logS1), by: 30) {
+        return sum.logValue
+      }
+      if certifiesDivergence, k >= 16, k & (k - 1) == 0, Double(k) > alpha + 1,
+        cannotConverge(
+          after: k, termsAt: (logS0, logS1), last: terms(maximumSeriesTerms - 1), sum: sum)
       {
-        let total = sum.logValue
-        if largestTerm < total - 30 { return total }
+        return .infinity
       }
       lastS0 = logS0
       lastS1 = logS1
     }
     return .infinity
+  }
+
+  /// Whether the series, summed to term k (`sum`; `termsAt` are term k's, `last` the last
+  /// allowed) with terms decreasing from there on,
+  /// cannot meet its stopping test before ``maximumSeriesTerms`` terms: its last term is
+  /// at least e^{−30} times an upper bound of the total it would have then (the sum so far
+  /// plus every remaining term at the size of term k), with a margin far above rounding.
+  private static func cannotConverge(
+    after k: Int, termsAt: (Double, Double), last: (Double, Double), sum: LogSpace.Sum
+  ) -> Bool {
+    let (logS0, logS1) = termsAt
+    let (lastS0, lastS1) = last
+    var bound = sum
+    let remaining = Double.log(Double(maximumSeriesTerms - 1 - k))
+    bound.add(remaining + logS0)
+    bound.add(remaining + logS1)
+    let total = bound.logValue
+    return max(lastS0, lastS1) >= total - 30 + 1e-6 * (1 + abs(total))
   }
 }

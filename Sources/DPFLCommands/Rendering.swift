@@ -6,12 +6,8 @@ import Foundation
 enum Rendering {
   /// One line of JSON with sorted keys; infinities as the string "inf".
   static func json<T: Encodable>(_ value: T) -> String {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    encoder.nonConformingFloatEncodingStrategy = .convertToString(
-      positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
     do {
-      return String(decoding: try encoder.encode(value), as: UTF8.self)
+      return try CompactJSONEncoder.encode(value)
     } catch {
       // Every result type encodes plain numbers, strings and arrays; this is unreachable.
       preconditionFailure("JSON encoding of \(T.self) failed: \(error)")

@@ -32,6 +32,32 @@ struct NumericsTests {
     expectClose(mixed.logValue, Double.log(10), relative: 1e-15)
   }
 
+  @Test("the stopping test `exceeds` decides as comparing with the total does, near ties included")
+  func sumExceeds() {
+    var generator = SeededGenerator(seed: 20261206)
+    for _ in 0..<20_000 {
+      var sum = LogSpace.Sum()
+      let terms = Int.random(in: 1...6, using: &generator)
+      for _ in 0..<terms { sum.add(Double.random(in: -60...40, using: &generator)) }
+      let margin = [0.0, 30, 1e-3].randomElement(using: &generator)!
+      // Probe around the threshold, from far off down to rounding-level distances.
+      let threshold = sum.logValue - margin
+      let offset =
+        Double.random(in: -1...1, using: &generator)
+        * Double.pow(10, Double.random(in: -15...1, using: &generator))
+      let x = threshold + offset
+      #expect(sum.exceeds(x, by: margin) == (x < sum.logValue - margin), "x = \(x)")
+    }
+    #expect(!LogSpace.Sum().exceeds(-1e300, by: 0))
+  }
+
+  @Test("erfc's logarithm is exactly log 2 below −6, where erfc rounds to 2")
+  func logErfcSaturates() {
+    for x in stride(from: -6.0, through: -40, by: -0.37) {
+      #expect(LogSpace.erfc(x) == Double.log(Double.erfc(x)), "x = \(x)")
+    }
+  }
+
   @Test("log-space subtraction reports the sign")
   func logSubtract() {
     let (positive, magnitude) = LogSpace.subtractWithSign(Double.log(5), Double.log(3))

@@ -208,6 +208,20 @@ struct RDPAccountantTests {
     }
   }
 
+  @Test(
+    "when ε clamps to 0 the optimal order is dp_accounting's: the most negative candidate, not the first 0"
+  )
+  func optimalOrderAtZero() throws {
+    // dp_accounting 0.6.0: RdpAccountant().compose(SelfComposedDpEvent(PoissonSampledDpEvent(
+    // 0.0003076940357010723, GaussianDpEvent(6.020453335012658)), 4))
+    // .get_epsilon_and_optimal_order(0.0008595307988854312) == (0, 512.0)
+    var accountant = RDPAccountant()
+    try accountant.compose(Self.sampled(0.0003076940357010723, 6.020453335012658), count: 4)
+    let bound = try accountant.epsilonBound(delta: 0.0008595307988854312)
+    #expect(bound.value == 0)
+    #expect(bound.optimalOrder == 512)
+  }
+
   @Test("no order ever produces NaN, even at extreme parameters")
   func neverNaN() throws {
     for q in [1e-12, 1e-6, 0.3, 0.5, 0.999_999] {

@@ -116,15 +116,15 @@ public enum Safetensors {
     var json = "{"
     var members: [String] = []
     if !metadata.isEmpty {
-      let pairs = metadata.keys.sorted().map { "\(jsonString($0)):\(jsonString(metadata[$0]!))" }
-      members.append("\(jsonString(metadataKey)):{\(pairs.joined(separator: ","))}")
+      let pairs = metadata.keys.sorted().map { "\($0.jsonLiteral):\(metadata[$0]!.jsonLiteral)" }
+      members.append("\(metadataKey.jsonLiteral):{\(pairs.joined(separator: ","))}")
     }
     var offset = 0
     for tensor in ordered {
       let end = offset + tensor.bytes.count
       let shape = tensor.shape.map(String.init).joined(separator: ",")
       members.append(
-        "\(jsonString(tensor.name)):{\"dtype\":\"\(tensor.dtype.rawValue)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(end)]}"
+        "\(tensor.name.jsonLiteral):{\"dtype\":\"\(tensor.dtype.rawValue)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(end)]}"
       )
       offset = end
     }
@@ -149,29 +149,6 @@ public enum Safetensors {
     throws
   {
     try DurableFile.write(encode(tensors, metadata: metadata), to: url)
-  }
-
-  /// `text` as a JSON string literal, escaped as serde_json (the reference writer) does:
-  /// `"` and `\` with a backslash, control characters as \n-style or \u00XX, everything
-  /// else verbatim.
-  static func jsonString(_ text: String) -> String {
-    var result = "\""
-    for scalar in text.unicodeScalars {
-      switch scalar {
-      case "\"": result += "\\\""
-      case "\\": result += "\\\\"
-      case "\n": result += "\\n"
-      case "\r": result += "\\r"
-      case "\t": result += "\\t"
-      case "\u{08}": result += "\\b"
-      case "\u{0C}": result += "\\f"
-      case "\u{00}"..."\u{1F}":
-        let hex = String(scalar.value, radix: 16)
-        result += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-      default: result.unicodeScalars.append(scalar)
-      }
-    }
-    return result + "\""
   }
 }
 
