@@ -60,9 +60,10 @@ extension RDPConversion {
   /// - Precondition: ε ≥ 0 (checked by the caller).
   func delta(curve: inout RDPCurve, epsilon: Double) -> PrivacyBound {
     let orders = curve.orders
-    let best = curve.minimize { i, r in
+    func candidate(_ i: Int, _ r: Double) -> Double {
       logDeltaCandidate(order: orders[i], rdp: r, epsilon: epsilon)
     }
+    let best = curve.minimize(candidate, floor: candidate)
     return Self.bound(min(Double.exp(best.value), 1), index: best.index, orders: orders)
   }
 

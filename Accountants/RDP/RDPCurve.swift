@@ -12,7 +12,7 @@
 /// while fractional orders need a slowly converging series whose result is an upper bound
 /// of R; so the exact integer values bound the fractional ones from below. An order whose
 /// lower bound of f already exceeds the best value found cannot be the minimum and is not
-/// evaluated. ``minimize(_:)`` returns the grid minimum — the same value and the same
+/// evaluated. ``minimize(_:floor:)`` returns the grid minimum — the same value and the same
 /// first minimising order as evaluating every order — after a fraction of the work.
 struct RDPCurve {
   let orders: [Double]
@@ -56,9 +56,9 @@ struct RDPCurve {
   /// The first index minimising `f(i, total(i))`, and that minimum.
   ///
   /// - Parameter floor: a lower bound of `f(i, r′)` for every r′ ≥ r, used to prune; `f`
-  ///   itself (the default) when `f` is non-decreasing in its second argument.
+  ///   itself when `f` is non-decreasing in its second argument.
   mutating func minimize(
-    _ f: (Int, Double) -> Double, floor: ((Int, Double) -> Double)? = nil
+    _ f: (Int, Double) -> Double, floor: (Int, Double) -> Double
   ) -> (index: Int, value: Double) {
     var bestIndex = orders.count
     var best = Double.infinity
@@ -73,7 +73,7 @@ struct RDPCurve {
     for i in orders.indices {
       var lowerBound = 0.0
       for m in mechanisms.indices { lowerBound += mechanisms[m].count * perStepLowerBound(m, i) }
-      let bound = floor?(i, lowerBound) ?? f(i, lowerBound)
+      let bound = floor(i, lowerBound)
       // Rounding in the sums is far below 1e-9 relative; the margin keeps a pruned order
       // from hiding a rounding-level tie.
       if bound > best + 1e-9 * abs(best) + 1e-12 || (bound >= best && i > bestIndex) { continue }
