@@ -1,17 +1,21 @@
-// dpfl's side of `Scripts/bench model`: times one training-step configuration on
-// all-MiniLM-L6-v2 and prints one JSON row on stdout. Run one configuration per process so
+// dpfl's side of `Scripts/bench model` and `Scripts/bench mlp`: times one training-step
+// configuration and prints one JSON row on stdout. Run one configuration per process so
 // the peak resident memory is that configuration's.
 //
 //   dpfl-model-bench --assets DIR --layers 6 --seq 32 --batch 16 --mode lora|dp-lora
 //                    [--steps 20] [--warmup 3] [--rank 8] [--alpha 16]
+//   dpfl-model-bench --model mlp --batch 32 --mode sgd|dp-sgd [--steps 20] [--warmup 3]
 //
 // lora:    forward, backward to the batch gradient of the LoRA factors and head, SGD step.
 // dp-lora: forward, per-example gradients, clip each to C = 1, sum, add N(0, σ²C²) with
 //          σ = 1 to every coordinate, divide by the batch size, SGD step (DP-SGD).
+// mlp:     the digits perceptron (64 → 128 → 128 → 10, GELU, every weight trainable) on
+//          random inputs; sgd and dp-sgd are the steps above on all of its weights.
 import DPModel
 import Foundation
 
 struct Options {
+  var model = "minilm"
   var assets = ""
   var layers = 6
   var sequenceLength = 32
@@ -27,13 +31,14 @@ struct Options {
     while let flag = iterator.next() {
       guard let value = iterator.next() else { fail("\(flag) needs a value") }
       switch flag {
+      case "--model":
+        guard ["minilm", "mlp"].contains(value) else { fail("--model must be minilm or mlp; got \(value)") }
+        model = value
       case "--assets": assets = value
       case "--layers": layers = parse(Int.self, flag, value)
       case "--seq": sequenceLength = parse(Int.self, flag, value)
       case "--batch": batchSize = parse(Int.self, flag, value)
-      case "--mode":
-        guard ["lora", "dp-lora"].contains(value) else { fail("--mode must be lora or dp-lora; got \(value)") }
-        mode = value
+      case "--mode": mode = value
       case "--steps": steps = parse(Int.self, flag, value)
       case "--warmup": warmup = parse(Int.self, flag, value)
       case "--rank": rank = parse(Int.self, flag, value)
@@ -41,7 +46,9 @@ struct Options {
       default: fail("unknown flag \(flag)")
       }
     }
-    if assets.isEmpty { fail("--assets DIR is required (Scripts/fetch-assets prints it)") }
+    let modes = model == "mlp" ? ["sgd", "dp-sgd"] : ["lora", "dp-lora"]
+    if !modes.contains(mode) { fail("--mode must be \(modes.joined(separator: " or ")) for --model \(model); got \(mode)") }
+    if model == "minilm", assets.isEmpty { fail("--assets DIR is required (Scripts/fetch-assets prints it)") }
     for (flag, value) in [("--layers", layers), ("--seq", sequenceLength), ("--batch", batchSize), ("--steps", steps), ("--rank", rank)] where value < 1 {
       fail("\(flag) must be ≥ 1; got \(value)")
     }
@@ -60,6 +67,18 @@ func fail(_ message: String) -> Never {
   exit(64)
 }
 
+/// Prints one JSON row: `fields` with the implementation, the peak memory and OpenBLAS's
+/// kernel added.
+func printRow(_ fields: [String: Any], allocatorTuned: Bool) {
+  var row = fields
+  row["impl"] = "dpfl"
+  row["peak_rss_mb"] = peakResidentMegabytes()
+  row["allocator_tuned"] = allocatorTuned
+  row["openblas_core"] = OpenBLASKernel.coreName
+  let json = try! JSONSerialization.data(withJSONObject: row, options: [.sortedKeys])
+  print(String(decoding: json, as: UTF8.self))
+}
+
 func peakResidentMegabytes() -> Double {
   var usage = rusage()
   getrusage(RUSAGE_SELF.rawValue, &usage)
@@ -69,6 +88,10 @@ func peakResidentMegabytes() -> Double {
 OpenBLASKernel.reexecuteWithMatchingKernel()
 let allocatorTuned = Allocator.keepFreedBlocks()
 let options = Options(Array(CommandLine.arguments.dropFirst()))
+if options.model == "mlp" {
+  printRow(perceptronBenchmark(options), allocatorTuned: allocatorTuned)
+  exit(0)
+}
 let encoder: BertEncoder<Float>
 do {
   encoder = try BertEncoder(
@@ -88,36 +111,14 @@ let batches = (0..<4).map { _ in
     sequenceLength: options.sequenceLength)
 }
 let labels = (0..<4).map { _ in (0..<options.batchSize).map { _ in Int.random(in: 0..<2, using: &generator) } }
-let learningRate: Float = 0.01
-
-@MainActor func step(_ index: Int) {
-  let batch = batches[index % batches.count]
-  let targets = labels[index % labels.count]
-  var update: ParameterSet<Float>
-  if options.mode == "lora" {
-    update = model.batchGradient(batch, labels: targets).gradient
-  } else {
-    let (_, perExample) = model.perExampleGradients(batch, labels: targets)
-    update = perExample.clippedSum(clippingBound: 1).sum
-    let noisy = update.flattened().map { $0 + Float(generator.nextStandardNormal()) }
-    update = update.with(flattened: noisy)
-  }
-  var parameters = model.trainableParameters
-  parameters.add(update, scaledBy: -learningRate / Float(options.batchSize))
-  model.updateTrainables(parameters)
-}
-
-for index in 0..<options.warmup { step(index) }
-let start = DispatchTime.now().uptimeNanoseconds
-for index in 0..<options.steps { step(index) }
-let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-let row: [String: Any] = [
-  "impl": "dpfl", "mode": options.mode, "layers": options.layers, "seq": options.sequenceLength,
-  "batch": options.batchSize,
-  "examples_per_second": Double(options.batchSize * options.steps) / seconds,
-  "peak_rss_mb": peakResidentMegabytes(), "steps": options.steps, "warmup": options.warmup,
-  "trainable_parameters": model.trainableParameters.scalarCount, "allocator_tuned": allocatorTuned,
-  "openblas_core": OpenBLASKernel.coreName,
-]
-let json = try JSONSerialization.data(withJSONObject: row, options: [.sortedKeys])
-print(String(decoding: json, as: UTF8.self))
+let seconds = timeTrainingSteps(
+  &model, batches: Array(zip(batches, labels)), privately: options.mode == "dp-lora",
+  warmup: options.warmup, steps: options.steps, generator: &generator)
+printRow(
+  [
+    "layers": options.layers, "seq": options.sequenceLength, "mode": options.mode,
+    "batch": options.batchSize,
+    "examples_per_second": Double(options.batchSize * options.steps) / seconds,
+    "steps": options.steps, "warmup": options.warmup,
+    "trainable_parameters": model.trainableParameters.scalarCount,
+  ], allocatorTuned: allocatorTuned)

@@ -41,8 +41,8 @@ public struct GaussianNoise: Equatable, Sendable {
     Self.clip(&update, to: clippingBound)
   }
 
-  /// Adds N(0, (scale·σC)²) to every live coordinate of `sum`; dead coordinates (which no
-  /// client could change this round) stay exactly zero.
+  /// Adds N(0, (scale·σC)²) to every live coordinate of `sum` (``StandardNormalPairs``);
+  /// dead coordinates (which no client could change this round) stay exactly zero.
   /// - Parameter scale: m_sim/m_noise when simulating a larger cohort's noise, else 1.
   public func add<G: RandomNumberGenerator>(
     to sum: inout ParameterSet<Float>, live: LiveCoordinates, scale: Double,
@@ -51,8 +51,9 @@ public struct GaussianNoise: Equatable, Sendable {
     let deviation = scale * standardDeviation
     guard deviation > 0 else { return }
     var values = sum.flattened()
+    var normals = StandardNormalPairs()
     for index in live.indices(in: sum) {
-      values[index] += Float(deviation * generator.nextStandardNormal())
+      values[index] += Float(deviation * normals.next(using: &generator))
     }
     sum = sum.with(flattened: values)
   }

@@ -109,7 +109,8 @@ public struct AdaptedLinear<Scalar: BLASScalar>: Sendable {
 
 extension Linear {
   /// Per-example ∂L/∂W = Σₜ gₜxₜᵀ and ∂L/∂b = Σₜ gₜ over each example's rows (named
-  /// `weight` and `bias`).
+  /// `weight` and `bias`). With one row per example the weight's gradients are the outer
+  /// products gᵢxᵢᵀ, kept as their factors g and x (see ``PerExampleGradients``).
   public func perExampleGradients(
     input x: Matrix<Scalar>, outputGradient g: Matrix<Scalar>, examples: Int
   ) -> PerExampleGradients<Scalar> {
@@ -117,6 +118,12 @@ extension Linear {
       examples > 0 && x.rows % examples == 0 && g.rows == x.rows,
       "\(x.rows) input rows, \(g.rows) gradient rows, \(examples) examples")
     let length = x.rows / examples
+    if length == 1 {
+      var result = PerExampleGradients<Scalar>(examples: examples)
+      result.append("weight", outputGradients: g, inputs: x)
+      if bias != nil { result.append("bias", rows: 1, columns: outputCount, block: g) }
+      return result
+    }
     var weightBlock = Matrix<Scalar>(rows: examples * outputCount, columns: inputCount)
     var biasBlock = Matrix<Scalar>(rows: examples, columns: outputCount)
     for example in 0..<examples {

@@ -46,6 +46,37 @@ extension RandomNumberGenerator {
   }
 }
 
+/// Standard normal draws two at a time by Marsaglia's polar method (Marsaglia & Bray 1964):
+/// a point (u, v) uniform in the unit disc, s = u² + v², gives the independent standard
+/// normals u·√(−2 log s / s) and v·√(−2 log s / s). A pair costs one logarithm, one square
+/// root and about 2.5 uniforms (a point is accepted with probability π/4) and no sine or
+/// cosine: the bulk noise of DP-SGD draws its normals here, about four times faster than
+/// ``Swift/RandomNumberGenerator/nextStandardNormal()`` draws them one by one.
+public struct StandardNormalPairs {
+  private var spare: Double?
+
+  /// A stream with no draw held back.
+  public init() {}
+
+  /// The next draw: the second of the last pair, or the first of a new one.
+  public mutating func next<G: RandomNumberGenerator>(using generator: inout G) -> Double {
+    if let spare {
+      self.spare = nil
+      return spare
+    }
+    while true {
+      // u and v uniform on the 2⁵³-point grid of [−1, 1), from 53 random bits each.
+      let u = Double(generator.next() >> 11) * 0x1p-52 - 1
+      let v = Double(generator.next() >> 11) * 0x1p-52 - 1
+      let s = u * u + v * v
+      guard s < 1, s > 0 else { continue }
+      let factor = (-2 * Double.log(s) / s).squareRoot()
+      spare = v * factor
+      return u * factor
+    }
+  }
+}
+
 extension UInt64 {
   fileprivate func rotatedLeft(by count: UInt64) -> UInt64 {
     (self << count) | (self >> (64 - count))

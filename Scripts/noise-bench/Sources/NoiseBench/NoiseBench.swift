@@ -23,16 +23,33 @@ struct NoiseBench {
     let count = 1 << 20
     print("| sampler (\(count) coordinates, release build, best of 5) | ns/coord |")
     print("|---|---|")
-    measure("today: Xoshiro256** + Box–Muller (seeded)", count: count) { n in
+    measure("nextStandardNormal: Xoshiro256** + Box–Muller (seeded)", count: count) { n in
       var generator = Xoshiro256StarStar(seed: 1)
       var sum = 0.0
       for _ in 0..<n { sum += Double(Float(0.5 * generator.nextStandardNormal())) }
       return sum
     }
-    measure("today: SystemRandomNumberGenerator + Box–Muller (secure)", count: count / 16) { n in
+    measure("nextStandardNormal: SystemRandomNumberGenerator + Box–Muller", count: count / 16) {
+      n in
       var generator = SystemRandomNumberGenerator()
       var sum = 0.0
       for _ in 0..<n { sum += Double(Float(0.5 * generator.nextStandardNormal())) }
+      return sum
+    }
+    measure("training's GaussianNoise: Xoshiro256** + polar pairs (seeded)", count: count) { n in
+      var generator = Xoshiro256StarStar(seed: 1)
+      var normals = StandardNormalPairs()
+      var sum = 0.0
+      for _ in 0..<n { sum += Double(Float(0.5 * normals.next(using: &generator))) }
+      return sum
+    }
+    measure(
+      "training's GaussianNoise: SystemRandomNumberGenerator + polar pairs", count: count / 16
+    ) { n in
+      var generator = SystemRandomNumberGenerator()
+      var normals = StandardNormalPairs()
+      var sum = 0.0
+      for _ in 0..<n { sum += Double(Float(0.5 * normals.next(using: &generator))) }
       return sum
     }
     measure("buffered /dev/urandom + Box–Muller (not exact)", count: count) { n in
