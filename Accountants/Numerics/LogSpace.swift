@@ -84,7 +84,10 @@ enum LogSpace {
     mutating func add(_ x: Double) {
       if x == -.infinity { return }  // adding 0
       if x <= shift {
-        rest += Double.exp(x - shift)
+        // e^d is exactly 0 in Double for d ≤ −746 (the least subnormal is e^−744.4), so such
+        // a term changes nothing; long integer-order sums are mostly such terms.
+        let relative = x - shift
+        if relative > -746 { rest += Double.exp(relative) }
       } else if shift == -.infinity {
         shift = x
       } else {

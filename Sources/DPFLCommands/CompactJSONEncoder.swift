@@ -2,7 +2,7 @@ import DPModel
 
 /// One line of JSON with sorted keys, the same text as Foundation's `JSONEncoder` with
 /// `[.sortedKeys, .withoutEscapingSlashes]` and non-finite numbers as the strings "inf",
-/// "-inf" and "nan", several times faster: a batch prints one result per query, and
+/// "-inf" and "nan", about twice as fast: a batch prints one result per query, and
 /// Foundation's encoder took longer than answering an RDP query (39 µs a line).
 ///
 /// Numbers are written as Swift describes them, with a trailing ".0" dropped; keys sort
