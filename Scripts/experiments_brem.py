@@ -3,18 +3,13 @@
 Uses only the Python standard library: it runs `dpfl train --format json` and aggregates
 the summaries into docs/experiments-brem.md and .json.
 """
-import argparse
-import concurrent.futures
 import datetime
 import json
 import pathlib
 import platform
-import statistics
-import subprocess
-import sys
 import tempfile
 
-from experiments_digits import export_digits
+from experiments_digits import export_digits, parse_arguments, run_jobs, spread, train
 
 # digits from scratch (its splits exported as JSON Lines, so no public pre-training: the
 # attacks have something to spoil), with every one of its 100 clients in every round (q = 1,
@@ -49,41 +44,21 @@ def jobs(seeds):
                                 str(fraction), "--attack", attack])
 
 
-def run(dpfl, flags, seed, data):
-    with tempfile.TemporaryDirectory() as folder:
-        command = [dpfl, "train", *SETTING, *data[seed], *flags, "--seed", str(seed),
-                   "--run-dir", f"{folder}/run", "--format", "json"]
-        done = subprocess.run(command, capture_output=True, text=True)
-        if done.returncode != 0:
-            sys.exit(f"{' '.join(command)} failed:\n{done.stderr}")
-        summary = json.loads(done.stdout)
-        metrics = [json.loads(line) for line in open(f"{folder}/run/metrics.jsonl")]
-        summary["radius"] = metrics[0].get("clipping_bound")
-        return summary
-
-
-def spread(values):
-    deviation = statistics.stdev(values) if len(values) > 1 else 0
-    return f"{statistics.mean(values):.1f} ± {deviation:.1f}"
+def run(dpfl, flags):
+    """The run's summary, with its first round's robustness radius τ added."""
+    summary, metrics = train(dpfl, flags)
+    summary["radius"] = metrics[0].get("clipping_bound")
+    return summary
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--dpfl", required=True)
-    parser.add_argument("--out", required=True)
-    parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--jobs", type=int, default=1)
-    arguments = parser.parse_args()
+    arguments = parse_arguments()
     todo = list(jobs(arguments.seeds))
-    results = {}
     splits = tempfile.TemporaryDirectory()
     data = [export_digits(arguments.dpfl, seed, f"{splits.name}/{seed}") for seed in range(arguments.seeds)]
-    with concurrent.futures.ThreadPoolExecutor(arguments.jobs) as pool:
-        futures = {key: pool.submit(run, arguments.dpfl, flags, key[3], data)
-                   for key, flags in todo}
-        for key, future in futures.items():
-            results[key] = future.result()
-            print(f"done: {key}", file=sys.stderr)
+    results = run_jobs(
+        [(key, [*SETTING, *data[key[3]], *flags, "--seed", str(key[3])]) for key, flags in todo],
+        arguments.jobs, lambda flags: run(arguments.dpfl, flags))
 
     def accuracy(kind, label, column):
         runs = [results[(kind, label, column, s)] for s in range(arguments.seeds)]

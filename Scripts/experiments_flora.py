@@ -3,18 +3,13 @@
 Uses only the Python standard library: it runs `dpfl train --format json` and aggregates
 the summaries into docs/experiments-flora.md and .json.
 """
-import argparse
-import concurrent.futures
 import datetime
 import json
 import pathlib
 import platform
-import statistics
-import subprocess
-import sys
 import tempfile
 
-from experiments_digits import export_digits
+from experiments_digits import export_digits, parse_arguments, run_jobs, spread, train
 
 PRETRAINED = ["--task", "digits"]
 METHODS = [
@@ -40,43 +35,22 @@ SCRATCH = ["--task", "jsonl", "--rounds", "200", "--cohort-size", "20",
            "--local-epochs", "5", "--local-learning-rate", "0.05"]
 
 
-def run(dpfl, flags, seed):
-    with tempfile.TemporaryDirectory() as folder:
-        command = [dpfl, "train", *flags, "--noise-source", "seeded", "--seed", str(seed),
-                   "--run-dir", f"{folder}/run", "--format", "json"]
-        done = subprocess.run(command, capture_output=True, text=True)
-        if done.returncode != 0:
-            sys.exit(f"{' '.join(command)} failed:\n{done.stderr}")
-        return json.loads(done.stdout)
-
-
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--dpfl", required=True)
-    parser.add_argument("--out", required=True)
-    parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--jobs", type=int, default=1)
-    arguments = parser.parse_args()
+    arguments = parse_arguments()
     splits = tempfile.TemporaryDirectory()
     data = [export_digits(arguments.dpfl, seed, f"{splits.name}/{seed}") for seed in range(arguments.seeds)]
     todo = [((task, label, column, seed), setting + flags + column_flags)
             for task, setting in [("pre-trained", PRETRAINED), ("from scratch", SCRATCH)]
             for label, flags in METHODS for column, column_flags in COLUMNS
             for seed in range(arguments.seeds)]
-    todo = [(key, flags + (data[key[3]] if key[0] == "from scratch" else []))
+    todo = [(key, flags + (data[key[3]] if key[0] == "from scratch" else [])
+             + ["--noise-source", "seeded", "--seed", str(key[3])])
             for key, flags in todo]
-    results = {}
-    with concurrent.futures.ThreadPoolExecutor(arguments.jobs) as pool:
-        futures = {key: pool.submit(run, arguments.dpfl, flags, key[3]) for key, flags in todo}
-        for key, future in futures.items():
-            results[key] = future.result()
-            print(f"done: {key}", file=sys.stderr)
+    results = run_jobs(todo, arguments.jobs, lambda flags: train(arguments.dpfl, flags)[0])
 
     def cell(task, label, column):
-        values = [100 * results[(task, label, column, s)]["accuracy_after"]
-                  for s in range(arguments.seeds)]
-        deviation = statistics.stdev(values) if len(values) > 1 else 0
-        return f"{statistics.mean(values):.1f} ± {deviation:.1f}"
+        return spread([100 * results[(task, label, column, s)]["accuracy_after"]
+                       for s in range(arguments.seeds)])
 
     lines = [
         "# FLoRA against FedIT on digits",
