@@ -79,9 +79,9 @@ enum SubsampledGaussianRDP {
   /// (z₀ − α + k)/(√2σ): the powers of q, 1 − q and e^{1/2σ²} cancel against e^{x²}
   /// exactly. erfcx decreases on ℝ and |C(α,k)| decreases for k > α, so from there on both
   /// terms decrease, and the loop stops at the first term below e^{−30}·total. At
-  /// k = 16, 32, 64, …, past α + 1, ``cannotConverge(after:termsAt:last:sum:)`` checks whether the
-  /// last term allowed is still above e^{−30} times a bound on the total it will have
-  /// then; if so, no term before it can stop the loop either. The result is the one the
+  /// k = 16, 32, 64, …, past α + 1, ``cannotConverge(after:termsAt:last:sum:)`` checks
+  /// whether the last term allowed is still above e^{−30} times a bound on the total it
+  /// will have then; if so, no term before it can stop the loop either. The result is the one the
   /// full loop gives (`certifiesDivergence: false` runs it, for the tests).
   static func logAFractional(
     q: Double, sigma: Double, alpha: Double, certifiesDivergence: Bool = true
@@ -130,10 +130,10 @@ enum SubsampledGaussianRDP {
   }
 
   /// Whether the series, summed to term k (`sum`; `termsAt` are term k's, `last` the last
-  /// allowed) with terms decreasing from there on,
-  /// cannot meet its stopping test before ``maximumSeriesTerms`` terms: its last term is
-  /// at least e^{−30} times an upper bound of the total it would have then (the sum so far
-  /// plus every remaining term at the size of term k), with a margin far above rounding.
+  /// allowed) with terms decreasing from there on, cannot meet its stopping test before
+  /// ``maximumSeriesTerms`` terms: its last term is at least e^{−30} times an upper bound of
+  /// the total it would have then (the sum so far plus every remaining term at the size of
+  /// term k), with a margin far above rounding.
   private static func cannotConverge(
     after k: Int, termsAt: (Double, Double), last: (Double, Double), sum: LogSpace.Sum
   ) -> Bool {
