@@ -3,12 +3,14 @@
 // the peak resident memory is that configuration's.
 //
 //   dpfl-model-bench --assets DIR --layers 6 --seq 32 --batch 16 --mode lora|dp-lora
-//                    [--steps 20] [--warmup 3] [--rank 8] [--alpha 16]
+//                    [--steps 20] [--warmup 3] [--rank 8] [--alpha 16] [--threads 1]
 //   dpfl-model-bench --model mlp --batch 32 --mode sgd|dp-sgd [--steps 20] [--warmup 3]
 //
 // lora:    forward, backward to the batch gradient of the LoRA factors and head, SGD step.
 // dp-lora: forward, per-example gradients, clip each to C = 1, sum, add N(0, σ²C²) with
 //          σ = 1 to every coordinate, divide by the batch size, SGD step (DP-SGD).
+// --threads N: N threads compute a MiniLM batch's shards (TextClassifier.shardSize) at once
+//             (TextClassifier.workers), OpenBLAS at one thread per call.
 // mlp:     the digits perceptron (64 → 128 → 128 → 10, GELU, every weight trainable) on
 //          random inputs; sgd and dp-sgd are the steps above on all of its weights.
 import DPModel
@@ -25,6 +27,7 @@ struct Options {
   var warmup = 3
   var rank = 8
   var alpha = 16.0
+  var threads = 1
 
   init(_ arguments: [String]) {
     var iterator = arguments.makeIterator()
@@ -43,15 +46,17 @@ struct Options {
       case "--warmup": warmup = parse(Int.self, flag, value)
       case "--rank": rank = parse(Int.self, flag, value)
       case "--alpha": alpha = parse(Double.self, flag, value)
+      case "--threads": threads = parse(Int.self, flag, value)
       default: fail("unknown flag \(flag)")
       }
     }
     let modes = model == "mlp" ? ["sgd", "dp-sgd"] : ["lora", "dp-lora"]
     if !modes.contains(mode) { fail("--mode must be \(modes.joined(separator: " or ")) for --model \(model); got \(mode)") }
     if model == "minilm", assets.isEmpty { fail("--assets DIR is required (Scripts/fetch-assets prints it)") }
-    for (flag, value) in [("--layers", layers), ("--seq", sequenceLength), ("--batch", batchSize), ("--steps", steps), ("--rank", rank)] where value < 1 {
+    for (flag, value) in [("--layers", layers), ("--seq", sequenceLength), ("--batch", batchSize), ("--steps", steps), ("--rank", rank), ("--threads", threads)] where value < 1 {
       fail("\(flag) must be ≥ 1; got \(value)")
     }
+    if model == "mlp", threads != 1 { fail("--threads is for --model minilm (the perceptron uses OPENBLAS_NUM_THREADS)") }
     if warmup < 0 { fail("--warmup must be ≥ 0; got \(warmup)") }
     if !(alpha > 0) { fail("--alpha must be > 0; got \(alpha)") }
   }
@@ -101,6 +106,8 @@ do {
   fail("\(error)")
 }
 var model = TextClassifier(encoder: encoder, classes: 2, seed: 1)
+model.workers = options.threads
+OpenBLASKernel.setThreadsPerCall(1)
 var generator = Xoshiro256StarStar(seed: 2)
 let vocabulary = encoder.configuration.vocabSize
 let batches = (0..<4).map { _ in
@@ -119,6 +126,6 @@ printRow(
     "layers": options.layers, "seq": options.sequenceLength, "mode": options.mode,
     "batch": options.batchSize,
     "examples_per_second": Double(options.batchSize * options.steps) / seconds,
-    "steps": options.steps, "warmup": options.warmup,
+    "steps": options.steps, "warmup": options.warmup, "workers": options.threads,
     "trainable_parameters": model.trainableParameters.scalarCount,
   ], allocatorTuned: allocatorTuned)

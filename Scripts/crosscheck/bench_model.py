@@ -3,9 +3,13 @@
 For every (layers, seq) pair, each mode and each side, a fresh subprocess (so that peak_rss_mb is
 that configuration's own peak) times `steps` training steps after `warmup` untimed ones.
 
-dpfl side (--dpfl BINARY, the dpfl-model-bench product), run with OPENBLAS_NUM_THREADS=threads:
+dpfl side (--dpfl BINARY, the dpfl-model-bench product):
 
-  BINARY --assets MODEL --layers K --seq N --batch B --mode lora|dp-lora --steps S --warmup W
+  BINARY --assets MODEL --layers K --seq N --batch B --mode lora|dp-lora --steps S --warmup W \\
+      --threads T
+
+(T threads each compute shards of up to 8 examples and 512 tokens of the batch, OpenBLAS at one thread per call;
+PyTorch uses its T threads inside each operation.)
 
 prints one JSON row (impl "dpfl"); a non-zero exit (64 for bad flags) stops the benchmark with
 its message.
@@ -233,10 +237,10 @@ def run_dpfl(args, mode, layers, seq):
     """Runs dpfl-model-bench for one configuration; returns its row or exits with its error."""
     command = [str(args.dpfl), "--assets", str(args.model), "--layers", str(layers),
                "--seq", str(seq), "--batch", str(args.batch), "--mode", mode,
-               "--steps", str(args.steps), "--warmup", str(args.warmup)]
-    env = dict(os.environ, OPENBLAS_NUM_THREADS=str(args.threads))
+               "--steps", str(args.steps), "--warmup", str(args.warmup),
+               "--threads", str(args.threads)]
     try:
-        done = subprocess.run(command, capture_output=True, text=True, env=env)
+        done = subprocess.run(command, capture_output=True, text=True)
     except OSError as error:
         sys.exit(f"bench_model: cannot run {args.dpfl}: {error}")
     if done.returncode != 0:

@@ -79,6 +79,49 @@ public struct PerExampleGradients<Scalar: BLASScalar>: Equatable, Sendable {
     }
   }
 
+  /// The examples of `parts` one after another: the gradients of a batch computed in parts.
+  /// - Precondition: at least one part; all have the same parameters and shapes, and a
+  ///   parameter is kept as factors in all of them or in none.
+  public init(stacking parts: [PerExampleGradients]) {
+    precondition(!parts.isEmpty, "stacking needs at least one part")
+    self.init(examples: parts.reduce(0) { $0 + $1.examples })
+    let first = parts[0]
+    for index in first.names.indices {
+      precondition(
+        parts.allSatisfy {
+          $0.names[index] == first.names[index] && $0.shapes[index] == first.shapes[index]
+        }, "the parts' parameters differ at \(first.names[index])")
+      let blocks = parts.map { $0.blocks[index] }
+      let stacked: Block
+      switch first.blocks[index] {
+      case .dense:
+        stacked = .dense(Matrix(stacking: blocks.map(Self.formed)))
+      case .outerProducts:
+        let factors = blocks.map { block in
+          guard case .outerProducts(let gradients, let inputs) = block else {
+            preconditionFailure("\(first.names[index]) is factored in one part only")
+          }
+          return (gradients, inputs)
+        }
+        stacked = .outerProducts(
+          outputGradients: Matrix(stacking: factors.map(\.0)),
+          inputs: Matrix(stacking: factors.map(\.1)))
+      }
+      append(first.names[index], rows: first.shapes[index].rows, columns: first.shapes[index].columns, stacked)
+    }
+  }
+
+  /// One row holding Σᵢ gᵢ: what a batch gradient computed in parts adds up to.
+  public func summedOverExamples() -> PerExampleGradients {
+    var result = PerExampleGradients(examples: 1)
+    for (name, matrix) in zip(names, sum().matrices) {
+      result.append(
+        name, rows: matrix.rows, columns: matrix.columns,
+        block: Matrix(rows: 1, columns: matrix.count, values: matrix.values))
+    }
+    return result
+  }
+
   /// The `examples × (rows·columns)` matrix of a block, formed from its factors if need be.
   static func formed(_ block: Block) -> Matrix<Scalar> {
     switch block {

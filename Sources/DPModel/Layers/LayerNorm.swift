@@ -39,32 +39,42 @@ public struct LayerNorm<Scalar: BLASScalar>: Equatable, Sendable {
   public func forward(_ x: Matrix<Scalar>) -> (Matrix<Scalar>, Cache) {
     let width = x.columns
     precondition(width == gain.count, "LayerNorm over \(gain.count) columns got \(width)")
-    var normalized = x
-    var output = x
     var inverseDeviation = [Scalar](repeating: 0, count: x.rows)
-    normalized.withUnsafeMutableBufferPointer { norm in
-      output.withUnsafeMutableBufferPointer { out in
-        for row in 0..<x.rows {
-          let base = row * width
-          var mean: Scalar = 0
-          for column in 0..<width { mean += norm[base + column] }
-          mean /= Scalar(width)
-          var variance: Scalar = 0
-          for column in 0..<width {
-            let centred = norm[base + column] - mean
-            variance += centred * centred
-          }
-          variance /= Scalar(width)
-          let inverse = 1 / (variance + epsilon).squareRoot()
-          inverseDeviation[row] = inverse
-          for column in 0..<width {
-            let value = (norm[base + column] - mean) * inverse
-            norm[base + column] = value
-            out[base + column] = gain[column] * value + shift[column]
+    var normalizedValues = [Scalar]()
+    // Written row by row into uninitialised storage: no copies of x to overwrite.
+    let outputValues = [Scalar](unsafeUninitializedCapacity: x.count) { out, outCount in
+      normalizedValues = [Scalar](unsafeUninitializedCapacity: x.count) { norm, normCount in
+        x.values.withUnsafeBufferPointer { input in
+          gain.withUnsafeBufferPointer { gain in
+            shift.withUnsafeBufferPointer { shift in
+              for row in 0..<x.rows {
+                let base = row * width
+                var mean: Scalar = 0
+                for column in 0..<width { mean += input[base + column] }
+                mean /= Scalar(width)
+                var variance: Scalar = 0
+                for column in 0..<width {
+                  let centred = input[base + column] - mean
+                  variance += centred * centred
+                }
+                variance /= Scalar(width)
+                let inverse = 1 / (variance + epsilon).squareRoot()
+                inverseDeviation[row] = inverse
+                for column in 0..<width {
+                  let value = (input[base + column] - mean) * inverse
+                  norm[base + column] = value
+                  out[base + column] = gain[column] * value + shift[column]
+                }
+              }
+            }
           }
         }
+        normCount = x.count
       }
+      outCount = x.count
     }
+    let output = Matrix(rows: x.rows, columns: width, values: outputValues)
+    let normalized = Matrix(rows: x.rows, columns: width, values: normalizedValues)
     return (output, Cache(normalized: normalized, inverseDeviation: inverseDeviation))
   }
 

@@ -44,8 +44,10 @@ public struct Linear<Scalar: BLASScalar>: Equatable, Sendable {
   /// x·Wᵀ + b for every row of x.
   /// - Precondition: `x.columns == inputCount`.
   public func callAsFunction(_ x: Matrix<Scalar>) -> Matrix<Scalar> {
-    var y = BLAS.matmul(x, weight, transposeB: true)
-    if let bias { y.addToEachRow(bias) }
+    // The bias fills y and the product accumulates onto it: one pass over y, not a zero
+    // fill and then a pass adding the bias.
+    var y = bias.map { Matrix(rows: x.rows, eachRow: $0) } ?? Matrix(rows: x.rows, columns: outputCount)
+    BLAS.matmul(x, weight, transposeB: true, accumulateInto: &y)
     return y
   }
 

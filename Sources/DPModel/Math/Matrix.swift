@@ -95,6 +95,17 @@ public struct Matrix<Scalar: BLASScalar>: Equatable, Sendable, Codable {
       values: Array(values[(range.lowerBound * columns)..<(range.upperBound * columns)]))
   }
 
+  /// The rows of `parts`, one part after another.
+  /// - Precondition: at least one part, all with the same number of columns.
+  public init(stacking parts: [Matrix]) {
+    precondition(
+      !parts.isEmpty && parts.allSatisfy { $0.columns == parts[0].columns },
+      "stacking needs matrices of one width; got \(parts.map { "\($0.rows)×\($0.columns)" })")
+    self.init(
+      rows: parts.reduce(0) { $0 + $1.rows }, columns: parts[0].columns,
+      values: parts.flatMap(\.values))
+  }
+
   /// The columns in `range` as a new matrix.
   public func columns(_ range: Range<Int>) -> Matrix {
     precondition(
@@ -164,16 +175,18 @@ public struct Matrix<Scalar: BLASScalar>: Equatable, Sendable, Codable {
     return result
   }
 
-  /// Adds `vector` to every row (a bias).
-  /// - Precondition: `vector.count == columns`.
-  public mutating func addToEachRow(_ vector: [Scalar]) {
-    precondition(vector.count == columns, "bias has \(vector.count) entries for \(columns) columns")
-    let columns = columns
-    values.withUnsafeMutableBufferPointer { buffer in
-      for row in 0..<rows {
-        for column in 0..<columns { buffer[row * columns + column] += vector[column] }
+  /// `rows` copies of `row`, one under another (a bias broadcast over a batch).
+  public init(rows: Int, eachRow row: [Scalar]) {
+    let values = [Scalar](unsafeUninitializedCapacity: rows * row.count) { buffer, count in
+      row.withUnsafeBufferPointer { source in
+        for index in 0..<rows {
+          _ = UnsafeMutableBufferPointer(rebasing: buffer[(index * row.count)...])
+            .initialize(from: source)
+        }
       }
+      count = rows * row.count
     }
+    self.init(rows: rows, columns: row.count, values: values)
   }
 
   /// The sum of the rows (a bias gradient).

@@ -94,11 +94,52 @@ public struct TextClassifier<Scalar: BLASScalar>: ClassificationModel {
     head.forward(headInput(embeddings(batch, activeRank: activeRank)).input).0
   }
 
+  /// How many examples of `batch` one pass of
+  /// ``gradients(_:labels:activeRank:dropoutSeed:perExample:)`` takes: at most 8, and at most
+  /// 512 padded positions (one example if it is longer), which bounds the activations a pass
+  /// keeps for its backward pass. A larger batch is cut into consecutive shards of this
+  /// many, each padded only to its own longest text, whose gradients are stacked (or
+  /// summed) in order. The shards depend on the batch alone, not on ``workers``, so the
+  /// result does not either.
+  public static func shardSize(for batch: TokenBatch) -> Int {
+    max(1, min(8, 512 / batch.sequenceLength))
+  }
+
+  /// How many threads compute a batch's shards at once (1: one after another). With more
+  /// than one, set OpenBLAS to one thread per call (``OpenBLASKernel/setThreadsPerCall(_:)``)
+  /// so that the two kinds of threads do not compete for the cores. A federated run keeps 1:
+  /// it spreads its clients over the cores instead.
+  public var workers = 1
+
   // Specialised here: the federated trainer calls this through `ClassificationModel`
   // from another module, where cross-module optimisation does not reach its body, and
   // the generic code was 1.6× slower (copies and arithmetic through value witnesses).
   @_specialize(where Scalar == Float)
   public func gradients(
+    _ batch: TokenBatch, labels: [Int], activeRank: Int?, dropoutSeed: UInt64?, perExample: Bool
+  ) -> (losses: [Scalar], gradients: PerExampleGradients<Scalar>) {
+    let shardSize = Self.shardSize(for: batch)
+    guard batch.examples > shardSize else {
+      return shardGradients(
+        batch, labels: labels, activeRank: activeRank, dropoutSeed: dropoutSeed,
+        perExample: perExample)
+    }
+    let starts = Array(stride(from: 0, to: batch.examples, by: shardSize))
+    let shards = starts.concurrentMap(workers: workers) { start in
+      let range = start..<min(start + shardSize, batch.examples)
+      // The first shard keeps the seed, so a batch of one shard is unchanged.
+      let seed = dropoutSeed.map { $0 ^ (UInt64(start / shardSize) &* 0x9E37_79B9_7F4A_7C15) }
+      return shardGradients(
+        batch.examples(range), labels: Array(labels[range]), activeRank: activeRank,
+        dropoutSeed: seed, perExample: perExample)
+    }
+    let stacked = PerExampleGradients(stacking: shards.map(\.gradients))
+    return (shards.flatMap(\.losses), perExample ? stacked : stacked.summedOverExamples())
+  }
+
+  /// ``gradients(_:labels:activeRank:dropoutSeed:perExample:)`` of one shard, in one pass.
+  @_specialize(where Scalar == Float)
+  func shardGradients(
     _ batch: TokenBatch, labels: [Int], activeRank: Int?, dropoutSeed: UInt64?, perExample: Bool
   ) -> (losses: [Scalar], gradients: PerExampleGradients<Scalar>) {
     let dropout = dropoutSeed.map { (Dropout(rate: 0.1), Xoshiro256StarStar(seed: $0)) }

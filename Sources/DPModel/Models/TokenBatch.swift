@@ -51,6 +51,26 @@ public struct TokenBatch: Equatable, Sendable {
 }
 
 extension TokenBatch {
+  /// Examples `range` of the batch, padded only as far as the longest of them needs: the
+  /// trailing positions that are padding in every one of them are dropped. A real token
+  /// never attends to padding and pooling skips it, so each example's output is the same.
+  /// - Precondition: `range` lies within the batch.
+  public func examples(_ range: Range<Int>) -> TokenBatch {
+    precondition(
+      range.lowerBound >= 0 && range.upperBound <= examples,
+      "examples \(range) of a batch of \(examples)")
+    let length = sequenceLength
+    let needed = range.map { example in
+      let row = mask[(example * length)..<((example + 1) * length)]
+      return (row.lastIndex(of: true).map { $0 - example * length + 1 }) ?? 1
+    }.max() ?? length
+    func rows<T>(_ values: [T]) -> [T] {
+      range.flatMap { values[($0 * length)..<($0 * length + needed)] }
+    }
+    return TokenBatch(
+      ids: rows(ids), typeIDs: rows(typeIDs), mask: rows(mask), sequenceLength: needed)
+  }
+
   /// A tokenizer's padded batch, segment ids all 0.
   public init(_ batch: WordPieceTokenizer.Batch) {
     self.init(
