@@ -33,7 +33,7 @@ let package = Package(
     .target(
       name: "DPModel",
       dependencies: [
-        "COpenBLAS", "CMalloc", .product(name: "RealModule", package: "swift-numerics"),
+        "COpenBLAS", "CDNNL", "CMalloc", .product(name: "RealModule", package: "swift-numerics"),
       ],
       path: "Sources/DPModel",
       swiftSettings: [.unsafeFlags(["-cross-module-optimization"])]
@@ -77,6 +77,14 @@ let package = Package(
       name: "COpenBLAS",
       pkgConfig: "openblas",
       providers: [.apt(["libopenblas-dev"])]
+    ),
+
+    /// oneDNN (Debian: libdnnl-dev) for bfloat16 matrix products; only DPModel's
+    /// `BFloat16Weight` calls it. No pkg-config file: headers and library are on the
+    /// default paths.
+    .systemLibrary(
+      name: "CDNNL",
+      providers: [.apt(["libdnnl-dev"])]
     ),
 
     /// glibc's <malloc.h> (mallopt), for ``Allocator`` in DPModel.

@@ -9,7 +9,9 @@ dpfl side (--dpfl BINARY, the dpfl-model-bench product):
       --threads T
 
 (T threads each compute shards of up to 8 examples and 512 tokens of the batch, OpenBLAS at one thread per call;
-PyTorch uses its T threads inside each operation.)
+PyTorch uses its T threads inside each operation.) impl "dpfl-bf16" is the same with
+--precision bf16: the frozen encoder weights and their products' inputs in bfloat16, sums in
+Float32 (oneDNN); the adapters, head and everything else stay Float32. The PyTorch side is Float32.
 
 prints one JSON row (impl "dpfl"); a non-zero exit (64 for bad flags) stops the benchmark with
 its message.
@@ -35,6 +37,7 @@ ru_maxrss / 1024 of that subprocess at its end. Ratios per (layers, seq):
 
   dp_over_opacus     dpfl dp-lora ex/s / opacus dp-lora ex/s   (goal >= 1.5)
   dp_time_over_lora  dpfl lora ex/s / dpfl dp-lora ex/s        (goal <= 1.3)
+  bf16_dp_over_opacus  dpfl-bf16 dp-lora ex/s / opacus dp-lora ex/s
 
 --format markdown (default) prints one table; --format json one object {"rows", "ratios",
 "goals", "settings", "versions", "machine"}; --from-json FILE renders such a saved object as the
@@ -60,7 +63,7 @@ from machine import machine_info
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 MODEL = ROOT / ".cache/assets/all-MiniLM-L6-v2"
 MODES = ("lora", "dp-lora")
-IMPLS = ("dpfl", "opacus")
+IMPLS = ("dpfl", "dpfl-bf16", "opacus")
 SEED = 20261122
 GOALS = {"dp_over_opacus": {"at_least": 1.5}, "dp_time_over_lora": {"at_most": 1.3}}
 
@@ -233,12 +236,13 @@ def last_lines(text, count=20):
     return "\n".join(crash or lines[-count:])
 
 
-def run_dpfl(args, mode, layers, seq):
+def run_dpfl(args, mode, layers, seq, impl="dpfl"):
     """Runs dpfl-model-bench for one configuration; returns its row or exits with its error."""
     command = [str(args.dpfl), "--assets", str(args.model), "--layers", str(layers),
                "--seq", str(seq), "--batch", str(args.batch), "--mode", mode,
                "--steps", str(args.steps), "--warmup", str(args.warmup),
-               "--threads", str(args.threads)]
+               "--threads", str(args.threads),
+               "--precision", "bf16" if impl == "dpfl-bf16" else "float32"]
     try:
         done = subprocess.run(command, capture_output=True, text=True)
     except OSError as error:
@@ -256,6 +260,7 @@ def run_dpfl(args, mode, layers, seq):
     if missing:
         sys.exit(f"bench_model: dpfl row lacks {', '.join(missing)}: {json.dumps(row)}")
     row["threads"] = args.threads
+    row["impl"] = impl
     return row
 
 
@@ -282,13 +287,18 @@ def ratios(rows, settings):
             dp = speed.get(("dpfl", "dp-lora", layers, seq))
             lora = speed.get(("dpfl", "lora", layers, seq))
             opacus_dp = speed.get(("opacus", "dp-lora", layers, seq))
+            bf16_dp = speed.get(("dpfl-bf16", "dp-lora", layers, seq))
             over = dp / opacus_dp if dp and opacus_dp else None
+            bf16_over = bf16_dp / opacus_dp if bf16_dp and opacus_dp else None
             time_ratio = lora / dp if dp and lora else None
             out.append({
                 "layers": layers, "seq": seq, "batch": settings["batch"],
                 "dp_over_opacus": over,
                 "dp_over_opacus_meets_goal":
                     None if over is None else over >= GOALS["dp_over_opacus"]["at_least"],
+                "bf16_dp_over_opacus": bf16_over,
+                "bf16_dp_over_opacus_meets_goal":
+                    None if bf16_over is None else bf16_over >= GOALS["dp_over_opacus"]["at_least"],
                 "dp_time_over_lora": time_ratio,
                 "dp_time_over_lora_meets_goal":
                     None if time_ratio is None else time_ratio <= GOALS["dp_time_over_lora"]["at_most"],
@@ -307,7 +317,7 @@ def command_output(command):
 def versions(args, rows):
     out = {"dpfl": None, "git": None, "openblas": None, "framework": None, "transformers": None,
            "attention": None, "grad_sample_mode": None}
-    if args.dpfl is not None and any(r["impl"] == "dpfl" for r in rows):
+    if args.dpfl is not None and any(r["impl"].startswith("dpfl") for r in rows):
         dpfl = args.dpfl.parent / "dpfl"
         if os.access(dpfl, os.X_OK):
             out["dpfl"] = command_output([str(dpfl), "--version"])
@@ -336,7 +346,7 @@ def markdown(report):
     settings, v, m = report["settings"], report["versions"], report["machine"]
     rows = {(r["impl"], r["mode"], r["layers"], r["seq"]): r for r in report["rows"]}
     sides = []
-    if any(r["impl"] == "dpfl" for r in report["rows"]):
+    if any(r["impl"].startswith("dpfl") for r in report["rows"]):
         dpfl = f"dpfl {v['dpfl'] or '(version unknown)'}"
         extra = [x for x in (f"git {v['git']}" if v["git"] else None,
                              f"OpenBLAS {v['openblas']}" if v["openblas"] else None) if x]
@@ -348,8 +358,9 @@ def markdown(report):
            f"{settings['steps']} timed steps after {settings['warmup']} warmup, one process per "
            f"configuration; machine: {m['nproc']} CPUs ({m['cpu_model']}), {m['os']}.", "",
            "| layers | seq | batch | dpfl LoRA ex/s | dpfl DP-LoRA ex/s | Opacus LoRA ex/s "
-           "| Opacus DP-LoRA ex/s | DP/Opacus | DP time ÷ LoRA time | peak RSS dpfl / opacus (MB) |",
-           "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+           "| Opacus DP-LoRA ex/s | DP/Opacus | DP time ÷ LoRA time | peak RSS dpfl / opacus (MB) "
+           "| dpfl bf16 DP-LoRA ex/s | bf16 DP/Opacus |",
+           "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for ratio in report["ratios"]:
         layers, seq = ratio["layers"], ratio["seq"]
 
@@ -367,11 +378,13 @@ def markdown(report):
                    f"| {speed('opacus', 'dp-lora')} "
                    f"| {goal_cell(ratio['dp_over_opacus'], ratio['dp_over_opacus_meets_goal'])} "
                    f"| {goal_cell(ratio['dp_time_over_lora'], ratio['dp_time_over_lora_meets_goal'])} "
-                   f"| {rss('dpfl')} / {rss('opacus')} |")
+                   f"| {rss('dpfl')} / {rss('opacus')} | {speed('dpfl-bf16', 'dp-lora')} "
+                   f"| {goal_cell(ratio.get('bf16_dp_over_opacus'), ratio.get('bf16_dp_over_opacus_meets_goal'))} |")
     out += ["", "ex/s: training examples per second. DP/Opacus = dpfl DP-LoRA ÷ Opacus DP-LoRA "
             f"(goal ≥ {GOALS['dp_over_opacus']['at_least']}); DP time ÷ LoRA time = dpfl LoRA ex/s ÷ "
             f"dpfl DP-LoRA ex/s (goal ≤ {GOALS['dp_time_over_lora']['at_most']}); peak RSS: the larger "
-            "of the LoRA and DP-LoRA processes."]
+            "of the LoRA and DP-LoRA processes. bf16: dpfl with its frozen weights in bfloat16 "
+            "(Float32 sums; PyTorch stays Float32)."]
     return "\n".join(out)
 
 
@@ -385,7 +398,7 @@ def main(argv):
     if not (args.model / "model.safetensors").exists():
         sys.exit(f"{args.model} is missing: run Scripts/fetch-assets first")
     impls = [args.only] if args.only else list(IMPLS)
-    if "dpfl" in impls:
+    if any(impl.startswith("dpfl") for impl in impls):
         if args.dpfl is None:
             sys.exit("bench_model: --dpfl BINARY is needed (or --only opacus)")
         if not os.access(args.dpfl, os.X_OK):
@@ -397,7 +410,8 @@ def main(argv):
     for number, (layers, seq, impl, mode) in enumerate(plan, 1):
         log(f"[{number}/{len(plan)}] {impl} {mode} layers={layers} seq={seq} batch={args.batch} ...")
         start = time.perf_counter()
-        row = (run_dpfl if impl == "dpfl" else run_opacus)(args, mode, layers, seq)
+        row = (run_opacus(args, mode, layers, seq) if impl == "opacus"
+               else run_dpfl(args, mode, layers, seq, impl))
         log(f"    {row['examples_per_second']:.1f} ex/s, peak RSS {row['peak_rss_mb']:.0f} MB "
             f"({time.perf_counter() - start:.0f} s)")
         rows.append(row)

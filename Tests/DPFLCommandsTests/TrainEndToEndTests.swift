@@ -176,6 +176,15 @@ struct TrainEndToEndTests {
     #expect(rounds.stderr.hasPrefix("Error: --rounds must be an integer ≥ 1; got 0.\n"))
     let conflict = try BinaryRunner.run(["train", "--no-privacy", "--epsilon", "2"])
     #expect(conflict.status == 64)
+    let precision = try BinaryRunner.run(["train", "--frozen-precision", "bf16"])
+    #expect(precision.status == 64)
+    #expect(
+      precision.stderr.hasPrefix(
+        "Error: --frozen-precision must be float32 for digits (bf16 is for the text encoder); got bf16.\n"
+      ))
+    let unknown = try BinaryRunner.run(["train", "--frozen-precision", "fp8"])
+    #expect(unknown.status == 64)
+    #expect(unknown.stderr.contains("fp8"))
     for accountant in ["pld", "certified"] {
       let discrete = try BinaryRunner.run(
         ["train", "--noise-distribution", "discrete", "--accountant", accountant])
@@ -230,4 +239,3 @@ struct TrainEndToEndTests {
     #expect(object["user_id"] is String && object["label"] is Int)
   }
 }
-

@@ -48,7 +48,9 @@ struct ShardedGradientTests {
       #expect(expected.count == actual.count)
       let scale = expected.map(abs).max()!
       #expect(scale > 1e-3, "example \(example) needs a gradient to compare")
-      for (a, e) in zip(actual, expected) { expectClose(a, e, relative: 0, absolute: 1e-12 * scale) }
+      for (a, e) in zip(actual, expected) {
+        expectClose(a, e, relative: 0, absolute: 1e-12 * scale)
+      }
     }
   }
 
@@ -67,7 +69,8 @@ struct ShardedGradientTests {
   @Test("two threads give the same bits as one, with dropout, per example and summed")
   func threadCountDoesNotChangeResults() throws {
     var model = TextClassifier(
-      encoder: try tinyBert(Float.self, adapters: AdapterConfiguration(kind: .lora, rank: 3, alpha: 6)),
+      encoder: try tinyBert(
+        Float.self, adapters: AdapterConfiguration(kind: .lora, rank: 3, alpha: 6)),
       classes: 3, seed: 41)
     func run(_ workers: Int) -> ([Float], [Float], [Float]) {
       model.workers = workers

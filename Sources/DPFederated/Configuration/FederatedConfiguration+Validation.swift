@@ -101,6 +101,9 @@ extension FederatedConfiguration {
       check(value == nil || task == .jsonl, flag, value ?? "", "given with --task jsonl only")
     }
     atLeastOne(speechesPerExample, "--speeches-per-example")
+    check(
+      frozenPrecision == .float32 || task != .digits, "--frozen-precision", frozenPrecision.rawValue,
+      "float32 for digits (bf16 is for the text encoder)")
     check(layers >= 1 && layers <= 6, "--layers", layers, "in 1...6 (all-MiniLM-L6-v2's blocks)")
     if let maxLength {
       check(maxLength >= 4 && maxLength <= 512, "--max-length", maxLength, "in 4...512")

@@ -28,6 +28,14 @@ extension TrainingRun {
       adapters: configuration.adapterConfiguration)
     try tokenizer.checkFits(modelVocabularySize: encoder.configuration.vocabSize)
     if configuration.method == .full { encoder.trainAllProjections() }
+    if configuration.frozenPrecision == .bf16 {
+      guard BFloat16Weight.isSupported else {
+        throw FederatedError.invalidConfiguration(
+          field: "--frozen-precision", value: "bf16",
+          allowed: "float32 on this CPU (oneDNN's bfloat16 products need AVX-512)")
+      }
+      encoder.useBFloat16FrozenWeights()
+    }
     var dataset = dataset
     let maxLength = configuration.tokenLimit
     dataset.evaluation = orderedByLength(
@@ -73,6 +81,11 @@ extension TrainingRun {
     resume: Bool, workers: Int, progress: (Progress) throws -> Void = { _ in },
     instrument: (any RunInstrument)? = nil
   ) throws -> TrainingSummary {
+    guard configuration.frozenPrecision == .float32 else {
+      throw FederatedError.invalidConfiguration(
+        field: "--frozen-precision", value: configuration.frozenPrecision.rawValue,
+        allowed: "float32 for feature vectors (bf16 is for the text encoder)")
+    }
     var base = MultilayerPerceptron<Float>(
       inputs: dataset.clients.first?.examples.first?.count ?? 0, hidden: digitsHidden,
       classes: max(2, dataset.classCount), seed: configuration.seed ^ 0x6D6C70)

@@ -107,7 +107,9 @@ public struct PerExampleGradients<Scalar: BLASScalar>: Equatable, Sendable {
           outputGradients: Matrix(stacking: factors.map(\.0)),
           inputs: Matrix(stacking: factors.map(\.1)))
       }
-      append(first.names[index], rows: first.shapes[index].rows, columns: first.shapes[index].columns, stacked)
+      append(
+        first.names[index], rows: first.shapes[index].rows, columns: first.shapes[index].columns,
+        stacked)
     }
   }
 

@@ -155,6 +155,17 @@ public struct BertEncoder<Scalar: BLASScalar>: Sendable {
     return result
   }
 
+  /// Runs every frozen projection's products in bfloat16 (``Linear/useBFloat16Weight()``);
+  /// adapters, layer norms, attention and anything that trains stay Float32.
+  /// - Precondition: ``BFloat16Weight/isSupported``.
+  public mutating func useBFloat16FrozenWeights() where Scalar == Float {
+    for index in layers.indices {
+      for name in BertProjection.allCases where !layers[index].projections[name]!.trainsBase {
+        layers[index].projections[name]!.base.useBFloat16Weight()
+      }
+    }
+  }
+
   /// Makes every projection's weight and bias trainable (full fine-tuning of the linear
   /// layers; embeddings and layer norms stay frozen).
   public mutating func trainAllProjections() {

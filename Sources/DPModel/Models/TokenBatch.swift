@@ -60,10 +60,11 @@ extension TokenBatch {
       range.lowerBound >= 0 && range.upperBound <= examples,
       "examples \(range) of a batch of \(examples)")
     let length = sequenceLength
-    let needed = range.map { example in
-      let row = mask[(example * length)..<((example + 1) * length)]
-      return (row.lastIndex(of: true).map { $0 - example * length + 1 }) ?? 1
-    }.max() ?? length
+    let needed =
+      range.map { example in
+        let row = mask[(example * length)..<((example + 1) * length)]
+        return (row.lastIndex(of: true).map { $0 - example * length + 1 }) ?? 1
+      }.max() ?? length
     func rows<T>(_ values: [T]) -> [T] {
       range.flatMap { values[($0 * length)..<($0 * length + needed)] }
     }
