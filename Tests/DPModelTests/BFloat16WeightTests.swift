@@ -97,10 +97,7 @@ struct BFloat16WeightTests {
 
   @Test("per-example gradients of the tiny BERT in bfloat16 are within 1.5 % of Float32's")
   func perExampleGradients() throws {
-    var model = TextClassifier(
-      encoder: try tinyBert(
-        Float.self, adapters: AdapterConfiguration(kind: .lora, rank: 3, alpha: 6)),
-      classes: 3, seed: 41)
+    var model = try ShardedGradientTests.floatClassifier()
     let batch = ShardedGradientTests.batch
     let labels = ShardedGradientTests.labels
     let exact = model.perExampleGradients(batch, labels: labels).gradients

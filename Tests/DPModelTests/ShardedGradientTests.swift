@@ -20,6 +20,14 @@ struct ShardedGradientTests {
   static let batch = TokenBatch(encodings: encodings, paddingID: 0)
   static let labels = (0..<19).map { $0 % 3 }
 
+  /// The tiny BERT in Float with LoRA (B = 0) on query and value and a 3-class head.
+  static func floatClassifier() throws -> TextClassifier<Float> {
+    TextClassifier(
+      encoder: try tinyBert(
+        Float.self, adapters: AdapterConfiguration(kind: .lora, rank: 3, alpha: 6)),
+      classes: 3, seed: 41)
+  }
+
   @Test("a shard is padded only to its own longest text")
   func shardTrimsPadding() {
     let shard = Self.batch.examples(8..<16)
@@ -68,10 +76,7 @@ struct ShardedGradientTests {
 
   @Test("two threads give the same bits as one, with dropout, per example and summed")
   func threadCountDoesNotChangeResults() throws {
-    var model = TextClassifier(
-      encoder: try tinyBert(
-        Float.self, adapters: AdapterConfiguration(kind: .lora, rank: 3, alpha: 6)),
-      classes: 3, seed: 41)
+    var model = try Self.floatClassifier()
     func run(_ workers: Int) -> ([Float], [Float], [Float]) {
       model.workers = workers
       let (losses, perExample) = model.perExampleGradients(

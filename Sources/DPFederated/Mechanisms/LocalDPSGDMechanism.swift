@@ -1,5 +1,4 @@
 import Accountants
-import DPModel
 
 /// Example-level privacy: DP-SGD inside each client (``DPSGDSteps``: per-example clipping
 /// to C and N(0, (σC)²) on every local step's sum), so what a client sends is already
@@ -7,7 +6,7 @@ import DPModel
 ///
 /// Its event is that of the least protected client's local DP-SGD in one round
 /// (``PrivacyPlan/roundEvent(noiseMultiplier:)``).
-public struct LocalDPSGDMechanism: PrivacyMechanism {
+public struct LocalDPSGDMechanism: PlainSumMechanism {
   public let noiseMultiplier: Double
   /// C of the per-example clip (fixed).
   public var clippingBound: Double
@@ -37,18 +36,5 @@ public struct LocalDPSGDMechanism: PrivacyMechanism {
       "an example is exposed only in the rounds its client takes part in (probability q = \(plan.sampler.samplingProbability), independent of the data, possibly visible to the server); ε is that of the least protected client (local Poisson sampling rate \(plan.localSampling?.probability ?? 1), \(plan.localSampling?.steps ?? 0) steps per round)",
       "each client's number of examples is treated as public, as Opacus treats the dataset size (it sets the local sampling rate B/n and the step count)",
     ]
-  }
-
-  public func message(for update: ParameterSet<Float>, client: Int, context: RoundContext)
-    -> ClientMessage
-  {
-    .unclipped(update, client: client)
-  }
-
-  public mutating func release(
-    _ results: [ClientResult], template: ParameterSet<Float>, context: RoundContext,
-    authorization: ReleaseAuthorization
-  ) -> Release {
-    results.plainRelease(template: template)
   }
 }

@@ -1,9 +1,8 @@
 import Accountants
-import DPModel
 
 /// No privacy (`--no-privacy`): the same round without clipping or noise, the comparison
 /// row of every experiment. Each round costs `.nonPrivate` (ε = ∞).
-public struct NonPrivateMechanism: PrivacyMechanism {
+public struct NonPrivateMechanism: PlainSumMechanism {
   public var clippingBound: Double
 
   public init(clippingBound: Double) { self.clippingBound = clippingBound }
@@ -15,17 +14,4 @@ public struct NonPrivateMechanism: PrivacyMechanism {
   public var localSteps: any LocalStepRule { MinibatchSteps() }
 
   public var assumptions: [String] { ["no privacy: no clipping, no noise"] }
-
-  public func message(for update: ParameterSet<Float>, client: Int, context: RoundContext)
-    -> ClientMessage
-  {
-    .unclipped(update, client: client)
-  }
-
-  public mutating func release(
-    _ results: [ClientResult], template: ParameterSet<Float>, context: RoundContext,
-    authorization: ReleaseAuthorization
-  ) -> Release {
-    results.plainRelease(template: template)
-  }
 }
