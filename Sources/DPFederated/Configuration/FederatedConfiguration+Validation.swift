@@ -102,7 +102,7 @@ extension FederatedConfiguration {
     }
     atLeastOne(speechesPerExample, "--speeches-per-example")
     check(
-      frozenPrecision == .float32 || task != .digits, "--frozen-precision", frozenPrecision.rawValue,
+      frozenPrecision != .bf16 || task != .digits, "--frozen-precision", "bf16",
       "float32 for digits (bf16 is for the text encoder)")
     check(layers >= 1 && layers <= 6, "--layers", layers, "in 1...6 (all-MiniLM-L6-v2's blocks)")
     if let maxLength {

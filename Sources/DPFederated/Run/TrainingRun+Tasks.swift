@@ -23,6 +23,8 @@ extension TrainingRun {
       throw FederatedError.invalidConfiguration(
         field: "the number of classes", value: "\(dataset.classCount)", allowed: "at most 1,000")
     }
+    var configuration = configuration
+    configuration.frozenPrecision = configuration.frozenPrecision ?? .defaultForText
     var encoder = try BertEncoder<Float>(
       folder: assets.miniLM, layers: configuration.layers,
       adapters: configuration.adapterConfiguration)
@@ -81,9 +83,9 @@ extension TrainingRun {
     resume: Bool, workers: Int, progress: (Progress) throws -> Void = { _ in },
     instrument: (any RunInstrument)? = nil
   ) throws -> TrainingSummary {
-    guard configuration.frozenPrecision == .float32 else {
+    guard configuration.frozenPrecision != .bf16 else {
       throw FederatedError.invalidConfiguration(
-        field: "--frozen-precision", value: configuration.frozenPrecision.rawValue,
+        field: "--frozen-precision", value: "bf16",
         allowed: "float32 for feature vectors (bf16 is for the text encoder)")
     }
     var base = MultilayerPerceptron<Float>(
