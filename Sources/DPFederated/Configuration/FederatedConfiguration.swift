@@ -46,7 +46,7 @@ public struct FederatedConfiguration: ParsableArguments, Equatable, Sendable {
   public var maxLength: Int?
   @Option(
     help:
-      "Text tasks: bf16 runs the frozen encoder's matrix products on bfloat16 weights and inputs with Float32 sums (oneDNN; needs AVX-512), float32 on Float32 throughout (default: bf16 where the CPU has AVX-512, else float32; config.json records which). Adapters and head stay Float32; ε does not depend on it."
+      "Text tasks: bf16 runs the frozen encoder's matrix products on bfloat16 weights and inputs with Float32 sums (oneDNN; needs AVX-512), float32 on Float32 throughout (default: bf16 where the CPU has AVX512-BF16 or AMX, else float32; config.json records which). Adapters and head stay Float32; ε does not depend on it."
   )
   public var frozenPrecision: FrozenPrecision?
 

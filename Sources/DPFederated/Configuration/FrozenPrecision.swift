@@ -12,10 +12,10 @@ public enum FrozenPrecision: String, Codable, CaseIterable, Sendable, Expressibl
 }
 
 extension FrozenPrecision {
-  /// A text run's precision when `--frozen-precision` is not given: bf16 where the CPU runs
-  /// oneDNN's bfloat16 products (it cost 0.1 points of accuracy or less on the built-in text
-  /// tasks, README), float32 elsewhere.
+  /// A text run's precision when `--frozen-precision` is not given: bf16 where the CPU has
+  /// bfloat16 units (``BFloat16Weight/hasNativeUnits``; it cost 0.1 points of accuracy or
+  /// less on the built-in text tasks, README), float32 elsewhere.
   public static var defaultForText: FrozenPrecision {
-    BFloat16Weight.isSupported ? .bf16 : .float32
+    BFloat16Weight.hasNativeUnits ? .bf16 : .float32
   }
 }

@@ -33,6 +33,12 @@ public struct BFloat16Weight: Equatable, Sendable {
     return status == dnnl_success && c[0] == 1
   }()
 
+  /// Whether the CPU has bfloat16 arithmetic of its own (AVX512-BF16 or AMX-BF16), where
+  /// oneDNN's products are fast; with plain AVX-512 it emulates them.
+  public static var hasNativeUnits: Bool {
+    isSupported && !OpenBLASKernel.cpuFlags().isDisjoint(with: ["avx512_bf16", "amx_bf16"])
+  }
+
   /// The Float32 values the entries stand for.
   public var floatValues: Matrix<Float> {
     Matrix(
