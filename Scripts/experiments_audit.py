@@ -3,8 +3,6 @@
 Uses only the Python standard library: it runs `dpfl audit --format json` and aggregates
 the audit results into docs/experiments-audit.md and .json.
 """
-import argparse
-import concurrent.futures
 import datetime
 import json
 import pathlib
@@ -13,6 +11,8 @@ import statistics
 import subprocess
 import sys
 import tempfile
+
+from experiments_digits import parse_arguments, run_jobs
 
 # digits with no simulation: its 100 clients, 20 per round (q = 0.2), so that each inserted
 # canary joins about 10 of the 50 rounds. The noise on a mean of 20 clients is large, so the
@@ -53,21 +53,12 @@ def spread(values):
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--dpfl", required=True)
-    parser.add_argument("--out", required=True)
-    parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--canaries", type=int, default=2000)
-    parser.add_argument("--jobs", type=int, default=1)
-    arguments = parser.parse_args()
-    jobs = [(label, tuple(flags), seed) for label, flags in ROWS for seed in range(arguments.seeds)]
-    with concurrent.futures.ThreadPoolExecutor(arguments.jobs) as pool:
-        futures = {job: pool.submit(run, arguments.dpfl, job[1], job[2], arguments.canaries)
-                   for job in jobs}
-        results = {}
-        for job, future in futures.items():
-            results[job] = future.result()
-            print(f"done: {job[0]}, seed {job[2]}", file=sys.stderr)
+    arguments = parse_arguments(
+        lambda parser: parser.add_argument("--canaries", type=int, default=2000))
+    jobs = [((label, seed), (flags, seed)) for label, flags in ROWS
+            for seed in range(arguments.seeds)]
+    results = run_jobs(jobs, arguments.jobs,
+                       lambda job: run(arguments.dpfl, *job, arguments.canaries))
     lines = [
         "# Empirical privacy audits on digits",
         "",
@@ -82,8 +73,8 @@ def main():
         "| run | accountant ε | estimate ε | lower bound ε (95 %) | a canary joined (rounds; DP-SGD steps at example level) | accuracy |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
-    for label, flags in ROWS:
-        runs = [results[(label, tuple(flags), seed)] for seed in range(arguments.seeds)]
+    for label, _ in ROWS:
+        runs = [results[(label, seed)] for seed in range(arguments.seeds)]
         audits = [r["audit"] for r in runs]
         lines.append(
             f"| {label} | {spread([a['accountant_epsilon'] for a in audits])} "
@@ -100,7 +91,8 @@ def main():
     out = pathlib.Path(arguments.out)
     (out / "experiments-audit.md").write_text("\n".join(lines))
     (out / "experiments-audit.json").write_text(
-        json.dumps([{"row": j[0], "seed": j[2], **results[j]} for j in jobs], indent=1) + "\n")
+        json.dumps([{"row": label, "seed": seed, **results[(label, seed)]}
+                    for (label, seed), _ in jobs], indent=1) + "\n")
 
 
 main()

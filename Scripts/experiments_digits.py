@@ -17,13 +17,15 @@ def export_digits(dpfl, seed, folder):
     return ["--data", f"{folder}/train.jsonl", "--evaluation-data", f"{folder}/evaluation.jsonl"]
 
 
-def parse_arguments():
-    """--dpfl, --out, --seeds (3) and --jobs (1)."""
+def parse_arguments(add_more=None):
+    """--dpfl, --out, --seeds (3) and --jobs (1), and whatever `add_more(parser)` adds."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--dpfl", required=True)
     parser.add_argument("--out", required=True)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--jobs", type=int, default=1)
+    if add_more is not None:
+        add_more(parser)
     return parser.parse_args()
 
 
