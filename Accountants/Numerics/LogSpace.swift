@@ -38,6 +38,10 @@ enum LogSpace {
   /// Covers every integer order up to 2048.
   static let logFactorialTableSize = 2049
 
+  /// 1/k for k = 1 … ``logFactorialTableSize`` − 1 (1/0 = +∞ at index 0): a product in
+  /// place of a division in the integer-order sums.
+  static let reciprocals: [Double] = (0..<logFactorialTableSize).map { 1 / Double($0) }
+
   /// log|Γ(x + 1)|: a table look-up for whole x in the table, log Γ otherwise.
   @inline(__always)
   static func logFactorial(_ x: Double) -> Double {
@@ -65,12 +69,15 @@ enum LogSpace {
       if abs(term) < 0x1p-55 { break }
       series += term
     }
-    return -x * x - Double.log(x) - 0.5 * Double.log(.pi) + Double.log(series)
+    // One log of x/series in place of log x − log series (called once per term of a long
+    // fractional-order series).
+    return -x * x - Double.log(x / series) - logSquareRootOfPi
   }
 
   static let asymptoticThreshold = 20.0
 
   private static let logTwo = Double.log(2.0)
+  private static let logSquareRootOfPi = 0.5 * Double.log(.pi)
 
   /// A running sum of e^{xᵢ} held as e^{shift}·(1 + rest): one exp per term instead of the
   /// exp and log1p of ``add(_:_:)``, and log1p(rest) keeps the digits of a sum that is
@@ -96,6 +103,14 @@ enum LogSpace {
         shift = x
       }
     }
+
+    /// The log of the term the sum is held relative to (its largest so far; −∞ while empty).
+    var reference: Double { shift }
+
+    /// Adds r·e^``reference`` (r ≥ 0, the sum not empty): a term already scaled to the
+    /// reference, which stays as it is however large r is.
+    @inline(__always)
+    mutating func addRelative(_ r: Double) { rest += r }
 
     /// log of the sum (−∞ for an empty sum).
     var logValue: Double { shift == -.infinity ? shift : shift + Double.log(onePlus: rest) }

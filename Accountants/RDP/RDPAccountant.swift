@@ -171,7 +171,7 @@ public struct RDPAccountant: PrivacyAccountant, Equatable {
   }
 
   private func curve() -> RDPCurve {
-    RDPCurve(orders: orders.values, mechanisms: mechanisms)
+    RDPCurve(grid: orders, mechanisms: mechanisms)
   }
 
   /// The per-step mechanisms of a supported event with their multiplicities
@@ -248,7 +248,7 @@ public struct RDPAccountant: PrivacyAccountant, Equatable {
   /// (the best of K data-independent runs is data-independent: ε = 0).
   private func tunedBound(_ runs: TuningDistribution, _ terms: [RDPTerm]) -> TunedRDPBound? {
     if terms.isEmpty { return nil }
-    var curve = RDPCurve(orders: orders.values, mechanisms: terms)
+    var curve = RDPCurve(grid: orders, mechanisms: terms)
     return runs.rdpBound(inner: curve.all(), orders: orders.values, conversion: conversion)
   }
 

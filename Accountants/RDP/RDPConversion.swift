@@ -37,12 +37,15 @@ extension RDPConversion {
       return PrivacyBound(value: allZero ? 0 : .infinity, optimalOrder: nil, orderAtGridEdge: false)
     }
     let orders = curve.orders
-    // The order's part of the candidate, formed once per order: the search asks for it at
-    // a lower bound and again at the value.
-    var terms = [(Double, Double)?](repeating: nil, count: orders.count)
+    let constants = curve.constants
+    let logDelta = Double.log(delta)
+    func orderTerms(_ i: Int) -> (Double, Double) {
+      self.orderTerms(
+        order: orders[i], logOrder: constants.logOrder[i],
+        logOneMinusInverse: constants.logOneMinusInverse[i], logDelta: logDelta)
+    }
     func candidate(_ i: Int, _ r: Double) -> Double {
-      if terms[i] == nil { terms[i] = orderTerms(order: orders[i], delta: delta) }
-      return epsilonCandidate(order: orders[i], rdp: r, delta: delta, orderTerms: terms[i]!)
+      epsilonCandidate(order: orders[i], rdp: r, delta: delta, orderTerms: orderTerms(i))
     }
     // The improved conversion's KL shortcut makes the candidate 0 for small r and
     // r + (order terms), possibly negative, above: past a 0, a larger r can give less, but
@@ -51,7 +54,8 @@ extension RDPConversion {
     let best = curve.minimize(candidate) { i, r in
       let value = candidate(i, r)
       guard self == .improved, value == 0, orders[i] > 1.01 else { return value }
-      return min(0, r + terms[i]!.0 - terms[i]!.1)
+      let terms = orderTerms(i)
+      return min(0, r + terms.0 - terms.1)
     }
     return Self.bound(max(0, best.value), index: best.index, orders: orders)
   }
@@ -80,13 +84,14 @@ extension RDPConversion {
   }
 
   /// The parts of the ε bound at order α that do not depend on the RDP: the improved
-  /// conversion's log(1 − 1/α) and log(δα)/(α − 1), the classic one's 0 and log(δ)/(α − 1).
-  private func orderTerms(order alpha: Double, delta: Double) -> (Double, Double) {
+  /// conversion's log(1 − 1/α) and log(δα)/(α − 1), the classic one's 0 and log(δ)/(α − 1),
+  /// from the grid's log α and log(1 − 1/α) (``RDPOrderConstants``).
+  private func orderTerms(
+    order alpha: Double, logOrder: Double, logOneMinusInverse: Double, logDelta: Double
+  ) -> (Double, Double) {
     switch self {
-    case .improved:
-      return (Double.log(onePlus: -1 / alpha), Double.log(delta * alpha) / (alpha - 1))
-    case .classic:
-      return (0, Double.log(delta) / (alpha - 1))
+    case .improved: return (logOneMinusInverse, (logDelta + logOrder) / (alpha - 1))
+    case .classic: return (0, logDelta / (alpha - 1))
     }
   }
 

@@ -16,30 +16,31 @@
 /// first minimising order as evaluating every order — after a fraction of the work.
 struct RDPCurve {
   let orders: [Double]
+  /// The grid's per-order constants (``RDPOrderConstants``).
+  let constants: RDPOrderConstants
   let mechanisms: [RDPTerm]
-  /// Whether each order is a whole number.
-  private let isInteger: [Bool]
   /// Per mechanism, read once: ``RDPMechanism/hasClosedForm``,
   /// ``RDPMechanism/hasExactIntegerOrders`` and ``RDPMechanism/orderFreeLowerBound``
   /// (the search asks for them at every order).
   private let hasClosedForm: [Bool]
   private let hasExactIntegerOrders: [Bool]
   private let orderFreeLowerBounds: [Double]
-  /// perStep[m][i]: per-step RDP of mechanism m at grid order i, once computed.
-  private var perStep: [[Double?]]
+  /// perStep[m · orders.count + i]: per-step RDP of mechanism m at grid order i, NaN until
+  /// computed (a value is never NaN).
+  private var perStep: [Double]
   /// Exact per-step RDP at integer orders (on the grid or not), for the lower bounds;
   /// filled only for mechanisms with exact integer orders, and only at the orders evaluated
   /// (a dense table per mechanism cost 8 kB each: 800 MB for 10⁵ distinct mechanisms).
   private var integerValues: [IntegerOrderValues]
 
-  init(orders: [Double], mechanisms: [RDPTerm]) {
-    self.orders = orders
+  init(grid: RDPOrders, mechanisms: [RDPTerm]) {
+    orders = grid.values
+    constants = grid.constants
     self.mechanisms = mechanisms
-    isInteger = orders.map { $0.rounded() == $0 }
     hasClosedForm = mechanisms.map(\.mechanism.hasClosedForm)
     hasExactIntegerOrders = mechanisms.map(\.mechanism.hasExactIntegerOrders)
     orderFreeLowerBounds = mechanisms.map(\.mechanism.orderFreeLowerBound)
-    perStep = mechanisms.map { _ in [Double?](repeating: nil, count: orders.count) }
+    perStep = [Double](repeating: .nan, count: mechanisms.count * orders.count)
     integerValues = mechanisms.map { _ in IntegerOrderValues() }
   }
 
@@ -69,7 +70,7 @@ struct RDPCurve {
         bestIndex = i
       }
     }
-    for i in seedIndices() { consider(i, f(i, total(at: i))) }
+    for i in constants.seedIndices { consider(i, f(i, total(at: i))) }
     for i in orders.indices {
       var lowerBound = 0.0
       for m in mechanisms.indices { lowerBound += mechanisms[m].count * perStepLowerBound(m, i) }
@@ -85,16 +86,17 @@ struct RDPCurve {
   // MARK: - Per-step values and bounds
 
   private mutating func perStepValue(_ m: Int, _ i: Int) -> Double {
-    if let value = perStep[m][i] { return value }
+    let slot = m * orders.count + i
+    if !perStep[slot].isNaN { return perStep[slot] }
     let alpha = orders[i]
     var value: Double
-    if isInteger[i], alpha <= Double(RDPOrders.maximumOrder), hasExactIntegerOrders[m] {
+    if constants.isInteger[i], alpha <= Double(RDPOrders.maximumOrder), hasExactIntegerOrders[m] {
       value = integerValue(m, Int(alpha))
     } else {
       value = mechanisms[m].mechanism.epsilon(order: alpha)
       if value.isNaN { value = .infinity }
     }
-    perStep[m][i] = value
+    perStep[slot] = value
     return value
   }
 
@@ -111,14 +113,13 @@ struct RDPCurve {
   private mutating func perStepLowerBound(_ m: Int, _ i: Int) -> Double {
     if hasClosedForm[m] { return perStepValue(m, i) }
     let alpha = orders[i]
-    if let value = perStep[m][i], mechanisms[m].mechanism.isExactAnchor(order: alpha) {
-      return value
-    }
+    let value = perStep[m * orders.count + i]
+    if !value.isNaN, mechanisms[m].mechanism.isExactAnchor(order: alpha) { return value }
     var bound = orderFreeLowerBounds[m]
     guard hasExactIntegerOrders[m] else { return bound }
     // K(n) = (n−1)·R(n) at integer orders, exact.
     func k(_ n: Int) -> Double { n == 1 ? 0 : Double(n - 1) * integerValue(m, n) }
-    if isInteger[i] {
+    if constants.isInteger[i] {
       // An integer order not yet evaluated: bound it from the two largest integer orders
       // evaluated below it (monotonicity, and the chord of K through them).
       let below = integerValues[m].twoLargest(below: Int(alpha))
@@ -140,20 +141,6 @@ struct RDPCurve {
     }
     bound = max(bound, (k(n + 1) - (Double(n + 1) - alpha) * (k(n + 2) - k(n + 1))) / (alpha - 1))
     return bound
-  }
-
-  /// Integer orders spread over the grid (about ×1.5 apart, and the largest two up to 63),
-  /// evaluated first so that the walk starts with a good best value.
-  private func seedIndices() -> [Int] {
-    let integers = orders.indices.filter { isInteger[$0] && orders[$0] <= 63 }
-    var indices: [Int] = []
-    var next = 2.0
-    for i in integers where orders[i] >= next {
-      indices.append(i)
-      next = (orders[i] * 1.5).rounded(.up)
-    }
-    for i in integers.suffix(2) where !indices.contains(i) { indices.append(i) }
-    return indices
   }
 }
 

@@ -1,3 +1,5 @@
+import RealModule
+
 /// A grid of Rényi orders α > 1 at which an RDP accountant tracks the privacy curve.
 ///
 /// The grid is part of every RDP result: ε is the minimum of a per-order bound over
@@ -9,6 +11,8 @@ public struct RDPOrders: Hashable, Sendable {
   public let name: String
   /// The orders, strictly increasing, all finite and > 1.
   public let values: [Double]
+  /// What every query needs of each order, formed once with the grid.
+  let constants: RDPOrderConstants
 
   /// dp_accounting 0.6.0's `DEFAULT_RDP_ORDERS`, 156 orders:
   /// 1.1, 1.2, …, 10.9 (as 1 + k/10), 11, 12, …, 63, 128, 256, 512, 1024.
@@ -62,5 +66,44 @@ public struct RDPOrders: Hashable, Sendable {
   private init(uncheckedName name: String, values: [Double]) {
     self.name = name
     self.values = values
+    constants = RDPOrderConstants(orders: values)
+  }
+
+  public static func == (lhs: RDPOrders, rhs: RDPOrders) -> Bool {
+    lhs.name == rhs.name && lhs.values == rhs.values
+  }
+
+  public func hash(into hasher: inout Hasher) {
+    hasher.combine(name)
+    hasher.combine(values)
+  }
+}
+
+/// The parts of an RDP query that depend on the grid alone, formed once per grid rather than
+/// once per query (a query visits every order).
+final class RDPOrderConstants: Sendable {
+  /// Whether each order is a whole number.
+  let isInteger: [Bool]
+  /// log α per order.
+  let logOrder: [Double]
+  /// log(1 − 1/α) per order.
+  let logOneMinusInverse: [Double]
+  /// Integer orders spread over the grid (about ×1.5 apart, and the largest two up to 63):
+  /// a search evaluates them first, so that it starts with a good best value.
+  let seedIndices: [Int]
+
+  init(orders: [Double]) {
+    isInteger = orders.map { $0.rounded() == $0 }
+    logOrder = orders.map { Double.log($0) }
+    logOneMinusInverse = orders.map { Double.log(onePlus: -1 / $0) }
+    let integers = orders.indices.filter { orders[$0].rounded() == orders[$0] && orders[$0] <= 63 }
+    var indices: [Int] = []
+    var next = 2.0
+    for i in integers where orders[i] >= next {
+      indices.append(i)
+      next = (orders[i] * 1.5).rounded(.up)
+    }
+    for i in integers.suffix(2) where !indices.contains(i) { indices.append(i) }
+    seedIndices = indices
   }
 }

@@ -32,30 +32,125 @@ enum SubsampledGaussianRDP {
   }
 
   /// log A_α for integer α ≥ 2 (MTZ19 §3.2, a finite binomial expansion):
-  /// A_α = Σ_{k=0}^{α} C(α,k) (1−q)^{α−k} q^k exp((k² − k)/(2σ²)).
-  /// Every term is formed in log space and summed relative to the largest (see
-  /// ``LogSpace/Sum``); log C(α,k) comes from a log-Γ table so that orders up to 1024 and
-  /// beyond never overflow.
+  /// A_α = Σ_{k=0}^{α} b_k e^{x_k} with b_k = C(α,k) q^k (1−q)^{α−k} and x_k = (k² − k)/(2σ²).
+  ///
+  /// The b_k sum to 1 and x₀ = x₁ = 0, so A_α − 1 = Σ_{k=2}^{α} b_k (e^{x_k} − 1), a sum of
+  /// positive terms, and log A_α = log1p of it. Summing A_α itself (dp_accounting's way)
+  /// cancels when A_α is close to 1 (small q): its first terms are ≈ 1 − αq and ≈ αq, while
+  /// log A_α is of order α²q²/σ². dp_accounting's `_compute_log_a_int` is up to 1.7e-3 off
+  /// MPFR there (q = 1e-7); this sum stays within 1e-12 (`IntegerOrderSumTests`).
+  ///
+  /// The terms s_k = t_k·c_k with t_k = b_k e^{x_k} and c_k = 1 − e^{−x_k} are summed relative to
+  /// the largest so far (``LogSpace/Sum``), and each follows from the one before by products,
+  /// with no exp:
+  ///
+  ///     t_k = t_{k−1} · (α − k + 1)/k · g_{k−1},   g_k = ρ·e^{k/σ²} = g_{k−1}·e^{1/σ²},   ρ = q/(1 − q),
+  ///     e^{−x_k} = e^{−x_{k−1}} · e^{−(k−1)/σ²},
+  ///
+  /// with c_k = −expm1(−x_k) where x_k < ½ (1 − e^{−x} would cancel there). A term is formed
+  /// again from its closed form in log space (log C(α,k) from a log-Γ table, so that orders up
+  /// to 1024 and beyond never overflow) every ``resyncInterval`` terms, and whenever s_k leaves
+  /// [2⁻⁹⁰⁰, 2⁶⁴] times the sum's reference: there it could lose digits to underflow, or a new
+  /// largest term must become the reference. Between two closed forms the products' rounding
+  /// adds up to about 10⁻¹³ relative.
+  ///
+  /// The sum stops early once the terms left are negligible. For j > k, log t_j − log t_k =
+  /// Σ_{i=k}^{j−1} log(t_{i+1}/t_i) ≤ (j − k)·L + (j − k)(j + k − 1)/(2σ²) with
+  /// L = log((α − k)/(k + 1)) + log ρ, because (α − i)/(i + 1) falls with i. That bound is convex in
+  /// j, so it is largest at j = k + 1 or j = α, and (α − k) times the larger bounds every term
+  /// left. When that is below e^−40 times the sum (checked only once t_k is that small, at
+  /// gaps that double when it fails, as it does where the terms fall and then rise again), the
+  /// loop stops and adds the bound itself: the result is never below the full sum.
   static func logAInteger(q: Double, sigma: Double, alpha: Int) -> Double {
-    var sum = LogSpace.Sum()
     let logOneMinusQ = Double.log(onePlus: -q)
     let logQ = Double.log(q)
     let twoSigmaSquared = 2 * (sigma * sigma)
+    let inverseSigmaSquared = 1 / (sigma * sigma)
     let order = Double(alpha)
     // The table read once, outside the loop (a static's every access is guarded).
     let logFactorials = LogSpace.logFactorials
     let tabulated = alpha < logFactorials.count
-    for k in 0...alpha {
+    /// x_k and log t_k.
+    func exponentAndLogTerm(_ k: Int) -> (Double, Double) {
       let i = Double(k)
+      // The first term's C(α, 2) = α(α − 1)/2 exactly: the table's difference of log α! and
+      // log (α − 2)! (≈ 6078 at α = 1024) would cost it ~1e-12 relative, and where q is
+      // small that term is nearly all of the sum.
       let logBinomial =
-        tabulated
-        ? logFactorials[alpha] - logFactorials[k] - logFactorials[alpha - k]
-        : LogSpace.binomialMagnitude(order, i)
-      let logCoefficient = logBinomial + i * logQ + (order - i) * logOneMinusQ
-      sum.add(logCoefficient + (i * i - i) / twoSigmaSquared)
+        k == 2
+        ? Double.log(order * (order - 1) / 2)
+        : tabulated
+          ? logFactorials[alpha] - logFactorials[k] - logFactorials[alpha - k]
+          : LogSpace.binomialMagnitude(order, i)
+      let exponent = (i * i - i) / twoSigmaSquared
+      return (exponent, logBinomial + i * logQ + (order - i) * logOneMinusQ + exponent)
     }
-    return sum.logValue
+    let rho = q / (1 - q)
+    let growth = Double.exp(inverseSigmaSquared)
+    let shrink = Double.exp(-inverseSigmaSquared)
+    // x_k < ½ exactly when k² − k < σ².
+    let sigmaSquared = sigma * sigma
+    let reciprocals = LogSpace.reciprocals
+    var sum = LogSpace.Sum()
+    var term = 0.0  // t_k relative to the sum's reference; 0 while it is not followed
+    var g = 0.0
+    var h = 0.0  // e^{−k/σ²} = ρ/g_k
+    var decay = 0.0  // e^{−x_k}
+    let logRho = logQ - logOneMinusQ
+    var nextTailCheck = 0
+    var tailCheckGap = 8
+    /// Whether every term after k together is below e^{−40} times the sum, given
+    /// log(t_k) − reference; if so, their bound is added (see above).
+    func tailIsNegligible(after k: Int, logTerm: Double) -> Bool {
+      guard k >= nextTailCheck, k < alpha else { return false }
+      let remaining = Double(alpha - k)
+      let logRatio = Double.log(remaining / Double(k + 1)) + logRho
+      let first = logRatio + Double(k) * inverseSigmaSquared
+      let last = remaining * logRatio + remaining * Double(alpha + k - 1) / twoSigmaSquared
+      let logTail = Double.log(remaining) + logTerm + max(first, last)
+      guard logTail < -40 else {
+        nextTailCheck = k + tailCheckGap
+        tailCheckGap *= 2
+        return false
+      }
+      sum.add(sum.reference + logTail)
+      return true
+    }
+    for k in 2...alpha {
+      if term != 0, k % resyncInterval != 0 {
+        let inverseK = k < reciprocals.count ? reciprocals[k] : 1 / Double(k)
+        term *= Double(alpha - k + 1) * inverseK * g
+        decay *= h
+        g *= growth
+        h *= shrink
+        let share =
+          Double(k * k - k) < sigmaSquared
+          ? -Double.expMinusOne(-Double(k * k - k) / twoSigmaSquared) : 1 - decay
+        let relative = term * share
+        if relative >= 0x1p-900, relative <= 0x1p64 {
+          sum.addRelative(relative)
+          if term < 0x1p-58, tailIsNegligible(after: k, logTerm: Double.log(term)) { break }
+          continue
+        }
+      }
+      let (exponent, logTerm) = exponentAndLogTerm(k)
+      let decayMinusOne = Double.expMinusOne(-exponent)
+      sum.add(logTerm + Double.log(-decayMinusOne))
+      let relative = logTerm - sum.reference
+      // Below e^−620 ≈ 2^−894 a term is left to its closed form until it grows back.
+      term = relative > -620 ? Double.exp(relative) : 0
+      if term != 0 {
+        h = Double.exp(-Double(k) * inverseSigmaSquared)
+        g = rho / h
+        decay = 1 + decayMinusOne
+      }
+      if relative < -40, tailIsNegligible(after: k, logTerm: relative) { break }
+    }
+    return LogSpace.add(0, sum.logValue)
   }
+
+  /// Terms between two closed-form terms of ``logAInteger(q:sigma:alpha:)``.
+  static let resyncInterval = 32
 
   /// log A_α for fractional α > 1 (MTZ19 §3.3): A_α = A₀ + A₁ with two infinite series
   /// split at z₀ = σ² log(1/q − 1) + ½,

@@ -207,16 +207,22 @@ struct FLoRATests {
     #expect(errors.allSatisfy { $0 > 0.25 && $0 < 0.4 }, "\(errors)")
   }
 
+  /// Poisson cohorts of 6 on average, and a fixed cohort of one client (spec §2.7, invariant
+  /// 8): then the round is that client's local LoRA merged into the weights, which is also
+  /// FedIT's, since the mean of one client's factors is its factors.
   @Test(
-    "one round without privacy: the weights move by the mean of the clients' s·B_k·A_k (rank ≤ Σ r_k)"
-  )
-  func roundMergesMeanUpdate() throws {
+    "one round without privacy: the weights move by the mean of the clients' s·B_k·A_k (rank ≤ Σ r_k), also with one client",
+    arguments: [(SamplingScheme.poisson, 6), (.fixedSize, 1)])
+  func roundMergesMeanUpdate(sampling: SamplingScheme, cohortSize: Int) throws {
     var configuration = Self.configuration()
     configuration.privacy = false
     configuration.epsilon = nil
+    configuration.sampling = sampling
+    configuration.cohortSize = cohortSize
     var trainer = try Self.trainer(configuration)
     let before = trainer.model.trainableParameters
     let context = trainer.context(round: 0)
+    if sampling == .fixedSize { #expect(context.cohort.count == 1) }
     let updates = context.cohort.map {
       FederatedTrainerTests.update(trainer, client: $0, context: context)
     }
