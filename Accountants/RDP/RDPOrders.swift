@@ -93,10 +93,11 @@ final class RDPOrderConstants: Sendable {
   let seedIndices: [Int]
 
   init(orders: [Double]) {
-    isInteger = orders.map { $0.rounded() == $0 }
+    let isInteger = orders.map { $0.rounded() == $0 }
+    self.isInteger = isInteger
     logOrder = orders.map { Double.log($0) }
     logOneMinusInverse = orders.map { Double.log(onePlus: -1 / $0) }
-    let integers = orders.indices.filter { orders[$0].rounded() == orders[$0] && orders[$0] <= 63 }
+    let integers = orders.indices.filter { isInteger[$0] && orders[$0] <= 63 }
     var indices: [Int] = []
     var next = 2.0
     for i in integers where orders[i] >= next {
