@@ -18,6 +18,7 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
     .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
   ],
   targets: [
     // MARK: Public API
@@ -48,6 +49,17 @@ let package = Package(
         .product(name: "Crypto", package: "swift-crypto"),
       ],
       resources: [.copy("Resources/digits.csv"), .copy("Resources/DIGITS-LICENSE.md")]
+    ),
+    /// Flower's Fleet API (HTTP + protobuf) as a SuperNode speaks it: the protocol types
+    /// generated from the pinned wheel, the object codec, `.npy` arrays, signed requests.
+    /// No model code.
+    .target(
+      name: "FlowerNode",
+      dependencies: [
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        .product(name: "Crypto", package: "swift-crypto"),
+      ],
+      exclude: ["Generated/NOTICE.md"]
     ),
     /// Empirical privacy: canary clients in a training run, the one-shot estimate and the
     /// one-run lower bound beside the accountant's ε.
@@ -131,6 +143,11 @@ let package = Package(
         "DPFederated", "DPTestSupport",
         .product(name: "PropertyBased", package: "swift-property-based"),
       ],
+      resources: [.copy("Fixtures")]
+    ),
+    .testTarget(
+      name: "FlowerNodeTests",
+      dependencies: ["FlowerNode", .product(name: "Crypto", package: "swift-crypto")],
       resources: [.copy("Fixtures")]
     ),
     .testTarget(
