@@ -46,7 +46,7 @@ let package = Package(
       dependencies: [
         "Accountants", "DPModel", .product(name: "RealModule", package: "swift-numerics"),
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "Crypto", package: "swift-crypto"), "FlowerNode",
       ],
       resources: [.copy("Resources/digits.csv"), .copy("Resources/DIGITS-LICENSE.md")]
     ),

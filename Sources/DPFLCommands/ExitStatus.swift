@@ -19,13 +19,16 @@ enum ExitStatus {
   static let malformedInput: Int32 = 65
   /// An input file that cannot be read (EX_NOINPUT).
   static let unreadableInput: Int32 = 66
+  /// A Flower SuperLink that cannot be reached or refuses the node (EX_UNAVAILABLE).
+  static let unavailable: Int32 = 69
 
   /// The exit codes as `--help` shows them.
   static let help = """
     Exit codes: 0 success; 1 runtime failure (unreachable target, damaged run folder); \
     3 budget exhausted (a round was refused); 4 an audit's lower bound exceeds the \
     accountant's ε; 64 bad flags or values; 65 malformed input \
-    file or batch line; 66 unreadable input file.
+    file or batch line; 66 unreadable input file; 69 a Flower SuperLink unreachable or \
+    refusing the node.
     """
 
   /// The code of a training error.

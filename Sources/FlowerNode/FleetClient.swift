@@ -128,6 +128,21 @@ public struct FleetClient: Sendable {
     throw lastFailure
   }
 
+  /// One HTTP exchange. FoundationNetworking's `data(for:)` crashes when a request fails
+  /// while another is in flight (its task registry loses the task); the completion-handler
+  /// form does not.
+  private func send(_ request: URLRequest) async throws -> (Data, URLResponse) {
+    try await withCheckedThrowingContinuation { continuation in
+      session.dataTask(with: request) { data, response, error in
+        if let data, let response {
+          continuation.resume(returning: (data, response))
+        } else {
+          continuation.resume(throwing: error ?? URLError(.badServerResponse))
+        }
+      }.resume()
+    }
+  }
+
   /// The `detail` of a FastAPI error body, else its first 300 characters.
   private static func detail(_ body: Data) -> String {
     if let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any],

@@ -23,7 +23,8 @@ public struct CohortSampler: Equatable, Sendable {
 
   /// A sampler; see the type's documentation for the parameters.
   public init(
-    scheme: SamplingScheme = .poisson, clientCount: Int, cohortSize: Int, population: Int, noiseCohortSize: Int
+    scheme: SamplingScheme = .poisson, clientCount: Int, cohortSize: Int, population: Int,
+    noiseCohortSize: Int
   ) {
     self.scheme = scheme
     self.clientCount = clientCount
@@ -63,6 +64,12 @@ public struct CohortSampler: Equatable, Sendable {
   /// size, m_sim distinct clients uniformly. Indices in increasing order.
   public func sample(roundSeed: UInt64) -> [Int] {
     var generator = Xoshiro256StarStar(seed: roundSeed ^ 0x636F_686F_7274_0000)
+    return sample(using: &generator)
+  }
+
+  /// The round's cohort drawn from `generator` (the operating system's CSPRNG where the
+  /// cohort must stay secret, as in a real federation).
+  public func sample(using generator: inout some RandomNumberGenerator) -> [Int] {
     switch scheme {
     case .poisson:
       let rate = Double(cohortSize) / Double(clientCount)

@@ -11,6 +11,10 @@ public protocol RunInstrument {
   func backend<Model, Example>(for trainer: FederatedTrainer<Model, Example>) throws
     -> any FederatedBackend<Model>
 
+  /// Whether the run's cohorts are drawn from the operating system's CSPRNG
+  /// (``FederatedTrainer/secretCohorts``): a real federation's.
+  var secretCohorts: Bool { get }
+
   /// What the instrument changed about the run, in words (appended to the summary's
   /// assumptions).
   var notes: [String] { get }
@@ -24,4 +28,8 @@ public protocol RunInstrument {
   func finish(
     initial: ParameterSet<Float>, final: ParameterSet<Float>, summary: TrainingSummary,
     folder: RunFolder) throws
+}
+
+extension RunInstrument {
+  public var secretCohorts: Bool { false }
 }

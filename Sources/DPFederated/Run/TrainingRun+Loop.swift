@@ -22,7 +22,10 @@ extension TrainingRun {
     var trainer = try FederatedTrainer(
       configuration: configuration, model: model, dataset: dataset, workers: workers,
       makeBatch: makeBatch)
-    if let instrument { trainer.backend = try instrument.backend(for: trainer) }
+    if let instrument {
+      trainer.backend = try instrument.backend(for: trainer)
+      trainer.secretCohorts = instrument.secretCohorts && configuration.randomness == .secure
+    }
     let initial = model.trainableParameters
     let before = trainer.evaluationAccuracy()
     var metrics = try prepare(&trainer, folder: folder, resume: resume)

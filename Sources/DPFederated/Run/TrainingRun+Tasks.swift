@@ -7,11 +7,10 @@ extension TrainingRun {
   /// a fresh head; the adapter is also written in PEFT's layout to `adapter/`. When the task
   /// has a public split, the mean of its unit-norm embeddings under the pre-trained encoder
   /// is the classifier's ``TextClassifier/embeddingCenter``.
-  static func text(
+  static func text<Runner: TaskRunner>(
     configuration: FederatedConfiguration, dataset: FederatedDataset<String>,
-    tokenizer: WordPieceTokenizer, assets: Assets, folder: RunFolder, resume: Bool, workers: Int,
-    progress: (Progress) throws -> Void, instrument: (any RunInstrument)?
-  ) throws -> TrainingSummary {
+    tokenizer: WordPieceTokenizer, assets: Assets, runner: Runner
+  ) throws -> Runner.Output {
     guard configuration.method != .flora else {
       throw FederatedError.invalidConfiguration(
         field: "--method", value: "flora",
@@ -55,11 +54,9 @@ extension TrainingRun {
           makeBatch(Array(publicTexts[$0..<min($0 + publicBatchSize, publicTexts.count)]))
         })
     }
-    return try train(
-      configuration: configuration, dataset: dataset, model: model, makeBatch: makeBatch,
-      folder: folder,
-      resume: resume, workers: workers, progress: progress, instrument: instrument
-    ) { model in
+    return try runner.run(
+      configuration: configuration, dataset: dataset, model: model, makeBatch: makeBatch
+    ) { model, folder in
       guard configuration.adapterConfiguration != nil else { return }
       try PEFTAdapter.write(
         model, baseModel: "sentence-transformers/all-MiniLM-L6-v2",
@@ -74,15 +71,10 @@ extension TrainingRun {
   /// 128 perceptron, first pre-trained on the public split when there is one (4 epochs of
   /// Adam, no privacy: on digits about 91 % on the evaluation split, leaving the private
   /// clients something to teach).
-  /// - Parameter progress: called after each round is checkpointed; throwing from it stops
-  ///   the run there (the folder can be resumed) and the error propagates.
-  /// - Throws: ``FederatedError`` for bad configurations, unreachable budgets, damaged run
-  ///   folders; the run folder keeps every completed round.
-  static func tabular(
-    configuration: FederatedConfiguration, dataset: FederatedDataset<[Float]>, folder: RunFolder,
-    resume: Bool, workers: Int, progress: (Progress) throws -> Void = { _ in },
-    instrument: (any RunInstrument)? = nil
-  ) throws -> TrainingSummary {
+  /// - Throws: ``FederatedError`` for bad configurations, and what `runner` throws.
+  static func tabular<Runner: TaskRunner>(
+    configuration: FederatedConfiguration, dataset: FederatedDataset<[Float]>, runner: Runner
+  ) throws -> Runner.Output {
     guard configuration.frozenPrecision != .bf16 else {
       throw FederatedError.invalidConfiguration(
         field: "--frozen-precision", value: "bf16",
@@ -97,11 +89,10 @@ extension TrainingRun {
         features: features(publicSplit.examples), labels: publicSplit.labels, epochs: 4,
         batchSize: 32, learningRate: 3e-3, seed: configuration.seed ^ 0x7072_6574)
     }
-    return try train(
+    return try runner.run(
       configuration: configuration, dataset: dataset,
       model: perceptron(base, configuration, publicSplit: publicSplit),
-      makeBatch: features, folder: folder, resume: resume, workers: workers, progress: progress,
-      instrument: instrument)
+      makeBatch: features, export: { _, _ in })
   }
 
   /// The perceptron the method trains: adapted (or head-only), or all weights (full, and

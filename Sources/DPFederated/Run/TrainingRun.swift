@@ -114,9 +114,7 @@ public enum TrainingRun {
     dataset.clients.flatMap { $0.examples.map { tokenizer.encode($0).count } }
   }
 
-  /// Trains the configuration's task. A JSON Lines run first takes the rounds, cohort and
-  /// max length not given from its data (``FederatedConfiguration/resolveDataDefaults(userCount:tokenLengths:)``),
-  /// before anything is trained or recorded, so `config.json` holds the values it used.
+  /// Trains the configuration's task in this process and writes the run folder.
   /// - Parameters:
   ///   - progress: called after each round is checkpointed; throwing from it stops the run
   ///     there (the folder can be resumed) and the error propagates.
@@ -134,13 +132,34 @@ public enum TrainingRun {
     workers: Int = ProcessInfo.processInfo.activeProcessorCount,
     instrument: (any RunInstrument)? = nil
   ) throws -> TrainingSummary {
+    try withoutActuallyEscaping(progress) { progress in
+      try run(
+        configuration: configuration, assets: assets,
+        runner: LocalTrainingRunner(
+          folder: folder, resume: resume, workers: workers, progress: progress,
+          instrument: instrument),
+        dataDefaults: dataDefaults)
+    }
+  }
+
+  /// Loads the configuration's task, builds its model and hands both to `runner`. A JSON
+  /// Lines run first takes the rounds, cohort and max length not given from its data
+  /// (``FederatedConfiguration/resolveDataDefaults(userCount:tokenLengths:)``), before
+  /// anything is trained or recorded, so `config.json` holds the values it used.
+  /// - Parameter dataDefaults: told what a JSON Lines run took from its data, once, when it
+  ///   took anything.
+  /// - Throws: ``FederatedError`` for bad data or configurations; `ModelError` for model
+  ///   files that do not load; what `runner` throws.
+  public static func run<Runner: TaskRunner>(
+    configuration: FederatedConfiguration, assets: Assets, runner: Runner,
+    dataDefaults: (DataDefaults) -> Void = { _ in }
+  ) throws -> Runner.Output {
     switch configuration.task {
     case .shakespeareGenre, .chitchatTopic:
       return try text(
         configuration: configuration,
         dataset: builtInTextTask(configuration, assets: assets), tokenizer: assets.tokenizer(),
-        assets: assets, folder: folder, resume: resume, workers: workers, progress: progress,
-        instrument: instrument)
+        assets: assets, runner: runner)
     case .jsonl:
       var configuration = configuration
       switch try JSONLDataset.load(configuration).examples {
@@ -158,22 +177,18 @@ public enum TrainingRun {
         if !derived.isEmpty { dataDefaults(derived) }
         return try text(
           configuration: configuration, dataset: dataset, tokenizer: tokenizer, assets: assets,
-          folder: folder, resume: resume, workers: workers, progress: progress,
-          instrument: instrument)
+          runner: runner)
       case .features(let dataset):
         configuration.resolveStepDefaults(isText: false)
         let derived = configuration.resolveDataDefaults(userCount: dataset.clients.count) { nil }
         if !derived.isEmpty { dataDefaults(derived) }
-        return try tabular(
-          configuration: configuration, dataset: dataset, folder: folder, resume: resume,
-          workers: workers, progress: progress, instrument: instrument)
+        return try tabular(configuration: configuration, dataset: dataset, runner: runner)
       }
     case .digits:
       return try tabular(
         configuration: configuration,
         dataset: DigitsTask.load(DigitsTask.Configuration(seed: configuration.seed)),
-        folder: folder, resume: resume, workers: workers, progress: progress,
-        instrument: instrument)
+        runner: runner)
     }
   }
 }

@@ -31,6 +31,10 @@ where Model.Scalar == Float {
   public internal(set) var round: Int
   /// How many threads run clients and evaluation batches; results do not depend on it.
   public let workers: Int
+  /// Whether cohorts are drawn from the operating system's CSPRNG rather than from the
+  /// round's seed: a real federation's cohort must stay secret for sampling to amplify
+  /// privacy, and its run seed is in `config.json`.
+  public var secretCohorts = false
   let makeBatch: @Sendable ([Example]) -> Model.Batch
 
   /// How a round ended.
@@ -94,9 +98,10 @@ where Model.Scalar == Float {
   /// Round t's public choices (and DP-REC's secret key).
   public func context(round t: Int) -> RoundContext {
     let seed = roundSeed(t)
+    var secret = SystemRandomNumberGenerator()
+    let cohort = secretCohorts ? sampler.sample(using: &secret) : sampler.sample(roundSeed: seed)
     var context = algorithm.roundContext(
-      round: t, seed: seed, cohort: sampler.sample(roundSeed: seed),
-      clippingBound: mechanism.clippingBound)
+      round: t, seed: seed, cohort: cohort, clippingBound: mechanism.clippingBound)
     context.cohortKey = mechanism.cohortKey(roundSeed: seed)
     return context
   }

@@ -1,0 +1,194 @@
+import ArgumentParser
+import DPFederated
+import DPModel
+import FlowerNode
+import Foundation
+
+/// `dpfl node`: a Flower SuperNode in Swift. It joins a Flower SuperLink over the Fleet API
+/// and answers the `train` instructions of a dpfl ServerApp (`dpfl flower-app`) with the
+/// client side of the run: local training on its own share of the task, then the clip.
+struct NodeCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "node",
+    abstract: "Join a Flower federation as a node that trains on its own data.",
+    discussion: """
+      Registers with the Flower SuperLink at --superlink (its Fleet API, HTTP), then waits \
+      for the ServerApp's instructions. Each instruction carries the run's configuration and \
+      the round's public choices; the node builds the same model as the server (the same \
+      code) and answers with its clipped update. Each node is one user: partition I of N \
+      holds the task's clients c with c mod N = I. --nodes K hosts partitions I … I+K−1 in \
+      one process, each with its own key.
+
+      \(ExitStatus.help)
+
+      Examples:
+        dpfl node --superlink 127.0.0.1:9095 --insecure --partition 0 --partitions 4
+        dpfl node --superlink 127.0.0.1:9095 --insecure --partition 0 --partitions 20 --nodes 20
+      """)
+
+  @Option(help: "The SuperLink's Fleet API, HOST:PORT.")
+  var superlink: String
+  @Flag(help: "Plain HTTP (loopback and tests); without it the node speaks HTTPS.")
+  var insecure = false
+  @Option(help: "PEM file of the root certificates that sign the SuperLink's TLS certificate.")
+  var rootCertificates: String?
+  @Option(help: "The first partition this process serves.")
+  var partition: Int
+  @Option(help: "Partitions in the federation (its nodes).")
+  var partitions: Int
+  @Option(help: "Nodes (consecutive partitions) this process hosts.")
+  var nodes = 1
+  @Option(help: "Stop after answering this many instructions in all (default: run until stopped).")
+  var maxMessages: Int?
+  @Option(help: "Seconds between polls for instructions.")
+  var pollInterval = 1.0
+
+  func validate() throws {
+    guard partitions >= 1 else {
+      throw ValidationError("--partitions \(partitions) must be at least 1.")
+    }
+    guard nodes >= 1, partition >= 0, partition + nodes <= partitions else {
+      throw ValidationError(
+        "--partition \(partition) --nodes \(nodes) must lie within 0..<\(partitions) (--partitions)."
+      )
+    }
+    if insecure && rootCertificates != nil {
+      throw ValidationError("--insecure and --root-certificates exclude each other.")
+    }
+    if let maxMessages, maxMessages < 1 {
+      throw ValidationError("--max-messages \(maxMessages) must be at least 1.")
+    }
+  }
+
+  func run() throws {
+    if let rootCertificates {
+      // FoundationNetworking's libcurl reads its CA bundle from this variable.
+      setenv("URLSessionCertificateAuthorityInfoFile", rootCertificates, 1)
+    }
+    Allocator.keepFreedBlocks()
+    OpenBLASKernel.setThreadsPerCall(1)
+    try TrainCommand.reportingErrors {
+      do {
+        try runBlocking { try await serve() }
+      } catch let error as FleetError {
+        FileHandle.standardError.write(Data("Error: \(error.description)\n".utf8))
+        throw ExitCode(ExitStatus.unavailable)
+      }
+    }
+  }
+
+  /// Joins every hosted node, then answers instructions until `--max-messages` or a signal.
+  private func serve() async throws {
+    var joined: [FleetNode] = []
+    for _ in 0..<nodes {
+      let client = FleetClient(
+        address: superlink, insecure: insecure, credentials: FleetCredentials())
+      joined.append(try await FleetNode.join(client))
+    }
+    log(
+      "joined \(superlink) as \(nodes) node(s): \(joined.map { String($0.nodeID) }.joined(separator: ", "))"
+    )
+    let stop = StopSignal()
+    let heartbeats = Task {
+      while !Task.isCancelled {
+        try? await Task.sleep(for: .seconds(joined[0].heartbeatInterval / 3))
+        for node in joined { try? await node.heartbeat() }
+      }
+    }
+    defer { heartbeats.cancel() }
+    var services: [Int: FlowerClientService] = [:]
+    var answered = 0
+    while !stop.isRaised, maxMessages.map({ answered < $0 }) ?? true {
+      var idle = true
+      for (offset, node) in joined.enumerated() {
+        guard let instruction = try await node.pullInstruction() else { continue }
+        idle = false
+        let started = Date()
+        let share = partition + offset
+        guard instruction.metadata.messageType == "train" else {
+          log(
+            "node \(node.nodeID): ignoring a '\(instruction.metadata.messageType)' message (dpfl nodes answer train)"
+          )
+          continue
+        }
+        let service = try service(for: instruction.content, share: share, cache: &services)
+        let reply = try service.reply(to: instruction.content)
+        try await node.reply(
+          to: instruction.metadata, content: reply, runtime: Date().timeIntervalSince(started))
+        answered += 1
+        log(
+          "partition \(share): answered round \(instruction.metadata.groupID) (\(service.exampleCount) examples, \(String(format: "%.2f", Date().timeIntervalSince(started))) s)"
+        )
+      }
+      if idle { try await Task.sleep(for: .seconds(pollInterval)) }
+    }
+    // Stay active a little: the ServerApp counts replies from a node that has already
+    // left as failures.
+    for _ in 0..<3 where !stop.isRaised {
+      try? await Task.sleep(for: .seconds(2))
+      for node in joined { try? await node.heartbeat() }
+    }
+    for node in joined { try? await node.leave() }
+    log("left \(superlink) after \(answered) instruction(s)")
+  }
+
+  /// The client service of partition `share` for the instruction's configuration, built once.
+  private func service(
+    for content: FlowerRecordDict, share: Int, cache: inout [Int: FlowerClientService]
+  ) throws -> FlowerClientService {
+    let instruction = try FlowerRoundContent.instruction(content)
+    if let cached = cache[share], cached.configurationJSON == instruction.configurationJSON {
+      return cached
+    }
+    let configuration = try FlowerFederation.configuration(json: instruction.configurationJSON)
+    guard configuration.population == partitions else {
+      throw FederatedError.invalidConfiguration(
+        field: "--partitions", value: "\(partitions)",
+        allowed: "\(configuration.population), the nodes of the server's run")
+    }
+    let service = try TrainingRun.run(
+      configuration: configuration, assets: TrainCommand.assets,
+      runner: FlowerClientService.Builder(
+        partition: share, partitions: partitions,
+        configurationJSON: instruction.configurationJSON))
+    cache[share] = service
+    return service
+  }
+
+  private func log(_ line: String) {
+    FileHandle.standardError.write(Data("dpfl node: \(line)\n".utf8))
+  }
+}
+
+/// Raised by SIGINT or SIGTERM, so that a node leaves the federation before it exits.
+final class StopSignal: @unchecked Sendable {
+  private var sources: [any DispatchSourceSignal] = []
+  private let lock = NSLock()
+  private var raised = false
+
+  init() {
+    for signalNumber in [SIGINT, SIGTERM] {
+      signal(signalNumber, SIG_IGN)
+      let source = DispatchSource.makeSignalSource(signal: signalNumber)
+      source.setEventHandler { [weak self] in self?.raise() }
+      source.resume()
+      sources.append(source)
+    }
+  }
+
+  var isRaised: Bool { lock.withLock { raised } }
+  private func raise() { lock.withLock { raised = true } }
+}
+
+/// Runs `body` to completion from synchronous code (the command-line entry point).
+func runBlocking(_ body: @escaping @Sendable () async throws -> Void) throws {
+  final class Outcome: @unchecked Sendable { var error: (any Error)? }
+  let outcome = Outcome()
+  let done = DispatchSemaphore(value: 0)
+  Task {
+    do { try await body() } catch { outcome.error = error }
+    done.signal()
+  }
+  done.wait()
+  if let error = outcome.error { throw error }
+}

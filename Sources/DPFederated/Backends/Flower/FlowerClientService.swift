@@ -1,0 +1,67 @@
+import DPModel
+import FlowerNode
+import Foundation
+
+/// One Flower node's client side for one run configuration: it answers the server's
+/// `train` instructions by running the algorithm's client computation and the mechanism's
+/// clip on its own data (``ClientProgram``, as the simulation runs it for each client).
+public struct FlowerClientService: Sendable {
+  /// The configuration it serves, as the server sent it.
+  public let configurationJSON: String
+  /// Its user's examples.
+  public let exampleCount: Int
+  private let respond: @Sendable (FlowerRoundContent.Instruction) -> ClientResult
+
+  /// The reply to `content`, an instruction for this configuration.
+  /// - Throws: ``FederatedError`` when the instruction is malformed or names another
+  ///   configuration.
+  public func reply(to content: FlowerRecordDict) throws -> FlowerRecordDict {
+    let instruction = try FlowerRoundContent.instruction(content)
+    guard instruction.configurationJSON == configurationJSON else {
+      throw FederatedError.invalidSettings("the instruction is for another run configuration")
+    }
+    return FlowerRoundContent.reply(respond(instruction))
+  }
+
+  /// Builds the service of partition `partition` of `partitions` for a configuration
+  /// (``TrainingRun/run(configuration:assets:runner:dataDefaults:)`` builds the model the
+  /// server builds, by the same code).
+  public struct Builder: TaskRunner {
+    public typealias Output = FlowerClientService
+    /// This node's partition.
+    public var partition: Int
+    /// The partitions of the task (the federation's nodes).
+    public var partitions: Int
+    /// The configuration as the server sent it.
+    public var configurationJSON: String
+
+    public init(partition: Int, partitions: Int, configurationJSON: String) {
+      self.partition = partition
+      self.partitions = partitions
+      self.configurationJSON = configurationJSON
+    }
+
+    public func run<Model: ClassificationModel, Example: Sendable>(
+      configuration: FederatedConfiguration, dataset: FederatedDataset<Example>, model: Model,
+      makeBatch: @escaping @Sendable ([Example]) -> Model.Batch,
+      export: @escaping (Model, RunFolder) throws -> Void
+    ) throws -> FlowerClientService where Model.Scalar == Float {
+      let federated = try FlowerFederation.configuration(configuration, nodes: partitions)
+      let layout = FlowerFederation.partitioned(dataset, into: partitions)
+      let trainer = try FederatedTrainer(
+        configuration: federated, model: model, dataset: layout, makeBatch: makeBatch)
+      let program = ClientProgram(
+        algorithm: trainer.algorithm, mechanism: trainer.mechanism,
+        noiseSource: federated.randomness)
+      let data = layout.clients[partition]
+      return FlowerClientService(
+        configurationJSON: configurationJSON, exampleCount: data.examples.count
+      ) { instruction in
+        var global = model
+        global.updateTrainables(instruction.global)
+        return program.run(
+          data, index: instruction.client, global: global, context: instruction.context)
+      }
+    }
+  }
+}

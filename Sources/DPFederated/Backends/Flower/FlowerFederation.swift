@@ -1,0 +1,90 @@
+import DPModel
+import Foundation
+
+/// What a run on Flower shares between its server and its nodes: which configurations it
+/// supports, how the task's users are laid out over the nodes, and the configuration as the
+/// nodes receive it.
+///
+/// Each node is one user, the privacy unit: node i holds partition i of N, the task's
+/// clients c with c mod N = i merged into one. The server draws cohorts among the N nodes
+/// and accounts for N users with no simulation.
+public enum FlowerFederation {
+  /// The Flower version the protocol code was generated from (`Scripts/flower/requirements.txt`).
+  public static let flowerVersion = "1.42.0"
+
+  /// `configuration` as a federation of `nodes` nodes runs it: the population is the nodes
+  /// and the noise is calibrated for the cohort that trains (nothing simulated).
+  /// - Throws: ``FederatedError/invalidConfiguration(field:value:allowed:)`` for what a
+  ///   Flower run does not support yet.
+  public static func configuration(_ configuration: FederatedConfiguration, nodes: Int) throws
+    -> FederatedConfiguration
+  {
+    func refuse(_ field: String, _ value: String, _ allowed: String) -> FederatedError {
+      .invalidConfiguration(field: field, value: value, allowed: allowed + " on Flower")
+    }
+    guard nodes >= 1 else { throw refuse("--nodes", "\(nodes)", "at least 1") }
+    guard configuration.task != .jsonl else {
+      throw refuse("--task", "jsonl", "a built-in task (digits, shakespeare-genre, chitchat-topic)")
+    }
+    guard configuration.privacyUnit == .user else {
+      throw refuse("--privacy-unit", "example", "user (each node is one user)")
+    }
+    guard ![.dpREC, .dpBREM].contains(configuration.method) else {
+      throw refuse(
+        "--method", configuration.method.rawValue,
+        "a method whose clients keep no state and send plain updates (dp-lora, dp-dylora, ffa-lora, fed-sb, flora, head-only, full)"
+      )
+    }
+    guard configuration.noise == .continuous else {
+      throw refuse("--noise-distribution", "discrete", "continuous")
+    }
+    guard configuration.byzantineFraction == 0 else {
+      throw refuse(
+        "--byzantine-fraction", "\(configuration.byzantineFraction)",
+        "0 (attackers are simulated only)")
+    }
+    var federated = configuration
+    federated.population = nodes
+    federated.noiseCohortSize = federated.clientsPerRound
+    guard federated.clientsPerRound <= nodes else {
+      throw refuse("--cohort-size", "\(federated.clientsPerRound)", "at most the \(nodes) nodes")
+    }
+    return federated
+  }
+
+  /// The task's clients regrouped into `partitions` users (client c into user c mod N).
+  public static func partitioned<Example>(
+    _ dataset: FederatedDataset<Example>, into partitions: Int
+  )
+    -> FederatedDataset<Example>
+  {
+    var grouped = dataset
+    grouped.clients = (0..<partitions).map { partition in
+      let members = stride(from: partition, to: dataset.clients.count, by: partitions).map {
+        dataset.clients[$0]
+      }
+      return ClientData(
+        id: "partition-\(partition)", examples: members.flatMap(\.examples),
+        labels: members.flatMap(\.labels))
+    }
+    return grouped
+  }
+
+  /// The configuration as nodes receive it: `config.json`'s settings as JSON, keys sorted.
+  public static func configurationJSON(_ configuration: FederatedConfiguration) -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    return String(decoding: try! encoder.encode(configuration.settings), as: UTF8.self)
+  }
+
+  /// A configuration received from the server.
+  /// - Throws: ``FederatedError`` when it does not parse or validate.
+  public static func configuration(json: String) throws -> FederatedConfiguration {
+    guard
+      let settings = try? JSONDecoder().decode([String: SettingValue].self, from: Data(json.utf8))
+    else {
+      throw FederatedError.invalidSettings("the server's dpfl-configuration is not JSON settings")
+    }
+    return try FederatedConfiguration(settings: settings)
+  }
+}

@@ -1,0 +1,72 @@
+import DPModel
+import Foundation
+
+/// dpfl's server side of a Flower run (`dpfl flower-server`, which the ServerApp starts):
+/// the run loop of `dpfl train` — cohort, ledger before release, noise, server step, run
+/// folder — with the clients on `nodes` Flower nodes (``FlowerBackend``) instead of in this
+/// process. The server keeps none of the task's private examples: each client is a node.
+public struct FlowerServerRunner: TaskRunner {
+  public typealias Output = TrainingSummary
+
+  /// The federation's nodes (the population).
+  public var nodes: Int
+  /// The pipe to the ServerApp.
+  public var link: FlowerServerLink
+  /// How long a round waits for replies, in seconds.
+  public var timeout: Double
+  /// Where the run is written (and resumed from).
+  public var local: LocalTrainingRunner
+
+  public init(nodes: Int, link: FlowerServerLink, timeout: Double, local: LocalTrainingRunner) {
+    self.nodes = nodes
+    self.link = link
+    self.timeout = timeout
+    self.local = local
+  }
+
+  public func run<Model: ClassificationModel, Example: Sendable>(
+    configuration: FederatedConfiguration, dataset: FederatedDataset<Example>, model: Model,
+    makeBatch: @escaping @Sendable ([Example]) -> Model.Batch,
+    export: @escaping (Model, RunFolder) throws -> Void
+  ) throws -> TrainingSummary where Model.Scalar == Float {
+    let federated = try FlowerFederation.configuration(configuration, nodes: nodes)
+    var layout = FlowerFederation.partitioned(dataset, into: nodes)
+    layout.clients = layout.clients.map { ClientData(id: $0.id, examples: [], labels: []) }
+    var local = local
+    local.instrument = FlowerEngine<Model>(
+      backend: FlowerBackend(
+        link: link, configurationJSON: FlowerFederation.configurationJSON(federated),
+        timeout: timeout))
+    return try local.run(
+      configuration: federated, dataset: layout, model: model, makeBatch: makeBatch,
+      export: export)
+  }
+}
+
+/// Puts the Flower backend in the run loop's place and says so in the summary.
+struct FlowerEngine<EngineModel: ClassificationModel>: RunInstrument
+where EngineModel.Scalar == Float {
+  let backend: FlowerBackend<EngineModel>
+
+  func backend<Model, Example>(for trainer: FederatedTrainer<Model, Example>) throws
+    -> any FederatedBackend<Model>
+  {
+    guard let backend = backend as? any FederatedBackend<Model> else {
+      preconditionFailure("the Flower backend is built for the run's model")
+    }
+    return backend
+  }
+
+  var secretCohorts: Bool { true }
+
+  var notes: [String] {
+    [
+      "engine: Flower \(FlowerFederation.flowerVersion), clients on nodes; replies per round: \(backend.repliesPerRound.map(String.init).joined(separator: ", "))"
+    ] + backend.failures
+  }
+
+  func finish(
+    initial: ParameterSet<Float>, final: ParameterSet<Float>, summary: TrainingSummary,
+    folder: RunFolder
+  ) throws {}
+}

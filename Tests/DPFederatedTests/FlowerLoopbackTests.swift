@@ -1,0 +1,216 @@
+import DPModel
+import FlowerNode
+import Foundation
+import Testing
+
+@testable import DPFederated
+
+/// dpfl's server side and its nodes' client side, joined by the ServerApp pipe with the
+/// ServerApp played in this process (Flower's transport is not involved): a run on
+/// "Flower" gives the model and ε of the same run simulated over the same partitions.
+@Suite("Flower loopback", .serialized)
+struct FlowerLoopbackTests {
+  static let nodes = 3
+  static let noAssets = TrainingRun.Assets(root: URL(fileURLWithPath: "/nonexistent"))
+
+  static func configuration() -> FederatedConfiguration {
+    var configuration = FederatedConfiguration.defaults
+    configuration.method = .dpLoRA
+    configuration.rounds = 3
+    configuration.cohortSize = 2
+    configuration.seed = 7
+    configuration.noiseSource = .seeded
+    configuration.epsilon = 30
+    return configuration
+  }
+
+  /// The reference: the run simulated in this process over the federation's partitions.
+  struct PartitionedSimulation: TaskRunner {
+    typealias Output = TrainingSummary
+    let nodes: Int
+    let local: LocalTrainingRunner
+
+    func run<Model: ClassificationModel, Example: Sendable>(
+      configuration: FederatedConfiguration, dataset: FederatedDataset<Example>, model: Model,
+      makeBatch: @escaping @Sendable ([Example]) -> Model.Batch,
+      export: @escaping (Model, RunFolder) throws -> Void
+    ) throws -> TrainingSummary where Model.Scalar == Float {
+      try local.run(
+        configuration: FlowerFederation.configuration(configuration, nodes: nodes),
+        dataset: FlowerFederation.partitioned(dataset, into: nodes), model: model,
+        makeBatch: makeBatch, export: export)
+    }
+  }
+
+  /// Plays the ServerApp: answers each request line with the nodes' replies, as the
+  /// Python ServerApp does (arrays as base64 .npy, config and metrics as JSON numbers).
+  static func playServerApp(
+    requests: FileHandle, answers: FileHandle, services: [FlowerClientService],
+    silent: Set<Int> = []
+  ) throws -> [String: Any]? {
+    defer { try? answers.close() }  // the server then sees the app gone, not a hang
+    var buffer = Data()
+    while true {
+      let chunk = requests.availableData
+      if chunk.isEmpty { return nil }
+      buffer.append(chunk)
+      while let newline = buffer.firstIndex(of: 0x0A) {
+        let line = Data(buffer[buffer.startIndex..<newline])
+        buffer = Data(buffer[(newline + 1)...])
+        let request = try #require(try JSONSerialization.jsonObject(with: line) as? [String: Any])
+        if request["type"] as? String == "done" { return request["summary"] as? [String: Any] }
+        var arrays = NamedValues<NumpyArray>()
+        for (name, encoded) in (request["arrays"] as! [String: String]).sorted(by: {
+          $0.key < $1.key
+        }) {
+          arrays[name] = try NumpyArray(npy: Array(Data(base64Encoded: encoded)!))
+        }
+        var replies: [[String: Any]] = []
+        var failures: [[String: Any]] = []
+        for message in request["messages"] as! [[String: Any]] {
+          let node = message["node"] as! Int
+          guard !silent.contains(node) else {
+            failures.append(["node": node, "reason": "no reply within the round's timeout"])
+            continue
+          }
+          var config = NamedValues<FlowerValue>()
+          for (key, value) in message["config"] as! [String: Any] {
+            config[key] = flowerValue(value)
+          }
+          let reply = try services[node].reply(to: [
+            "arrays": .arrays(arrays), "config": .config(config),
+          ])
+          guard case .arrays(let replyArrays)? = reply["arrays"],
+            case .metrics(let metrics)? = reply["metrics"]
+          else { Issue.record("a reply without arrays and metrics"); return nil }
+          replies.append([
+            "node": node,
+            "arrays": Dictionary(
+              uniqueKeysWithValues: replyArrays.entries.map {
+                ($0, Data($1.npy).base64EncodedString())
+              }),
+            "metrics": Dictionary(
+              uniqueKeysWithValues: metrics.entries.map {
+                ($0, $1.number!.isFinite ? $1.number! as Any : NSNull())
+              }),
+          ])
+        }
+        var answer = try JSONSerialization.data(withJSONObject: [
+          "replies": replies, "failures": failures,
+        ])
+        answer.append(0x0A)
+        try answers.write(contentsOf: answer)
+      }
+    }
+  }
+
+  /// A JSON value as Python's ConfigRecord would carry it.
+  static func flowerValue(_ value: Any) -> FlowerValue {
+    if let text = value as? String { return .string(text) }
+    if let list = value as? [NSNumber] { return .ints(list.map(\.int64Value)) }
+    let number = value as! NSNumber
+    switch String(cString: number.objCType) {
+    case "d", "f": return .double(number.doubleValue)
+    case "Q": return .uint(number.uint64Value)
+    default: return .int(number.int64Value)
+    }
+  }
+
+  static func services(_ configuration: FederatedConfiguration) throws -> [FlowerClientService] {
+    let json = FlowerFederation.configurationJSON(
+      try FlowerFederation.configuration(configuration, nodes: nodes))
+    let received = try FlowerFederation.configuration(json: json)
+    return try (0..<nodes).map { partition in
+      try TrainingRun.run(
+        configuration: received, assets: noAssets,
+        runner: FlowerClientService.Builder(
+          partition: partition, partitions: nodes, configurationJSON: json))
+    }
+  }
+
+  static func flowerRun(
+    _ configuration: FederatedConfiguration, folder: RunFolder, silent: Set<Int> = []
+  )
+    throws -> (TrainingSummary, [String: Any]?)
+  {
+    let toApp = Pipe()
+    let toServer = Pipe()
+    let services = try services(configuration)
+    final class Box: @unchecked Sendable { var summary: [String: Any]?; var error: (any Error)? }
+    let box = Box()
+    let app = Thread {
+      do {
+        box.summary = try playServerApp(
+          requests: toApp.fileHandleForReading, answers: toServer.fileHandleForWriting,
+          services: services, silent: silent)
+      } catch { box.error = error }
+    }
+    app.start()
+    let link = FlowerServerLink(
+      input: toServer.fileHandleForReading, output: toApp.fileHandleForWriting)
+    let run = Result {
+      try TrainingRun.run(
+        configuration: configuration, assets: noAssets,
+        runner: FlowerServerRunner(
+          nodes: nodes, link: link, timeout: 10,
+          local: LocalTrainingRunner(folder: folder, resume: false, workers: 1)))
+    }
+    if case .success(let summary) = run { try link.finish(summary: JSONEncoder().encode(summary)) }
+    try? toApp.fileHandleForWriting.close()
+    while !app.isFinished { Thread.sleep(forTimeInterval: 0.01) }
+    if let error = box.error { throw error }
+    return (try run.get(), box.summary)
+  }
+
+  static func folder(_ name: String) throws -> RunFolder {
+    try RunFolder(
+      creating: FileManager.default.temporaryDirectory.appendingPathComponent(
+        "dpfl-\(name)-\(UUID())"))
+  }
+
+  static func adapter(_ folder: RunFolder) throws -> [Float] {
+    try Safetensors.read(contentsOf: folder.url.appendingPathComponent("adapter.safetensors"))
+      .tensors.flatMap { $0.floatValues() }
+  }
+
+  @Test("a run on Flower nodes gives the simulated run's model and ε over the same partitions")
+  func matchesSimulation() throws {
+    let configuration = Self.configuration()
+    let flowerFolder = try Self.folder("flower")
+    let simulatedFolder = try Self.folder("simulated")
+    defer {
+      try? FileManager.default.removeItem(at: flowerFolder.url)
+      try? FileManager.default.removeItem(at: simulatedFolder.url)
+    }
+    let (flower, reported) = try Self.flowerRun(configuration, folder: flowerFolder)
+    let simulated = try TrainingRun.run(
+      configuration: configuration, assets: Self.noAssets,
+      runner: PartitionedSimulation(
+        nodes: Self.nodes,
+        local: LocalTrainingRunner(folder: simulatedFolder, resume: false, workers: 1)))
+    #expect(flower.epsilon == simulated.epsilon)
+    #expect(flower.epsilon > 5 && flower.epsilon <= 30)
+    #expect(flower.rounds == 3)
+    let flowerAdapter = try Self.adapter(flowerFolder)
+    let simulatedAdapter = try Self.adapter(simulatedFolder)
+    #expect(flowerAdapter.count == simulatedAdapter.count && !flowerAdapter.isEmpty)
+    let largest = zip(flowerAdapter, simulatedAdapter).map { abs($0 - $1) }.max() ?? .infinity
+    #expect(largest < 1e-5, "largest difference \(largest)")
+    #expect(flowerAdapter != (try Self.adapter(simulatedFolder)).map { _ in 0 })
+    #expect(reported?["epsilon"] as? Double == flower.epsilon)
+    #expect(flower.assumptions.contains { $0.hasPrefix("engine: Flower 1.42.0") })
+  }
+
+  @Test("a node that never answers leaves the run, its ledger and its noise as they were")
+  func silentNode() throws {
+    let folder = try Self.folder("silent")
+    defer { try? FileManager.default.removeItem(at: folder.url) }
+    var configuration = Self.configuration()
+    configuration.cohortSize = Self.nodes
+    let (summary, _) = try Self.flowerRun(configuration, folder: folder, silent: [1])
+    #expect(summary.rounds == 3)
+    let engine = try #require(summary.assumptions.first { $0.hasPrefix("engine: Flower") })
+    #expect(engine.hasSuffix("replies per round: 2, 2, 2"))
+    #expect(summary.assumptions.contains { $0.contains("node 1: no reply") })
+  }
+}
