@@ -24,26 +24,22 @@ struct FlowerServerCommand: ParsableCommand {
   var nodes: Int
   @Option(help: "Run folder.")
   var runDir: String
-  @Flag(help: "Continue the run in --run-dir with the settings of its config.json.")
-  var resume = false
   @Option(help: "Seconds a round waits for its nodes' replies.")
   var roundTimeout = 600.0
 
   func run() throws {
     try TrainCommand.reportingErrors {
-      let url = URL(fileURLWithPath: runDir)
-      let folder = resume ? try RunFolder(existing: url) : try RunFolder(creating: url)
-      let configuration = resume ? try folder.readConfiguration() : options
+      let folder = try RunFolder(creating: URL(fileURLWithPath: runDir))
       Allocator.keepFreedBlocks()
       OpenBLASKernel.setThreadsPerCall(1)
       let link = FlowerServerLink()
       let progress = ProgressLine()
       let summary = try TrainingRun.run(
-        configuration: configuration, assets: TrainCommand.assets,
+        configuration: options, assets: TrainCommand.assets,
         runner: FlowerServerRunner(
           nodes: nodes, link: link, timeout: roundTimeout,
           local: LocalTrainingRunner(
-            folder: folder, resume: resume,
+            folder: folder, resume: false,
             workers: ProcessInfo.processInfo.activeProcessorCount, progress: progress.update)))
       progress.finish()
       FileHandle.standardError.write(Data((Rendering.text(summary) + "\n").utf8))
