@@ -19,6 +19,11 @@ struct NodeCommand: ParsableCommand {
       holds the task's clients c with c mod N = I. --nodes K hosts partitions I … I+K−1 in \
       one process, each with its own key.
 
+      Each node keeps its own ledger (--ledger-dir): every round it answers is composed \
+      there, without amplification by the cohort sampling (the node cannot check the \
+      server's secret draw), and written to disk before the reply leaves. A round that \
+      would take the node past its own --epsilon at --delta gets no reply.
+
       \(ExitStatus.help)
 
       Examples:
@@ -42,6 +47,15 @@ struct NodeCommand: ParsableCommand {
   var maxMessages: Int?
   @Option(help: "Seconds between polls for instructions.")
   var pollInterval = 1.0
+  @Option(
+    help:
+      "The node's own budget: it answers no round that would take its data past this ε (counted without the cohort sampling's amplification)."
+  )
+  var epsilon = 10.0
+  @Option(help: "δ of the node's own budget.")
+  var delta = 1e-6
+  @Option(help: "Folder of the nodes' own ledgers (node-ledger-partition-I.json).")
+  var ledgerDir = "."
 
   func validate() throws {
     guard partitions >= 1 else {
@@ -54,6 +68,9 @@ struct NodeCommand: ParsableCommand {
     }
     if insecure && rootCertificates != nil {
       throw ValidationError("--insecure and --root-certificates exclude each other.")
+    }
+    guard epsilon > 0, delta > 0, delta < 1 else {
+      throw ValidationError("--epsilon \(epsilon) must be > 0 and --delta \(delta) in (0, 1).")
     }
     if let maxMessages, maxMessages < 1 {
       throw ValidationError("--max-messages \(maxMessages) must be at least 1.")
@@ -97,6 +114,12 @@ struct NodeCommand: ParsableCommand {
     }
     defer { heartbeats.cancel() }
     var services: [Int: FlowerClientService] = [:]
+    var ledgers = try (partition..<partition + nodes).map { share in
+      try NodeLedger(
+        url: URL(fileURLWithPath: ledgerDir).appendingPathComponent(
+          "node-ledger-partition-\(share).json"),
+        epsilon: epsilon, delta: delta)
+    }
     var answered = 0
     while !stop.isRaised, maxMessages.map({ answered < $0 }) ?? true {
       var idle = true
@@ -112,12 +135,19 @@ struct NodeCommand: ParsableCommand {
           continue
         }
         let service = try service(for: instruction.content, share: share, cache: &services)
+        // The node's own books first: recorded on disk before anything leaves, or no reply.
+        guard let reached = try ledgers[offset].authorize(service.answeredRoundEvent) else {
+          log(
+            "partition \(share): refusing round \(instruction.metadata.groupID): it would take this node past its own ε = \(epsilon)"
+          )
+          continue
+        }
         let reply = try service.reply(to: instruction.content)
         try await node.reply(
           to: instruction.metadata, content: reply, runtime: Date().timeIntervalSince(started))
         answered += 1
         log(
-          "partition \(share): answered round \(instruction.metadata.groupID) (\(service.exampleCount) examples, \(String(format: "%.2f", Date().timeIntervalSince(started))) s)"
+          "partition \(share): answered round \(instruction.metadata.groupID) (\(service.exampleCount) examples, \(String(format: "%.2f", Date().timeIntervalSince(started))) s; its own ε \(String(format: "%.4g", reached)) of \(epsilon))"
         )
       }
       if idle { try await Task.sleep(for: .seconds(pollInterval)) }

@@ -1,3 +1,4 @@
+import Accountants
 import DPModel
 import FlowerNode
 import Foundation
@@ -198,6 +199,8 @@ struct FlowerLoopbackTests {
     #expect(largest < 1e-5, "largest difference \(largest)")
     #expect(flowerAdapter != (try Self.adapter(simulatedFolder)).map { _ in 0 })
     #expect(reported?["epsilon"] as? Double == flower.epsilon)
+    let service = try Self.services(configuration)[0]
+    #expect(service.answeredRoundEvent == .gaussian(noiseMultiplier: flower.noiseMultiplier))
     #expect(flower.assumptions.contains { $0.hasPrefix("engine: Flower 1.42.0") })
   }
 

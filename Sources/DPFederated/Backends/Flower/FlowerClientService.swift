@@ -1,3 +1,4 @@
+import Accountants
 import DPModel
 import FlowerNode
 import Foundation
@@ -10,6 +11,10 @@ public struct FlowerClientService: Sendable {
   public let configurationJSON: String
   /// Its user's examples.
   public let exampleCount: Int
+  /// The event a round this node answers costs its data, as the node sees it
+  /// (``NodeLedger/unsampled(_:)`` of the run's round event, with the σ the node calibrates
+  /// itself).
+  public let answeredRoundEvent: DPEvent
   private let respond: @Sendable (FlowerRoundContent.Instruction) -> ClientResult
 
   /// The reply to `content`, an instruction for this configuration.
@@ -55,7 +60,8 @@ public struct FlowerClientService: Sendable {
         noiseSource: federated.randomness)
       let data = layout.clients[partition]
       return FlowerClientService(
-        configurationJSON: configurationJSON, exampleCount: data.examples.count
+        configurationJSON: configurationJSON, exampleCount: data.examples.count,
+        answeredRoundEvent: NodeLedger.unsampled(trainer.mechanism.roundEvent)
       ) { instruction in
         var global = model
         global.updateTrainables(instruction.global)

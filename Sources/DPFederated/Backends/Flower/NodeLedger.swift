@@ -1,0 +1,83 @@
+import Accountants
+import Foundation
+
+/// A Flower node's own books ("the device keeps its own books"): every round it answered,
+/// as the event its data took part in, composed and checked against the node's own budget
+/// before its reply leaves, and written to disk (atomically) before that. Fail-closed: a
+/// round the budget cannot afford, or a ledger that cannot be read or written, gets no
+/// reply.
+///
+/// The event of an answered round is the round's release *without* the cohort sampling: a
+/// node knows it took part and cannot check the server's secret sampling, so it takes no
+/// amplification. Its σ is the one the node calibrates itself from the run's configuration
+/// (the same code as the server), not a number the server sends. This bound is never below
+/// the server's ledger for the same rounds, and is the device's guarantee if the server's
+/// sampling were not what it claims; the noise itself is the server's to add (central DP).
+public struct NodeLedger: Sendable {
+  /// Where the ledger lives.
+  public let url: URL
+  /// The node's budget: at most this ε at `delta`.
+  public let epsilon: Double
+  /// δ of the budget.
+  public let delta: Double
+  /// The accountant of the budget check.
+  public let accountant: AccountantKind
+  /// One event per answered round, in order.
+  public private(set) var events: [DPEvent]
+
+  /// The ledger at `url` (empty when there is no file yet).
+  /// - Throws: ``FederatedError/runFolder(path:reason:)`` when the file exists but cannot
+  ///   be read as a ledger.
+  public init(url: URL, epsilon: Double, delta: Double, accountant: AccountantKind = .pld) throws {
+    self.url = url
+    self.epsilon = epsilon
+    self.delta = delta
+    self.accountant = accountant
+    guard FileManager.default.fileExists(atPath: url.path) else {
+      events = []
+      return
+    }
+    do {
+      events = try JSONDecoder().decode([DPEvent].self, from: Data(contentsOf: url))
+    } catch {
+      throw FederatedError.runFolder(path: url.path, reason: "not a node ledger (\(error))")
+    }
+  }
+
+  /// The ε of the ledger with `event` added.
+  public func epsilon(adding event: DPEvent) throws -> Double {
+    let composed = DPEvent.composed(events + [event])
+    switch LedgerAccounting.epsilon(ledger: composed, delta: delta, methods: [accountant])[0]
+      .finding
+    {
+    case .success(let finding): return finding.bound.value
+    case .failure(let error): throw FederatedError.accounting("\(error)")
+    }
+  }
+
+  /// Records `event` if the budget affords it, writing the ledger before returning; the ε
+  /// it reaches. Returns nil, recording nothing, when it would exceed the budget.
+  /// - Throws: ``FederatedError`` when the ledger cannot be accounted or written (then the
+  ///   node must not reply).
+  public mutating func authorize(_ event: DPEvent) throws -> Double? {
+    let reached = try epsilon(adding: event)
+    guard reached <= epsilon else { return nil }
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    try AtomicFile.write(encoder.encode(events + [event]), to: url)
+    events.append(event)
+    return reached
+  }
+
+  /// A round's event as a node that took part sees it: the cohort sampling removed.
+  public static func unsampled(_ event: DPEvent) -> DPEvent {
+    switch event {
+    case .poissonSampled(_, let inner), .sampledWithoutReplacement(_, _, let inner),
+      .participationSampled(_, let inner):
+      unsampled(inner)
+    case .selfComposed(let inner, let count): .selfComposed(unsampled(inner), count: count)
+    case .composed(let events): .composed(events.map(unsampled))
+    default: event
+    }
+  }
+}
