@@ -31,17 +31,14 @@ where Model.Scalar == Float {
     _ context: RoundContext, global: Model, authorization: ReleaseAuthorization
   ) throws -> [ClientResult] {
     let template = global.trainableParameters
-    var configs: [(node: Int, config: NamedValues<FlowerValue>)] = []
-    var arrays = NamedValues<NumpyArray>()
-    for client in context.cohort {
-      let content = FlowerRoundContent.instruction(
-        configurationJSON: configurationJSON, client: client, context: context, global: template)
-      guard case .config(let config)? = content["config"],
-        case .arrays(let global)? = content["arrays"]
-      else { preconditionFailure("an instruction holds config and arrays") }
-      configs.append((client, config))
-      arrays = global
+    let configs = context.cohort.map { client in
+      (
+        node: client,
+        config: FlowerRoundContent.config(
+          configurationJSON: configurationJSON, client: client, context: context)
+      )
     }
+    let arrays = FlowerRoundContent.arrays(template)
     let answer = try link.exchange(
       round: context.round, arrays: arrays, configs: configs, timeout: timeout)
     let cohort = Set(context.cohort)

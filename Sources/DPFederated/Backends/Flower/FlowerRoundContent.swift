@@ -20,6 +20,18 @@ public enum FlowerRoundContent {
   public static func instruction(
     configurationJSON: String, client: Int, context: RoundContext, global: ParameterSet<Float>
   ) -> FlowerRecordDict {
+    [
+      "arrays": .arrays(arrays(global)),
+      "config": .config(
+        config(configurationJSON: configurationJSON, client: client, context: context)),
+    ]
+  }
+
+  /// The `config` record of client `client`'s instruction (the `arrays` record, the global
+  /// parameters, is the same for every client of the round).
+  public static func config(configurationJSON: String, client: Int, context: RoundContext)
+    -> NamedValues<FlowerValue>
+  {
     var config: NamedValues<FlowerValue> = [
       "dpfl-configuration": .string(configurationJSON), "client": .int(Int64(client)),
       "round": .int(Int64(context.round)), "seed": .uint(context.seed),
@@ -29,7 +41,7 @@ public enum FlowerRoundContent {
     if let live = context.live.components {
       config["live-components"] = .ints([Int64(live.lowerBound), Int64(live.upperBound)])
     }
-    return ["arrays": .arrays(arrays(global)), "config": .config(config)]
+    return config
   }
 
   /// An instruction read back: its configuration, client, round and global parameters.
@@ -132,7 +144,8 @@ public enum FlowerRoundContent {
       clippedExamples: Int(number("clipped-examples")), localEpochs: Int(number("local-epochs")))
   }
 
-  static func arrays(_ parameters: ParameterSet<Float>) -> NamedValues<NumpyArray> {
+  /// Parameters as 2-D float32 arrays, by name.
+  public static func arrays(_ parameters: ParameterSet<Float>) -> NamedValues<NumpyArray> {
     var arrays = NamedValues<NumpyArray>()
     for (name, matrix) in zip(parameters.names, parameters.matrices) {
       arrays[name] = NumpyArray(float32: matrix.values, shape: [matrix.rows, matrix.columns])
