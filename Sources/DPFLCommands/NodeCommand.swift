@@ -49,7 +49,7 @@ struct NodeCommand: ParsableCommand {
   var pollInterval = 1.0
   @Option(
     help:
-      "The node's own budget: it answers no round that would take its data past this ε (counted without the cohort sampling's amplification)."
+      "The node's own budget: it answers no round that would take its data past this ε (counted without the cohort sampling's amplification; inf: no limit, which a run without privacy needs)."
   )
   var epsilon = 10.0
   @Option(help: "δ of the node's own budget.")
