@@ -1,6 +1,5 @@
 import ArgumentParser
 import DPFederated
-import DPModel
 import Foundation
 
 /// `dpfl flower-server`: dpfl's server side of a Flower run, started by the ServerApp that
@@ -30,8 +29,7 @@ struct FlowerServerCommand: ParsableCommand {
   func run() throws {
     try TrainCommand.reportingErrors {
       let folder = try RunFolder(creating: URL(fileURLWithPath: runDir))
-      Allocator.keepFreedBlocks()
-      OpenBLASKernel.setThreadsPerCall(1)
+      TrainCommand.prepareProcessForTraining()
       let link = FlowerServerLink()
       let progress = ProgressLine()
       let summary = try TrainingRun.run(

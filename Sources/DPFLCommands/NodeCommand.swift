@@ -1,6 +1,5 @@
 import ArgumentParser
 import DPFederated
-import DPModel
 import FlowerNode
 import Foundation
 
@@ -82,8 +81,7 @@ struct NodeCommand: ParsableCommand {
       // FoundationNetworking's libcurl reads its CA bundle from this variable.
       setenv("URLSessionCertificateAuthorityInfoFile", rootCertificates, 1)
     }
-    Allocator.keepFreedBlocks()
-    OpenBLASKernel.setThreadsPerCall(1)
+    TrainCommand.prepareProcessForTraining()
     try TrainCommand.reportingErrors {
       do {
         try runBlocking { try await serve() }

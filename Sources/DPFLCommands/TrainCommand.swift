@@ -95,8 +95,7 @@ struct TrainCommand: ParsableCommand {
     _ configuration: FederatedConfiguration, folder: RunFolder, resume: Bool,
     instrument: (any RunInstrument)? = nil
   ) throws -> TrainingSummary {
-    Allocator.keepFreedBlocks()
-    OpenBLASKernel.setThreadsPerCall(1)  // the run uses the cores for clients and batches
+    prepareProcessForTraining()
     let progress = ProgressLine()
     let summary = try TrainingRun.run(
       configuration: configuration, assets: Self.assets, folder: folder, resume: resume,
@@ -105,6 +104,13 @@ struct TrainCommand: ParsableCommand {
       instrument: instrument)
     progress.finish()
     return summary
+  }
+
+  /// Keeps freed blocks for reuse and gives each BLAS call one thread: a training process
+  /// uses the cores for clients and batches.
+  static func prepareProcessForTraining() {
+    Allocator.keepFreedBlocks()
+    OpenBLASKernel.setThreadsPerCall(1)
   }
 
   /// The summary's warnings on stderr; a run the budget stopped exits with its status.

@@ -86,7 +86,15 @@ public struct PrivacyPlan: Equatable, Sendable {
   /// ε(δ) of `ledger` with the plan's accountant (under the ledger's own neighbouring
   /// relation, ``LedgerAccounting/neighboringRelation(of:)``).
   public func epsilon(of ledger: DPEvent) throws -> Double {
-    switch LedgerAccounting.epsilon(ledger: ledger, delta: delta, methods: [accountant])[0].finding {
+    try Self.epsilon(of: ledger, delta: delta, accountant: accountant)
+  }
+
+  /// ε(δ) of `ledger` with `accountant`, its failure as ``FederatedError/accounting(_:)``.
+  public static func epsilon(of ledger: DPEvent, delta: Double, accountant: AccountantKind)
+    throws -> Double
+  {
+    switch LedgerAccounting.epsilon(ledger: ledger, delta: delta, methods: [accountant])[0].finding
+    {
     case .success(let finding): return finding.bound.value
     case .failure(let error): throw FederatedError.accounting("\(error)")
     }

@@ -46,13 +46,7 @@ public struct NodeLedger: Sendable {
 
   /// The ε of the ledger with `event` added.
   public func epsilon(adding event: DPEvent) throws -> Double {
-    let composed = DPEvent.composed(events + [event])
-    switch LedgerAccounting.epsilon(ledger: composed, delta: delta, methods: [accountant])[0]
-      .finding
-    {
-    case .success(let finding): return finding.bound.value
-    case .failure(let error): throw FederatedError.accounting("\(error)")
-    }
+    try PrivacyPlan.epsilon(of: .composed(events + [event]), delta: delta, accountant: accountant)
   }
 
   /// Records `event` if the budget affords it, writing the ledger before returning; the ε
