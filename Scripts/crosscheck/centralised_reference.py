@@ -23,6 +23,9 @@ Experiments (--experiments, any of):
           --train-fraction subsampled) training examples, mini-batch --batch-size; the
           accuracy after each epoch.
 Each of head and lora runs once per --seeds value (head initialisation, LoRA A, shuffling).
+--user-weighting weights each training example by 1/n_u (n_u its user's example count,
+scaled to mean 1), so that every user counts the same: the objective of a federated loop
+whose clients send their mean gradient with equal weight (dpfl's user-level loop).
 
 Run (about 5 min per LoRA epoch at 2 blocks / 32 tokens on one core):
 
@@ -147,16 +150,33 @@ def accuracy(predictions, labels):
     return float((np.asarray(predictions) == labels).mean())
 
 
-def probe(train_x, train_y, eval_x, eval_y, values_c):
+def user_weights(users):
+    """1/n_u for each example of user u, scaled to mean 1."""
+    counts = {}
+    for user in users:
+        counts[user] = counts.get(user, 0) + 1
+    weights = np.array([1.0 / counts[user] for user in users])
+    return weights * len(weights) / weights.sum()
+
+
+def weighted_loss(logits, labels, weights):
+    """Cross-entropy with per-example weights (mean over the batch; weights of mean 1 over
+    the data make its expectation the weighted objective)."""
+    losses = torch.nn.functional.cross_entropy(logits, labels, reduction="none")
+    return (losses * weights).mean()
+
+
+def probe(train_x, train_y, eval_x, eval_y, values_c, weights):
     results = {}
     for c in values_c:
         classifier = LogisticRegression(C=c, max_iter=5000)
-        classifier.fit(train_x, train_y)
+        classifier.fit(train_x, train_y, sample_weight=weights)
         results[str(c)] = accuracy(classifier.predict(eval_x), eval_y)
     return results
 
 
-def train_head(train_x, train_y, eval_x, eval_y, classes, seed, epochs, lr, batch_size):
+def train_head(train_x, train_y, eval_x, eval_y, classes, seed, epochs, lr, batch_size,
+               weights):
     generator = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
     head = torch.nn.Linear(WIDTH, classes)
@@ -167,7 +187,7 @@ def train_head(train_x, train_y, eval_x, eval_y, classes, seed, epochs, lr, batc
         permutation = torch.randperm(len(train_x), generator=generator)
         for start in range(0, len(train_x), batch_size):
             batch = permutation[start:start + batch_size]
-            loss = torch.nn.functional.cross_entropy(head(train_x[batch]), labels[batch])
+            loss = weighted_loss(head(train_x[batch]), labels[batch], weights[batch])
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -176,7 +196,8 @@ def train_head(train_x, train_y, eval_x, eval_y, classes, seed, epochs, lr, batc
     return curve
 
 
-def train_lora(encoder, train_rows, train_y, eval_rows, eval_y, center, classes, seed, args):
+def train_lora(encoder, train_rows, train_y, eval_rows, eval_y, center, classes, seed, args,
+               weights):
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     base = encoder.model()
@@ -198,7 +219,7 @@ def train_lora(encoder, train_rows, train_y, eval_rows, eval_y, center, classes,
         for number, indices in enumerate(batches):
             ids, mask = Encoder.batch([train_rows[index] for index in indices])
             logits = head(head_input(pooled(model, ids, mask), center))
-            loss = torch.nn.functional.cross_entropy(logits, labels[indices])
+            loss = weighted_loss(logits, labels[indices], weights[indices])
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -242,6 +263,8 @@ def main(argv):
     parser.add_argument("--alpha", type=float, default=16.0)
     parser.add_argument("--train-fraction", type=float, default=1.0,
                         help="train LoRA on a seeded random share of the training examples")
+    parser.add_argument("--user-weighting", action="store_true",
+                        help="weight each example by 1/(its user's example count)")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -257,6 +280,8 @@ def main(argv):
     train_rows, eval_rows = encoder.ids(train_texts), encoder.ids(eval_texts)
     public_rows = encoder.ids(public_texts) if public_texts else []
     majority = int(np.bincount(train_y).argmax())
+    weights = user_weights(train_users) if args.user_weighting else np.ones(len(train_y))
+    weights_tensor = torch.tensor(weights, dtype=torch.float32)
     result = {
         "source": (f"torch {torch.__version__}, transformers {transformers.__version__}, peft "
                    f"{peft.__version__}, tokenizers {tokenizers.__version__}, scikit-learn "
@@ -285,28 +310,32 @@ def main(argv):
         centred_train, centred_eval = head_input(train_e, center), head_input(eval_e, center)
         if "probe" in args.experiments:
             result["probe"] = {
-                "centred": probe(centred_train.numpy(), train_y, centred_eval.numpy(), eval_y, args.probe_c),
+                "centred": probe(centred_train.numpy(), train_y, centred_eval.numpy(), eval_y,
+                                 args.probe_c, weights),
                 "not_centred": probe(head_input(train_e, None).numpy(), train_y,
-                                     head_input(eval_e, None).numpy(), eval_y, args.probe_c),
+                                     head_input(eval_e, None).numpy(), eval_y, args.probe_c,
+                                     weights),
             }
             log(f"probe: {result['probe']}")
         if "head" in args.experiments:
             curves = [train_head(centred_train, train_y, centred_eval, eval_y, classes, seed,
-                                 args.head_epochs, args.lr_head, args.batch_size)
+                                 args.head_epochs, args.lr_head, args.batch_size,
+                                 weights_tensor)
                       for seed in args.seeds]
             result["head"] = {"curves": curves, "final": summary([c[-1] for c in curves])}
             log(f"head: {result['head']['final']}")
     if "lora" in args.experiments:
-        rows, labels = train_rows, train_y
+        rows, labels, row_weights = train_rows, train_y, weights_tensor
         runs = []
         for seed in args.seeds:
             if args.train_fraction < 1:
                 keep = np.random.default_rng(seed).permutation(len(train_rows))[
                     : int(round(args.train_fraction * len(train_rows)))]
                 rows, labels = [train_rows[i] for i in keep], train_y[keep]
+                row_weights = weights_tensor[keep]
             start = time.time()
             curve, steps, b_norm = train_lora(encoder, rows, labels, eval_rows, eval_y, center,
-                                              classes, seed, args)
+                                              classes, seed, args, row_weights)
             runs.append({"seed": seed, "curve": curve, "steps": steps, "lora_B_norm": b_norm,
                          "seconds": time.time() - start, "examples": len(rows)})
             result["lora"] = {"runs": runs, "final": summary([r["curve"][-1] for r in runs]),

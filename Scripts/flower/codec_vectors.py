@@ -17,7 +17,7 @@ os.environ["FLWR_PRIVATE_MAX_ARRAY_CHUNK_SIZE"] = "64"
 
 import numpy as np  # noqa: E402
 import flwr  # noqa: E402
-from flwr.app import Array, ArrayRecord, ConfigRecord, Message, Metadata, MetricRecord, RecordDict  # noqa: E402
+from flwr.app import Array, ArrayRecord, ConfigRecord, Error, Message, Metadata, MetricRecord, RecordDict  # noqa: E402
 from flwr.supercore.inflatable.inflatable_object import get_all_nested_objects  # noqa: E402
 
 ARRAYS = {
@@ -31,6 +31,7 @@ CONFIG = {
     "weights": [0.25, 0.75], "names": ["a", "b"], "seed": 2**63 + 5, "blob": b"\x00\x01",
     "r\u00f4le \"x\"": "caf\u00e9\n",
 }
+ERROR_REASON = "d\u00e9clin\u00e9: evaluate"
 METRICS = {"num-examples": 10, "loss": 0.25, "per-class": [1.0, 2.5]}
 
 NPY_CASES = [
@@ -65,6 +66,11 @@ def main(out_path: str) -> None:
         reply_to_message_id="ab" * 32, group_id="3", created_at=1764800000.125,
         ttl=43199.5, message_type="train", src_task_id=None, dst_task_id=9)
     message = Message(metadata=metadata, content=content)
+    error_metadata = Metadata(
+        run_id=7, message_id="", src_node_id=42, dst_node_id=1,
+        reply_to_message_id="cd" * 32, group_id="4", created_at=1764800001.5,
+        ttl=600.25, message_type="evaluate", src_task_id=None, dst_task_id=9)
+    error = Message(metadata=error_metadata, error=Error(code=2, reason=ERROR_REASON))
     vectors = {
         "flwr": flwr.__version__ if hasattr(flwr, "__version__") else "",
         "numpy": np.__version__,
@@ -76,6 +82,9 @@ def main(out_path: str) -> None:
         "content_root": content.object_id,
         "message_root": message.object_id,
         "objects": objects_of(message),
+        "error_message": {"code": 2, "reason": ERROR_REASON, "id": error.object_id,
+                          "content": b64(error.deflate()),
+                          "objects": [o["id"] for o in objects_of(error)]},
         "npy": [{"name": name, "dtype": str(a.dtype), "shape": list(a.shape),
                  "values": a.ravel().tolist(), "file": b64(_npy(a))} for name, a in NPY_CASES],
     }

@@ -92,17 +92,34 @@ struct NodeCommand: ParsableCommand {
     }
   }
 
-  /// Joins every hosted node, then answers instructions until `--max-messages` or a signal.
+  /// Joins every hosted node, answers instructions until `--max-messages` or a signal, and
+  /// leaves: also when joining a later node or answering fails, so that no node stays
+  /// registered with the SuperLink after the process has gone.
   private func serve() async throws {
     var joined: [FleetNode] = []
-    for _ in 0..<nodes {
-      let client = FleetClient(
-        address: superlink, insecure: insecure, credentials: FleetCredentials())
-      joined.append(try await FleetNode.join(client))
+    let answered: Int
+    do {
+      for _ in 0..<nodes {
+        let client = FleetClient(
+          address: superlink, insecure: insecure, credentials: FleetCredentials())
+        joined.append(try await FleetNode.join(client))
+      }
+      log(
+        "joined \(superlink) as \(nodes) node(s): \(joined.map { String($0.nodeID) }.joined(separator: ", "))"
+      )
+      answered = try await answerInstructions(joined)
+    } catch {
+      for node in joined { try? await node.leave() }
+      if !joined.isEmpty { log("left \(superlink) after an error") }
+      throw error
     }
-    log(
-      "joined \(superlink) as \(nodes) node(s): \(joined.map { String($0.nodeID) }.joined(separator: ", "))"
-    )
+    for node in joined { try? await node.leave() }
+    log("left \(superlink) after \(answered) instruction(s)")
+  }
+
+  /// Answers the joined nodes' instructions until `--max-messages` or a signal, and returns
+  /// how many it answered.
+  private func answerInstructions(_ joined: [FleetNode]) async throws -> Int {
     let stop = StopSignal()
     let heartbeats = Task {
       while !Task.isCancelled {
@@ -127,22 +144,33 @@ struct NodeCommand: ParsableCommand {
         let started = Date()
         let share = partition + offset
         guard instruction.metadata.messageType == "train" else {
-          log(
-            "node \(node.nodeID): ignoring a '\(instruction.metadata.messageType)' message (dpfl nodes answer train)"
-          )
+          // Metrics of the node's private data, released without noise, would be a
+          // release no ledger counts; dpfl evaluates on the server's held-out split.
+          let reason =
+            "dpfl nodes answer train messages only: a '\(instruction.metadata.messageType)' reply on private data would be a release no ledger accounts"
+          log("node \(node.nodeID): declining: \(reason)")
+          try await node.reply(
+            to: instruction.metadata,
+            body: .error(code: FlowerReplyBody.clientDeclined, reason: reason),
+            runtime: Date().timeIntervalSince(started))
           continue
         }
         let service = try service(for: instruction.content, share: share, cache: &services)
         // The node's own books first: recorded on disk before anything leaves, or no reply.
         guard let reached = try ledgers[offset].authorize(service.answeredRoundEvent) else {
-          log(
-            "partition \(share): refusing round \(instruction.metadata.groupID): it would take this node past its own ε = \(epsilon)"
-          )
+          let reason =
+            "partition \(share) declines round \(instruction.metadata.groupID): it would take this node past its own ε = \(epsilon)"
+          log(reason)
+          try await node.reply(
+            to: instruction.metadata,
+            body: .error(code: FlowerReplyBody.clientDeclined, reason: reason),
+            runtime: Date().timeIntervalSince(started))
           continue
         }
         let reply = try service.reply(to: instruction.content)
         try await node.reply(
-          to: instruction.metadata, content: reply, runtime: Date().timeIntervalSince(started))
+          to: instruction.metadata, body: .content(reply),
+          runtime: Date().timeIntervalSince(started))
         answered += 1
         log(
           "partition \(share): answered round \(instruction.metadata.groupID) (\(service.exampleCount) examples, \(String(format: "%.2f", Date().timeIntervalSince(started))) s; its own ε \(String(format: "%.4g", reached)) of \(epsilon))"
@@ -156,8 +184,7 @@ struct NodeCommand: ParsableCommand {
       try? await Task.sleep(for: .seconds(2))
       for node in joined { try? await node.heartbeat() }
     }
-    for node in joined { try? await node.leave() }
-    log("left \(superlink) after \(answered) instruction(s)")
+    return answered
   }
 
   /// The client service of partition `share` for the instruction's configuration, built once.

@@ -101,7 +101,13 @@ struct TrainCommand: ParsableCommand {
       configuration: configuration, assets: Self.assets, folder: folder, resume: resume,
       progress: progress.update,
       dataDefaults: { FileHandle.standardError.write(Data("\($0)\n".utf8)) },
-      instrument: instrument)
+      instrument: instrument,
+      tuning: { rate, accuracy in
+        FileHandle.standardError.write(
+          Data(
+            "tuning on the public split: server learning rate \(String(format: "%.3g", rate)) → \(String(format: "%.1f", 100 * accuracy)) %\n"
+              .utf8))
+      })
     progress.finish()
     return summary
   }

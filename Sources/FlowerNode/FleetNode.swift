@@ -85,14 +85,13 @@ public struct FleetNode: Sendable {
     }
   }
 
-  /// Sends `content` as the reply to `instruction`.
+  /// Sends `body` (content, or an error) as the reply to `instruction`.
   public func reply(
-    to instruction: FlowerInstructionMetadata, content: FlowerRecordDict,
-    runtime: Double
+    to instruction: FlowerInstructionMetadata, body: FlowerReplyBody, runtime: Double
   ) async throws(FleetError) {
     var graph = FlowerObjectGraph()
     let (message, tree) = graph.addReply(
-      to: instruction, from: nodeID, now: Date().timeIntervalSince1970, content: content)
+      to: instruction, from: nodeID, now: Date().timeIntervalSince1970, body: body)
     let pushed: Flwr_Proto_PushMessagesResponse = try await client.call(
       "push-messages",
       Flwr_Proto_PushMessagesRequest.with {

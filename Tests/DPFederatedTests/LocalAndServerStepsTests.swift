@@ -1,3 +1,5 @@
+import DPModel
+import Foundation
 import Testing
 
 @testable import DPFederated
@@ -54,5 +56,46 @@ struct LocalAndServerStepsTests {
     configuration.resolveStepDefaults(isText: true)
     #expect(configuration.steps == .federatedSGDWithAdam)
     #expect(configuration.localBatchSize == 64 && configuration.serverLearningRate == 0.003)
+  }
+
+  @Test("the cosine schedule falls from 1 in the first round to near 0 in the last")
+  func cosineSchedule() throws {
+    #expect(ServerSchedule.constant.factor(round: 59, rounds: 60) == 1)
+    let cosine = ServerSchedule.cosine
+    #expect(cosine.factor(round: 0, rounds: 60) == 1)
+    #expect(abs(cosine.factor(round: 30, rounds: 60) - 0.5) < 1e-15)
+    #expect(abs(cosine.factor(round: 59, rounds: 60) - (1 + cos(Double.pi * 59 / 60)) / 2) < 1e-15)
+    #expect(cosine.factor(round: 59, rounds: 60) < 0.001)
+    let factors = (0..<60).map { cosine.factor(round: $0, rounds: 60) }
+    #expect(zip(factors, factors.dropFirst()).allSatisfy { $0 > $1 })
+    #expect(try Self.parsed([]).serverSchedule == .constant)
+    #expect(try Self.parsed(["--server-schedule", "cosine"]).serverSchedule == .cosine)
+    #expect(throws: (any Error).self) { try Self.parsed(["--server-schedule", "step"]) }
+  }
+
+  @Test("FedAvg's server step follows the schedule: round t moves by η·factor(t) of the mean")
+  func scheduledServerStep() throws {
+    let configuration = try Self.parsed([
+      "--server-schedule", "cosine", "--rounds", "4", "--server-optimizer", "sgd",
+      "--server-learning-rate", "2", "--cohort-size", "2", "--method", "head-only",
+    ])
+    var algorithm = FederatedAveraging<MultilayerPerceptron<Float>, Int>(
+      configuration: configuration, makeBatch: { _ in preconditionFailure("no local training") })
+    var model = MultilayerPerceptron<Float>(inputs: 3, hidden: [], classes: 2, seed: 1)
+    let sum = model.trainableParameters.with(
+      flattened: (0..<model.trainableParameters.scalarCount).map { Float($0 % 5) - 2 })
+    for round in 0..<4 {
+      let before = model.trainableParameters.flattened()
+      let context = RoundContext(
+        round: round, seed: 0, cohort: [0, 1], activeRank: nil, live: .all, clippingBound: 1,
+        cohortKey: nil)
+      algorithm.apply(sum, to: &model, context: context)
+      let factor = ServerSchedule.cosine.factor(round: round, rounds: 4)
+      let expected = zip(before, sum.flattened()).map { $0 + Float(2 * factor / 2) * $1 }
+      #expect(
+        zip(model.trainableParameters.flattened(), expected).allSatisfy {
+          abs($0 - $1) <= 1e-6
+        })
+    }
   }
 }

@@ -43,6 +43,28 @@ struct TrainingTests {
     #expect(relativeError(parameters["w"]!.values, twice) < 1e-6)
   }
 
+  @Test("a learning-rate factor scales the step and leaves Adam's moments as without it")
+  func learningRateFactor() {
+    var scaled = Self.parameters
+    var sgd = Optimizer<Double>(.sgd(learningRate: 0.5))
+    sgd.step(&scaled, gradient: Self.gradient, learningRateFactor: 0.25)
+    #expect(relativeError(scaled["w"]!.values, [1 - 0.025, -2 + 0.5, 0.5 - 1.25e-4]) < 1e-15)
+    // Two Adam steps, the second at factor 0.1: the second move is a tenth of the full one.
+    var full = Self.parameters
+    var partial = Self.parameters
+    var adamFull = Optimizer<Double>.adam(learningRate: 0.1)
+    var adamPartial = adamFull
+    adamFull.step(&full, gradient: Self.gradient)
+    adamPartial.step(&partial, gradient: Self.gradient)
+    let first = full["w"]!.values
+    adamFull.step(&full, gradient: Self.gradient)
+    adamPartial.step(&partial, gradient: Self.gradient, learningRateFactor: 0.1)
+    #expect(adamFull == adamPartial)
+    let fullMove = zip(full["w"]!.values, first).map { $0 - $1 }
+    let partialMove = zip(partial["w"]!.values, first).map { ($0 - $1) * 10 }
+    #expect(relativeError(partialMove, fullMove) < 1e-12)
+  }
+
   /// Three well-separated Gaussian blobs in 8 dimensions.
   static func blobs(count: Int, seed: UInt64) -> (Matrix<Float>, [Int]) {
     var generator = Xoshiro256StarStar(seed: seed)

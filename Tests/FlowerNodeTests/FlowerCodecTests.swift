@@ -67,6 +67,26 @@ struct FlowerCodecTests {
     }
   }
 
+  @Test("an error reply is one Message object with the error in its body, as Flower's")
+  func errorReplyMatchesFlower() throws {
+    let expected = vectors.error_message
+    var metadata = metadata
+    metadata.replyToMessageID = String(repeating: "cd", count: 32)
+    metadata.groupID = "4"
+    metadata.createdAt = 1_764_800_001.5
+    metadata.ttl = 600.25
+    metadata.messageType = "evaluate"
+    var graph = FlowerObjectGraph()
+    let (message, tree) = graph.addErrorMessage(
+      metadata, code: expected.code, reason: expected.reason)
+    #expect(tree.objectID == expected.id && tree.children.isEmpty)
+    #expect(FleetNode.postOrder(tree) == expected.objects)
+    #expect(graph.objects[expected.id]?.content == Array(expected.content))
+    #expect(message.metadata.messageID == expected.id)
+    #expect(message.hasError && !message.hasContent)
+    #expect(message.error.code == 2 && message.error.reason == expected.reason)
+  }
+
   @Test("inflating Flower's objects gives the content back")
   func inflateFlowerObjects() throws {
     var graph = FlowerObjectGraph()

@@ -17,6 +17,13 @@ struct FlowerCodecVectors: Decodable {
     let shape: [Int]
     let values: [Double]
   }
+  struct ErrorMessage: Decodable {
+    let code: Int64
+    let reason: String
+    let id: String
+    let content: Data
+    let objects: [String]
+  }
   struct NpyCase: Decodable {
     let name: String
     let dtype: String
@@ -32,6 +39,7 @@ struct FlowerCodecVectors: Decodable {
   let content_root: String
   let message_root: String
   let objects: [Object]
+  let error_message: ErrorMessage
   let npy: [NpyCase]
 
   static let shared: FlowerCodecVectors = {

@@ -96,7 +96,8 @@ where Model.Scalar == Float {
     let factor = Float(settings.learningRateFactor(round: context.round))
     var parameters = model.trainableParameters
     averaging.serverOptimizer.step(
-      &parameters, gradient: release.with(flattened: serverMomentum.map { $0 * factor }))
+      &parameters, gradient: release.with(flattened: serverMomentum.map { $0 * factor }),
+      learningRateFactor: averaging.learningRateFactor(round: context.round))
     model.updateTrainables(parameters)
   }
 

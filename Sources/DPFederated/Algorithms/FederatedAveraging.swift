@@ -14,7 +14,13 @@ where Model.Scalar == Float {
   public let cohortSize: Int
   /// Local epochs, batch size and learning rate.
   let localTraining: LocalTraining
+  /// W of the capped example weights min(n_k / W, 1) (`nil`: every client counts the same).
+  let clientWeightCap: Int?
   public var serverOptimizer: Optimizer<Float>
+  /// The server learning rate's schedule over the planned rounds.
+  let serverSchedule: ServerSchedule
+  /// T, the rounds the schedule spans.
+  let plannedRounds: Int
   let makeBatch: @Sendable ([Example]) -> Model.Batch
 
   /// FedAvg with the configuration's local training, cohort size and server optimiser.
@@ -28,6 +34,9 @@ where Model.Scalar == Float {
       epochs: configuration.localEpochs, batchSize: steps.localBatchSize,
       learningRate: steps.localLearningRate)
     serverOptimizer = steps.serverOptimizer.optimizer(learningRate: steps.serverLearningRate)
+    clientWeightCap = configuration.clientWeightCap
+    serverSchedule = configuration.serverSchedule
+    plannedRounds = configuration.plannedRounds
     self.makeBatch = makeBatch
   }
 
@@ -58,12 +67,31 @@ where Model.Scalar == Float {
       makeBatch: makeBatch)
     var update = local.parameters
     update.add(global.trainableParameters, scaledBy: -1)
+    if let weight = clientWeight(examples: data.examples.count) {
+      update = update.with(flattened: update.flattened().map { $0 * weight })
+    }
     return ClientUpdate(
       update: update, loss: local.loss, clippedExamples: local.clippedExamples,
       localEpochs: localTraining.epochs)
   }
 
-  /// θ ← optimiser step along the mean update Σ/m, on the live coordinates only.
+  /// The weight min(n / W, 1) of a client of `examples` examples under capped example
+  /// weighting (McMahan et al., ICLR 2018, §2: the fixed-denominator estimator with capped
+  /// weights), or `nil` when every client counts the same. It scales the update before the
+  /// clip, so the sensitivity stays C; without privacy it makes the server's mean follow the
+  /// examples rather than the clients (up to the cap, and the factor mean(w) that an
+  /// adaptive server optimiser absorbs).
+  func clientWeight(examples: Int) -> Float? {
+    clientWeightCap.map { Float(min(Double(examples) / Double($0), 1)) }
+  }
+
+  /// The factor on the server learning rate in round `round` (from 0).
+  func learningRateFactor(round: Int) -> Double {
+    serverSchedule.factor(round: round, rounds: plannedRounds)
+  }
+
+  /// θ ← optimiser step along the mean update Σ/m, at the round's scheduled learning rate,
+  /// on the live coordinates only.
   public mutating func apply(
     _ release: ParameterSet<Float>, to model: inout Model, context: RoundContext
   ) {
@@ -71,7 +99,8 @@ where Model.Scalar == Float {
     let estimate = release.with(flattened: release.flattened().map { $0 / Float(cohortSize) })
     var parameters = global
     serverOptimizer.step(
-      &parameters, gradient: estimate.with(flattened: estimate.flattened().map { -$0 }))
+      &parameters, gradient: estimate.with(flattened: estimate.flattened().map { -$0 }),
+      learningRateFactor: learningRateFactor(round: context.round))
     var values = global.flattened()
     let stepped = parameters.flattened()
     for index in context.live.indices(in: global) { values[index] = stepped[index] }

@@ -142,6 +142,17 @@ extension FederatedConfiguration {
         "with --method flora, a comma-separated list of integers in 1...64 (e.g. 16,8,4)")
     }
     byzantineProblems(check)
+    if let clientWeightCap {
+      atLeastOne(clientWeightCap, "--client-weight-cap")
+      // At example level n_k itself is private: a weight that moves with one example would
+      // scale the client's noisy update by something the local DP-SGD did not protect.
+      check(
+        privacyUnit == .user && method != .dpBREM && method != .flora, "--client-weight-cap",
+        clientWeightCap, "used at user level, with a method other than dp-brem or flora")
+    }
+    if let tuneOnPublic {
+      check((2...20).contains(tuneOnPublic), "--tune-on-public", tuneOnPublic, "in 2...20")
+    }
     atLeastOne(localEpochs, "--local-epochs")
     if let localBatchSize { atLeastOne(localBatchSize, "--local-batch-size") }
     if let localLearningRate { positive(localLearningRate, "--local-learning-rate") }

@@ -194,6 +194,11 @@ public struct FederatedConfiguration: ParsableArguments, Equatable, Sendable {
 
   // MARK: Local and server optimisation
 
+  @Option(
+    help:
+      "User level: weight client k's update by min(n_k / W, 1), n_k its examples (McMahan et al. 2018's capped weights), before the clip; default: every client counts the same."
+  )
+  public var clientWeightCap: Int?
   @Option(help: "Local epochs per round.")
   public var localEpochs = 1
   @Option(
@@ -216,6 +221,16 @@ public struct FederatedConfiguration: ParsableArguments, Equatable, Sendable {
     help: "Server learning rate (default 1, FedAvg with sgd; 0.003 with adam, the default for text at user level)."
   )
   public var serverLearningRate: Double?
+  @Option(
+    help:
+      "The server learning rate over the rounds: constant, or cosine (from the rate down towards 0 in the last planned round; no privacy cost)."
+  )
+  public var serverSchedule: ServerSchedule = .constant
+  @Option(
+    help:
+      "Choose the server learning rate among K values from a tenth to ten times its own, each trained without privacy on the task's public split (no privacy cost; 2...20)."
+  )
+  public var tuneOnPublic: Int?
   @Option(help: "The public seed of every random choice.")
   public var seed: UInt64 = 0
 

@@ -10,13 +10,14 @@ extension TrainingRun {
   ///   - progress: called after each round is checkpointed; throwing from it stops the run
   ///     there (the folder can be resumed) and the error propagates.
   ///   - instrument: what rides along the run (its backend in place of the simulation's).
+  ///   - notes: lines added to the summary's assumptions.
   /// - Throws: ``FederatedError`` for bad configurations, unreachable budgets, damaged run
   ///   folders; the run folder keeps every completed round.
   public static func train<Model: ClassificationModel, Example: Sendable>(
     configuration: FederatedConfiguration, dataset: FederatedDataset<Example>, model: Model,
     makeBatch: @escaping @Sendable ([Example]) -> Model.Batch, folder: RunFolder, resume: Bool,
     workers: Int, progress: (Progress) throws -> Void, instrument: (any RunInstrument)? = nil,
-    export: (Model) throws -> Void = { _ in }
+    notes: [String] = [], export: (Model) throws -> Void = { _ in }
   ) throws -> TrainingSummary where Model.Scalar == Float {
     let start = Date()
     var trainer = try FederatedTrainer(
@@ -54,7 +55,7 @@ extension TrainingRun {
     var summary = try summary(
       of: trainer, metrics: metrics, accuracyBefore: before, stopReason: stopReason,
       folder: folder, wallSeconds: Date().timeIntervalSince(start))
-    summary.assumptions += instrument?.notes ?? []
+    summary.assumptions += notes + (instrument?.notes ?? [])
     try instrument?.finish(
       initial: initial, final: trainer.model.trainableParameters, summary: summary,
       folder: folder)

@@ -123,6 +123,8 @@ public enum TrainingRun {
   ///   - workers: how many threads run clients and evaluation batches (the results are the
   ///     same for any number); by default one per processor.
   ///   - instrument: what rides along the run (`dpfl audit`'s canaries).
+  ///   - tuning: told each candidate server learning rate's score on the public split, when
+  ///     the run searches one first (``PublicTuning``).
   /// - Throws: ``FederatedError`` for bad data or configurations, unreachable budgets,
   ///   damaged run folders; `ModelError` for model files that do not load.
   public static func run(
@@ -130,15 +132,20 @@ public enum TrainingRun {
     progress: (Progress) throws -> Void = { _ in },
     dataDefaults: (DataDefaults) -> Void = { _ in },
     workers: Int = ProcessInfo.processInfo.activeProcessorCount,
-    instrument: (any RunInstrument)? = nil
+    instrument: (any RunInstrument)? = nil,
+    tuning: (_ learningRate: Double, _ accuracy: Double) -> Void = { _, _ in }
   ) throws -> TrainingSummary {
     try withoutActuallyEscaping(progress) { progress in
-      try run(
-        configuration: configuration, assets: assets,
-        runner: LocalTrainingRunner(
-          folder: folder, resume: resume, workers: workers, progress: progress,
-          instrument: instrument),
-        dataDefaults: dataDefaults)
+      try withoutActuallyEscaping(tuning) { tuning in
+        try run(
+          configuration: configuration, assets: assets,
+          runner: PublicTuningRunner(
+            inner: LocalTrainingRunner(
+              folder: folder, resume: resume, workers: workers, progress: progress,
+              instrument: instrument),
+            progress: tuning),
+          dataDefaults: dataDefaults)
+      }
     }
   }
 

@@ -28,16 +28,20 @@ public struct Optimizer<Scalar: BLASScalar>: Equatable, Sendable, Codable {
     Optimizer(.adam(learningRate: learningRate, beta1: 0.9, beta2: 0.999, epsilon: 1e-8))
   }
 
-  /// Moves `parameters` one step against `gradient`.
+  /// Moves `parameters` one step against `gradient`, at the rule's learning rate times
+  /// `learningRateFactor` (a schedule's factor; the state evolves as without it).
   /// - Precondition: the same names and shapes in the same order.
   public mutating func step(
-    _ parameters: inout ParameterSet<Scalar>, gradient: ParameterSet<Scalar>
+    _ parameters: inout ParameterSet<Scalar>, gradient: ParameterSet<Scalar>,
+    learningRateFactor: Double = 1
   ) {
     steps += 1
     switch rule {
-    case .sgd(let learningRate):
+    case .sgd(let baseRate):
+      let learningRate = baseRate * learningRateFactor
       parameters.add(gradient, scaledBy: Scalar(-learningRate))
-    case .momentum(let learningRate, let momentum):
+    case .momentum(let baseRate, let momentum):
+      let learningRate = baseRate * learningRateFactor
       var velocity =
         first ?? gradient.with(flattened: Array(repeating: 0, count: gradient.scalarCount))
       let previous = velocity.flattened()
@@ -45,7 +49,8 @@ public struct Optimizer<Scalar: BLASScalar>: Equatable, Sendable, Codable {
         flattened: zip(previous, gradient.flattened()).map { Scalar(momentum) * $0 + $1 })
       first = velocity
       parameters.add(velocity, scaledBy: Scalar(-learningRate))
-    case .adam(let learningRate, let beta1, let beta2, let epsilon):
+    case .adam(let baseRate, let beta1, let beta2, let epsilon):
+      let learningRate = baseRate * learningRateFactor
       let g = gradient.flattened()
       var m = first?.flattened() ?? Array(repeating: 0, count: g.count)
       var v = second?.flattened() ?? Array(repeating: 0, count: g.count)

@@ -43,6 +43,11 @@ public enum FlowerFederation {
         "--byzantine-fraction", "\(configuration.byzantineFraction)",
         "0 (attackers are simulated only)")
     }
+    if let tuneOnPublic = configuration.tuneOnPublic {
+      throw refuse(
+        "--tune-on-public", "\(tuneOnPublic)",
+        "omitted (search with dpfl train --tune-on-public, then give its --server-learning-rate)")
+    }
     var federated = configuration
     federated.population = nodes
     federated.noiseCohortSize = federated.clientsPerRound
