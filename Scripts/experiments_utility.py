@@ -66,6 +66,16 @@ ROWS = (
 )
 
 
+def row_of(summary):
+    """The (privacy label, method) of the row a run's summary belongs to, from its command
+    (the longest matching flags first, so that a fixed-size row is not taken for a plain one)."""
+    command = summary["command"] + " "
+    for label, method, flags in sorted(ROWS, key=lambda row: -len(" ".join(row[2]))):
+        if f"--method {method} " in command and " ".join(flags) + " " in command:
+            return label, method
+    return None
+
+
 def run(dpfl, task, method, flags, seed, quick):
     settings = (QUICK if quick else TASKS)[task]
     with tempfile.TemporaryDirectory(prefix="dpfl-experiment-") as folder:
@@ -103,6 +113,9 @@ def main(argv):
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--tasks", nargs="+", default=list(TASKS))
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--rows", nargs="+", metavar="PRIVACY",
+                        help="rerun only the rows of these privacy labels (e.g. 'no privacy' "
+                             "'example ε = 8'); the task's other rows are kept")
     parser.add_argument("--jobs", type=int, default=1,
                         help="seeds run at once (each run is single-threaded; wall times then include contention)")
     args = parser.parse_args(argv)
@@ -110,8 +123,9 @@ def main(argv):
     runs = []
     table = []
     for task in args.tasks:
-        baseline = None
         for label, method, flags in ROWS:
+            if args.rows and label not in args.rows:
+                continue
             print(f"experiments: {task} {label} {method} seeds {seeds}", file=sys.stderr, flush=True)
             with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
                 summaries = list(pool.map(
@@ -133,22 +147,30 @@ def main(argv):
                 "wall_seconds": statistics.fmean(s["wall_seconds"] for s in summaries),
                 "rounds": summaries[0]["rounds"],
             }
-            if label == "no privacy":
-                baseline = row
-            row["points_below_no_privacy"] = (
-                None if baseline is None or row is baseline
-                else 100 * (baseline["accuracy_mean"] - row["accuracy_mean"]))
             table.append(row)
     args.out.mkdir(parents=True, exist_ok=True)
     json_path = args.out / "experiments-utility.json"
     markdown_path = args.out / "experiments-utility.md"
     if json_path.exists() and not args.quick:
-        # Tasks not run this time keep their rows and runs from the previous results.
+        # Rows not run this time (other tasks, or other --rows) keep their rows and runs.
         previous = json.loads(json_path.read_text())
-        order = {task: index for index, task in enumerate(TASKS)}
-        table = sorted([row for row in previous["rows"] if row["task"] not in args.tasks] + table,
-                       key=lambda row: order.get(row["task"], len(order)))
-        runs = [run for run in previous["runs"] if run["task"] not in args.tasks] + runs
+
+        def kept(task, label):
+            return task not in args.tasks or (args.rows is not None and label not in args.rows)
+
+        table = [row for row in previous["rows"] if kept(row["task"], row["privacy"])] + table
+        runs = [run for run in previous["runs"]
+                if kept(run["task"], (row_of(run) or ("",))[0])] + runs
+    task_order = {task: index for index, task in enumerate(TASKS)}
+    row_order = {(label, method): index for index, (label, method, _) in enumerate(ROWS)}
+    table.sort(key=lambda row: (task_order.get(row["task"], len(task_order)),
+                                row_order.get((row["privacy"], row["method"]), len(row_order))))
+    for row in table:
+        baseline = next((b for b in table if b["task"] == row["task"]
+                         and b["privacy"] == "no privacy"), None)
+        row["points_below_no_privacy"] = (
+            None if baseline is None or row is baseline
+            else 100 * (baseline["accuracy_mean"] - row["accuracy_mean"]))
     stamp = datetime.date.today().isoformat()
     machine = f"{os.cpu_count()} CPUs, {platform.platform()}"
     json_path.write_text(

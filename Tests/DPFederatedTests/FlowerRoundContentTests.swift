@@ -20,8 +20,13 @@ struct FlowerRoundContentTests {
       round: 4, seed: UInt64.max - 3, cohort: [1, 5, 9], activeRank: 3,
       live: LiveCoordinates(components: 0..<3), clippingBound: 1, cohortKey: nil,
       centeredClip: nil)
-    let content = FlowerRoundContent.instruction(
-      configurationJSON: #"{"task":"digits"}"#, client: 5, context: context, global: Self.template)
+    // As the ServerApp puts them together: the round's arrays and the client's config.
+    let content: FlowerRecordDict = [
+      "arrays": .arrays(FlowerRoundContent.arrays(Self.template)),
+      "config": .config(
+        FlowerRoundContent.config(
+          configurationJSON: #"{"task":"digits"}"#, client: 5, context: context)),
+    ]
     let read = try FlowerRoundContent.instruction(content)
     #expect(read.configurationJSON == #"{"task":"digits"}"#)
     #expect(read.client == 5)

@@ -2,18 +2,14 @@ import DPModel
 
 /// What rides along a training run without a branch in its loop (ARCHITECTURE, "the
 /// federated seam"): `dpfl audit`'s canary clients. An instrument may put its own backend
-/// in place of the run's (more clients of the same algorithm, through the same mechanism
-/// and ledger), says in the summary what it changed, and sees the trained parameters before
+/// in place of the run's, usually wrapping it (more clients of the same algorithm, through
+/// the same mechanism and ledger), says in the summary what it changed, and sees the trained parameters before
 /// the first round and after the last.
 public protocol RunInstrument {
   /// The backend the run uses in place of `trainer.backend` (which it may wrap).
   /// - Throws: ``FederatedError`` when the instrument cannot ride along this run.
   func backend<Model, Example>(for trainer: FederatedTrainer<Model, Example>) throws
     -> any FederatedBackend<Model>
-
-  /// Whether the run's cohorts are drawn from the operating system's CSPRNG
-  /// (``FederatedTrainer/secretCohorts``): a real federation's.
-  var secretCohorts: Bool { get }
 
   /// What the instrument changed about the run, in words (appended to the summary's
   /// assumptions).
@@ -28,8 +24,4 @@ public protocol RunInstrument {
   func finish(
     initial: ParameterSet<Float>, final: ParameterSet<Float>, summary: TrainingSummary,
     folder: RunFolder) throws
-}
-
-extension RunInstrument {
-  public var secretCohorts: Bool { false }
 }

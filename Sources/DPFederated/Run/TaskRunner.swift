@@ -33,6 +33,8 @@ public struct LocalTrainingRunner: TaskRunner {
   public var progress: (TrainingRun.Progress) throws -> Void
   /// What rides along the run (`dpfl audit`'s canaries).
   public var instrument: (any RunInstrument)?
+  /// Where the clients compute when not in this process (a Flower server's nodes).
+  public var engine: (any RunEngine)?
   /// Lines added to the summary's assumptions (how a setting was chosen).
   public var notes: [String] = []
 
@@ -56,6 +58,6 @@ public struct LocalTrainingRunner: TaskRunner {
     try TrainingRun.train(
       configuration: configuration, dataset: dataset, model: model, makeBatch: makeBatch,
       folder: folder, resume: resume, workers: workers, progress: progress,
-      instrument: instrument, notes: notes, export: { try export($0, folder) })
+      engine: engine, instrument: instrument, notes: notes, export: { try export($0, folder) })
   }
 }

@@ -9,24 +9,29 @@ extension TrainingRun {
   /// - Parameters:
   ///   - progress: called after each round is checkpointed; throwing from it stops the run
   ///     there (the folder can be resumed) and the error propagates.
-  ///   - instrument: what rides along the run (its backend in place of the simulation's).
+  ///   - engine: where the clients compute, when not in this process (its backend in place
+  ///     of the simulation's).
+  ///   - instrument: what rides along the run (its backend in place of the engine's, which
+  ///     it may wrap).
   ///   - notes: lines added to the summary's assumptions.
   /// - Throws: ``FederatedError`` for bad configurations, unreachable budgets, damaged run
   ///   folders; the run folder keeps every completed round.
   public static func train<Model: ClassificationModel, Example: Sendable>(
     configuration: FederatedConfiguration, dataset: FederatedDataset<Example>, model: Model,
     makeBatch: @escaping @Sendable ([Example]) -> Model.Batch, folder: RunFolder, resume: Bool,
-    workers: Int, progress: (Progress) throws -> Void, instrument: (any RunInstrument)? = nil,
-    notes: [String] = [], export: (Model) throws -> Void = { _ in }
+    workers: Int, progress: (Progress) throws -> Void, engine: (any RunEngine)? = nil,
+    instrument: (any RunInstrument)? = nil, notes: [String] = [],
+    export: (Model) throws -> Void = { _ in }
   ) throws -> TrainingSummary where Model.Scalar == Float {
     let start = Date()
     var trainer = try FederatedTrainer(
       configuration: configuration, model: model, dataset: dataset, workers: workers,
       makeBatch: makeBatch)
-    if let instrument {
-      trainer.backend = try instrument.backend(for: trainer)
-      trainer.secretCohorts = instrument.secretCohorts && configuration.randomness == .secure
+    if let engine {
+      trainer.backend = try engine.backend(for: trainer)
+      trainer.secretCohorts = engine.secretCohorts && configuration.randomness == .secure
     }
+    if let instrument { trainer.backend = try instrument.backend(for: trainer) }
     let initial = model.trainableParameters
     let before = trainer.evaluationAccuracy()
     var metrics = try prepare(&trainer, folder: folder, resume: resume)
@@ -55,7 +60,7 @@ extension TrainingRun {
     var summary = try summary(
       of: trainer, metrics: metrics, accuracyBefore: before, stopReason: stopReason,
       folder: folder, wallSeconds: Date().timeIntervalSince(start))
-    summary.assumptions += notes + (instrument?.notes ?? [])
+    summary.assumptions += notes + (engine?.notes ?? []) + (instrument?.notes ?? [])
     try instrument?.finish(
       initial: initial, final: trainer.model.trainableParameters, summary: summary,
       folder: folder)

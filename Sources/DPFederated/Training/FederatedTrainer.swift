@@ -5,7 +5,8 @@ import DPModel
 /// round's public choices, the ledger accounts and records the round, the backend runs the
 /// cohort's clients, the mechanism releases their sum, and the algorithm steps from it.
 /// Which algorithm, mechanism and backend is decided once, before the first round (a
-/// ``RunInstrument`` may replace the backend then); the loop has no branch on any of them.
+/// ``RunEngine`` and a ``RunInstrument`` may replace the backend then); the loop has no
+/// branch on any of them.
 ///
 /// Every random choice of round t comes from a seed derived from (run seed, t), so a run
 /// resumed from a checkpoint at round t continues exactly as an uninterrupted run would.

@@ -16,19 +16,9 @@ import Foundation
 /// live coordinates only being non-zero) and `metrics` (`client`, `num-examples`, `loss`,
 /// `clipped-examples`, `local-epochs`, `within-bound`).
 public enum FlowerRoundContent {
-  /// The instruction for client `client` of round `context`.
-  public static func instruction(
-    configurationJSON: String, client: Int, context: RoundContext, global: ParameterSet<Float>
-  ) -> FlowerRecordDict {
-    [
-      "arrays": .arrays(arrays(global)),
-      "config": .config(
-        config(configurationJSON: configurationJSON, client: client, context: context)),
-    ]
-  }
-
-  /// The `config` record of client `client`'s instruction (the `arrays` record, the global
-  /// parameters, is the same for every client of the round).
+  /// The `config` record of client `client`'s instruction (its `arrays` record,
+  /// ``arrays(_:)`` of the global parameters, is the same for every client of the round; the
+  /// ServerApp puts the two together).
   public static func config(configurationJSON: String, client: Int, context: RoundContext)
     -> NamedValues<FlowerValue>
   {

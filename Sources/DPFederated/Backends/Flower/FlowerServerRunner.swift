@@ -33,7 +33,7 @@ public struct FlowerServerRunner: TaskRunner {
     var layout = FlowerFederation.partitioned(dataset, into: nodes)
     layout.clients = layout.clients.map { ClientData(id: $0.id, examples: [], labels: []) }
     var local = local
-    local.instrument = FlowerEngine<Model>(
+    local.engine = FlowerEngine<Model>(
       backend: FlowerBackend(
         link: link, configurationJSON: FlowerFederation.configurationJSON(federated),
         timeout: timeout))
@@ -44,7 +44,7 @@ public struct FlowerServerRunner: TaskRunner {
 }
 
 /// Puts the Flower backend in the run loop's place and says so in the summary.
-struct FlowerEngine<EngineModel: ClassificationModel>: RunInstrument
+struct FlowerEngine<EngineModel: ClassificationModel>: RunEngine
 where EngineModel.Scalar == Float {
   let backend: FlowerBackend<EngineModel>
 
@@ -64,9 +64,4 @@ where EngineModel.Scalar == Float {
       "engine: Flower \(FlowerFederation.flowerVersion), clients on nodes; replies per round: \(backend.repliesPerRound.map(String.init).joined(separator: ", "))"
     ] + backend.failures
   }
-
-  func finish(
-    initial: ParameterSet<Float>, final: ParameterSet<Float>, summary: TrainingSummary,
-    folder: RunFolder
-  ) throws {}
 }
