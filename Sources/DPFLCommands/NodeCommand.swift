@@ -55,6 +55,11 @@ struct NodeCommand: ParsableCommand {
   var delta = 1e-6
   @Option(help: "Folder of the nodes' own ledgers (node-ledger-partition-I.json).")
   var ledgerDir = "."
+  @Option(
+    help:
+      "Seconds the nodes keep trying a SuperLink that stopped answering before they exit (it may be restarting; 0: exit at once)."
+  )
+  var reconnectTimeout = 600.0
 
   func validate() throws {
     guard partitions >= 1 else {
@@ -70,6 +75,10 @@ struct NodeCommand: ParsableCommand {
     }
     guard epsilon > 0, delta > 0, delta < 1 else {
       throw ValidationError("--epsilon \(epsilon) must be > 0 and --delta \(delta) in (0, 1).")
+    }
+    guard reconnectTimeout >= 0, reconnectTimeout.isFinite else {
+      throw ValidationError(
+        "--reconnect-timeout \(reconnectTimeout) must be a number of seconds ≥ 0.")
     }
     if let maxMessages, maxMessages < 1 {
       throw ValidationError("--max-messages \(maxMessages) must be at least 1.")
@@ -136,10 +145,38 @@ struct NodeCommand: ParsableCommand {
         epsilon: epsilon, delta: delta)
     }
     var answered = 0
+    var unreachableSince: Date?
     while !stop.isRaised, maxMessages.map({ answered < $0 }) ?? true {
       var idle = true
       for (offset, node) in joined.enumerated() {
-        guard let instruction = try await node.pullInstruction() else { continue }
+        let pulled: FlowerInstruction?
+        do {
+          pulled = try await node.pullInstruction()
+          if unreachableSince != nil { log("the SuperLink answers again") }
+          unreachableSince = nil
+        } catch {
+          switch error {
+          case .unreachable(_, let reason):
+            // A SuperLink restarting with its database keeps the nodes and their runs: wait.
+            if unreachableSince == nil {
+              log("the SuperLink stopped answering (\(reason)); waiting for it")
+              unreachableSince = Date()
+            }
+            guard Date().timeIntervalSince(unreachableSince!) < reconnectTimeout else {
+              throw error
+            }
+          case .refused(let rpc, let status, let detail):
+            // An instruction of a run the SuperLink no longer serves (one that ended while
+            // it restarted): this message is gone, later ones are not.
+            log(
+              "node \(node.nodeID): skipping a message the SuperLink refused (\(rpc), HTTP \(status)): \(detail)"
+            )
+            idle = false
+          default: throw error
+          }
+          continue
+        }
+        guard let instruction = pulled else { continue }
         idle = false
         let started = Date()
         let share = partition + offset

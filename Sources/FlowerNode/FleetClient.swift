@@ -106,7 +106,7 @@ public struct FleetClient: Sendable {
       let data: Data
       let response: URLResponse
       do {
-        (data, response) = try await session.data(for: urlRequest)
+        (data, response) = try await send(urlRequest)
       } catch {
         lastFailure = .unreachable(
           address: baseURL.absoluteString, reason: error.localizedDescription)
