@@ -238,4 +238,24 @@ struct TrainEndToEndTests {
     #expect((object["features"] as? [Double])?.count == 64)
     #expect(object["user_id"] is String && object["label"] is Int)
   }
+
+  @Test("flower-server refuses to resume a run folder that holds another run, naming what differs")
+  func flowerServerRefusesAnotherRun() throws {
+    let folder = Self.temporaryFolder("flower-resume")
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    let train = try BinaryRunner.run([
+      "train", "--task", "digits", "--rounds", "2", "--run-dir", folder, "--format", "json",
+    ])
+    #expect(train.status == 0, "\(train.stderr)")
+    let server = try BinaryRunner.run([
+      "flower-server", "--nodes", "2", "--run-dir", folder, "--task", "digits", "--rounds", "3",
+      "--cohort-size", "2",
+    ])
+    #expect(server.status == 1)
+    #expect(server.stderr.hasPrefix("Error: "))
+    #expect(server.stderr.contains("holds another run"))
+    #expect(server.stderr.contains("rounds: 2 there, 3 here"))
+    #expect(server.stderr.contains("population: 1000000 there, 2 here"))
+    #expect(server.stdout.isEmpty, "nothing reaches the ServerApp's pipe")
+  }
 }
