@@ -24,6 +24,16 @@ import time
 
 SHAKESPEARE = ["--task", "shakespeare-genre", "--no-privacy", "--method", "dp-lora"]
 
+
+
+def fedsgd_c50(rate, *extra, rounds="60", head=False):
+    """The fix's loop with cohorts of 50 (section 7): one local step per client (batch 64),
+    server Adam at `rate`, α = 16 (or the head alone), for `rounds`; then `extra` flags."""
+    model = ["--method", "head-only"] if head else ["--alpha", "16"]
+    return (["--rounds", rounds, "--cohort-size", "50", "--local-batch-size", "64"] + model
+            + ["--server-optimizer", "adam", "--server-learning-rate", rate] + list(extra))
+
+
 # name -> flags (after SHAKESPEARE unless the flags give their own --task/--method).
 CONFIGURATIONS = {
     # Last session's rows: 30 rounds, local SGD 0.03, α = 2, server SGD 1 (FedAvg).
@@ -49,43 +59,22 @@ CONFIGURATIONS = {
     "fedsgd-adam3e-3-a16": ["--rounds", "60", "--local-batch-size", "64", "--alpha", "16",
                             "--server-optimizer", "adam", "--server-learning-rate", "0.003"],
     # The fix with larger cohorts (section 7): 50 one-label clients a step instead of 20.
-    "fedsgd-adam3e-3-a16-c50": ["--rounds", "60", "--cohort-size", "50", "--local-batch-size", "64",
-                                "--alpha", "16", "--server-optimizer", "adam",
-                                "--server-learning-rate", "0.003"],
+    "fedsgd-adam3e-3-a16-c50": fedsgd_c50("0.003"),
     # The fix with a cosine-annealed server learning rate (section 7.3): 60 and 120 rounds.
-    "fedsgd-adam3e-3-a16-c50-cosine": ["--rounds", "60", "--cohort-size", "50",
-                                       "--local-batch-size", "64", "--alpha", "16",
-                                       "--server-optimizer", "adam", "--server-learning-rate",
-                                       "0.003", "--server-schedule", "cosine"],
-    "fedsgd-adam1e-2-a16-c50-cosine": ["--rounds", "60", "--cohort-size", "50",
-                                       "--local-batch-size", "64", "--alpha", "16",
-                                       "--server-optimizer", "adam", "--server-learning-rate",
-                                       "0.01", "--server-schedule", "cosine"],
-    "fedsgd-adam3e-3-a16-c50-r120-cosine": ["--rounds", "120", "--cohort-size", "50",
-                                            "--local-batch-size", "64", "--alpha", "16",
-                                            "--server-optimizer", "adam", "--server-learning-rate",
-                                            "0.003", "--server-schedule", "cosine"],
+    "fedsgd-adam3e-3-a16-c50-cosine": fedsgd_c50("0.003", "--server-schedule", "cosine"),
+    "fedsgd-adam1e-2-a16-c50-cosine": fedsgd_c50("0.01", "--server-schedule", "cosine"),
+    "fedsgd-adam3e-3-a16-c50-r120-cosine": fedsgd_c50("0.003", "--server-schedule", "cosine",
+                                                      rounds="120"),
     # Capped example weights (section 7.3): each client's mean gradient times min(n/64, 1),
     # so that the server's mean follows the examples as the centralised loss does.
-    "fedsgd-adam3e-3-a16-c50-w64": ["--rounds", "60", "--cohort-size", "50",
-                                    "--local-batch-size", "64", "--alpha", "16",
-                                    "--server-optimizer", "adam", "--server-learning-rate",
-                                    "0.003", "--client-weight-cap", "64"],
-    "fedsgd-adam1e-2-a16-c50-cosine-w64": ["--rounds", "60", "--cohort-size", "50",
-                                           "--local-batch-size", "64", "--alpha", "16",
-                                           "--server-optimizer", "adam", "--server-learning-rate",
-                                           "0.01", "--server-schedule", "cosine",
-                                           "--client-weight-cap", "64"],
-    "head-fedsgd-adam1e-2-c50-cosine-w64": ["--rounds", "60", "--cohort-size", "50",
-                                            "--method", "head-only", "--local-batch-size", "64",
-                                            "--server-optimizer", "adam", "--server-learning-rate",
-                                            "0.01", "--server-schedule", "cosine",
-                                            "--client-weight-cap", "64"],
+    "fedsgd-adam3e-3-a16-c50-w64": fedsgd_c50("0.003", "--client-weight-cap", "64"),
+    "fedsgd-adam1e-2-a16-c50-cosine-w64": fedsgd_c50("0.01", "--server-schedule", "cosine",
+                                                     "--client-weight-cap", "64"),
+    "head-fedsgd-adam1e-2-c50-cosine-w64": fedsgd_c50("0.01", "--server-schedule", "cosine",
+                                                      "--client-weight-cap", "64", head=True),
     "head-fedsgd-adam3e-3": ["--rounds", "60", "--method", "head-only", "--local-batch-size", "64",
                              "--server-optimizer", "adam", "--server-learning-rate", "0.003"],
-    "head-fedsgd-adam3e-3-c50": ["--rounds", "60", "--cohort-size", "50", "--method", "head-only",
-                                 "--local-batch-size", "64", "--server-optimizer", "adam",
-                                 "--server-learning-rate", "0.003"],
+    "head-fedsgd-adam3e-3-c50": fedsgd_c50("0.003", head=True),
     # The fix's private row on shakespeare-genre (user level, ε = 2, local learning rate 1,
     # cohorts of 50).
     "fedsgd-adam3e-3-a16-c50-eps2": ["--privacy", "--epsilon", "2", "--rounds", "60",

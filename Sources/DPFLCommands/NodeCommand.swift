@@ -186,10 +186,7 @@ struct NodeCommand: ParsableCommand {
           let reason =
             "dpfl nodes answer train messages only: a '\(instruction.metadata.messageType)' reply on private data would be a release no ledger accounts"
           log("node \(node.nodeID): declining: \(reason)")
-          try await node.reply(
-            to: instruction.metadata,
-            body: .error(code: FlowerReplyBody.clientDeclined, reason: reason),
-            runtime: Date().timeIntervalSince(started))
+          try await node.decline(instruction, reason: reason, since: started)
           continue
         }
         let service = try service(for: instruction.content, share: share, cache: &services)
@@ -198,10 +195,7 @@ struct NodeCommand: ParsableCommand {
           let reason =
             "partition \(share) declines round \(instruction.metadata.groupID): it would take this node past its own ε = \(epsilon)"
           log(reason)
-          try await node.reply(
-            to: instruction.metadata,
-            body: .error(code: FlowerReplyBody.clientDeclined, reason: reason),
-            runtime: Date().timeIntervalSince(started))
+          try await node.decline(instruction, reason: reason, since: started)
           continue
         }
         let reply = try service.reply(to: instruction.content)
@@ -249,6 +243,19 @@ struct NodeCommand: ParsableCommand {
 
   private func log(_ line: String) {
     FileHandle.standardError.write(Data("dpfl node: \(line)\n".utf8))
+  }
+}
+
+extension FleetNode {
+  /// Answers `instruction` with an error reply giving `reason` (the client side declined),
+  /// so the ServerApp learns at once rather than after the round's timeout.
+  fileprivate func decline(_ instruction: FlowerInstruction, reason: String, since started: Date)
+    async throws(FleetError)
+  {
+    try await reply(
+      to: instruction.metadata,
+      body: .error(code: FlowerReplyBody.clientDeclined, reason: reason),
+      runtime: Date().timeIntervalSince(started))
   }
 }
 

@@ -44,16 +44,16 @@ public struct PublicTuning: Sendable, Equatable {
   /// every fifth of them pooled for evaluation.
   static func dataset<Example>(_ task: FederatedDataset<Example>) -> FederatedDataset<Example> {
     let split = task.publicSplit
-    let chunks = stride(from: 0, to: split.examples.count, by: pseudoClientSize).map {
-      ClientData(
-        id: "public-\($0 / pseudoClientSize)",
-        examples: Array(split.examples[$0..<min($0 + pseudoClientSize, split.examples.count)]),
-        labels: Array(split.labels[$0..<min($0 + pseudoClientSize, split.labels.count)]))
+    let chunks = stride(from: 0, to: split.examples.count, by: pseudoClientSize).map { start in
+      let range = start..<min(start + pseudoClientSize, split.examples.count)
+      return ClientData(
+        id: "public-\(start / pseudoClientSize)", examples: Array(split.examples[range]),
+        labels: Array(split.labels[range]))
     }
     let held = chunks.indices.filter { $0 % 5 == 4 }.map { chunks[$0] }
+    let training = chunks.indices.filter { $0 % 5 != 4 }.map { chunks[$0] }
     return FederatedDataset(
-      name: task.name + "-public",
-      clients: chunks.indices.filter { $0 % 5 != 4 }.map { chunks[$0] },
+      name: task.name + "-public", clients: training,
       evaluation: ClientData(
         id: "public-held-out", examples: held.flatMap(\.examples), labels: held.flatMap(\.labels)),
       publicSplit: ClientData(id: "none", examples: [], labels: []), classCount: task.classCount)
