@@ -57,7 +57,7 @@ let package = Package(
       name: "FlowerNode",
       dependencies: [
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),
-        .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "Crypto", package: "swift-crypto"), "CCurl",
       ],
       exclude: ["Generated/NOTICE.md"]
     ),
@@ -101,6 +101,14 @@ let package = Package(
 
     /// glibc's <malloc.h> (mallopt), for ``Allocator`` in DPModel.
     .systemLibrary(name: "CMalloc"),
+
+    /// libcurl (Debian: libcurl4-openssl-dev) for the Flower node's HTTP(S), so that it can
+    /// trust a private certificate authority (`dpfl node --root-certificates`).
+    .systemLibrary(
+      name: "CCurl",
+      pkgConfig: "libcurl",
+      providers: [.apt(["libcurl4-openssl-dev"])]
+    ),
 
     /// MPFR and GMP (Debian: libmpfr-dev, libgmp-dev) for the certified RDP accountant's
     /// directed-rounding arithmetic. `Sources/CMPFR/shim.h` includes gmp.h, then mpfr.h.

@@ -73,6 +73,11 @@ struct NodeCommand: ParsableCommand {
     if insecure && rootCertificates != nil {
       throw ValidationError("--insecure and --root-certificates exclude each other.")
     }
+    if let rootCertificates, !FileManager.default.isReadableFile(atPath: rootCertificates) {
+      throw ValidationError(
+        "--root-certificates \(rootCertificates): no readable file (a PEM file of certificate authorities)."
+      )
+    }
     guard epsilon > 0, delta > 0, delta < 1 else {
       throw ValidationError("--epsilon \(epsilon) must be > 0 and --delta \(delta) in (0, 1).")
     }
@@ -86,10 +91,6 @@ struct NodeCommand: ParsableCommand {
   }
 
   func run() throws {
-    if let rootCertificates {
-      // FoundationNetworking's libcurl reads its CA bundle from this variable.
-      setenv("URLSessionCertificateAuthorityInfoFile", rootCertificates, 1)
-    }
     TrainCommand.prepareProcessForTraining()
     try TrainCommand.reportingErrors {
       do {
@@ -110,7 +111,8 @@ struct NodeCommand: ParsableCommand {
     do {
       for _ in 0..<nodes {
         let client = FleetClient(
-          address: superlink, insecure: insecure, credentials: FleetCredentials())
+          address: superlink, insecure: insecure, rootCertificates: rootCertificates,
+          credentials: FleetCredentials())
         joined.append(try await FleetNode.join(client))
       }
       log(

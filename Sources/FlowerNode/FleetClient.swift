@@ -1,10 +1,6 @@
 import Foundation
 import SwiftProtobuf
 
-#if canImport(FoundationNetworking)
-  import FoundationNetworking
-#endif
-
 /// What a Fleet API call can fail with.
 public enum FleetError: Error, Equatable, CustomStringConvertible {
   /// No HTTP answer (connection refused, DNS, TLS, timeout), after the retries.
@@ -72,19 +68,19 @@ public struct FleetClient: Sendable {
   public let credentials: FleetCredentials
   /// Retries on transport errors and 5xx.
   public let retry: FleetRetryPolicy
-  private let session: URLSession
+  private let exchange: HTTPExchange
 
-  /// A client of the SuperLink at `address` (`HOST:PORT`), over HTTPS unless `insecure`.
+  /// A client of the SuperLink at `address` (`HOST:PORT`), over HTTPS unless `insecure`,
+  /// trusting the certificate authorities in the PEM file `rootCertificates` (`nil`: the
+  /// system's).
   public init(
-    address: String, insecure: Bool, credentials: FleetCredentials,
-    retry: FleetRetryPolicy = FleetRetryPolicy()
+    address: String, insecure: Bool, rootCertificates: String? = nil,
+    credentials: FleetCredentials, retry: FleetRetryPolicy = FleetRetryPolicy()
   ) {
     self.baseURL = URL(string: (insecure ? "http://" : "https://") + address)!
     self.credentials = credentials
     self.retry = retry
-    let configuration = URLSessionConfiguration.ephemeral
-    configuration.timeoutIntervalForRequest = 60
-    self.session = URLSession(configuration: configuration)
+    self.exchange = HTTPExchange(rootCertificates: rootCertificates, timeout: 60)
   }
 
   /// Calls `rpc` (`register-node`, `pull-messages`, …) with `request`.
@@ -92,55 +88,34 @@ public struct FleetClient: Sendable {
     _ rpc: String, _ request: some SwiftProtobuf.Message, as _: Response.Type = Response.self
   ) async throws(FleetError) -> Response {
     let body: Data = try! request.serializedBytes()
+    let url = baseURL.appendingPathComponent("v1/fleet/\(rpc)").absoluteString
     var lastFailure = FleetError.unreachable(address: baseURL.absoluteString, reason: "no attempt")
     for attempt in 0..<max(retry.attempts, 1) {
       if attempt > 0 { try? await Task.sleep(for: retry.delay(after: attempt - 1)) }
-      var urlRequest = URLRequest(url: baseURL.appendingPathComponent("v1/fleet/\(rpc)"))
-      urlRequest.httpMethod = "POST"
-      urlRequest.httpBody = body
-      urlRequest.setValue("application/protobuf", forHTTPHeaderField: "content-type")
-      urlRequest.setValue("application/protobuf", forHTTPHeaderField: "accept")
-      for header in credentials.headers(at: Date()) {
-        urlRequest.setValue(header.value, forHTTPHeaderField: header.name)
-      }
-      let data: Data
-      let response: URLResponse
+      let headers =
+        [("content-type", "application/protobuf"), ("accept", "application/protobuf")]
+        + credentials.headers(at: Date()).map { ($0.name, $0.value) }
+      let response: HTTPExchange.Response
       do {
-        (data, response) = try await send(urlRequest)
+        response = try await exchange.post(url, headers: headers, body: body)
       } catch {
-        lastFailure = .unreachable(
-          address: baseURL.absoluteString, reason: error.localizedDescription)
+        lastFailure = .unreachable(address: baseURL.absoluteString, reason: "\(error)")
         continue
       }
-      let status = (response as? HTTPURLResponse)?.statusCode ?? 0
-      switch status {
+      switch response.status {
       case 200:
-        guard let answer = try? Response(serializedBytes: data) else {
+        guard let answer = try? Response(serializedBytes: response.body) else {
           throw .malformedResponse(rpc: rpc)
         }
         return answer
       case 500...599:
-        lastFailure = .serverError(rpc: rpc, status: status, detail: Self.detail(data))
+        lastFailure = .serverError(
+          rpc: rpc, status: response.status, detail: Self.detail(response.body))
       default:
-        throw .refused(rpc: rpc, status: status, detail: Self.detail(data))
+        throw .refused(rpc: rpc, status: response.status, detail: Self.detail(response.body))
       }
     }
     throw lastFailure
-  }
-
-  /// One HTTP exchange. FoundationNetworking's `data(for:)` crashes when a request fails
-  /// while another is in flight (its task registry loses the task); the completion-handler
-  /// form does not.
-  private func send(_ request: URLRequest) async throws -> (Data, URLResponse) {
-    try await withCheckedThrowingContinuation { continuation in
-      session.dataTask(with: request) { data, response, error in
-        if let data, let response {
-          continuation.resume(returning: (data, response))
-        } else {
-          continuation.resume(throwing: error ?? URLError(.badServerResponse))
-        }
-      }.resume()
-    }
   }
 
   /// The `detail` of a FastAPI error body, else its first 300 characters.

@@ -98,7 +98,9 @@ struct EndToEndTests {
     ])
     #expect(output.status == 64)
     #expect(output.stdout.isEmpty)
-    #expect(output.stderr.hasPrefix("Error: --sampling-rate must be in (0, 1]; got 2.0.\nUsage: dpfl account "))
+    #expect(
+      output.stderr.hasPrefix(
+        "Error: --sampling-rate must be in (0, 1]; got 2.0.\nUsage: dpfl account "))
     #expect(output.stderr.hasSuffix("\n  See 'dpfl account --help' for more information.\n"))
     let negative = try BinaryRunner.run([
       "account", "--noise-multiplier", "1", "--sampling-rate", "0.1", "--steps", "-3", "--delta",
@@ -106,6 +108,19 @@ struct EndToEndTests {
     ])
     #expect(negative.status == 64)
     #expect(negative.stderr.hasPrefix("Error: --steps must be ≥ 1; got -3.\nUsage: dpfl account "))
+  }
+
+  @Test("node: an authority file that cannot be read exits 64 naming it, before any connection")
+  func nodeWithoutAuthorityFile() throws {
+    let output = try BinaryRunner.run([
+      "node", "--superlink", "127.0.0.1:1", "--root-certificates", "/nonexistent/ca.pem",
+      "--partition", "0", "--partitions", "1",
+    ])
+    #expect(output.status == 64)
+    #expect(
+      output.stderr.hasPrefix(
+        "Error: --root-certificates /nonexistent/ca.pem: no readable file (a PEM file of certificate authorities).\n"
+      ))
   }
 
   @Test("a batch answers every good line in order and reports bad lines by number")
@@ -222,7 +237,8 @@ struct LedgerEndToEndTests {
     #expect(conflicting.status == 64)
     #expect(
       conflicting.stderr.hasPrefix(
-        "Error: --ledger and --steps cannot be combined: the ledger says what was released.\nUsage: "))
+        "Error: --ledger and --steps cannot be combined: the ledger says what was released.\nUsage: "
+      ))
   }
 
   @Test("account --batch with --ledger is a usage error (exit 64), not a silently ignored flag")
@@ -276,7 +292,8 @@ struct LedgerEndToEndTests {
     try accountant.compose(
       .tuned(
         runs: .logarithmic(successProbability: gamma),
-        .selfComposed(.poissonSampled(probability: 0.1, .gaussian(noiseMultiplier: sigma)), count: 10)))
+        .selfComposed(
+          .poissonSampled(probability: 0.1, .gaussian(noiseMultiplier: sigma)), count: 10)))
     let epsilon = try accountant.epsilon(delta: 1e-5)
     #expect(epsilon <= 8)
     expectClose(epsilon, try #require(tuned["epsilon"] as? Double), relative: 1e-12)
@@ -284,9 +301,10 @@ struct LedgerEndToEndTests {
     try composition.compose(
       .poissonSampled(probability: 0.1, .gaussian(noiseMultiplier: sigma)), count: 100)
     #expect(try composition.epsilon(delta: 1e-5) > 8)
-    let orphan = try BinaryRunner.run(["plan", "--epsilon", "2", "--tuning-distribution", "poisson"])
+    let orphan = try BinaryRunner.run([
+      "plan", "--epsilon", "2", "--tuning-distribution", "poisson",
+    ])
     #expect(orphan.status == 64 && orphan.stderr.hasPrefix("Error: --tuning-runs is required"))
   }
 
 }
-
