@@ -106,36 +106,37 @@ struct NodeCommand: ParsableCommand {
   /// leaves: also when joining a later node or answering fails, so that no node stays
   /// registered with the SuperLink after the process has gone.
   private func serve() async throws {
-    var joined: [FleetNode] = []
+    let roster = NodeRoster()
     let answered: Int
     do {
       for _ in 0..<nodes {
         let client = FleetClient(
           address: superlink, insecure: insecure, rootCertificates: rootCertificates,
           credentials: FleetCredentials())
-        joined.append(try await FleetNode.join(client))
+        await roster.append(try await FleetNode.join(client))
       }
       log(
-        "joined \(superlink) as \(nodes) node(s): \(joined.map { String($0.nodeID) }.joined(separator: ", "))"
+        "joined \(superlink) as \(nodes) node(s): \(await roster.nodes.map { String($0.nodeID) }.joined(separator: ", "))"
       )
-      answered = try await answerInstructions(joined)
+      answered = try await answerInstructions(roster)
     } catch {
+      let joined = await roster.nodes
       for node in joined { try? await node.leave() }
       if !joined.isEmpty { log("left \(superlink) after an error") }
       throw error
     }
-    for node in joined { try? await node.leave() }
+    for node in await roster.nodes { try? await node.leave() }
     log("left \(superlink) after \(answered) instruction(s)")
   }
 
   /// Answers the joined nodes' instructions until `--max-messages` or a signal, and returns
   /// how many it answered.
-  private func answerInstructions(_ joined: [FleetNode]) async throws -> Int {
+  private func answerInstructions(_ roster: NodeRoster) async throws -> Int {
     let stop = StopSignal()
     let heartbeats = Task {
       while !Task.isCancelled {
-        try? await Task.sleep(for: .seconds(joined[0].heartbeatInterval / 3))
-        for node in joined { try? await node.heartbeat() }
+        try? await Task.sleep(for: .seconds(await roster.nodes[0].heartbeatInterval / 3))
+        for node in await roster.nodes { try? await node.heartbeat() }
       }
     }
     defer { heartbeats.cancel() }
@@ -150,7 +151,7 @@ struct NodeCommand: ParsableCommand {
     var unreachableSince: Date?
     while !stop.isRaised, maxMessages.map({ answered < $0 }) ?? true {
       var idle = true
-      for (offset, node) in joined.enumerated() {
+      for (offset, node) in await roster.nodes.enumerated() {
         let pulled: FlowerInstruction?
         do {
           pulled = try await node.pullInstruction()
@@ -167,6 +168,15 @@ struct NodeCommand: ParsableCommand {
             guard Date().timeIntervalSince(unreachableSince!) < reconnectTimeout else {
               throw error
             }
+          case .refused(_, 401, _):
+            // The SuperLink does not know this node's key: it restarted without its
+            // database. Join again with the same key; the node's own ledger is its partition's.
+            let rejoined = try await FleetNode.join(node.client)
+            await roster.replace(offset, with: rejoined)
+            log(
+              "node \(node.nodeID): the SuperLink no longer knows this node (restarted without its database); joined again as node \(rejoined.nodeID)"
+            )
+            idle = false
           case .refused(let rpc, let status, let detail):
             // An instruction of a run the SuperLink no longer serves (one that ended while
             // it restarted): this message is gone, later ones are not.
@@ -215,7 +225,7 @@ struct NodeCommand: ParsableCommand {
     // left as failures.
     for _ in 0..<3 where !stop.isRaised {
       try? await Task.sleep(for: .seconds(2))
-      for node in joined { try? await node.heartbeat() }
+      for node in await roster.nodes { try? await node.heartbeat() }
     }
     return answered
   }
@@ -262,6 +272,16 @@ extension FleetNode {
 }
 
 /// Raised by SIGINT or SIGTERM, so that a node leaves the federation before it exits.
+/// The nodes a `dpfl node` process hosts, shared with its heartbeats: a node that joins
+/// again replaces its old self.
+actor NodeRoster {
+  private(set) var nodes: [FleetNode] = []
+
+  func append(_ node: FleetNode) { nodes.append(node) }
+
+  func replace(_ offset: Int, with node: FleetNode) { nodes[offset] = node }
+}
+
 final class StopSignal: @unchecked Sendable {
   private var sources: [any DispatchSourceSignal] = []
   private let lock = NSLock()

@@ -79,7 +79,8 @@ struct HTTPExchange: Sendable {
       }
     }
     guard code == CURLE_OK else {
-      let detail = String(cString: errorText)
+      let detail = String(
+        decoding: errorText.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
       throw Failure(
         description: detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail)
     }
