@@ -32,7 +32,7 @@ struct LocalAndServerStepsTests {
       "--task", "chitchat-topic", "--local-batch-size", "8", "--server-optimizer", "sgd",
     ])
     #expect(text.steps.localBatchSize == 8)
-    #expect(text.steps.localLearningRate == 1)
+    #expect(text.steps.localLearningRate == 0.125)
     #expect(text.steps.serverOptimizer == .sgd && text.steps.serverLearningRate == 1)
     let digitsAdam = try Self.parsed(["--server-optimizer", "adam"])
     #expect(digitsAdam.steps.serverLearningRate == 0.003)
