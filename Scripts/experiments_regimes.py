@@ -1,8 +1,8 @@
 """Driver of `Scripts/experiments regimes` (see that script for what it runs).
 
-Private rows of the `digits` task in regimes where the noise on the mean update matters:
-smaller simulated populations and noise cohorts, and the task's own 100 clients with no
-simulation. Uses only the Python standard library and the helpers of the utility driver.
+Private rows of a task in regimes where the noise on the mean update matters: smaller
+simulated populations and noise cohorts, and the task's own clients with no simulation.
+Uses only the Python standard library and the helpers of the utility driver.
 """
 import argparse
 import concurrent.futures
@@ -16,28 +16,48 @@ import sys
 
 from experiments_utility import METHODS, mean_std, run, write_keeping_discussion
 
-# (label, population, noise cohort, extra flags). The first is the utility table's regime.
-REGIMES = [
-    ("N = 10⁶, noise cohort 1,000", 1_000_000, 1_000, []),
-    ("N = 10⁵, noise cohort 1,000", 100_000, 1_000, []),
-    ("N = 10⁵, noise cohort 100", 100_000, 100, []),
-    ("N = 10⁴, noise cohort 100", 10_000, 100, []),
-    # No simulated noise cohort: the noise of the 20 clients actually trained.
-    ("N = 10⁴, noise cohort 20", 10_000, 20, []),
-    # No simulation: the task's own clients, all 20 of a round's cohort in the noise.
-    # 200 rounds at this σ diverge (the noise random-walks the weights), so 10 rounds.
-    ("own 100 clients, cohort 20, 10 rounds", 100, 20, ["--rounds", "10"]),
-]
+# Per task: the settings every row shares, the clients trained per round, the task's own
+# clients, the output's file stem, and the regimes as (label, population, noise cohort,
+# extra flags). The first regime of digits is the utility table's.
+TASKS = {
+    "digits": {
+        "settings": [], "trained": 20, "clients": 100, "stem": "experiments-regimes",
+        "regimes": [
+            ("N = 10⁶, noise cohort 1,000", 1_000_000, 1_000, []),
+            ("N = 10⁵, noise cohort 1,000", 100_000, 1_000, []),
+            ("N = 10⁵, noise cohort 100", 100_000, 100, []),
+            ("N = 10⁴, noise cohort 100", 10_000, 100, []),
+            # No simulated noise cohort: the noise of the 20 clients actually trained.
+            ("N = 10⁴, noise cohort 20", 10_000, 20, []),
+            # No simulation: the task's own clients, all 20 of a round's cohort in the noise.
+            # 200 rounds at this σ diverge (the noise random-walks the weights), so 10 rounds.
+            ("own 100 clients, cohort 20, 10 rounds", 100, 20, ["--rounds", "10"]),
+        ],
+    },
+    # The text default loop (FedSGD, server Adam 3e-3) with cohorts of 50 one-label clients
+    # for 60 rounds, as in docs/federated-learning-diagnosis.md §7.2; one run takes about
+    # 5 minutes on 2 cores, so only the two ends of digits' range: the issue's goal regime
+    # and no simulation.
+    "shakespeare-genre": {
+        "settings": ["--rounds", "60", "--cohort-size", "50"], "trained": 50, "clients": 370,
+        "stem": "experiments-regimes-shakespeare-genre",
+        "regimes": [
+            ("N = 10⁵, noise cohort 1,000", 100_000, 1_000, []),
+            # No simulation: the task's own 370 clients, all 50 of a round's cohort in the noise.
+            ("own 370 clients, cohort 50", 370, 50, []),
+        ],
+    },
+}
 
 # DP-DyLoRA's accuracy at these ranks of its one trained model goes in its own column.
 RANKS = [1, 2, 4, 8]
 
 
-def rows():
-    """(regime, method, flags) of every row, the no-privacy references first."""
+def rows(task):
+    """(regime, method, flags) of every row of `task`, the no-privacy references first."""
     yield ("no privacy", "dp-lora", ["--no-privacy"])
     yield ("no privacy", "head-only", ["--no-privacy"])
-    for label, population, cohort, extra in REGIMES:
+    for label, population, cohort, extra in TASKS[task]["regimes"]:
         # The head alone too: fewer noisy coordinates, no adaptation.
         for method in METHODS + ["head-only"]:
             yield (label, method, ["--epsilon", "2", "--delta", "1e-6", "--population", str(population),
@@ -50,10 +70,11 @@ def row_runs(runs, method, flags):
     return [r for r in runs if f"--method {method} " in r["command"] and r["command"].endswith(tail)]
 
 
-def render(runs, seeds, stamp, machine):
-    """The markdown lines and the table rows of `runs`."""
+def render(task, runs, seeds, stamp, machine):
+    """The markdown lines and the table rows of `task`'s `runs`."""
+    settings = TASKS[task]
     table = []
-    for regime, method, flags in rows():
+    for regime, method, flags in rows(task):
         summaries = row_runs(runs, method, flags)
         accuracy = mean_std([s["accuracy_after"] for s in summaries])
         by_rank = ([statistics.fmean(s["accuracy_by_rank"][rank - 1] for s in summaries) for rank in RANKS]
@@ -72,12 +93,13 @@ def render(runs, seeds, stamp, machine):
         })
     baseline = table[0]["accuracy_mean"]
     lines = [
-        "# Private rows where the noise matters (digits)",
+        f"# Private rows where the noise matters ({task})",
         "",
-        f"Made by `Scripts/experiments regimes` on {stamp} ({machine}); every run's summary is in "
-        "`experiments-regimes.json`. User level, ε = 2, δ = 1e-6, 20 clients trained per round, "
-        "the noise calibrated for the noise cohort out of the population N (simulated when larger "
-        f"than the task's 100 clients). Accuracy on the held-out split, mean ± std over {len(seeds)} "
+        f"Made by `Scripts/experiments regimes --task {task}` on {stamp} ({machine}); every run's "
+        f"summary is in `{settings['stem']}.json`. User level, ε = 2, δ = 1e-6, "
+        f"{settings['trained']} clients trained per round, the noise calibrated for the noise "
+        "cohort out of the population N (simulated when larger than the task's "
+        f"{settings['clients']} clients). Accuracy on the held-out split, mean ± std over {len(seeds)} "
         f"seed(s); the public pre-training alone scores {100 * table[0]['accuracy_before']:.1f} %. "
         "Noise std on the mean = σ·C ÷ noise cohort, per coordinate of the mean update each round. "
         f"DP-DyLoRA: accuracy of its one model cut to rank {' / '.join(map(str, RANKS))}. Rows "
@@ -100,7 +122,8 @@ def render(runs, seeds, stamp, machine):
 
 
 def main(argv):
-    parser = argparse.ArgumentParser(description="private rows where the noise matters (digits)")
+    parser = argparse.ArgumentParser(description="private rows where the noise matters")
+    parser.add_argument("--task", choices=list(TASKS), default="digits")
     parser.add_argument("--dpfl", required=True)
     parser.add_argument("--out", required=True, type=pathlib.Path)
     parser.add_argument("--seeds", type=int, default=3)
@@ -108,7 +131,8 @@ def main(argv):
     parser.add_argument("--render-only", action="store_true",
                         help="remake the markdown from experiments-regimes.json without running")
     args = parser.parse_args(argv)
-    json_path = args.out / "experiments-regimes.json"
+    settings = TASKS[args.task]
+    json_path = args.out / f"{settings['stem']}.json"
     if args.render_only:
         previous = json.loads(json_path.read_text())
         runs, stamp, machine = previous["runs"], previous["date"], previous["machine"]
@@ -116,17 +140,18 @@ def main(argv):
     else:
         seeds = list(range(args.seeds))
         runs = []
-        for regime, method, flags in rows():
-            print(f"experiments: digits {regime} {method} seeds {seeds}", file=sys.stderr, flush=True)
+        for regime, method, flags in rows(args.task):
+            print(f"experiments: {args.task} {regime} {method} seeds {seeds}", file=sys.stderr, flush=True)
             with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
-                runs += pool.map(lambda seed: run(args.dpfl, "digits", method, flags, seed, False), seeds)
+                runs += pool.map(lambda seed: run(args.dpfl, args.task, method, flags, seed, False,
+                                                  settings["settings"]), seeds)
         stamp = datetime.date.today().isoformat()
         machine = f"{os.cpu_count()} CPUs, {platform.platform()}"
-    lines, table = render(runs, seeds, stamp, machine)
+    lines, table = render(args.task, runs, seeds, stamp, machine)
     args.out.mkdir(parents=True, exist_ok=True)
     json_path.write_text(
         json.dumps({"date": stamp, "machine": machine, "rows": table, "runs": runs}, indent=1, sort_keys=True) + "\n")
-    write_keeping_discussion(args.out / "experiments-regimes.md", lines)
+    write_keeping_discussion(args.out / f"{settings['stem']}.md", lines)
     print("\n".join(lines))
 
 

@@ -76,8 +76,10 @@ def row_of(summary):
     return None
 
 
-def run(dpfl, task, method, flags, seed, quick):
-    settings = (QUICK if quick else TASKS)[task]
+def run(dpfl, task, method, flags, seed, quick, settings=None):
+    """The summary of one `dpfl train` run: the task's settings of this table (or
+    `settings`), then `flags`."""
+    settings = (QUICK if quick else TASKS)[task] if settings is None else settings
     with tempfile.TemporaryDirectory(prefix="dpfl-experiment-") as folder:
         command = [dpfl, "train", "--task", task, "--method", method, "--seed", str(seed),
                    "--run-dir", folder, "--format", "json"] + settings + flags
