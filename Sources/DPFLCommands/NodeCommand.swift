@@ -271,7 +271,6 @@ extension FleetNode {
   }
 }
 
-/// Raised by SIGINT or SIGTERM, so that a node leaves the federation before it exits.
 /// The nodes a `dpfl node` process hosts, shared with its heartbeats: a node that joins
 /// again replaces its old self.
 actor NodeRoster {
@@ -282,6 +281,7 @@ actor NodeRoster {
   func replace(_ offset: Int, with node: FleetNode) { nodes[offset] = node }
 }
 
+/// Raised by SIGINT or SIGTERM, so that a node leaves the federation before it exits.
 final class StopSignal: @unchecked Sendable {
   private var sources: [any DispatchSourceSignal] = []
   private let lock = NSLock()

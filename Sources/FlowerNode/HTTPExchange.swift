@@ -54,7 +54,7 @@ struct HTTPExchange: Sendable {
       url.withCString { urlText in
         errorText.withUnsafeMutableBufferPointer { errorBuffer in
           withExtendedLifetime(received) {
-            var set = [
+            var optionResults = [
               dpfl_curl_set_pointer(handle, CURLOPT_URL, urlText),
               dpfl_curl_set_long(handle, CURLOPT_POST, 1),
               dpfl_curl_set_pointer(handle, CURLOPT_POSTFIELDS, bodyBytes.baseAddress),
@@ -67,12 +67,12 @@ struct HTTPExchange: Sendable {
                 handle, receive, Unmanaged.passUnretained(received).toOpaque()),
             ]
             if let rootCertificates {
-              set.append(
+              optionResults.append(
                 rootCertificates.withCString {
                   dpfl_curl_set_pointer(handle, CURLOPT_CAINFO, $0)  // libcurl copies strings
                 })
             }
-            if let failed = set.first(where: { $0 != CURLE_OK }) { return failed }
+            if let failed = optionResults.first(where: { $0 != CURLE_OK }) { return failed }
             return curl_easy_perform(handle)
           }
         }
