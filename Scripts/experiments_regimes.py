@@ -143,7 +143,7 @@ def main(argv):
         for regime, method, flags in rows(args.task):
             print(f"experiments: {args.task} {regime} {method} seeds {seeds}", file=sys.stderr, flush=True)
             with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
-                runs += pool.map(lambda seed: run(args.dpfl, args.task, method, flags, seed, False,
+                runs += pool.map(lambda seed: run(args.dpfl, args.task, method, flags, seed,
                                                   settings["settings"]), seeds)
         stamp = datetime.date.today().isoformat()
         machine = f"{os.cpu_count()} CPUs, {platform.platform()}"

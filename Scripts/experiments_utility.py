@@ -40,20 +40,37 @@ TASKS = {
         "--local-batch-size", "8", "--server-optimizer", "sgd",
     ],
 }
+# The example-level rows' settings. Text: the text loop, the default at both privacy units
+# since 2026-12-07 (one local DP-SGD step per client over all its examples, server Adam;
+# docs/federated-learning-diagnosis.md §7.5-7.6) with its per-example clip C = 4 and
+# cohorts of 50. digits: the table's loop with C = 1.
+EXAMPLE_SETTINGS = {
+    "digits": ["--clipping-bound", "1"],
+    "shakespeare-genre": ["--rounds", "60", "--cohort-size", "50", "--clipping-bound", "4"],
+    "chitchat-topic": ["--rounds", "100", "--cohort-size", "50", "--clipping-bound", "4"],
+}
+# The no-privacy row in the example rows' loop, on text (on digits that loop is the table's).
+TEXT_LOOP_BASELINE = "no privacy, text loop"
+# The rows run with EXAMPLE_SETTINGS.
+EXAMPLE_LOOP_ROWS = ("example ε = 8", TEXT_LOOP_BASELINE)
+# --quick: fewer rounds (and clients), the rest as above.
 QUICK = {
     "digits": ["--rounds", "40"],
-    "shakespeare-genre": ["--rounds", "6", "--cohort-size", "6"] + TASKS["shakespeare-genre"][2:],
-    "chitchat-topic": ["--rounds", "6", "--cohort-size", "6"] + TASKS["chitchat-topic"][2:],
+    "shakespeare-genre": ["--rounds", "6", "--cohort-size", "6"],
+    "chitchat-topic": ["--rounds", "6", "--cohort-size", "6"],
 }
 
 ROWS = (
     [("no privacy", "dp-lora", ["--no-privacy"])]
+    # Text: the example rows' loop without privacy, their baseline (`--server-optimizer adam`,
+    # the text loop's default, tells its runs from the table's loop).
+    + [(TEXT_LOOP_BASELINE, "dp-lora", ["--no-privacy", "--server-optimizer", "adam"])]
     # The head alone under the same loop: what the adapters add.
     + [("no privacy, head only", "head-only", ["--no-privacy"])]
     + [(f"user ε = 2", method, ["--epsilon", "2", "--delta", "1e-6"]) for method in METHODS]
     + [
         (f"example ε = 8", method,
-         ["--privacy-unit", "example", "--epsilon", "8", "--delta", "1e-6", "--clipping-bound", "1"])
+         ["--privacy-unit", "example", "--epsilon", "8", "--delta", "1e-6"])
         for method in METHODS
     ]
     # DP-REC needs fixed-size cohorts (accounted by RDP, replace-one); DP-LoRA under the
@@ -76,10 +93,33 @@ def row_of(summary):
     return None
 
 
-def run(dpfl, task, method, flags, seed, quick, settings=None):
-    """The summary of one `dpfl train` run: the task's settings of this table (or
-    `settings`), then `flags`."""
-    settings = (QUICK if quick else TASKS)[task] if settings is None else settings
+def overridden(flags, overrides):
+    """`flags` with each option of `overrides` set to its value there (replaced in place or
+    appended)."""
+    flags = list(flags)
+    for option, value in zip(overrides[::2], overrides[1::2]):
+        if option in flags:
+            flags[flags.index(option) + 1] = value
+        else:
+            flags += [option, value]
+    return flags
+
+
+def settings_of(task, label, quick):
+    """The task's settings of this table for the row `label`: EXAMPLE_SETTINGS for the
+    example rows and their baseline, else the task's; with `quick`, its fewer rounds."""
+    settings = EXAMPLE_SETTINGS[task] if label in EXAMPLE_LOOP_ROWS else TASKS[task]
+    return overridden(settings, QUICK[task]) if quick else settings
+
+
+def baseline_label(task, label):
+    """The no-privacy row a row of `task` is measured against."""
+    in_text_loop = task != "digits" and label in EXAMPLE_LOOP_ROWS
+    return TEXT_LOOP_BASELINE if in_text_loop else "no privacy"
+
+
+def run(dpfl, task, method, flags, seed, settings):
+    """The summary of one `dpfl train` run: `settings`, then `flags`."""
     with tempfile.TemporaryDirectory(prefix="dpfl-experiment-") as folder:
         command = [dpfl, "train", "--task", task, "--method", method, "--seed", str(seed),
                    "--run-dir", folder, "--format", "json"] + settings + flags
@@ -128,10 +168,13 @@ def main(argv):
         for label, method, flags in ROWS:
             if args.rows and label not in args.rows:
                 continue
+            if label == TEXT_LOOP_BASELINE and task == "digits":
+                continue
+            settings = settings_of(task, label, args.quick)
             print(f"experiments: {task} {label} {method} seeds {seeds}", file=sys.stderr, flush=True)
             with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
                 summaries = list(pool.map(
-                    lambda seed: run(args.dpfl, task, method, flags, seed, args.quick), seeds))
+                    lambda seed: run(args.dpfl, task, method, flags, seed, settings), seeds))
             runs += summaries
             accuracy = mean_std([s["accuracy_after"] for s in summaries])
             before = mean_std([s["accuracy_before"] for s in summaries])
@@ -169,7 +212,7 @@ def main(argv):
                                 row_order.get((row["privacy"], row["method"]), len(row_order))))
     for row in table:
         baseline = next((b for b in table if b["task"] == row["task"]
-                         and b["privacy"] == "no privacy"), None)
+                         and b["privacy"] == baseline_label(row["task"], row["privacy"])), None)
         row["points_below_no_privacy"] = (
             None if baseline is None or row is baseline
             else 100 * (baseline["accuracy_mean"] - row["accuracy_mean"]))
@@ -184,10 +227,13 @@ def main(argv):
         f"Made by `Scripts/experiments utility{' --quick' if args.quick else ''}` on {stamp} ({machine}); "
         f"every run's summary is in `experiments-utility.json`. Accuracy on the held-out split, "
         f"mean ± std over {len(seeds)} seed(s); points below = no-privacy accuracy minus the row's, "
-        "in percentage points. User level: ε = 2, δ = 1e-6, a simulated population of 1,000,000 "
+        "in percentage points (a text task's example rows: against the no-privacy row of their "
+        "loop, `no privacy, text loop`). User level: ε = 2, δ = 1e-6, a simulated population of 1,000,000 "
         "with the noise of 1,000 clients per round. Example level: ε = 8, δ = 1e-6, DP-SGD "
         "inside each client, accounted with the client's participation (each round's event is "
-        "the local DP-SGD of the least protected client, Poisson-sampled with q = noise cohort ÷ N). "
+        "the local DP-SGD of the least protected client, Poisson-sampled with q = noise cohort ÷ N); "
+        "the simulated clients' local noise is scaled by √(clients trained ÷ noise cohort), so "
+        "that the noise on the mean is the deployment's. "
         "Fixed-size: exactly the cohort each round, accounted as sampling without replacement "
         "(replace-one, RDP), which DP-REC needs. Bits / parameter: what a client sends per "
         "trainable parameter per round (32 = float32); for DP-REC in this simulation (each "

@@ -34,6 +34,15 @@ def fedsgd_c50(rate, *extra, rounds="60", head=False):
             + ["--server-optimizer", "adam", "--server-learning-rate", rate] + list(extra))
 
 
+def example_eps8(method, *extra, rounds="60"):
+    """Example level at ε = 8 in the text loop (section 7.5): one DP-SGD step per client over
+    all its examples, per-example clip C = 4, server Adam 3e-3, cohorts of 50."""
+    return (["--privacy", "--privacy-unit", "example", "--epsilon", "8", "--delta", "1e-6",
+             "--method", method, "--clipping-bound", "4", "--rounds", rounds,
+             "--cohort-size", "50", "--local-batch-size", "64", "--local-learning-rate", "0.125",
+             "--server-optimizer", "adam", "--server-learning-rate", "0.003"] + list(extra))
+
+
 # name -> flags (after SHAKESPEARE unless the flags give their own --task/--method).
 CONFIGURATIONS = {
     # Last session's rows: 30 rounds, local SGD 0.03, α = 2, server SGD 1 (FedAvg).
@@ -99,6 +108,20 @@ CONFIGURATIONS = {
                                   "--local-batch-size", "64", "--local-learning-rate", "1",
                                   "--alpha", "16", "--server-optimizer", "adam",
                                   "--server-learning-rate", "0.003"],
+    # Example level in the text loop (sections 7.5 and 7.6): each client's one local step a
+    # DP-SGD step over all its examples (batch 64, local sampling rate 1), per-example clip
+    # C = 4, ε = 8, server Adam 3e-3; on shakespeare-genre each method, 60 rounds of 50.
+    **{f"example-eps8-c4-{method}": example_eps8(method) for method in
+       ("dp-lora", "dp-dylora", "ffa-lora", "fed-sb")},
+    "chitchat-example-eps8-c4": example_eps8("dp-lora", "--task", "chitchat-topic", rounds="100"),
+    "chitchat-example-eps8-c4-r200": example_eps8("dp-lora", "--task", "chitchat-topic",
+                                                  rounds="200"),
+    # chitchat-topic at example level under the former default (FedAvg: local SGD on batches
+    # of 8 at 0.01, server SGD 1), C = 1 as in docs/experiments-utility.md.
+    "chitchat-example-eps8-fedavg-c1": ["--task", "chitchat-topic", "--privacy", "--privacy-unit",
+                                        "example", "--epsilon", "8", "--delta", "1e-6",
+                                        "--clipping-bound", "1", "--rounds", "100",
+                                        "--cohort-size", "50"],
     "chitchat-head-fedsgd-adam-eps2": ["--task", "chitchat-topic", "--method", "head-only",
                                        "--privacy", "--epsilon", "2", "--rounds", "100",
                                        "--cohort-size", "50", "--local-batch-size", "64",

@@ -138,7 +138,7 @@ struct PlanCommand: ParsableCommand {
     return RawQuery(
       population: run.population, cohortSize: run.noiseCohortSize, rounds: run.plannedRounds,
       delta: run.delta, epsilon: run.targetEpsilon, accountant: run.accountantKind,
-      sampling: run.samplingScheme, clippingBound: run.clippingBound)
+      sampling: run.samplingScheme, clippingBound: run.effectiveClippingBound)
   }
 
   func run() throws {

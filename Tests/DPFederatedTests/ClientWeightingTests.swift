@@ -3,7 +3,8 @@ import Testing
 
 @testable import DPFederated
 
-/// `--client-weight-cap W`: client k's update scaled by min(n_k / W, 1) before the clip.
+/// `--client-weight-cap W`: client k's update scaled by min(n_k / W, 1) before the clip; and
+/// at example level, DP-SGD's fixed denominator B, which weighs clients the same way at W = B.
 @Suite("Capped client weights")
 struct ClientWeightingTests {
   static func averaging(_ configuration: FederatedConfiguration)
@@ -39,6 +40,32 @@ struct ClientWeightingTests {
       #expect(plain.flattened().contains { $0 != 0 })
       #expect(zip(scaled.flattened(), plain.flattened()).allSatisfy { $0 == $1 * weight })
     }
+  }
+
+  @Test("example level: DP-SGD divides by B whatever n, so a client of n < B counts n/B")
+  func dpSGDDividesByBatchSize() throws {
+    let configuration = FederatedTrainerTests.configuration(.dpLoRA)
+    let base = MultilayerPerceptron<Float>(inputs: 64, hidden: [16], classes: 10, seed: 4)
+    let model = base.adapted(configuration.adapterConfiguration)
+    let client = try #require(
+      FederatedTrainerTests.dataset.clients.first { (2..<16).contains($0.examples.count) })
+    let n = client.examples.count
+    // One step over all n examples: a clip no gradient reaches and no noise, so DP-SGD's
+    // step differs from the plain mean-gradient step only in its denominator.
+    let training = LocalTraining(epochs: 1, batchSize: 16, learningRate: 0.5)
+    func update(_ steps: any LocalStepRule) -> [Float] {
+      let trained = training.train(
+        client, from: model, activeRank: nil, live: .all, seed: 5, steps: steps,
+        noiseSource: .seeded, makeBatch: TrainingRun.features)
+      return zip(trained.parameters.flattened(), model.trainableParameters.flattened()).map {
+        $0 - $1
+      }
+    }
+    let mean = update(MinibatchSteps())
+    let dpSGD = update(DPSGDSteps(noise: GaussianNoise(clippingBound: 1e9, noiseMultiplier: 0)))
+    let scale = Float(n) / 16
+    #expect(mean.contains { abs($0) > 1e-4 })
+    #expect(zip(dpSGD, mean).allSatisfy { abs($0 - $1 * scale) <= 1e-5 + 1e-4 * abs($1) })
   }
 
   @Test("a cap is refused at example level, for dp-brem and flora, and when below 1")

@@ -220,7 +220,8 @@ struct DPBREMTests {
     let noise = release.sum.flattened().map(Double.init)
     let n = Double(noise.count)
     let deviation = (noise.reduce(0) { $0 + $1 * $1 } / n).squareRoot()
-    let expected = 0.7 * configuration.clippingBound / Double(configuration.steps.localBatchSize)
+    let expected =
+      0.7 * configuration.effectiveClippingBound / Double(configuration.steps.localBatchSize)
     // n ≈ 1,300 coordinates: the sample std's relative standard error is 1/√(2n) ≈ 2 %.
     #expect(abs(deviation / expected - 1) < 6 / (2 * n).squareRoot())
   }
@@ -329,18 +330,21 @@ struct DPBREMTests {
       let trainer = try Self.trainer(configuration)
       let coordinates = trainer.model.trainableParameters.scalarCount
       let noiseNorm =
-        sigma * configuration.clippingBound / Double(configuration.steps.localBatchSize)
+        sigma * configuration.effectiveClippingBound / Double(configuration.steps.localBatchSize)
         * Double(coordinates).squareRoot() / Double(FederatedTrainerTests.dataset.clients.count)
       expectClose(
         try Self.mechanism(trainer).noiseNorm(coordinates: coordinates), noiseNorm, relative: 1e-12)
       let radius = try #require(trainer.context(round: 0).centeredClip?.radius)
       expectClose(
-        radius, expectsNoise ? 2 * noiseNorm : configuration.clippingBound / 2, relative: 1e-12)
+        radius, expectsNoise ? 2 * noiseNorm : configuration.effectiveClippingBound / 2,
+        relative: 1e-12)
       // τ stays; the learning rate decays to 10 %.
-      let last = try #require(trainer.context(round: configuration.plannedRounds).centeredClip?.radius)
+      let last = try #require(
+        trainer.context(round: configuration.plannedRounds).centeredClip?.radius)
       #expect(last == radius)
       let settings = try #require(configuration.centeredClipping())
-      expectClose(settings.learningRateFactor(round: configuration.plannedRounds), 0.1, relative: 1e-12)
+      expectClose(
+        settings.learningRateFactor(round: configuration.plannedRounds), 0.1, relative: 1e-12)
     }
   }
 

@@ -259,7 +259,7 @@ struct FLoRATests {
       let update = FederatedTrainerTests.update(trainer, client: client, context: context)
       let message = trainer.mechanism.message(for: update, client: client, context: context)
       guard case .update(let sent) = message.payload else { continue }
-      #expect(Double(sent.l2Norm) <= trainer.configuration.clippingBound * (1 + 1e-5))
+      #expect(Double(sent.l2Norm) <= trainer.configuration.effectiveClippingBound * (1 + 1e-5))
     }
     for _ in 0..<2 { _ = try trainer.runRound(record: { _ in }) }
     #expect(

@@ -4,26 +4,46 @@ import Testing
 
 @testable import DPFederated
 
-/// The local and server step settings by kind of task: FedSGD with a server Adam for text at
-/// user level, FedAvg for features and at example level; given values always win.
+/// The local and server step settings by kind of task: FedSGD with a server Adam for text,
+/// FedAvg for features; given values always win.
 @Suite("Local and server steps")
 struct LocalAndServerStepsTests {
   static func parsed(_ flags: [String]) throws -> FederatedConfiguration {
     try FederatedConfiguration.parse(flags)
   }
 
-  @Test("a built-in text task at user level runs FedSGD with Adam; digits runs FedAvg")
+  @Test("a built-in text task runs FedSGD with Adam at either unit; digits runs FedAvg")
   func builtInDefaults() throws {
     for task in ["shakespeare-genre", "chitchat-topic"] {
       #expect(try Self.parsed(["--task", task]).steps == .federatedSGDWithAdam)
       #expect(try Self.parsed(["--task", task, "--no-privacy"]).steps == .federatedSGDWithAdam)
+      #expect(
+        try Self.parsed(["--task", task, "--privacy-unit", "example"]).steps
+          == .federatedSGDWithAdam)
     }
     #expect(try Self.parsed([]).steps == .federatedAveraging)
-    #expect(
-      try Self.parsed(["--task", "shakespeare-genre", "--privacy-unit", "example"]).steps
-        == .federatedAveraging)
+    #expect(try Self.parsed(["--privacy-unit", "example"]).steps == .federatedAveraging)
     #expect(LocalAndServerSteps.federatedSGDWithAdam.localBatchSize == 64)
     #expect(LocalAndServerSteps.federatedAveraging.localBatchSize == 8)
+  }
+
+  @Test("the clip is 4 per example for text at example level, 0.5 otherwise, unless given")
+  func clippingBoundDefaults() throws {
+    for task in ["shakespeare-genre", "chitchat-topic"] {
+      #expect(try Self.parsed(["--task", task]).clippingBound == 0.5)
+      #expect(try Self.parsed(["--task", task, "--privacy-unit", "example"]).clippingBound == 4)
+      #expect(
+        try Self.parsed(["--task", task, "--privacy-unit", "example", "--clipping-bound", "1"])
+          .clippingBound == 1)
+    }
+    #expect(try Self.parsed([]).clippingBound == 0.5)
+    #expect(try Self.parsed(["--privacy-unit", "example"]).clippingBound == 0.5)
+    var text = try Self.parsed([
+      "--task", "jsonl", "--data", "/tmp/x.jsonl", "--privacy-unit", "example",
+    ])
+    #expect(text.clippingBound == nil && text.effectiveClippingBound == 0.5)
+    text.resolveStepDefaults(isText: true)
+    #expect(text.clippingBound == 4 && text.effectiveClippingBound == 4)
   }
 
   @Test("given values win, and the server learning rate follows a given optimiser")

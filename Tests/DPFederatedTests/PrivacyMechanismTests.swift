@@ -51,7 +51,8 @@ struct PrivacyMechanismTests {
     case .poissonSampled(_, let inner), .relativeEntropyCoded(_, let inner),
       .participationSampled(_, let inner), .tuned(_, let inner):
       return eventNoiseMultiplier(inner)
-    case .sampledWithoutReplacement(_, _, let inner): return eventNoiseMultiplier(inner).map { 2 * $0 }
+    case .sampledWithoutReplacement(_, _, let inner):
+      return eventNoiseMultiplier(inner).map { 2 * $0 }
     case .selfComposed(let inner, _): return eventNoiseMultiplier(inner)
     case .noOp, .nonPrivate, .laplace, .composed: return nil
     }
@@ -82,7 +83,9 @@ struct PrivacyMechanismTests {
         #expect(indices.count == codebook.blockCount)
         var clipped = update
         _ = GaussianNoise.clip(&clipped, to: 0.05)
-        let blocks = (0..<codebook.blockCount).map { codebook.clippedBlock($0, of: clipped.flattened()) }
+        let blocks = (0..<codebook.blockCount).map {
+          codebook.clippedBlock($0, of: clipped.flattened())
+        }
         let norm = blocks.flatMap { $0 }.reduce(0) { $0 + $1 * $1 }.squareRoot()
         #expect(norm <= 0.05 * (1 + 1e-5))
       }
@@ -103,9 +106,12 @@ struct PrivacyMechanismTests {
     let context = trainer.context(round: 0)
     var results: [ClientResult] = []
     var noiseless = [Double](repeating: 0, count: template.scalarCount)
-    var expectedDeviation = 0.9 * configuration.clippingBound
+    var expectedDeviation = 0.9 * configuration.effectiveClippingBound
     if kind == .local {
-      // One DP-SGD step's noise on a zero gradient: σC per coordinate.
+      // One DP-SGD step's noise on a zero gradient: σC per coordinate in the deployment;
+      // σC·√(m_sim/m_noise) in this simulation (6 clients standing for 200).
+      expectedDeviation *= (6.0 / 200).squareRoot()
+      #expect(trainer.sampler.noiseScale == 6.0 / 200)
       var gradient = template.with(flattened: [Float](repeating: 0, count: template.scalarCount))
       var generator: any RandomNumberGenerator = Xoshiro256StarStar(seed: 3)
       trainer.mechanism.localSteps.privatize(&gradient, live: .all, using: &generator)
@@ -118,7 +124,8 @@ struct PrivacyMechanismTests {
       let update = FederatedTrainerTests.update(trainer, client: client, context: context)
       let message = trainer.mechanism.message(for: update, client: client, context: context)
       results.append(
-        ClientResult(message: message, loss: 0, exampleCount: 1, clippedExamples: 0, localEpochs: 1))
+        ClientResult(message: message, loss: 0, exampleCount: 1, clippedExamples: 0, localEpochs: 1)
+      )
       var clipped = update
       _ = GaussianNoise.clip(&clipped, to: context.clippingBound)
       if kind == .discrete, case .update(let sent) = message.payload {
@@ -143,8 +150,9 @@ struct PrivacyMechanismTests {
     if kind == .adaptive {
       // The update's share of the noise: 1/σ² = 1/z_Δ² + 1/(2σ_b)².
       let sigmaB = AdaptiveClipping().indicatorNoiseFraction * Double(sampler.noiseCohortSize)
-      expectedDeviation *= try AdaptiveClipping.updateNoiseMultiplier(
-        overall: 0.9, indicatorNoise: sigmaB) / 0.9
+      expectedDeviation *=
+        try AdaptiveClipping.updateNoiseMultiplier(
+          overall: 0.9, indicatorNoise: sigmaB) / 0.9
     }
     let authorization = try #require(
       { () throws -> ReleaseAuthorization? in
@@ -205,7 +213,8 @@ struct PrivacyMechanismTests {
     #expect(
       trainer.mechanism.codingReport(adapter: configuration.adapterMethod)?.adapter
         == (adapter ?? .dpLoRA).rawValue)
-    let uncoded = try FederatedTrainerTests.trainer(FederatedTrainerTests.configuration(adapter ?? .dpLoRA))
+    let uncoded = try FederatedTrainerTests.trainer(
+      FederatedTrainerTests.configuration(adapter ?? .dpLoRA))
     #expect(trainer.model.trainableParameters.names == uncoded.model.trainableParameters.names)
   }
 
@@ -220,6 +229,25 @@ struct PrivacyMechanismTests {
     var uncoded = FederatedTrainerTests.configuration(.ffaLoRA)
     uncoded.recAdapter = .ffaLoRA
     #expect(uncoded.problems.contains { "\($0)".contains("--rec-adapter") })
+  }
+
+  @Test(
+    "example level: a simulated client's local noise is σC·√(m_sim/m_noise), a deployed one's σC"
+  )
+  func localNoiseScale() throws {
+    for (noiseCohort, factor) in [(200, (6.0 / 200).squareRoot()), (6, 1.0)] {
+      var configuration = Kind.local.configuration
+      configuration.noiseCohortSize = noiseCohort
+      configuration.noiseMultiplier = 0.9
+      let trainer = try Self.trainer(configuration)
+      let steps = try #require(trainer.mechanism.localSteps as? DPSGDSteps)
+      let bound = configuration.effectiveClippingBound
+      expectClose(steps.noise.standardDeviation, 0.9 * bound * factor, relative: 1e-12)
+      #expect(steps.noise.clippingBound == bound)
+      // The ledger's event is the deployment's σ either way.
+      let sigma = try #require(Self.eventNoiseMultiplier(trainer.mechanism.roundEvent))
+      expectClose(sigma, 0.9, relative: 1e-12)
+    }
   }
 
   @Test("example level: calibrated for the least protected client, every client within ε")

@@ -96,8 +96,12 @@ extension FederatedConfiguration {
     func atLeastOne(_ value: Int, _ field: String) {
       check(value >= 1, field, value, "an integer ≥ 1")
     }
-    check(task != .jsonl || data != nil, "--data", "none", "given with --task jsonl (a JSON Lines file)")
-    for (value, flag) in [(data, "--data"), (evaluationData, "--evaluation-data"), (publicData, "--public-data")] {
+    check(
+      task != .jsonl || data != nil, "--data", "none", "given with --task jsonl (a JSON Lines file)"
+    )
+    for (value, flag) in [
+      (data, "--data"), (evaluationData, "--evaluation-data"), (publicData, "--public-data"),
+    ] {
       check(value == nil || task == .jsonl, flag, value ?? "", "given with --task jsonl only")
     }
     atLeastOne(speechesPerExample, "--speeches-per-example")
@@ -118,7 +122,7 @@ extension FederatedConfiguration {
     check(
       noiseCohortSize >= (cohort ?? 1) && noiseCohortSize <= population, "--noise-cohort-size",
       noiseCohortSize, "in \(cohort ?? 1)...\(population) (≥ --cohort-size, ≤ --population)")
-    positive(clippingBound, "--clipping-bound")
+    if let clippingBound { positive(clippingBound, "--clipping-bound") }
     check(delta > 0 && delta < 1, "--delta", delta, "in (0, 1)")
     if let noiseMultiplier { positive(noiseMultiplier, "--noise-multiplier") }
     if let epsilon { positive(epsilon, "--epsilon") }
@@ -144,8 +148,9 @@ extension FederatedConfiguration {
     byzantineProblems(check)
     if let clientWeightCap {
       atLeastOne(clientWeightCap, "--client-weight-cap")
-      // At example level n_k itself is private: a weight that moves with one example would
-      // scale the client's noisy update by something the local DP-SGD did not protect.
+      // At example level DP-SGD's fixed denominator B already weighs a client by
+      // min(n_k / B, 1); another weight that moves with one example would scale the
+      // client's noisy update by something the local DP-SGD did not protect.
       check(
         privacyUnit == .user && method != .dpBREM && method != .flora, "--client-weight-cap",
         clientWeightCap, "used at user level, with a method other than dp-brem or flora")
@@ -172,7 +177,8 @@ extension FederatedConfiguration {
     }
     guard population >= clientCount else {
       throw FederatedError.invalidConfiguration(
-        field: "--population", value: "\(population)", allowed: "≥ \(clientCount) (the task's clients)")
+        field: "--population", value: "\(population)",
+        allowed: "≥ \(clientCount) (the task's clients)")
     }
   }
 
@@ -188,7 +194,9 @@ extension FederatedConfiguration {
       }
       return
     }
-    check(privacyUnit == .user, "--adaptive-clipping", "with --privacy-unit example", "used with user-level privacy")
+    check(
+      privacyUnit == .user, "--adaptive-clipping", "with --privacy-unit example",
+      "used with user-level privacy")
     let adaptive = adaptive ?? AdaptiveClipping()
     check(
       adaptive.targetQuantile > 0 && adaptive.targetQuantile < 1, "--target-quantile",
@@ -268,14 +276,16 @@ extension FederatedConfiguration {
 
   private func codingProblems(_ check: Check) {
     if let recAdapter {
-      check(method == .dpREC, "--rec-adapter", recAdapter.rawValue, "omitted unless --method dp-rec")
+      check(
+        method == .dpREC, "--rec-adapter", recAdapter.rawValue, "omitted unless --method dp-rec")
       check(
         [.dpLoRA, .ffaLoRA, .fedSB].contains(recAdapter), "--rec-adapter", recAdapter.rawValue,
         "dp-lora, ffa-lora or fed-sb (a run's coder is fixed, and DyLoRA's live coordinates change with each round's rank)"
       )
     }
     guard method == .dpREC else { return }
-    check(privacy, "--no-privacy", "with --method dp-rec", "omitted: DP-REC codes the privacy noise")
+    check(
+      privacy, "--no-privacy", "with --method dp-rec", "omitted: DP-REC codes the privacy noise")
     check(privacyUnit == .user, "--privacy-unit", privacyUnit.rawValue, "user with --method dp-rec")
     check(
       samplingScheme == .fixedSize, "--sampling", samplingScheme.rawValue,

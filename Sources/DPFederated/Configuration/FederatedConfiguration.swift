@@ -124,7 +124,8 @@ public struct FederatedConfiguration: ParsableArguments, Equatable, Sendable {
   public var delta = 1e-6
   @Option(
     parsing: .unconditional,
-    help: "σ = noise std ÷ clipping bound; skips calibration (the --epsilon budget is still enforced)."
+    help:
+      "σ = noise std ÷ clipping bound; skips calibration (the --epsilon budget is still enforced)."
   )
   public var noiseMultiplier: Double?
   @Option(
@@ -143,8 +144,11 @@ public struct FederatedConfiguration: ParsableArguments, Equatable, Sendable {
   )
   public var noiseDistribution: NoiseDistribution?
   @Option(
-    parsing: .unconditional, help: "Clipping bound C > 0 on each client's update (or example).")
-  public var clippingBound = 0.5
+    parsing: .unconditional,
+    help:
+      "Clipping bound C > 0 on each client's update (or example). Default: 4 per example for text at example level, 0.5 otherwise."
+  )
+  public var clippingBound: Double?
   @Flag(
     inversion: .prefixedNo,
     help:
@@ -189,7 +193,9 @@ public struct FederatedConfiguration: ParsableArguments, Equatable, Sendable {
   public var cohortSize: Int?
   @Option(help: "Population N the accounting assumes (simulated when larger than the task's).")
   public var population = 1_000_000
-  @Option(help: "Clients per round the noise is calibrated for (simulated when larger than --cohort-size).")
+  @Option(
+    help:
+      "Clients per round the noise is calibrated for (simulated when larger than --cohort-size).")
   public var noiseCohortSize = 1_000
 
   // MARK: Local and server optimisation
@@ -213,12 +219,14 @@ public struct FederatedConfiguration: ParsableArguments, Equatable, Sendable {
   )
   public var localLearningRate: Double?
   @Option(
-    help: "Server optimiser on the noisy mean: sgd, momentum or adam (default sgd; text at user level: adam)."
+    help:
+      "Server optimiser on the noisy mean: sgd, momentum or adam (default sgd; text at user level: adam)."
   )
   public var serverOptimizer: ServerOptimizerKind?
   @Option(
     parsing: .unconditional,
-    help: "Server learning rate (default 1, FedAvg with sgd; 0.003 with adam, the default for text at user level)."
+    help:
+      "Server learning rate (default 1, FedAvg with sgd; 0.003 with adam, the default for text at user level)."
   )
   public var serverLearningRate: Double?
   @Option(
@@ -294,7 +302,9 @@ extension FederatedConfiguration {
   public var tokenLimit: Int { maxLength ?? Self.builtInMaxLength }
 
   /// The sampling scheme: as given, else fixed-size for DP-REC and Poisson otherwise.
-  public var samplingScheme: SamplingScheme { sampling ?? (method == .dpREC ? .fixedSize : .poisson) }
+  public var samplingScheme: SamplingScheme {
+    sampling ?? (method == .dpREC ? .fixedSize : .poisson)
+  }
 
   /// The central noise's distribution: as given, else continuous.
   public var noise: NoiseDistribution { noiseDistribution ?? .continuous }
@@ -323,7 +333,8 @@ extension FederatedConfiguration {
     return CenteredClipping(
       momentum: momentum ?? Self.defaultMomentum,
       radius: robustnessRadius
-        ?? CenteredClipping.defaultRadius(clippingBound: clippingBound, noiseNorm: noiseNorm),
+        ?? CenteredClipping.defaultRadius(
+          clippingBound: effectiveClippingBound, noiseNorm: noiseNorm),
       rounds: plannedRounds)
   }
 
@@ -343,7 +354,8 @@ extension FederatedConfiguration {
   /// The adapters the method puts on the model (`nil` for head-only and full).
   public var adapterConfiguration: AdapterConfiguration? {
     adapterMethod.adapterKind.map {
-      AdapterConfiguration(kind: $0, rank: rank, alpha: alpha, frozen: frozen, seed: seed ^ 0x4144_4150)
+      AdapterConfiguration(
+        kind: $0, rank: rank, alpha: alpha, frozen: frozen, seed: seed ^ 0x4144_4150)
     }
   }
 }

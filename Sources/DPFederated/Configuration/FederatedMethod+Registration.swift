@@ -37,6 +37,7 @@ extension FederatedConfiguration {
     let calibration = try NoiseCalibration(
       configuration: self, sampler: sampler, clientSizes: clientSizes)
     let sigma = calibration.noiseMultiplier
+    let clippingBound = effectiveClippingBound
     if let centeredClipping = centeredClipping() {
       return CenteredClippingMechanism(
         noiseMultiplier: sigma, clippingBound: clippingBound, batchSize: steps.localBatchSize,

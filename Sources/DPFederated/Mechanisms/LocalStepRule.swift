@@ -56,7 +56,12 @@ public struct MinibatchSteps: LocalStepRule {
 
 /// DP-SGD (Abadi et al. 2016): each step a Poisson sample of the client's examples at rate
 /// min(1, B/n); per-example gradients clipped to C; N(0, (σC)²) added to their sum on the
-/// live coordinates; divided by the expected batch size min(B, n).
+/// live coordinates; divided by B, the expected batch of a client of at least B examples,
+/// whatever the client's n. So a client of n < B examples counts n/B of a full one (capped
+/// example weights, McMahan et al. 2018), every client's noise is σC/B, and the scale does
+/// not depend on n. Dividing by the client's own min(B, n) would put most of the noise on
+/// the mean on the smallest clients (a client of 2 examples would send σC/2), which cost
+/// 3.7 points on `chitchat-topic` (docs/federated-learning-diagnosis.md §7.6).
 public struct DPSGDSteps: LocalStepRule {
   /// The per-example clip C and the noise σC on each step's sum.
   public let noise: GaussianNoise
@@ -89,7 +94,7 @@ public struct DPSGDSteps: LocalStepRule {
   }
 
   public func denominator(batchCount: Int, batchSize: Int, exampleCount: Int) -> Double {
-    Double(min(batchSize, exampleCount))
+    Double(batchSize)
   }
 }
 

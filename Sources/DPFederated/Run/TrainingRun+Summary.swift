@@ -11,7 +11,9 @@ extension TrainingRun {
     let ledger = trainer.ledger.events.build()
     let rdpEpsilon: Double? =
       configuration.privacy
-      ? try? LedgerAccounting.epsilon(ledger: ledger, delta: configuration.delta, methods: [.rdp])[0].finding
+      ? try? LedgerAccounting.epsilon(ledger: ledger, delta: configuration.delta, methods: [.rdp])[
+        0
+      ].finding
         .get().bound.value : nil
     let byRank =
       configuration.method == .dpDyLoRA
@@ -25,7 +27,7 @@ extension TrainingRun {
       epsilon: try trainer.ledger.exactEpsilonSpent(), rdpEpsilon: rdpEpsilon,
       targetEpsilon: configuration.targetEpsilon, delta: configuration.delta,
       accountant: configuration.accountantKind.rawValue,
-      noiseMultiplier: trainer.noiseMultiplier, clippingBound: configuration.clippingBound,
+      noiseMultiplier: trainer.noiseMultiplier, clippingBound: configuration.effectiveClippingBound,
       finalClippingBound: configuration.adaptiveClipping ? trainer.mechanism.clippingBound : nil,
       rounds: trainer.round, plannedRounds: configuration.plannedRounds,
       accuracyBefore: accuracyBefore, accuracyAfter: accuracyAfter, majorityAccuracy: majority,
