@@ -112,9 +112,14 @@ def settings_of(task, label, quick):
     return overridden(settings, QUICK[task]) if quick else settings
 
 
+def has_text_loop(task):
+    """Whether `task` is text, whose example rows run the text loop (digits' run the table's)."""
+    return task != "digits"
+
+
 def baseline_label(task, label):
     """The no-privacy row a row of `task` is measured against."""
-    in_text_loop = task != "digits" and label in EXAMPLE_LOOP_ROWS
+    in_text_loop = has_text_loop(task) and label in EXAMPLE_LOOP_ROWS
     return TEXT_LOOP_BASELINE if in_text_loop else "no privacy"
 
 
@@ -168,7 +173,7 @@ def main(argv):
         for label, method, flags in ROWS:
             if args.rows and label not in args.rows:
                 continue
-            if label == TEXT_LOOP_BASELINE and task == "digits":
+            if label == TEXT_LOOP_BASELINE and not has_text_loop(task):
                 continue
             settings = settings_of(task, label, args.quick)
             print(f"experiments: {task} {label} {method} seeds {seeds}", file=sys.stderr, flush=True)

@@ -23,10 +23,11 @@ struct TrainCommand: ParsableCommand {
       \(FederatedConfiguration.builtInCohortSize) clients per round and \
       \(FederatedConfiguration.builtInRounds) rounds.
 
-      Text at user level trains as FedSGD with a server Adam: a client of up to 64 examples \
-      takes one local step at learning rate 0.125 (its update is its mean gradient over 8, \
-      then clipped) and the server steps with Adam at 0.003. Features, and every task at example \
-      level, train as FedAvg (local SGD 0.01 on batches of 8, server SGD 1). The four \
+      Text trains as FedSGD with a server Adam: a client of up to 64 examples takes one \
+      local step at learning rate 0.125 (at user level its update is its mean gradient over \
+      8, then clipped; at example level a DP-SGD step with each example clipped to C = 4) \
+      and the server steps with Adam at 0.003. Features train as FedAvg (local SGD 0.01 on \
+      batches of 8, server SGD 1). The four \
       --local-batch-size, --local-learning-rate, --server-optimizer and \
       --server-learning-rate override either.
 

@@ -209,24 +209,24 @@ public struct FederatedConfiguration: ParsableArguments, Equatable, Sendable {
   public var localEpochs = 1
   @Option(
     help:
-      "Local mini-batch size (default 8; text at user level: 64, one step for a client of up to 64 examples)."
+      "Local mini-batch size (default 8; text: 64, one step for a client of up to 64 examples)."
   )
   public var localBatchSize: Int?
   @Option(
     parsing: .unconditional,
     help:
-      "Local SGD learning rate (default 0.01; text at user level: 1, so the update is the client's mean gradient)."
+      "Local SGD learning rate (default 0.01; text: 0.125, so the update is the client's mean gradient over 8)."
   )
   public var localLearningRate: Double?
   @Option(
     help:
-      "Server optimiser on the noisy mean: sgd, momentum or adam (default sgd; text at user level: adam)."
+      "Server optimiser on the noisy mean: sgd, momentum or adam (default sgd; text: adam)."
   )
   public var serverOptimizer: ServerOptimizerKind?
   @Option(
     parsing: .unconditional,
     help:
-      "Server learning rate (default 1, FedAvg with sgd; 0.003 with adam, the default for text at user level)."
+      "Server learning rate (default 1, FedAvg with sgd; 0.003 with adam, the default for text)."
   )
   public var serverLearningRate: Double?
   @Option(

@@ -9,12 +9,11 @@ extension TrainingRun {
   ) throws -> TrainingSummary {
     let configuration = trainer.configuration
     let ledger = trainer.ledger.events.build()
-    let rdpEpsilon: Double? =
+    let rdpFindings =
       configuration.privacy
-      ? try? LedgerAccounting.epsilon(ledger: ledger, delta: configuration.delta, methods: [.rdp])[
-        0
-      ].finding
-        .get().bound.value : nil
+      ? try? LedgerAccounting.epsilon(ledger: ledger, delta: configuration.delta, methods: [.rdp])
+      : nil
+    let rdpEpsilon = try? rdpFindings?[0].finding.get().bound.value
     let byRank =
       configuration.method == .dpDyLoRA
       ? (1...configuration.rank).map { trainer.evaluationAccuracy(activeRank: $0) } : nil
