@@ -51,8 +51,13 @@ EXAMPLE_SETTINGS = {
 }
 # The no-privacy row in the example rows' loop, on text (on digits that loop is the table's).
 TEXT_LOOP_BASELINE = "no privacy, text loop"
+# Example level with the server's noise (`--example-noise server`): one clipped step per
+# client and round, which is the text loop's; on text only.
+SERVER_NOISE = "example ε = 8, server noise"
 # The rows run with EXAMPLE_SETTINGS.
-EXAMPLE_LOOP_ROWS = ("example ε = 8", TEXT_LOOP_BASELINE)
+EXAMPLE_LOOP_ROWS = ("example ε = 8", SERVER_NOISE, TEXT_LOOP_BASELINE)
+# The rows of text tasks only.
+TEXT_ONLY_ROWS = (SERVER_NOISE, TEXT_LOOP_BASELINE)
 # --quick: fewer rounds (and clients), the rest as above.
 QUICK = {
     "digits": ["--rounds", "40"],
@@ -71,6 +76,12 @@ ROWS = (
     + [
         (f"example ε = 8", method,
          ["--privacy-unit", "example", "--epsilon", "8", "--delta", "1e-6"])
+        for method in METHODS
+    ]
+    + [
+        (SERVER_NOISE, method,
+         ["--privacy-unit", "example", "--epsilon", "8", "--delta", "1e-6",
+          "--example-noise", "server"])
         for method in METHODS
     ]
     # DP-REC needs fixed-size cohorts (accounted by RDP, replace-one); DP-LoRA under the
@@ -173,7 +184,7 @@ def main(argv):
         for label, method, flags in ROWS:
             if args.rows and label not in args.rows:
                 continue
-            if label == TEXT_LOOP_BASELINE and not has_text_loop(task):
+            if label in TEXT_ONLY_ROWS and not has_text_loop(task):
                 continue
             settings = settings_of(task, label, args.quick)
             print(f"experiments: {task} {label} {method} seeds {seeds}", file=sys.stderr, flush=True)

@@ -26,11 +26,11 @@ SHAKESPEARE = ["--task", "shakespeare-genre", "--no-privacy", "--method", "dp-lo
 
 
 
-def fedsgd_c50(rate, *extra, rounds="60", head=False):
+def fedsgd_c50(rate, *extra, rounds="60", head=False, cohort="50"):
     """The fix's loop with cohorts of 50 (section 7): one local step per client (batch 64),
     server Adam at `rate`, α = 16 (or the head alone), for `rounds`; then `extra` flags."""
     model = ["--method", "head-only"] if head else ["--alpha", "16"]
-    return (["--rounds", rounds, "--cohort-size", "50", "--local-batch-size", "64"] + model
+    return (["--rounds", rounds, "--cohort-size", cohort, "--local-batch-size", "64"] + model
             + ["--server-optimizer", "adam", "--server-learning-rate", rate] + list(extra))
 
 
@@ -70,6 +70,10 @@ CONFIGURATIONS = {
     # The fix with larger cohorts (section 7): 50 one-label clients a step instead of 20.
     "fedsgd-adam3e-3-a16-c50": fedsgd_c50("0.003"),
     # The fix with a cosine-annealed server learning rate (section 7.3): 60 and 120 rounds.
+    # Larger cohorts (section 7.7): 150 of the 370 clients, and all of them (no cohort
+    # sampling at all: the server's step is the full gradient of the user-weighted loss).
+    "fedsgd-adam3e-3-a16-c150": fedsgd_c50("0.003", cohort="150"),
+    "fedsgd-adam3e-3-a16-c370": fedsgd_c50("0.003", cohort="370"),
     "fedsgd-adam3e-3-a16-c50-cosine": fedsgd_c50("0.003", "--server-schedule", "cosine"),
     "fedsgd-adam1e-2-a16-c50-cosine": fedsgd_c50("0.01", "--server-schedule", "cosine"),
     "fedsgd-adam3e-3-a16-c50-r120-cosine": fedsgd_c50("0.003", "--server-schedule", "cosine",
@@ -116,6 +120,23 @@ CONFIGURATIONS = {
     "chitchat-example-eps8-c4": example_eps8("dp-lora", "--task", "chitchat-topic", rounds="100"),
     "chitchat-example-eps8-c4-r200": example_eps8("dp-lora", "--task", "chitchat-topic",
                                                   rounds="200"),
+    # The same with the noise a server adds once to the cohort's sum (σC/B on the sum, so
+    # σC/(B·1,000) on the deployment's mean) instead of every client's local σC/B, emulated
+    # before the mechanism existed by a population and noise cohort 1,000 times larger: the
+    # sampling rate (so σ) is unchanged and the local noise on the mean shrinks by √1,000.
+    "chitchat-example-eps8-c4-central-emulated": example_eps8(
+        "dp-lora", "--task", "chitchat-topic", "--population", "1000000000",
+        "--noise-cohort-size", "1000000", rounds="100"),
+    # The mechanism itself (`--example-noise server`, CentralDPSGDMechanism), and the same on
+    # shakespeare-genre.
+    "chitchat-example-eps8-c4-server": example_eps8(
+        "dp-lora", "--task", "chitchat-topic", "--example-noise", "server", rounds="100"),
+    # The clip alone: the server's noise shrunk to nothing (σηC/B over a noise cohort of 10⁹)
+    # at the same σ and sampling rate.
+    "chitchat-example-c4-clip-only": example_eps8(
+        "dp-lora", "--task", "chitchat-topic", "--example-noise", "server", "--population",
+        "1000000000000", "--noise-cohort-size", "1000000000", rounds="100"),
+    "example-eps8-c4-server": example_eps8("dp-lora", "--example-noise", "server"),
     # chitchat-topic at example level under the former default (FedAvg: local SGD on batches
     # of 8 at 0.01, server SGD 1), C = 1 as in docs/experiments-utility.md.
     "chitchat-example-eps8-fedavg-c1": ["--task", "chitchat-topic", "--privacy", "--privacy-unit",

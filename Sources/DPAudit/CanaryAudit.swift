@@ -48,6 +48,13 @@ public final class CanaryAudit: RunInstrument {
           "a method other than dp-brem: its noise is central and its records live on in the momentum, so neither audit here (final model at user level, client updates at example level) measures it"
       )
     }
+    guard trainer.configuration.exampleNoise != .server else {
+      throw FederatedError.invalidConfiguration(
+        field: "--example-noise", value: "server",
+        allowed:
+          "client: the example-level audit inserts canaries into client updates that carry their own noise, which the server's noise does not"
+      )
+    }
     if trainer.configuration.privacyUnit == .example {
       guard !trainer.sampler.isSimulation,
         let simulation = trainer.backend as? SimulatedBackend<Model, Example>

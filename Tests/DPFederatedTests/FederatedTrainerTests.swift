@@ -35,7 +35,7 @@ struct FederatedTrainerTests {
 
   @Test(
     "clients and evaluation on several threads give the single thread's model bit for bit",
-    arguments: [FederatedPrivacyCase.user, .example, .discrete])
+    arguments: FederatedPrivacyCase.allCases)
   func workersDoNotChangeResults(_ privacy: FederatedPrivacyCase) throws {
     var configuration = Self.configuration(.dpLoRA)
     configuration.rounds = 4
@@ -243,14 +243,15 @@ struct FederatedTrainerTests {
 /// The privacy settings the thread-count test runs under: user level with central noise,
 /// example level (local DP-SGD noise drawn inside each client), and discrete noise.
 enum FederatedPrivacyCase: CaseIterable, Sendable {
-  case user, example, discrete
+  case user, example, exampleServerNoise, discrete
 
   func apply(to configuration: inout FederatedConfiguration) {
     switch self {
     case .user: break
-    case .example:
+    case .example, .exampleServerNoise:
       configuration.privacyUnit = .example
       configuration.epsilon = 8
+      if self == .exampleServerNoise { configuration.exampleNoise = .server }
     case .discrete: configuration.noiseDistribution = .discrete
     }
   }

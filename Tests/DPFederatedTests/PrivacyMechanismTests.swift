@@ -13,7 +13,7 @@ struct PrivacyMechanismTests {
 
   /// A private configuration of each mechanism (RDP, so the per-round ε is exact).
   enum Kind: String, CaseIterable, CustomTestStringConvertible {
-    case central, adaptive, local, coded, discrete
+    case central, adaptive, local, server, coded, discrete
     var testDescription: String { rawValue }
 
     var configuration: FederatedConfiguration {
@@ -23,9 +23,10 @@ struct PrivacyMechanismTests {
       case .central: break
       case .discrete: configuration.noiseDistribution = .discrete
       case .adaptive: configuration.adaptiveClipping = true
-      case .local:
+      case .local, .server:
         configuration.privacyUnit = .example
         configuration.epsilon = 8
+        if self == .server { configuration.exampleNoise = .server }
       case .coded:
         configuration.method = .dpREC
         configuration.sampling = .fixedSize
@@ -68,7 +69,7 @@ struct PrivacyMechanismTests {
       let update = FederatedTrainerTests.update(trainer, client: client, context: context)
       let message = trainer.mechanism.message(for: update, client: client, context: context)
       switch (kind, message.payload) {
-      case (.local, _):
+      case (.local, _), (.server, _):
         // Example level: every per-example gradient of a step is clipped to C.
         let data = FederatedTrainerTests.dataset.clients[client]
         let single = trainer.mechanism.localSteps.gradient(
@@ -131,6 +132,9 @@ struct PrivacyMechanismTests {
       if kind == .discrete, case .update(let sent) = message.payload {
         // The grid values sent are the exact noiseless contribution.
         for (index, value) in sent.flattened().enumerated() { noiseless[index] += Double(value) }
+      } else if kind == .server, case .update(let sent) = message.payload {
+        // One clipped step, sent as it is.
+        for (index, value) in sent.flattened().enumerated() { noiseless[index] += Double(value) }
       } else if let coded = trainer.mechanism as? CodedGaussianMechanism {
         let codebook = coded.codebook(context)
         for block in 0..<codebook.blockCount {
@@ -147,6 +151,11 @@ struct PrivacyMechanismTests {
     }
     let sampler = trainer.sampler
     expectedDeviation *= sampler.noiseScale
+    if kind == .server {
+      // σ times one example's effect on an update, ηC/B.
+      let steps = configuration.steps
+      expectedDeviation *= steps.localLearningRate / Double(steps.localBatchSize)
+    }
     if kind == .adaptive {
       // The update's share of the noise: 1/σ² = 1/z_Δ² + 1/(2σ_b)².
       let sigmaB = AdaptiveClipping().indicatorNoiseFraction * Double(sampler.noiseCohortSize)
@@ -281,6 +290,90 @@ struct PrivacyMechanismTests {
               probability: schedule.probability,
               .gaussian(noiseMultiplier: trainer.noiseMultiplier)),
             count: schedule.steps)))
+  }
+
+  @Test(
+    "example noise at the server: one step per client and round, accounted as one; σ no more than local DP-SGD's"
+  )
+  func exampleNoiseAtServer() throws {
+    var local = Kind.local.configuration
+    local.clippingBound = 1
+    var server = local
+    server.exampleNoise = .server
+    let sizes = FederatedTrainerTests.dataset.clients.map(\.examples.count)
+    let batch = server.steps.localBatchSize
+    #expect(sizes.contains { $0 > batch })
+    for sampling in NoiseCalibration.localSamplings(clientSizes: sizes, server) {
+      #expect(sampling.steps == 1)
+    }
+    let serverTrainer = try Self.trainer(server)
+    let localTrainer = try Self.trainer(local)
+    let mechanism = try #require(serverTrainer.mechanism as? CentralDPSGDMechanism)
+    #expect(serverTrainer.noiseMultiplier < localTrainer.noiseMultiplier)
+    #expect(mechanism.localSteps.stepsPerEpoch(exampleCount: 100, batchSize: batch) == 1)
+    #expect(
+      localTrainer.mechanism.localSteps.stepsPerEpoch(exampleCount: 100, batchSize: batch) == 13)
+    let schedule = try #require(mechanism.plan.localSampling)
+    #expect(
+      mechanism.roundEvent
+        == .participationSampled(
+          probability: 200.0 / 100_000,
+          .selfComposed(
+            .poissonSampled(
+              probability: schedule.probability,
+              .gaussian(noiseMultiplier: serverTrainer.noiseMultiplier)),
+            count: 1)))
+  }
+
+  @Test("example noise at the server: removing one example moves a client's update by at most ηC/B")
+  func exampleNoiseAtServerSensitivity() throws {
+    var configuration = Kind.server.configuration
+    configuration.clippingBound = 0.05
+    configuration.localBatchSize = 64
+    let trainer = try Self.trainer(configuration)
+    let context = trainer.context(round: 0)
+    let bound = 0.01 * 0.05 / 64
+    var largest = 0.0
+    for client in context.cohort {
+      let data = FederatedTrainerTests.dataset.clients[client]
+      #expect(data.examples.count <= 64)
+      let full = FederatedTrainerTests.update(trainer, client: client, context: context)
+      for removed in [0, data.examples.count - 1] {
+        var neighbour = data
+        neighbour.examples.remove(at: removed)
+        neighbour.labels.remove(at: removed)
+        var shifted = trainer.algorithm.trainClient(
+          neighbour, index: client, global: trainer.model, context: context,
+          steps: trainer.mechanism.localSteps, noiseSource: configuration.randomness
+        ).update
+        shifted.add(full, scaledBy: -1)
+        largest = max(largest, Double(shifted.l2Norm))
+      }
+    }
+    // The update is a difference of Float parameters: rounding of about 1e-9 here, 0.1 ‰ of
+    // this small bound (ηC/B = 7.8e-6).
+    #expect(largest <= bound * (1 + 1e-3))
+    // Most per-example gradients are longer than C = 0.05, so the bound is nearly reached.
+    #expect(largest >= bound * 0.9)
+  }
+
+  @Test(
+    "--example-noise: only at example level with privacy, one local epoch, not flora or dp-brem")
+  func exampleNoiseProblems() {
+    func refused(_ change: (inout FederatedConfiguration) -> Void, _ flag: String) -> Bool {
+      var configuration = Kind.server.configuration
+      change(&configuration)
+      return configuration.problems.contains { "\($0)".contains(flag) }
+    }
+    #expect(!refused({ _ in }, "--example-noise"))
+    #expect(
+      refused(
+        {
+          $0.privacyUnit = .user; $0.epsilon = 2
+        }, "--example-noise"))
+    #expect(refused({ $0.localEpochs = 2 }, "--local-epochs"))
+    #expect(refused({ $0.method = .flora }, "--method"))
+    #expect(refused({ $0.method = .dpBREM }, "--example-noise"))
   }
 
   @Test(

@@ -1,7 +1,7 @@
 import DPModel
 
 /// A client's local training from the global parameters: `epochs` passes over its
-/// examples, each of ⌈n/B⌉ steps whose batch, gradient, noise and denominator come from the
+/// examples, each of the rule's steps (⌈n/B⌉, or one) whose batch, gradient, noise and denominator come from the
 /// mechanism's ``LocalStepRule`` (plain mini-batch SGD, or DP-SGD).
 struct LocalTraining: Sendable {
   var epochs: Int
@@ -26,7 +26,7 @@ struct LocalTraining: Sendable {
     for _ in 0..<epochs {
       lastLoss = 0
       let order = Array(client.examples.indices).shuffled(using: &generator)
-      for step in 0..<((count + batchSize - 1) / batchSize) {
+      for step in 0..<steps.stepsPerEpoch(exampleCount: count, batchSize: batchSize) {
         let indices = steps.batch(step: step, order: order, batchSize: batchSize, using: &generator)
         var gradient = parameters.with(
           flattened: Array(repeating: 0, count: parameters.scalarCount))

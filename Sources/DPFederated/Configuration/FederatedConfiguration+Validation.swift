@@ -136,6 +136,7 @@ extension FederatedConfiguration {
     samplingProblems(check)
     codingProblems(check)
     noiseDistributionProblems(check)
+    exampleNoiseProblems(check)
     centeredClippingProblems(check)
     if let clientRanks {
       let entries = clientRanks.split(separator: ",", omittingEmptySubsequences: false)
@@ -238,6 +239,26 @@ extension FederatedConfiguration {
       samplingScheme == .poisson, "--sampling", samplingScheme.rawValue,
       "poisson with --noise-distribution discrete")
     check(!adaptiveClipping, "--adaptive-clipping", "with --noise-distribution discrete", allowed)
+  }
+
+  private func exampleNoiseProblems(_ check: Check) {
+    guard let exampleNoise else { return }
+    let flag = "--example-noise"
+    check(
+      privacy && privacyUnit == .example && method != .dpBREM, flag, exampleNoise.rawValue,
+      "omitted unless --privacy-unit example, with privacy and a method other than dp-brem (whose noise is the server's already)"
+    )
+    guard exampleNoise == .server else { return }
+    // The client's update must be linear in its clipped gradients for one example to move
+    // it by at most ηC/B: one step, no product of trained factors.
+    check(
+      localEpochs == 1, "--local-epochs", localEpochs,
+      "1 with --example-noise server (one clipped step per client and round bounds an example's effect on the update by ηC/B)"
+    )
+    check(
+      method != .flora, "--method", method.rawValue,
+      "a method other than flora with --example-noise server (FLoRA sends a product of trained factors, which one step does not bound)"
+    )
   }
 
   private func centeredClippingProblems(_ check: Check) {

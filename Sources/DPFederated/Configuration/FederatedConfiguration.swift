@@ -109,6 +109,11 @@ public struct FederatedConfiguration: ParsableArguments, Equatable, Sendable {
       "user (DP-FedAvg: one clip per client, central noise) or example (DP-SGD inside each client)."
   )
   public var privacyUnit: PrivacyUnit = .user
+  @Option(
+    help:
+      "Example level: client (each client's DP-SGD adds its own noise; the server sees only noised updates; the default) or server (one clipped step per client and round, the noise added once to the cohort's sum as at user level: √(noise cohort) times less noise on the mean at the same ε, if the server or a secure aggregation is trusted with the clipped updates)."
+  )
+  public var exampleNoise: ExampleNoise?
   @Flag(
     inversion: .prefixedNo,
     help: "--no-privacy trains the same loop without clipping or noise (the comparison row; ε = ∞)."
@@ -305,6 +310,9 @@ extension FederatedConfiguration {
   public var samplingScheme: SamplingScheme {
     sampling ?? (method == .dpREC ? .fixedSize : .poisson)
   }
+
+  /// Where example-level noise is added: as given, else by each client.
+  public var exampleNoisePlacement: ExampleNoise { exampleNoise ?? .client }
 
   /// The central noise's distribution: as given, else continuous.
   public var noise: NoiseDistribution { noiseDistribution ?? .continuous }

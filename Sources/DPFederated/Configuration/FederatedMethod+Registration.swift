@@ -57,6 +57,10 @@ extension FederatedConfiguration {
         adaptive: adaptive, noiseSource: randomness,
         grid: noise == .discrete
           ? DiscreteGrid(clippingBound: clippingBound, coordinates: coordinates) : nil)
+    case .example where exampleNoisePlacement == .server:
+      return CentralDPSGDMechanism(
+        noiseMultiplier: sigma, clippingBound: clippingBound, batchSize: steps.localBatchSize,
+        learningRate: steps.localLearningRate, plan: calibration.plan, noiseSource: randomness)
     case .example:
       return LocalDPSGDMechanism(
         noiseMultiplier: sigma, clippingBound: clippingBound, plan: calibration.plan,

@@ -5,7 +5,7 @@ import DPModel
 /// training has no branch on which.
 public protocol LocalStepRule: Sendable {
   /// The examples of step `step` of an epoch, given the epoch's shuffled `order` of the
-  /// client's n examples (⌈n/B⌉ steps per epoch).
+  /// client's n examples (``stepsPerEpoch(exampleCount:batchSize:)`` steps per epoch).
   func batch(
     step: Int, order: [Int], batchSize: Int, using generator: inout Xoshiro256StarStar
   ) -> [Int]
@@ -24,6 +24,15 @@ public protocol LocalStepRule: Sendable {
 
   /// What the step's gradient sum is divided by.
   func denominator(batchCount: Int, batchSize: Int, exampleCount: Int) -> Double
+
+  /// The steps of one local epoch over a client's `exampleCount` examples (default ⌈n/B⌉).
+  func stepsPerEpoch(exampleCount: Int, batchSize: Int) -> Int
+}
+
+extension LocalStepRule {
+  public func stepsPerEpoch(exampleCount: Int, batchSize: Int) -> Int {
+    (exampleCount + batchSize - 1) / batchSize
+  }
 }
 
 /// Plain mini-batch SGD: consecutive slices of the shuffled order, the mean gradient.
@@ -98,9 +107,12 @@ public struct DPSGDSteps: LocalStepRule {
   }
 }
 
-/// DP-BREM's client gradient: DP-SGD's Poisson sample and per-record clip to R, no local
-/// noise, and the sum divided by the expected batch size B whatever the sample's size, so
-/// that adding or removing one record moves the gradient by at most R/B.
+/// One gradient per client and round of per-record clipped gradients, without local noise:
+/// DP-SGD's Poisson sample and per-record clip to R, and the sum divided by the expected
+/// batch size B whatever the sample's size, so that adding or removing one record moves the
+/// gradient by at most R/B (and one step at learning rate η the update by at most ηR/B).
+/// DP-BREM's client gradient, and a round's local training when the server adds the
+/// example-level noise (``CentralDPSGDMechanism``).
 public struct PerRecordClippedSteps: LocalStepRule {
   /// DP-SGD's sampling and clipping, with σ = 0.
   let sampling: DPSGDSteps
@@ -131,4 +143,7 @@ public struct PerRecordClippedSteps: LocalStepRule {
   public func denominator(batchCount: Int, batchSize: Int, exampleCount: Int) -> Double {
     Double(batchSize)
   }
+
+  /// One step, whatever n: a second step would move with the first one's records.
+  public func stepsPerEpoch(exampleCount: Int, batchSize: Int) -> Int { 1 }
 }

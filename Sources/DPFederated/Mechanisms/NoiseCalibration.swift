@@ -43,7 +43,8 @@ struct NoiseCalibration {
 
   /// Each client's local schedule per round (example level), distinct schedules only, most
   /// exposed (largest q) first. DP-SGD: Poisson sampling with q = min(1, B/n) and
-  /// `localEpochs`·⌈n/B⌉ steps. DP-BREM: one gradient per round, at q = min(1, B/n) without
+  /// `localEpochs`·⌈n/B⌉ steps; with the server's noise (``CentralDPSGDMechanism``) one step
+  /// at q = min(1, B/n). DP-BREM: one gradient per round, at q = min(1, B/n) without
   /// momentum and at q = 1 with it (``CenteredClippingMechanism``: a record sampled once
   /// stays in the momentum).
   static func localSamplings(clientSizes: [Int], _ configuration: FederatedConfiguration)
@@ -58,7 +59,9 @@ struct NoiseCalibration {
           PrivacyPlan.LocalSampling(probability: $0.momentum > 0 ? 1 : rate, steps: 1)
         }
         ?? PrivacyPlan.LocalSampling(
-          probability: rate, steps: configuration.localEpochs * ((size + batch - 1) / batch))
+          probability: rate,
+          steps: configuration.exampleNoisePlacement == .server
+            ? 1 : configuration.localEpochs * ((size + batch - 1) / batch))
       if !seen.contains(sampling) { seen.append(sampling) }
     }
     return seen

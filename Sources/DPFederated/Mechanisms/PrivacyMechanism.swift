@@ -7,7 +7,8 @@ import DPModel
 ///
 /// Conformers: ``CentralGaussianMechanism`` (user level: one clip per client, Gaussian noise
 /// on the cohort sum, optionally with adaptive clipping), ``LocalDPSGDMechanism`` (example
-/// level: DP-SGD inside each client), ``CodedGaussianMechanism`` (DP-REC: each client sends
+/// level: DP-SGD inside each client), ``CentralDPSGDMechanism`` (example level: one clipped
+/// step per client, the noise on the cohort sum), ``CodedGaussianMechanism`` (DP-REC: each client sends
 /// an exactly coded noisy update) and ``NonPrivateMechanism`` (the comparison row). The
 /// round loop never branches on which.
 ///
