@@ -136,6 +136,9 @@ CONFIGURATIONS = {
     "chitchat-example-c4-clip-only": example_eps8(
         "dp-lora", "--task", "chitchat-topic", "--example-noise", "server", "--population",
         "1000000000000", "--noise-cohort-size", "1000000000", rounds="100"),
+    "example-c4-clip-only": example_eps8(
+        "dp-lora", "--example-noise", "server", "--population", "1000000000000",
+        "--noise-cohort-size", "1000000000"),
     "example-eps8-c4-server": example_eps8("dp-lora", "--example-noise", "server"),
     # chitchat-topic at example level under the former default (FedAvg: local SGD on batches
     # of 8 at 0.01, server SGD 1), C = 1 as in docs/experiments-utility.md.

@@ -48,13 +48,6 @@ public final class CanaryAudit: RunInstrument {
           "a method other than dp-brem: its noise is central and its records live on in the momentum, so neither audit here (final model at user level, client updates at example level) measures it"
       )
     }
-    guard trainer.configuration.exampleNoise != .server else {
-      throw FederatedError.invalidConfiguration(
-        field: "--example-noise", value: "server",
-        allowed:
-          "client: the example-level audit inserts canaries into client updates that carry their own noise, which the server's noise does not"
-      )
-    }
     if trainer.configuration.privacyUnit == .example {
       guard !trainer.sampler.isSimulation,
         let simulation = trainer.backend as? SimulatedBackend<Model, Example>
@@ -69,7 +62,9 @@ public final class CanaryAudit: RunInstrument {
       let clients = trainer.dataset.clients.count
       let hosted = Dictionary(
         grouping: 0..<canaryCount, by: { _ in Int(hosts.next() % UInt64(clients)) })
-      let board = ScoreBoard()
+      // Each client's noise is scored on the updates the server sees; the server's noise on
+      // what it releases.
+      let board = trainer.configuration.exampleNoisePlacement == .client ? ScoreBoard() : nil
       self.board = board
       return ExampleCanaryBackend(
         simulation: simulation, canaries: canaries, hosted: hosted,

@@ -13,6 +13,9 @@ import Foundation
 ///
 /// Local DP-SGD protects an example from the server, which sees each client's update, so
 /// each canary (inserted or held out) is scored on its host's updates (``ScoreBoard``).
+/// With the server's noise (`--example-noise server`) the server sees un-noised updates and
+/// the guarantee is for what it releases, so there is no board and the canaries are scored
+/// on the final model, as at user level.
 struct ExampleCanaryBackend<Model: ClassificationModel, Example: Sendable>: FederatedBackend
 where Model.Scalar == Float {
   /// The simulation whose clients host the canaries.
@@ -25,8 +28,9 @@ where Model.Scalar == Float {
   let clipFactor: Double
   /// Where the DP-SGD steps each canary joined are counted.
   let log: ParticipationLog
-  /// Where each canary's cosines with its host's updates are summed.
-  let board: ScoreBoard
+  /// Where each canary's cosines with its host's updates are summed (`nil`: scored on the
+  /// final model).
+  let board: ScoreBoard?
 
   func runClients(
     _ context: RoundContext, global: Model, authorization: ReleaseAuthorization
@@ -57,7 +61,7 @@ where Model.Scalar == Float {
       }
       let result = program.run(
         simulation.clients[client], index: client, global: global, context: context)
-      if !guests.isEmpty, case .update(let update) = result.message.payload {
+      if let board, !guests.isEmpty, case .update(let update) = result.message.payload {
         // A canary's gradient moves the parameters against its direction.
         let cosines = canaries.cosines(of: guests, with: update.flattened())
         board.record(guests, cosines: cosines.map { -$0 })
@@ -176,5 +180,9 @@ struct CanaryStepRule: LocalStepRule {
 
   func denominator(batchCount: Int, batchSize: Int, exampleCount: Int) -> Double {
     inner.denominator(batchCount: batchCount, batchSize: batchSize, exampleCount: exampleCount)
+  }
+
+  func stepsPerEpoch(exampleCount: Int, batchSize: Int) -> Int {
+    inner.stepsPerEpoch(exampleCount: exampleCount, batchSize: batchSize)
   }
 }

@@ -131,4 +131,27 @@ struct CanaryAuditTests {
     // still see that nothing is hidden.
     #expect(result.correctGuesses == result.guesses && result.guesses >= 100)
   }
+
+  @Test(
+    "example level with the server's noise: scored on the final model; honest stays below ε, a skipped clip exceeds it",
+    arguments: [1.0, 10])
+  func exampleLevelServerNoise(clipFactor: Double) throws {
+    var configuration = Self.exampleConfiguration()
+    configuration.exampleNoise = .server
+    let audit = CanaryAudit(canaryCount: 1_000, seed: 9)
+    audit.clipFactor = clipFactor
+    _ = try Self.audited(audit, configuration: configuration)
+    let result = try #require(audit.result)
+    #expect(result.threatModel == .finalModel)
+    // One step per round: each inserted canary joins about qT·min(1, B/n) steps.
+    #expect(result.meanParticipations > 0 && result.meanParticipations <= 4.4)
+    if clipFactor == 1 {
+      #expect(result.estimate.epsilon < result.accountantEpsilon)
+      #expect(result.lowerBound < result.accountantEpsilon)
+    } else {
+      // The final model carries the other clients' training too, so the view is weaker than
+      // the client updates' (13.6 here against more than 24 there); it still exceeds ε.
+      #expect(result.estimate.epsilon > 1.5 * result.accountantEpsilon)
+    }
+  }
 }
