@@ -72,16 +72,16 @@ public struct CentralDPSGDMechanism: PrivacyMechanism {
     .unclipped(update, client: client)
   }
 
-  /// The sum of the updates plus N(0, (scale·σηC/B)²) on every live coordinate.
+  /// The plain release of the updates (their sum, the fraction of examples clipped) plus
+  /// N(0, (scale·σηC/B)²) on every live coordinate.
   public mutating func release(
     _ results: [ClientResult], template: ParameterSet<Float>, context: RoundContext,
     authorization: ReleaseAuthorization
   ) -> Release {
-    var sum = results.updateSum(template: template)
+    var release = results.plainRelease(template: template)
     var generator = noiseSource.generator(roundSeed: context.seed)
-    noise.add(to: &sum, live: context.live, scale: plan.sampler.noiseScale, using: &generator)
-    return Release(
-      sum: sum, clipFraction: results.clippedExampleFraction, clippingBound: nil,
-      bitsPerClient: nil)
+    noise.add(
+      to: &release.sum, live: context.live, scale: plan.sampler.noiseScale, using: &generator)
+    return release
   }
 }
