@@ -185,8 +185,16 @@ extension Calibration {
       func x(_ u: Double) -> Double {
         min(max(Double.exp(sign * u), range.lowerBound), range.upperBound)
       }
+      // A trial the accountant cannot evaluate within its resource limits (a PLD grid too
+      // large, at noise so small that the privacy loss spans a huge range) counts as
+      // missing the target. Only a value evaluated and found within the target is ever
+      // returned, so this can make the answer more conservative, never less.
       func gap(_ u: Double) throws(AccountingError) -> Double {
-        try epsilonAt(x(u)) - target.epsilon
+        do {
+          return try epsilonAt(x(u)) - target.epsilon
+        } catch .resourceLimitExceeded {
+          return .infinity
+        }
       }
       // In u, feasible points lie above the boundary; the feasible limit of the range is
       // its upper end in u.

@@ -51,6 +51,31 @@ struct CalibrationTests {
     #expect(try pld(sigma / (1 + 2e-6)) > epsilon)
   }
 
+  @Test("PLD: a trial whose grid would be too large counts as missing the target (ε = 30)")
+  func pldTooLargeTrialIsInfeasible() throws {
+    let target = try PrivacyBudget(epsilon: 30, delta: 1e-6)
+    let make = { (sigma: Double) in
+      DPEvent.selfComposed(
+        .participationSampled(
+          probability: 2.0 / 3, .poissonSampled(probability: 1, .gaussian(noiseMultiplier: sigma))),
+        count: 3)
+    }
+    func pld(_ sigma: Double) throws(AccountingError) -> Double {
+      var accountant = PLDAccountant()
+      try accountant.compose(make(sigma))
+      return try accountant.epsilon(delta: target.delta)
+    }
+    // The search's first steps below σ = 1 reach noise this small.
+    #expect(throws: AccountingError.self) { try pld(0.05) }
+    let sigma = try Calibration.noiseMultiplier(
+      target: target, accountant: { PLDAccountant() }, event: make)
+    #expect(try pld(sigma) <= 30)
+    // Tight, or the next smaller trial could not be evaluated (then conservative).
+    do {
+      #expect(try pld(sigma / (1 + 2e-6)) > 30)
+    } catch .resourceLimitExceeded {}
+  }
+
   @Test("the largest count meets the target and one more step does not")
   func countIsExact() throws {
     let target = try PrivacyBudget(epsilon: 2, delta: 1e-6)
