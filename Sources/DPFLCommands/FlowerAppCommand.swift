@@ -12,10 +12,12 @@ struct FlowerAppCommand: ParsableCommand {
       The App's ServerApp waits for --nodes nodes, then starts dpfl flower-server, which runs \
       the same round loop as dpfl train: cohort (drawn in secret), ledger written before each \
       release, Gaussian noise from the OS CSPRNG, server step, run folder. The ServerApp only \
-      carries messages between dpfl and the nodes (dpfl node). Each node is one user; the \
-      population is the nodes, with no simulation. User-level privacy, continuous noise and \
-      the methods whose clients keep no state (dp-lora, dp-dylora, ffa-lora, fed-sb, flora, \
-      head-only, full) run on Flower.
+      carries messages between dpfl and the nodes (dpfl node). Each node is one client; the \
+      population is the nodes, with no simulation. At user level a node is the privacy unit; \
+      at example level (--privacy-unit example: a silo of people's records) one of its \
+      examples is, with DP-SGD on each node or, with --example-noise server, the noise added \
+      once to the cohort's sum. Continuous noise and the methods whose clients keep no state \
+      (dp-lora, dp-dylora, ffa-lora, fed-sb, flora, head-only, full) run on Flower.
 
       Examples:
         dpfl flower-app app --nodes 4 --cohort-size 4 --rounds 20 --method dp-lora
@@ -26,7 +28,7 @@ struct FlowerAppCommand: ParsableCommand {
 
   @Argument(help: "The folder to write the App into (created).")
   var directory: String
-  @Option(help: "Nodes in the federation (the population; each node is one user).")
+  @Option(help: "Nodes in the federation (the population; each node is one client).")
   var nodes: Int
   @OptionGroup(title: "Run settings") var options: FederatedConfiguration
   @Option(help: "Run folder the server side writes (default runs/flower-<task>-<method>-<time>).")

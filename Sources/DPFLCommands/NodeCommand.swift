@@ -14,13 +14,16 @@ struct NodeCommand: ParsableCommand {
       Registers with the Flower SuperLink at --superlink (its Fleet API, HTTP), then waits \
       for the ServerApp's instructions. Each instruction carries the run's configuration and \
       the round's public choices; the node builds the same model as the server (the same \
-      code) and answers with its clipped update. Each node is one user: partition I of N \
+      code) and answers with its clipped update. Each node is one client: partition I of N \
       holds the task's clients c with c mod N = I. --nodes K hosts partitions I … I+K−1 in \
-      one process, each with its own key.
+      one process, each with its own key. At example level (the server's --privacy-unit \
+      example) a node draws its local batches, and its local noise, from its OS CSPRNG: \
+      the server's seeds would tell the server which examples a step used.
 
       Each node keeps its own ledger (--ledger-dir): every round it answers is composed \
       there, without amplification by the cohort sampling (the node cannot check the \
-      server's secret draw), and written to disk before the reply leaves. A round that \
+      server's secret draw), and written to disk before the reply leaves; at example level \
+      the event is the node's own local DP-SGD, at its own number of examples. A round that \
       would take the node past its own --epsilon at --delta gets no reply.
 
       \(ExitStatus.help)

@@ -216,4 +216,91 @@ struct FlowerLoopbackTests {
     #expect(engine.hasSuffix("replies per round: 2, 2, 2"))
     #expect(summary.assumptions.contains { $0.contains("node 1: no reply") })
   }
+
+  @Test(
+    "example level with the server's noise on Flower nodes gives the simulated run's model and ε")
+  func exampleLevelServerNoise() throws {
+    var configuration = Self.configuration()
+    configuration.privacyUnit = .example
+    configuration.exampleNoise = .server
+    configuration.epsilon = 8
+    configuration.clippingBound = 1
+    // Every partition in every step (rate 1): the nodes' secret local sampling then draws
+    // what the simulation's seeded one does.
+    configuration.localBatchSize = 2_000
+    let flowerFolder = try Self.folder("flower-example")
+    let simulatedFolder = try Self.folder("simulated-example")
+    defer {
+      try? FileManager.default.removeItem(at: flowerFolder.url)
+      try? FileManager.default.removeItem(at: simulatedFolder.url)
+    }
+    let (flower, _) = try Self.flowerRun(configuration, folder: flowerFolder)
+    let simulated = try TrainingRun.run(
+      configuration: configuration, assets: Self.noAssets,
+      runner: PartitionedSimulation(
+        nodes: Self.nodes,
+        local: LocalTrainingRunner(folder: simulatedFolder, resume: false, workers: 1)))
+    #expect(flower.epsilon == simulated.epsilon && flower.epsilon > 4)
+    #expect(flower.noiseMultiplier == simulated.noiseMultiplier && flower.noiseMultiplier > 0)
+    let flowerAdapter = try Self.adapter(flowerFolder)
+    let simulatedAdapter = try Self.adapter(simulatedFolder)
+    #expect(flowerAdapter.count == simulatedAdapter.count && !flowerAdapter.isEmpty)
+    let largest = zip(flowerAdapter, simulatedAdapter).map { abs($0 - $1) }.max() ?? .infinity
+    #expect(largest < 1e-4, "largest difference \(largest)")
+  }
+
+  @Test(
+    "example level with each node's noise: the node's noise and batches are its own secret, and its ledger counts its own local DP-SGD"
+  )
+  func exampleLevelNodeNoise() throws {
+    var configuration = Self.configuration()
+    configuration.privacyUnit = .example
+    configuration.clippingBound = 1
+    configuration.localBatchSize = 64
+    let json = FlowerFederation.configurationJSON(
+      try FlowerFederation.configuration(configuration, nodes: Self.nodes))
+    let (service, global) = try TrainingRun.run(
+      configuration: try FlowerFederation.configuration(json: json), assets: Self.noAssets,
+      runner: ServiceAndModel(
+        builder: .init(partition: 0, partitions: Self.nodes, configurationJSON: json)))
+    let instruction: FlowerRecordDict = [
+      "arrays": .arrays(FlowerRoundContent.arrays(global)),
+      "config": .config([
+        "dpfl-configuration": .string(json), "client": .int(0), "round": .int(0),
+        "seed": .uint(42), "clipping-bound": .double(1),
+      ]),
+    ]
+    // The same instruction twice: a node whose randomness came from the server's seed
+    // would answer twice alike.
+    #expect(try service.reply(to: instruction) != (try service.reply(to: instruction)))
+    let n = service.exampleCount
+    let steps = (n + 63) / 64
+    guard
+      case .selfComposed(.poissonSampled(let rate, .gaussian(let sigma)), let count) = service
+        .answeredRoundEvent
+    else {
+      Issue.record("not local DP-SGD: \(String(describing: service.answeredRoundEvent))")
+      return
+    }
+    #expect(rate == 64.0 / Double(n) && count == steps && sigma > 0)
+  }
+
+  /// A node's service and the trainable parameters of the model it starts from.
+  struct ServiceAndModel: TaskRunner {
+    typealias Output = (service: FlowerClientService, global: ParameterSet<Float>)
+    let builder: FlowerClientService.Builder
+
+    func run<Model: ClassificationModel, Example: Sendable>(
+      configuration: FederatedConfiguration, dataset: FederatedDataset<Example>, model: Model,
+      makeBatch: @escaping @Sendable ([Example]) -> Model.Batch,
+      export: @escaping (Model, RunFolder) throws -> Void
+    ) throws -> Output where Model.Scalar == Float {
+      (
+        try builder.run(
+          configuration: configuration, dataset: dataset, model: model, makeBatch: makeBatch,
+          export: export),
+        model.trainableParameters
+      )
+    }
+  }
 }

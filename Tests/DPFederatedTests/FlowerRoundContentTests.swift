@@ -69,7 +69,10 @@ struct FlowerRoundContentTests {
   func serverClipsAgain() throws {
     let long = Self.template  // norm √(91 + 0.5) ≈ 9.57
     let result = try FlowerRoundContent.result(
-      Self.reply(long), client: 2, template: Self.template, clippingBound: 1)
+      Self.reply(long), client: 2, template: Self.template
+    ) {
+      .clipped($0, to: 1, client: 2)
+    }
     guard case .update(let update) = result.message.payload else {
       Issue.record("a plain update")
       return
@@ -79,8 +82,32 @@ struct FlowerRoundContentTests {
     #expect(result.exampleCount == 7 && result.loss == 3.5)
     let short = Self.template.with(flattened: Self.template.flattened().map { $0 / 100 })
     let kept = try FlowerRoundContent.result(
-      Self.reply(short), client: 2, template: Self.template, clippingBound: 1)
+      Self.reply(short), client: 2, template: Self.template
+    ) {
+      .clipped($0, to: 1, client: 2)
+    }
     #expect(kept.message.payload == .update(short) && kept.message.withinBound)
+  }
+
+  @Test("without a user-level clip (no privacy, example level) a long reply arrives as sent")
+  func noClipWithoutUserLevel() throws {
+    for mechanism in [
+      NonPrivateMechanism(clippingBound: 1) as any PrivacyMechanism,
+      CentralDPSGDMechanism(
+        noiseMultiplier: 1, clippingBound: 1, batchSize: 8, learningRate: 0.1,
+        plan: PrivacyPlan(
+          sampler: CohortSampler(clientCount: 3, cohortSize: 2, population: 3, noiseCohortSize: 2),
+          delta: 1e-6, accountant: .rdp),
+        noiseSource: .seeded),
+    ] {
+      let context = RoundContext(
+        round: 0, seed: 1, cohort: [2], activeRank: nil, live: .all, clippingBound: 1,
+        cohortKey: nil, centeredClip: nil)
+      let result = try FlowerRoundContent.result(
+        Self.reply(Self.template), client: 2, template: Self.template
+      ) { mechanism.message(for: $0, client: 2, context: context) }
+      #expect(result.message.payload == .update(Self.template) && result.message.withinBound)
+    }
   }
 
   @Test("a reply that does not fit the model is refused")
@@ -91,14 +118,20 @@ struct FlowerRoundContentTests {
     ])
     #expect(throws: FederatedError.self) {
       try FlowerRoundContent.result(
-        Self.reply(wrong), client: 2, template: Self.template, clippingBound: 1)
+        Self.reply(wrong), client: 2, template: Self.template
+      ) {
+        .clipped($0, to: 1, client: 2)
+      }
     }
     let missing = ParameterSet<Float>([
       ("classifier.bias", Matrix(rows: 1, columns: 2, values: [0, 0]))
     ])
     #expect(throws: FederatedError.self) {
       try FlowerRoundContent.result(
-        Self.reply(missing), client: 2, template: Self.template, clippingBound: 1)
+        Self.reply(missing), client: 2, template: Self.template
+      ) {
+        .clipped($0, to: 1, client: 2)
+      }
     }
   }
 }

@@ -19,9 +19,14 @@ struct NodeLedgerTests {
     ).bound.value
   }
 
-  @Test("the cohort sampling is removed from a round's event, wherever it is nested")
+  @Test(
+    "the cohort sampling is removed from a round's event, wherever it is nested; a node's own local sampling stays"
+  )
   func unsampled() {
     let gaussian = DPEvent.gaussian(noiseMultiplier: 2)
+    let localDPSGD = DPEvent.selfComposed(.poissonSampled(probability: 0.25, gaussian), count: 4)
+    #expect(
+      NodeLedger.unsampled(.participationSampled(probability: 0.01, localDPSGD)) == localDPSGD)
     #expect(NodeLedger.unsampled(.poissonSampled(probability: 0.01, gaussian)) == gaussian)
     #expect(
       NodeLedger.unsampled(.selfComposed(.poissonSampled(probability: 0.1, gaussian), count: 3))

@@ -9,6 +9,10 @@ public protocol RunEngine {
   func backend<Model, Example>(for trainer: FederatedTrainer<Model, Example>) throws
     -> any FederatedBackend<Model>
 
+  /// Each client's number of examples, when the run's dataset does not hold the examples
+  /// (a server whose clients are remote); example level calibrates σ for them.
+  var clientSizes: [Int]? { get }
+
   /// Whether the run's cohorts are drawn from the operating system's CSPRNG
   /// (``FederatedTrainer/secretCohorts``): a real federation's.
   var secretCohorts: Bool { get }

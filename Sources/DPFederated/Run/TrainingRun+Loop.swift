@@ -25,8 +25,8 @@ extension TrainingRun {
   ) throws -> TrainingSummary where Model.Scalar == Float {
     let start = Date()
     var trainer = try FederatedTrainer(
-      configuration: configuration, model: model, dataset: dataset, workers: workers,
-      makeBatch: makeBatch)
+      configuration: configuration, model: model, dataset: dataset,
+      clientSizes: engine?.clientSizes, workers: workers, makeBatch: makeBatch)
     if let engine {
       trainer.backend = try engine.backend(for: trainer)
       trainer.secretCohorts = engine.secretCohorts && configuration.randomness == .secure

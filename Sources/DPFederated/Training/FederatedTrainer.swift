@@ -48,11 +48,14 @@ where Model.Scalar == Float {
 
   /// A trainer at round 0, simulating the clients in this process, `workers` at a time
   /// (and evaluating as many batches at a time).
+  /// - Parameter clientSizes: each client's number of examples when `dataset` does not hold
+  ///   them (a server whose clients are remote); by default the dataset's.
   /// - Throws: ``FederatedError`` for a configuration the task cannot run or an
   ///   unreachable target.
   public init(
     configuration: FederatedConfiguration, model: Model, dataset: FederatedDataset<Example>,
-    workers: Int = 1, makeBatch: @escaping @Sendable ([Example]) -> Model.Batch
+    clientSizes: [Int]? = nil, workers: Int = 1,
+    makeBatch: @escaping @Sendable ([Example]) -> Model.Batch
   ) throws {
     try configuration.check(clientCount: dataset.clients.count)
     let sampler = CohortSampler(
@@ -62,7 +65,7 @@ where Model.Scalar == Float {
     let configuration = configuration.resolvingNoiseSource(isSimulation: sampler.isSimulation)
     self.sampler = sampler
     mechanism = try configuration.mechanism(
-      sampler: sampler, clientSizes: dataset.clients.map(\.examples.count),
+      sampler: sampler, clientSizes: clientSizes ?? dataset.clients.map(\.examples.count),
       coordinates: model.trainableParameters.scalarCount)
     algorithm = configuration.algorithm(
       mechanism: mechanism, coordinates: model.trainableParameters.scalarCount,

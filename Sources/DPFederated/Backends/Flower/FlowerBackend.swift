@@ -4,11 +4,12 @@ import FlowerNode
 /// Clients on Flower nodes (ARCHITECTURE, "the federated seam": the second backend). Each
 /// round, the cohort's nodes get the global model's trainable parameters and the round's
 /// public choices through the ServerApp (``FlowerServerLink``); each answers with its
-/// clipped update. The ledger has already accounted the round when this runs, and the noise
-/// is added to whatever sum arrives: a node that does not answer contributes nothing, and
-/// neither the fixed denominator nor the noise depends on who answered.
-public final class FlowerBackend<Model: ClassificationModel>: FederatedBackend,
-  @unchecked Sendable
+/// message, which the server puts through the mechanism's constraint again (the clip at user
+/// level), so that what is released holds whatever a node sent. The ledger has already
+/// accounted the round when this runs, and the noise is added to whatever sum arrives: a node
+/// that does not answer contributes nothing, and neither the fixed denominator nor the noise
+/// depends on who answered.
+public struct FlowerBackend<Model: ClassificationModel>: FederatedBackend
 where Model.Scalar == Float {
   /// The pipe to the ServerApp.
   public let link: FlowerServerLink
@@ -16,15 +17,20 @@ where Model.Scalar == Float {
   public let configurationJSON: String
   /// How long a round waits for replies, in seconds.
   public let timeout: Double
-  /// Replies received in each round so far.
-  public private(set) var repliesPerRound: [Int] = []
-  /// Why nodes of the cohort gave no reply, by round (1-based) and node.
-  public private(set) var failures: [String] = []
+  /// The run's mechanism, whose client-side constraint every reply is put through.
+  public let mechanism: any PrivacyMechanism
+  /// Where the replies of each round are counted.
+  public let log: FlowerReplyLog
 
-  public init(link: FlowerServerLink, configurationJSON: String, timeout: Double) {
+  public init(
+    link: FlowerServerLink, configurationJSON: String, timeout: Double,
+    mechanism: any PrivacyMechanism, log: FlowerReplyLog
+  ) {
     self.link = link
     self.configurationJSON = configurationJSON
     self.timeout = timeout
+    self.mechanism = mechanism
+    self.log = log
   }
 
   public func runClients(
@@ -47,11 +53,27 @@ where Model.Scalar == Float {
     {
       results.append(
         try FlowerRoundContent.result(
-          reply.content, client: reply.node, template: template,
-          clippingBound: context.clippingBound))
+          reply.content, client: reply.node, template: template
+        ) { update in mechanism.message(for: update, client: reply.node, context: context) })
     }
-    repliesPerRound.append(results.count)
-    failures += answer.failures.map { "round \(context.round + 1), node \($0.node): \($0.reason)" }
+    log.record(
+      replies: results.count,
+      failures: answer.failures.map { "round \(context.round + 1), node \($0.node): \($0.reason)" })
     return results
+  }
+}
+
+/// The replies of a Flower run's rounds, for its summary.
+public final class FlowerReplyLog: @unchecked Sendable {
+  /// Replies received in each round so far.
+  public private(set) var repliesPerRound: [Int] = []
+  /// Why nodes of the cohort gave no reply, by round (1-based) and node.
+  public private(set) var failures: [String] = []
+
+  public init() {}
+
+  func record(replies: Int, failures: [String]) {
+    repliesPerRound.append(replies)
+    self.failures += failures
   }
 }

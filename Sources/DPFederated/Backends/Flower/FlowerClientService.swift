@@ -12,7 +12,7 @@ public struct FlowerClientService: Sendable {
   /// Its user's examples.
   public let exampleCount: Int
   /// The event a round this node answers costs its data, as the node sees it
-  /// (``NodeLedger/unsampled(_:)`` of the run's round event, with the σ the node calibrates
+  /// (``Builder/answeredRoundEvent(_:exampleCount:)``, with the σ the node calibrates
   /// itself).
   public let answeredRoundEvent: DPEvent
   private let respond: @Sendable (FlowerRoundContent.Instruction) -> ClientResult
@@ -59,15 +59,40 @@ public struct FlowerClientService: Sendable {
         algorithm: trainer.algorithm, mechanism: trainer.mechanism,
         noiseSource: federated.randomness)
       let data = layout.clients[partition]
+      let secretLocalRandomness = federated.privacy && federated.privacyUnit == .example
       return FlowerClientService(
         configurationJSON: configurationJSON, exampleCount: data.examples.count,
-        answeredRoundEvent: NodeLedger.unsampled(trainer.mechanism.roundEvent)
+        answeredRoundEvent: Self.answeredRoundEvent(trainer, exampleCount: data.examples.count)
       ) { instruction in
         var global = model
         global.updateTrainables(instruction.global)
-        return program.run(
-          data, index: instruction.client, global: global, context: instruction.context)
+        var context = instruction.context
+        if secretLocalRandomness {
+          // Example level rests on the node's own randomness (its local Poisson batches, and
+          // its local noise with each client's noise): drawn from the server's round seed,
+          // the server could tell which examples a step used and remove the noise.
+          var secret = SystemRandomNumberGenerator()
+          context.seed = secret.next()
+        }
+        return program.run(data, index: instruction.client, global: global, context: context)
       }
+    }
+
+    /// The event a round this node answers costs its data, without the cohort sampling
+    /// (``NodeLedger/unsampled(_:)``): the run's round event at user level; at example level
+    /// the local DP-SGD of a client of the node's own `exampleCount` examples (its own
+    /// sampling rate and steps, which it draws itself), not that of the least protected one.
+    static func answeredRoundEvent<Model, Example>(
+      _ trainer: FederatedTrainer<Model, Example>, exampleCount: Int
+    ) -> DPEvent {
+      let configuration = trainer.configuration
+      guard configuration.privacy, configuration.privacyUnit == .example,
+        let own = NoiseCalibration.localSamplings(clientSizes: [exampleCount], configuration).first
+      else { return NodeLedger.unsampled(trainer.mechanism.roundEvent) }
+      let plan = PrivacyPlan(
+        sampler: trainer.sampler, delta: configuration.delta,
+        accountant: configuration.accountantKind, localSampling: own, noise: configuration.noise)
+      return NodeLedger.unsampled(plan.roundEvent(noiseMultiplier: trainer.noiseMultiplier))
     }
   }
 }

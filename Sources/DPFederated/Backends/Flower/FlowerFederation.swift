@@ -5,9 +5,11 @@ import Foundation
 /// supports, how the task's users are laid out over the nodes, and the configuration as the
 /// nodes receive it.
 ///
-/// Each node is one user, the privacy unit: node i holds partition i of N, the task's
-/// clients c with c mod N = i merged into one. The server draws cohorts among the N nodes
-/// and accounts for N users with no simulation.
+/// Each node is one client: node i holds partition i of N, the task's clients c with
+/// c mod N = i merged into one. At user level the node is the privacy unit; at example level
+/// (a silo's records, each a person) one of its examples is, with DP-SGD inside the node or
+/// the server's noise on the sum (``ExampleNoise``). The server draws cohorts among the N
+/// nodes and accounts for N clients with no simulation.
 public enum FlowerFederation {
   /// The Flower version the protocol code was generated from (`Scripts/flower/requirements.txt`).
   public static let flowerVersion = "1.42.0"
@@ -25,9 +27,6 @@ public enum FlowerFederation {
     guard nodes >= 1 else { throw refuse("--nodes", "\(nodes)", "at least 1") }
     guard configuration.task != .jsonl else {
       throw refuse("--task", "jsonl", "a built-in task (digits, shakespeare-genre, chitchat-topic)")
-    }
-    guard configuration.privacyUnit == .user else {
-      throw refuse("--privacy-unit", "example", "user (each node is one user)")
     }
     guard ![.dpREC, .dpBREM].contains(configuration.method) else {
       throw refuse(

@@ -97,13 +97,15 @@ public enum FlowerRoundContent {
   }
 
   /// Reads a reply from client `client`, checking it against the model's trainable
-  /// parameters (`template`: every name, every shape) and the round's clip: an update longer
-  /// than the bound is clipped again here, so the sensitivity the noise is calibrated for
-  /// holds whatever a node sends.
+  /// parameters (`template`: every name, every shape) and putting the update through
+  /// `constraint`, the mechanism's client-side constraint: an update longer than a user-level
+  /// clip is clipped again here, so the sensitivity the noise is calibrated for holds
+  /// whatever a node sends (an honest node's update passes unchanged).
   /// - Throws: ``FederatedError/malformedData(file:line:reason:)`` for a reply that does
   ///   not fit.
   public static func result(
-    _ content: FlowerRecordDict, client: Int, template: ParameterSet<Float>, clippingBound: Double
+    _ content: FlowerRecordDict, client: Int, template: ParameterSet<Float>,
+    constraint: (ParameterSet<Float>) -> ClientMessage
   ) throws -> ClientResult {
     guard case .metrics(let metrics)? = content["metrics"],
       case .arrays(let arrays)? = content["arrays"]
@@ -122,15 +124,16 @@ public enum FlowerRoundContent {
       update.append(name, matrix)
     }
     func number(_ key: String) -> Double { metrics[key]?.number ?? 0 }
-    // The node clipped already; clipping again costs nothing when it did, and bounds the
-    // sensitivity when it did not. A norm over the bound by rounding alone is not a clip.
-    let fitted = Double(update.l2Norm) <= clippingBound * (1 + 1e-5)
+    // The node applied the constraint already; applying it again changes nothing when it
+    // did (but rounding), and bounds the sensitivity when it did not. The node's
+    // within-bound bit stands unless the server had to cut more than rounding.
+    var message = constraint(update)
+    var cut = update
+    if case .update(let kept) = message.payload { cut.add(kept, scaledBy: -1) }
+    let honest = Double(cut.l2Norm) <= 1e-5 * Double(update.l2Norm)
+    message.withinBound = honest && number("within-bound") == 1
     return ClientResult(
-      message: ClientMessage(
-        client: client,
-        payload: ClientMessage.clipped(update, to: clippingBound, client: client).payload,
-        withinBound: fitted && number("within-bound") == 1),
-      loss: number("loss"), exampleCount: Int(number("num-examples")),
+      message: message, loss: number("loss"), exampleCount: Int(number("num-examples")),
       clippedExamples: Int(number("clipped-examples")), localEpochs: Int(number("local-epochs")))
   }
 

@@ -31,37 +31,41 @@ public struct FlowerServerRunner: TaskRunner {
   ) throws -> TrainingSummary where Model.Scalar == Float {
     let federated = try FlowerFederation.configuration(configuration, nodes: nodes)
     var layout = FlowerFederation.partitioned(dataset, into: nodes)
+    let sizes = layout.clients.map(\.examples.count)
     layout.clients = layout.clients.map { ClientData(id: $0.id, examples: [], labels: []) }
     var local = local
-    local.engine = FlowerEngine<Model>(
-      backend: FlowerBackend(
-        link: link, configurationJSON: FlowerFederation.configurationJSON(federated),
-        timeout: timeout))
+    local.engine = FlowerEngine(
+      link: link, configurationJSON: FlowerFederation.configurationJSON(federated),
+      timeout: timeout, clientSizes: sizes)
     return try local.run(
       configuration: federated, dataset: layout, model: model, makeBatch: makeBatch,
       export: export)
   }
 }
 
-/// Puts the Flower backend in the run loop's place and says so in the summary.
-struct FlowerEngine<EngineModel: ClassificationModel>: RunEngine
-where EngineModel.Scalar == Float {
-  let backend: FlowerBackend<EngineModel>
+/// Puts the Flower backend in the run loop's place and says so in the summary. The nodes'
+/// numbers of examples stay with the server (public, as the dataset size is to Opacus:
+/// example level calibrates σ for the least protected node); their examples do not.
+struct FlowerEngine: RunEngine {
+  let link: FlowerServerLink
+  let configurationJSON: String
+  let timeout: Double
+  let clientSizes: [Int]?
+  let log = FlowerReplyLog()
 
   func backend<Model, Example>(for trainer: FederatedTrainer<Model, Example>) throws
     -> any FederatedBackend<Model>
   {
-    guard let backend = backend as? any FederatedBackend<Model> else {
-      preconditionFailure("the Flower backend is built for the run's model")
-    }
-    return backend
+    FlowerBackend<Model>(
+      link: link, configurationJSON: configurationJSON, timeout: timeout,
+      mechanism: trainer.mechanism, log: log)
   }
 
   var secretCohorts: Bool { true }
 
   var notes: [String] {
     [
-      "engine: Flower \(FlowerFederation.flowerVersion), clients on nodes; replies per round: \(backend.repliesPerRound.map(String.init).joined(separator: ", "))"
-    ] + backend.failures
+      "engine: Flower \(FlowerFederation.flowerVersion), clients on nodes; replies per round: \(log.repliesPerRound.map(String.init).joined(separator: ", "))"
+    ] + log.failures
   }
 }

@@ -12,7 +12,9 @@ import Foundation
 /// amplification. Its σ is the one the node calibrates itself from the run's configuration
 /// (the same code as the server), not a number the server sends. This bound is never below
 /// the server's ledger for the same rounds, and is the device's guarantee if the server's
-/// sampling were not what it claims; the noise itself is the server's to add (central DP).
+/// sampling were not what it claims. At user level the noise is the server's to add (central
+/// DP); at example level a node's own local sampling (and, with each client's noise, its
+/// noise) is drawn from its OS CSPRNG, so the amplification it takes from it is its own.
 public struct NodeLedger: Sendable {
   /// Where the ledger lives.
   public let url: URL
@@ -63,12 +65,14 @@ public struct NodeLedger: Sendable {
     return reached
   }
 
-  /// A round's event as a node that took part sees it: the cohort sampling removed.
+  /// A round's event as a node that took part sees it: the cohort sampling (the outermost
+  /// sampling of each released part) removed; an example-level round keeps the node's own
+  /// local sampling inside it, which the node draws itself.
   public static func unsampled(_ event: DPEvent) -> DPEvent {
     switch event {
     case .poissonSampled(_, let inner), .sampledWithoutReplacement(_, _, let inner),
       .participationSampled(_, let inner):
-      unsampled(inner)
+      inner
     case .selfComposed(let inner, let count): .selfComposed(unsampled(inner), count: count)
     case .composed(let events): .composed(events.map(unsampled))
     default: event
