@@ -6,6 +6,7 @@ aggregates the summaries.
 import argparse
 import concurrent.futures
 import datetime
+import hashlib
 import json
 import os
 import pathlib
@@ -21,43 +22,30 @@ GENERATED_END = "<!-- end of the generated part; the discussion below is kept on
 
 METHODS = ["dp-lora", "dp-dylora", "ffa-lora", "fed-sb"]
 
-# Per-task settings shared by every row (the rows differ only in method and privacy).
+# Per-task settings shared by every row (the rows differ only in method and privacy). Text
+# tasks run the text default loop (one local step per client over all its examples, server
+# Adam; docs/federated-learning-diagnosis.md §7) with cohorts of 50.
 TASKS = {
     "digits": [],
-    # 30 rounds of 20 clients under FedAvg (local SGD on batches of 8, server SGD 1), the
-    # text tasks' loop until 2026-12-06 and the loop of the committed rows (text tasks now
-    # default to FedSGD with a server Adam; docs/federated-learning-diagnosis.md §7.2 has
-    # its rows). α = 2 keeps the adapters' steps small next to the head's (with α = 16 the
-    # one-label clients' adapters drift apart and cost 5 points).
-    "shakespeare-genre": [
-        "--rounds", "30", "--local-learning-rate", "0.03", "--alpha", "2",
-        "--local-batch-size", "8", "--server-optimizer", "sgd",
-    ],
-    # Real participants' chat (913 clients of 1-64 examples, several labels each); the same
-    # loop settings as shakespeare-genre, with more rounds for the smaller clients.
-    "chitchat-topic": [
-        "--rounds", "100", "--local-learning-rate", "0.03", "--alpha", "2",
-        "--local-batch-size", "8", "--server-optimizer", "sgd",
-    ],
+    "shakespeare-genre": ["--rounds", "60", "--cohort-size", "50"],
+    # Real participants' chat (913 clients of 1-64 examples, several labels each), with more
+    # rounds for the smaller clients.
+    "chitchat-topic": ["--rounds", "100", "--cohort-size", "50"],
 }
-# The example-level rows' settings. Text: the text loop, the default at both privacy units
-# since 2026-12-07 (one local DP-SGD step per client over all its examples, server Adam;
-# docs/federated-learning-diagnosis.md §7.5-7.6) with its per-example clip C = 4 and
-# cohorts of 50. digits: the table's loop with C = 1.
+# What the example-level rows add to the task's settings: the per-example clip (on text the
+# text loop's C = 4, docs/federated-learning-diagnosis.md §7.5-7.6; on digits C = 1).
 EXAMPLE_SETTINGS = {
     "digits": ["--clipping-bound", "1"],
-    "shakespeare-genre": ["--rounds", "60", "--cohort-size", "50", "--clipping-bound", "4"],
-    "chitchat-topic": ["--rounds", "100", "--cohort-size", "50", "--clipping-bound", "4"],
+    "shakespeare-genre": ["--clipping-bound", "4"],
+    "chitchat-topic": ["--clipping-bound", "4"],
 }
-# The no-privacy row in the example rows' loop, on text (on digits that loop is the table's).
-TEXT_LOOP_BASELINE = "no privacy, text loop"
 # Example level with the server's noise (`--example-noise server`): one clipped step per
 # client and round, which is the text loop's; on text only.
 SERVER_NOISE = "example ε = 8, server noise"
 # The rows run with EXAMPLE_SETTINGS.
-EXAMPLE_LOOP_ROWS = ("example ε = 8", SERVER_NOISE, TEXT_LOOP_BASELINE)
+EXAMPLE_LOOP_ROWS = ("example ε = 8", SERVER_NOISE)
 # The rows of text tasks only.
-TEXT_ONLY_ROWS = (SERVER_NOISE, TEXT_LOOP_BASELINE)
+TEXT_ONLY_ROWS = (SERVER_NOISE,)
 # --quick: fewer rounds (and clients), the rest as above.
 QUICK = {
     "digits": ["--rounds", "40"],
@@ -67,9 +55,6 @@ QUICK = {
 
 ROWS = (
     [("no privacy", "dp-lora", ["--no-privacy"])]
-    # Text: the example rows' loop without privacy, their baseline (`--server-optimizer adam`,
-    # the text loop's default, tells its runs from the table's loop).
-    + [(TEXT_LOOP_BASELINE, "dp-lora", ["--no-privacy", "--server-optimizer", "adam"])]
     # The head alone under the same loop: what the adapters add.
     + [("no privacy, head only", "head-only", ["--no-privacy"])]
     + [(f"user ε = 2", method, ["--epsilon", "2", "--delta", "1e-6"]) for method in METHODS]
@@ -117,34 +102,40 @@ def overridden(flags, overrides):
 
 
 def settings_of(task, label, quick):
-    """The task's settings of this table for the row `label`: EXAMPLE_SETTINGS for the
-    example rows and their baseline, else the task's; with `quick`, its fewer rounds."""
-    settings = EXAMPLE_SETTINGS[task] if label in EXAMPLE_LOOP_ROWS else TASKS[task]
+    """The task's settings of this table for the row `label` (with EXAMPLE_SETTINGS for the
+    example rows); with `quick`, its fewer rounds."""
+    settings = TASKS[task] + (EXAMPLE_SETTINGS[task] if label in EXAMPLE_LOOP_ROWS else [])
     return overridden(settings, QUICK[task]) if quick else settings
 
 
-def has_text_loop(task):
-    """Whether `task` is text, whose example rows run the text loop (digits' run the table's)."""
+def is_text(task):
+    """Whether `task` is a text task (the server-noise rows are run on text only)."""
     return task != "digits"
 
 
-def baseline_label(task, label):
-    """The no-privacy row a row of `task` is measured against."""
-    in_text_loop = has_text_loop(task) and label in EXAMPLE_LOOP_ROWS
-    return TEXT_LOOP_BASELINE if in_text_loop else "no privacy"
-
-
-def run(dpfl, task, method, flags, seed, settings):
-    """The summary of one `dpfl train` run: `settings`, then `flags`."""
+def run(dpfl, task, method, flags, seed, settings, cache):
+    """The summary of one `dpfl train` run: `settings`, then `flags`. With a `cache` folder,
+    a run whose command was run before is read from there, and a new one is written there
+    as soon as it ends, so that a regeneration stopped half-way resumes where it stopped."""
+    arguments = ["train", "--task", task, "--method", method, "--seed", str(seed)] + settings + flags
+    cached = None
+    if cache is not None:
+        cached = cache / (hashlib.sha256(" ".join(arguments).encode()).hexdigest()[:20] + ".json")
+        if cached.exists():
+            return json.loads(cached.read_text())
     with tempfile.TemporaryDirectory(prefix="dpfl-experiment-") as folder:
-        command = [dpfl, "train", "--task", task, "--method", method, "--seed", str(seed),
-                   "--run-dir", folder, "--format", "json"] + settings + flags
+        command = [dpfl] + arguments + ["--run-dir", folder, "--format", "json"]
         result = subprocess.run(command, capture_output=True, text=True)
         if result.returncode not in (0, 3):
             sys.exit(f"experiments: {' '.join(command)} failed ({result.returncode}):\n{result.stderr}")
         summary = json.loads(result.stdout)
-        summary["command"] = " ".join(["dpfl"] + command[1:command.index("--run-dir")] + command[command.index("--format") + 2:])
-        return summary
+        summary["command"] = " ".join(["dpfl"] + arguments)
+    if cached is not None:
+        cache.mkdir(parents=True, exist_ok=True)
+        partial = cached.with_suffix(".partial")
+        partial.write_text(json.dumps(summary, sort_keys=True) + "\n")
+        partial.rename(cached)
+    return summary
 
 
 def write_keeping_discussion(path, lines):
@@ -174,6 +165,9 @@ def main(argv):
     parser.add_argument("--rows", nargs="+", metavar="PRIVACY",
                         help="rerun only the rows of these privacy labels (e.g. 'no privacy' "
                              "'example ε = 8'); the task's other rows are kept")
+    parser.add_argument("--cache", type=pathlib.Path,
+                        help="folder of finished runs' summaries, keyed by command: a run found "
+                             "there is not run again (delete it after a change that moves results)")
     parser.add_argument("--jobs", type=int, default=1,
                         help="seeds run at once (each run is single-threaded; wall times then include contention)")
     args = parser.parse_args(argv)
@@ -184,13 +178,14 @@ def main(argv):
         for label, method, flags in ROWS:
             if args.rows and label not in args.rows:
                 continue
-            if label in TEXT_ONLY_ROWS and not has_text_loop(task):
+            if label in TEXT_ONLY_ROWS and not is_text(task):
                 continue
             settings = settings_of(task, label, args.quick)
             print(f"experiments: {task} {label} {method} seeds {seeds}", file=sys.stderr, flush=True)
             with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
                 summaries = list(pool.map(
-                    lambda seed: run(args.dpfl, task, method, flags, seed, settings), seeds))
+                    lambda seed: run(args.dpfl, task, method, flags, seed, settings, args.cache),
+                    seeds))
             runs += summaries
             accuracy = mean_std([s["accuracy_after"] for s in summaries])
             before = mean_std([s["accuracy_before"] for s in summaries])
@@ -228,7 +223,7 @@ def main(argv):
                                 row_order.get((row["privacy"], row["method"]), len(row_order))))
     for row in table:
         baseline = next((b for b in table if b["task"] == row["task"]
-                         and b["privacy"] == baseline_label(row["task"], row["privacy"])), None)
+                         and b["privacy"] == "no privacy"), None)
         row["points_below_no_privacy"] = (
             None if baseline is None or row is baseline
             else 100 * (baseline["accuracy_mean"] - row["accuracy_mean"]))
@@ -243,8 +238,8 @@ def main(argv):
         f"Made by `Scripts/experiments utility{' --quick' if args.quick else ''}` on {stamp} ({machine}); "
         f"every run's summary is in `experiments-utility.json`. Accuracy on the held-out split, "
         f"mean ± std over {len(seeds)} seed(s); points below = no-privacy accuracy minus the row's, "
-        "in percentage points (a text task's example rows: against the no-privacy row of their "
-        "loop, `no privacy, text loop`). User level: ε = 2, δ = 1e-6, a simulated population of 1,000,000 "
+        "in percentage points. Text tasks run the text default loop (one local step per client "
+        "over all its examples, server Adam) with cohorts of 50. User level: ε = 2, δ = 1e-6, a simulated population of 1,000,000 "
         "with the noise of 1,000 clients per round. Example level: ε = 8, δ = 1e-6, DP-SGD "
         "inside each client, accounted with the client's participation (each round's event is "
         "the local DP-SGD of the least protected client, Poisson-sampled with q = noise cohort ÷ N); "
