@@ -174,31 +174,52 @@ struct FlowerLoopbackTests {
       .tensors.flatMap { $0.floatValues() }
   }
 
-  @Test("a run on Flower nodes gives the simulated run's model and ε over the same partitions")
-  func matchesSimulation() throws {
-    let configuration = Self.configuration()
-    let flowerFolder = try Self.folder("flower")
-    let simulatedFolder = try Self.folder("simulated")
+  /// `configuration` run on Flower nodes and simulated over the same partitions.
+  struct Twins {
+    var flower: TrainingSummary
+    var simulated: TrainingSummary
+    /// The summary the ServerApp was handed.
+    var reported: [String: Any]?
+    /// The Flower run's adapter.
+    var adapter: [Float]
+    /// The largest difference between the two runs' adapters (∞ when their sizes differ).
+    var largestDifference: Float
+  }
+
+  static func twins(_ configuration: FederatedConfiguration, name: String) throws -> Twins {
+    let flowerFolder = try folder("flower-\(name)")
+    let simulatedFolder = try folder("simulated-\(name)")
     defer {
       try? FileManager.default.removeItem(at: flowerFolder.url)
       try? FileManager.default.removeItem(at: simulatedFolder.url)
     }
-    let (flower, reported) = try Self.flowerRun(configuration, folder: flowerFolder)
+    let (flower, reported) = try flowerRun(configuration, folder: flowerFolder)
     let simulated = try TrainingRun.run(
-      configuration: configuration, assets: Self.noAssets,
+      configuration: configuration, assets: noAssets,
       runner: PartitionedSimulation(
-        nodes: Self.nodes,
+        nodes: nodes,
         local: LocalTrainingRunner(folder: simulatedFolder, resume: false, workers: 1)))
-    #expect(flower.epsilon == simulated.epsilon)
+    let flowerAdapter = try adapter(flowerFolder)
+    let simulatedAdapter = try adapter(simulatedFolder)
+    let largest =
+      flowerAdapter.count == simulatedAdapter.count && !flowerAdapter.isEmpty
+      ? zip(flowerAdapter, simulatedAdapter).map { abs($0 - $1) }.max()! : .infinity
+    return Twins(
+      flower: flower, simulated: simulated, reported: reported, adapter: flowerAdapter,
+      largestDifference: largest)
+  }
+
+  @Test("a run on Flower nodes gives the simulated run's model and ε over the same partitions")
+  func matchesSimulation() throws {
+    let configuration = Self.configuration()
+    let twins = try Self.twins(configuration, name: "user")
+    let flower = twins.flower
+    #expect(flower.epsilon == twins.simulated.epsilon)
     #expect(flower.epsilon > 5 && flower.epsilon <= 30)
     #expect(flower.rounds == 3)
-    let flowerAdapter = try Self.adapter(flowerFolder)
-    let simulatedAdapter = try Self.adapter(simulatedFolder)
-    #expect(flowerAdapter.count == simulatedAdapter.count && !flowerAdapter.isEmpty)
-    let largest = zip(flowerAdapter, simulatedAdapter).map { abs($0 - $1) }.max() ?? .infinity
-    #expect(largest < 1e-5, "largest difference \(largest)")
-    #expect(flowerAdapter != (try Self.adapter(simulatedFolder)).map { _ in 0 })
-    #expect(reported?["epsilon"] as? Double == flower.epsilon)
+    #expect(twins.largestDifference < 1e-5, "largest difference \(twins.largestDifference)")
+    #expect(twins.adapter.contains { $0 != 0 })
+    #expect(twins.reported?["epsilon"] as? Double == flower.epsilon)
     let service = try Self.services(configuration)[0]
     #expect(service.answeredRoundEvent == .gaussian(noiseMultiplier: flower.noiseMultiplier))
     #expect(flower.assumptions.contains { $0.hasPrefix("engine: Flower 1.42.0") })
@@ -228,25 +249,11 @@ struct FlowerLoopbackTests {
     // Every partition in every step (rate 1): the nodes' secret local sampling then draws
     // what the simulation's seeded one does.
     configuration.localBatchSize = 2_000
-    let flowerFolder = try Self.folder("flower-example")
-    let simulatedFolder = try Self.folder("simulated-example")
-    defer {
-      try? FileManager.default.removeItem(at: flowerFolder.url)
-      try? FileManager.default.removeItem(at: simulatedFolder.url)
-    }
-    let (flower, _) = try Self.flowerRun(configuration, folder: flowerFolder)
-    let simulated = try TrainingRun.run(
-      configuration: configuration, assets: Self.noAssets,
-      runner: PartitionedSimulation(
-        nodes: Self.nodes,
-        local: LocalTrainingRunner(folder: simulatedFolder, resume: false, workers: 1)))
-    #expect(flower.epsilon == simulated.epsilon && flower.epsilon > 4)
-    #expect(flower.noiseMultiplier == simulated.noiseMultiplier && flower.noiseMultiplier > 0)
-    let flowerAdapter = try Self.adapter(flowerFolder)
-    let simulatedAdapter = try Self.adapter(simulatedFolder)
-    #expect(flowerAdapter.count == simulatedAdapter.count && !flowerAdapter.isEmpty)
-    let largest = zip(flowerAdapter, simulatedAdapter).map { abs($0 - $1) }.max() ?? .infinity
-    #expect(largest < 1e-4, "largest difference \(largest)")
+    let twins = try Self.twins(configuration, name: "example")
+    #expect(twins.flower.epsilon == twins.simulated.epsilon && twins.flower.epsilon > 4)
+    #expect(twins.flower.noiseMultiplier == twins.simulated.noiseMultiplier)
+    #expect(twins.flower.noiseMultiplier > 0)
+    #expect(twins.largestDifference < 1e-4, "largest difference \(twins.largestDifference)")
   }
 
   @Test(
