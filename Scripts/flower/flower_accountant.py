@@ -1,6 +1,7 @@
 """What Flower's own DP wrappers report for a dpfl run on Flower (Scripts/flower/compare-dp).
 
-Reads a dpfl run's summary.json and config.json and asks the pinned Flower's RDP accountant
+Reads a dpfl run's summary.json and config.json (and the summary of the same run in one
+process, `dpfl train --partitions N`) and asks the pinned Flower's RDP accountant
 (flwr.supercore.privacy_accounting, the accountant of DifferentialPrivacyServerSideFixedClipping,
 which wraps dp-accounting) for the ε of the same releases: the same σ, cohort, population,
 rounds and δ, with the sampling Flower's fixed-clipping accounting requires
@@ -30,8 +31,9 @@ def flower_epsilon(sigma, cohort, population, rounds, delta, sampling):
     return accountant.get_privacy_spent().epsilon
 
 
-def main(run_folder):
+def main(run_folder, in_process_folder):
     folder = pathlib.Path(run_folder)
+    in_process = json.loads((pathlib.Path(in_process_folder) / "summary.json").read_text())
     summary = json.loads((folder / "summary.json").read_text())
     config = json.loads((folder / "config.json").read_text())
     if config["privacy_unit"] != "user" or not config["privacy"]:
@@ -62,6 +64,9 @@ def main(run_folder):
         "accuracy_before": summary["accuracy_before"], "accuracy_after": summary["accuracy_after"],
         "wall_seconds": summary["wall_seconds"],
         "bytes_per_node_per_round": summary["bytes_per_client_per_round"],
+        "in_process": {key: in_process[key] for key in (
+            "epsilon", "noise_multiplier", "accuracy_after", "wall_seconds",
+            "bytes_per_client_per_round")},
         "flower_epsilon_no_amplification": no_amplification(sigma),
         "flower_epsilon_poisson": flower_epsilon(
             sigma, cohort, population, rounds, delta, SamplingMethod.POISSON),
@@ -70,4 +75,4 @@ def main(run_folder):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1], sys.argv[2])

@@ -25,24 +25,6 @@ struct FlowerLoopbackTests {
     return configuration
   }
 
-  /// The reference: the run simulated in this process over the federation's partitions.
-  struct PartitionedSimulation: TaskRunner {
-    typealias Output = TrainingSummary
-    let nodes: Int
-    let local: LocalTrainingRunner
-
-    func run<Model: ClassificationModel, Example: Sendable>(
-      configuration: FederatedConfiguration, dataset: FederatedDataset<Example>, model: Model,
-      makeBatch: @escaping @Sendable ([Example]) -> Model.Batch,
-      export: @escaping (Model, RunFolder) throws -> Void
-    ) throws -> TrainingSummary where Model.Scalar == Float {
-      try local.run(
-        configuration: FlowerFederation.configuration(configuration, nodes: nodes),
-        dataset: FlowerFederation.partitioned(dataset, into: nodes), model: model,
-        makeBatch: makeBatch, export: export)
-    }
-  }
-
   /// Plays the ServerApp: answers each request line with the nodes' replies, as the
   /// Python ServerApp does (arrays as base64 .npy, config and metrics as JSON numbers).
   static func playServerApp(
@@ -194,11 +176,12 @@ struct FlowerLoopbackTests {
       try? FileManager.default.removeItem(at: simulatedFolder.url)
     }
     let (flower, reported) = try flowerRun(configuration, folder: flowerFolder)
+    // The reference: the run in this process over the federation's partitions.
+    var partitioned = configuration
+    partitioned.partitions = nodes
     let simulated = try TrainingRun.run(
-      configuration: configuration, assets: noAssets,
-      runner: PartitionedSimulation(
-        nodes: nodes,
-        local: LocalTrainingRunner(folder: simulatedFolder, resume: false, workers: 1)))
+      configuration: partitioned, assets: noAssets,
+      runner: LocalTrainingRunner(folder: simulatedFolder, resume: false, workers: 1))
     let flowerAdapter = try adapter(flowerFolder)
     let simulatedAdapter = try adapter(simulatedFolder)
     let largest =
@@ -223,6 +206,20 @@ struct FlowerLoopbackTests {
     let service = try Self.services(configuration)[0]
     #expect(service.answeredRoundEvent == .gaussian(noiseMultiplier: flower.noiseMultiplier))
     #expect(flower.assumptions.contains { $0.hasPrefix("engine: Flower 1.42.0") })
+  }
+
+  @Test(
+    "--partitions below the cohort is refused by name, and on Flower altogether (the nodes are the partitions)"
+  )
+  func partitionsRefused() throws {
+    var configuration = Self.configuration()
+    configuration.partitions = 1
+    #expect(configuration.problems.map { "\($0)" }.contains { $0.hasPrefix("--partitions must be ≥ --cohort-size (2)") && $0.hasSuffix("got 1.") })
+    configuration.partitions = Self.nodes
+    #expect(configuration.problems.isEmpty)
+    #expect(throws: FederatedError.self) {
+      try FlowerFederation.configuration(configuration, nodes: Self.nodes)
+    }
   }
 
   @Test("a node that never answers leaves the run, its ledger and its noise as they were")

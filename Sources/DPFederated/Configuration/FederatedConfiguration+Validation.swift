@@ -119,6 +119,11 @@ extension FederatedConfiguration {
       atLeastOne(cohort, "--cohort-size")
       check(population >= cohort, "--population", population, "≥ --cohort-size (\(cohort))")
     }
+    if let partitions {
+      check(
+        partitions >= (cohort ?? 1), "--partitions", partitions,
+        "≥ --cohort-size (\(cohort ?? 1)): the partitions are the population")
+    }
     check(
       noiseCohortSize >= (cohort ?? 1) && noiseCohortSize <= population, "--noise-cohort-size",
       noiseCohortSize, "in \(cohort ?? 1)...\(population) (≥ --cohort-size, ≤ --population)")

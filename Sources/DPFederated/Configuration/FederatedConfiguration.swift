@@ -202,6 +202,11 @@ public struct FederatedConfiguration: ParsableArguments, Equatable, Sendable {
     help:
       "Clients per round the noise is calibrated for (simulated when larger than --cohort-size).")
   public var noiseCohortSize = 1_000
+  @Option(
+    help:
+      "Regroup the task's clients into N users, client c into user c mod N: in this process, the run a Flower federation of N nodes trains (dpfl flower-app --nodes N). The population is then N and the noise cohort the cohort, with nothing simulated."
+  )
+  public var partitions: Int?
 
   // MARK: Local and server optimisation
 

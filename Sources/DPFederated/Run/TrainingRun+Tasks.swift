@@ -54,8 +54,9 @@ extension TrainingRun {
           makeBatch(Array(publicTexts[$0..<min($0 + publicBatchSize, publicTexts.count)]))
         })
     }
+    let (laidOut, clients) = FlowerFederation.partitioning(configuration, dataset)
     return try runner.run(
-      configuration: configuration, dataset: dataset, model: model, makeBatch: makeBatch
+      configuration: laidOut, dataset: clients, model: model, makeBatch: makeBatch
     ) { model, folder in
       guard configuration.adapterConfiguration != nil else { return }
       try PEFTAdapter.write(
@@ -89,8 +90,9 @@ extension TrainingRun {
         features: features(publicSplit.examples), labels: publicSplit.labels, epochs: 4,
         batchSize: 32, learningRate: 3e-3, seed: configuration.seed ^ 0x7072_6574)
     }
+    let (laidOut, clients) = FlowerFederation.partitioning(configuration, dataset)
     return try runner.run(
-      configuration: configuration, dataset: dataset,
+      configuration: laidOut, dataset: clients,
       model: perceptron(base, configuration, publicSplit: publicSplit),
       makeBatch: features, export: { _, _ in })
   }

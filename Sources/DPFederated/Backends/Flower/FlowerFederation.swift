@@ -25,6 +25,10 @@ public enum FlowerFederation {
       .invalidConfiguration(field: field, value: value, allowed: allowed + " on Flower")
     }
     guard nodes >= 1 else { throw refuse("--nodes", "\(nodes)", "at least 1") }
+    if let partitions = configuration.partitions {
+      throw refuse(
+        "--partitions", "\(partitions)", "omitted (the nodes are the partitions: --nodes)")
+    }
     guard configuration.task != .jsonl else {
       throw refuse("--task", "jsonl", "a built-in task (digits, shakespeare-genre, chitchat-topic)")
     }
@@ -47,13 +51,21 @@ public enum FlowerFederation {
         "--tune-on-public", "\(tuneOnPublic)",
         "omitted (search with dpfl train --tune-on-public, then give its --server-learning-rate)")
     }
-    var federated = configuration
-    federated.population = nodes
-    federated.noiseCohortSize = federated.clientsPerRound
-    guard federated.clientsPerRound <= nodes else {
-      throw refuse("--cohort-size", "\(federated.clientsPerRound)", "at most the \(nodes) nodes")
+    guard configuration.clientsPerRound <= nodes else {
+      throw refuse(
+        "--cohort-size", "\(configuration.clientsPerRound)", "at most the \(nodes) nodes")
     }
-    return federated
+    return configuration.laidOut(nodes: nodes)
+  }
+
+  /// `configuration` and `dataset` as a run with ``FederatedConfiguration/partitions`` set
+  /// trains them: the task's clients regrouped into that many users, who are the population,
+  /// with nothing simulated (unchanged when it is not set).
+  public static func partitioning<Example>(
+    _ configuration: FederatedConfiguration, _ dataset: FederatedDataset<Example>
+  ) -> (FederatedConfiguration, FederatedDataset<Example>) {
+    guard let partitions = configuration.partitions else { return (configuration, dataset) }
+    return (configuration.laidOut(nodes: partitions), partitioned(dataset, into: partitions))
   }
 
   /// The task's clients regrouped into `partitions` users (client c into user c mod N).
@@ -90,5 +102,16 @@ public enum FlowerFederation {
       throw FederatedError.invalidSettings("the server's dpfl-configuration is not JSON settings")
     }
     return try FederatedConfiguration(settings: settings)
+  }
+}
+
+extension FederatedConfiguration {
+  /// This configuration over `nodes` users with no simulation: the population is the nodes
+  /// and the noise is calibrated for the cohort that trains.
+  func laidOut(nodes: Int) -> FederatedConfiguration {
+    var laidOut = self
+    laidOut.population = nodes
+    laidOut.noiseCohortSize = clientsPerRound
+    return laidOut
   }
 }
