@@ -68,6 +68,13 @@ public struct PrivacyPlan: Equatable, Sendable {
       noise: noise)
   }
 
+  /// The same plan for another local schedule (`nil`: user level).
+  func with(localSampling: LocalSampling?) -> PrivacyPlan {
+    PrivacyPlan(
+      sampler: sampler, delta: delta, accountant: accountant, localSampling: localSampling,
+      noise: noise)
+  }
+
   /// The smallest σ for which `rounds` rounds stay within `targetEpsilon` at δ.
   /// - Throws: ``FederatedError/accounting(_:)`` when no σ ≤ 10⁶ meets the target.
   public func calibrate(targetEpsilon: Double, rounds: Int) throws -> Double {

@@ -12,9 +12,10 @@ struct NoiseCalibration {
   /// Calibrates for `configuration` on clients with `clientSizes` examples.
   /// - Throws: ``FederatedError/accounting(_:)`` when the target cannot be met.
   init(configuration: FederatedConfiguration, sampler: CohortSampler, clientSizes: [Int]) throws {
-    plan = PrivacyPlan(
+    let userLevel = PrivacyPlan(
       sampler: sampler, delta: configuration.delta, accountant: configuration.accountantKind,
       noise: configuration.noise)
+    plan = userLevel
     guard configuration.privacy else {
       noiseMultiplier = 0
       return
@@ -26,9 +27,7 @@ struct NoiseCalibration {
     var sigma = 0.0
     var candidate = samplings.first
     for _ in 0..<max(1, samplings.count) {
-      plan = PrivacyPlan(
-        sampler: sampler, delta: configuration.delta, accountant: configuration.accountantKind,
-        localSampling: candidate, noise: configuration.noise)
+      plan = userLevel.with(localSampling: candidate)
       sigma =
         try configuration.noiseMultiplier
         ?? plan.calibrate(
@@ -76,9 +75,7 @@ struct NoiseCalibration {
     rounds: Int
   ) throws -> PrivacyPlan.LocalSampling? {
     func epsilon(_ sampling: PrivacyPlan.LocalSampling, _ plan: PrivacyPlan) throws -> Double {
-      let candidate = PrivacyPlan(
-        sampler: plan.sampler, delta: plan.delta, accountant: plan.accountant,
-        localSampling: sampling, noise: plan.noise)
+      let candidate = plan.with(localSampling: sampling)
       return try candidate.epsilon(
         of: .selfComposed(candidate.roundEvent(noiseMultiplier: noiseMultiplier), count: rounds))
     }

@@ -89,10 +89,9 @@ public struct FlowerClientService: Sendable {
       guard configuration.privacy, configuration.privacyUnit == .example,
         let own = NoiseCalibration.localSamplings(clientSizes: [exampleCount], configuration).first
       else { return NodeLedger.unsampled(trainer.mechanism.roundEvent) }
-      let plan = PrivacyPlan(
-        sampler: trainer.sampler, delta: configuration.delta,
-        accountant: configuration.accountantKind, localSampling: own, noise: configuration.noise)
-      return NodeLedger.unsampled(plan.roundEvent(noiseMultiplier: trainer.noiseMultiplier))
+      return NodeLedger.unsampled(
+        trainer.ledger.plan.with(localSampling: own).roundEvent(
+          noiseMultiplier: trainer.noiseMultiplier))
     }
   }
 }
