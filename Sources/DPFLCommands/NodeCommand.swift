@@ -14,9 +14,11 @@ struct NodeCommand: ParsableCommand {
       Registers with the Flower SuperLink at --superlink (its Fleet API, HTTP), then waits \
       for the ServerApp's instructions. Each instruction carries the run's configuration and \
       the round's public choices; the node builds the same model as the server (the same \
-      code) and answers with its clipped update. Each node is one client: partition I of N \
-      holds the task's clients c with c mod N = I. --nodes K hosts partitions I … I+K−1 in \
-      one process, each with its own key. At example level (the server's --privacy-unit \
+      code) and answers with its clipped update. Each node is one client: on a built-in \
+      task partition I of N holds the task's clients c with c mod N = I, and --nodes K hosts \
+      partitions I … I+K−1 in one process, each with its own key. On --task jsonl a node's \
+      data is its own --data file (all of it one user), checked against the server's classes \
+      and public file (--public-data, the same file as the server's). At example level (the server's --privacy-unit \
       example) a node draws its local batches, and its local noise, from its OS CSPRNG: \
       the server's seeds would tell the server which examples a step used.
 
@@ -31,6 +33,7 @@ struct NodeCommand: ParsableCommand {
       Examples:
         dpfl node --superlink 127.0.0.1:9095 --insecure --partition 0 --partitions 4
         dpfl node --superlink 127.0.0.1:9095 --insecure --partition 0 --partitions 20 --nodes 20
+        dpfl node --superlink link.example.org:9095 --data my-reviews.jsonl --public-data public.jsonl
       """)
 
   @Option(help: "The SuperLink's Fleet API, HOST:PORT.")
@@ -39,11 +42,18 @@ struct NodeCommand: ParsableCommand {
   var insecure = false
   @Option(help: "PEM file of the root certificates that sign the SuperLink's TLS certificate.")
   var rootCertificates: String?
-  @Option(help: "The first partition this process serves.")
-  var partition: Int
-  @Option(help: "Partitions in the federation (its nodes).")
-  var partitions: Int
-  @Option(help: "Nodes (consecutive partitions) this process hosts.")
+  @Option(help: "A built-in task: the first partition this process serves.")
+  var partition = 0
+  @Option(help: "A built-in task: partitions in the federation (its nodes).")
+  var partitions: Int?
+  @Option(
+    help:
+      "--task jsonl: the node's own JSON Lines file, all of it one user (give it once per hosted node)."
+  )
+  var data: [String] = []
+  @Option(help: "--task jsonl: the node's copy of the server's --public-data file.")
+  var publicData: String?
+  @Option(help: "Nodes this process hosts (consecutive partitions, or one per --data).")
   var nodes = 1
   @Option(help: "Stop after answering this many instructions in all (default: run until stopped).")
   var maxMessages: Int?
@@ -65,13 +75,41 @@ struct NodeCommand: ParsableCommand {
   var reconnectTimeout = 600.0
 
   func validate() throws {
-    guard partitions >= 1 else {
-      throw ValidationError("--partitions \(partitions) must be at least 1.")
-    }
-    guard nodes >= 1, partition >= 0, partition + nodes <= partitions else {
-      throw ValidationError(
-        "--partition \(partition) --nodes \(nodes) must lie within 0..<\(partitions) (--partitions)."
-      )
+    if data.isEmpty {
+      guard let partitions, partitions >= 1 else {
+        throw ValidationError(
+          "--partitions \(partitions.map(String.init) ?? "none") must be at least 1 (or give --data FILE for --task jsonl)."
+        )
+      }
+      guard nodes >= 1, partition >= 0, partition + nodes <= partitions else {
+        throw ValidationError(
+          "--partition \(partition) --nodes \(nodes) must lie within 0..<\(partitions) (--partitions)."
+        )
+      }
+      if let publicData {
+        throw ValidationError("--public-data \(publicData) goes with --data (--task jsonl).")
+      }
+    } else {
+      guard partitions == nil, partition == 0 else {
+        throw ValidationError(
+          "--partition and --partitions choose a built-in task's share; with --data the node's file is its data."
+        )
+      }
+      guard data.count == nodes else {
+        throw ValidationError(
+          "--data is given \(data.count) time(s) for --nodes \(nodes): give one file per hosted node."
+        )
+      }
+      for file in data + [publicData].compactMap({ $0 })
+      where !FileManager.default.isReadableFile(atPath: file) {
+        throw ValidationError("\(file): no readable file (a JSON Lines file).")
+      }
+      let stems = data.map(Self.ledgerName)
+      guard Set(stems).count == stems.count else {
+        throw ValidationError(
+          "--data files \(data.joined(separator: ", ")) share a name: each node's ledger is named after its file."
+        )
+      }
     }
     if insecure && rootCertificates != nil {
       throw ValidationError("--insecure and --root-certificates exclude each other.")
@@ -144,10 +182,11 @@ struct NodeCommand: ParsableCommand {
     }
     defer { heartbeats.cancel() }
     var services: [Int: FlowerClientService] = [:]
-    var ledgers = try (partition..<partition + nodes).map { share in
+    var ledgers = try (0..<nodes).map { offset in
       try NodeLedger(
         url: URL(fileURLWithPath: ledgerDir).appendingPathComponent(
-          "node-ledger-partition-\(share).json"),
+          data.isEmpty
+            ? "node-ledger-partition-\(partition + offset).json" : Self.ledgerName(data[offset])),
         epsilon: epsilon, delta: delta)
     }
     var answered = 0
@@ -195,6 +234,7 @@ struct NodeCommand: ParsableCommand {
         idle = false
         let started = Date()
         let share = partition + offset
+        let name = data.isEmpty ? "partition \(share)" : "node \(data[offset])"
         guard instruction.metadata.messageType == "train" else {
           // Metrics of the node's private data, released without noise, would be a
           // release no ledger counts; dpfl evaluates on the server's held-out split.
@@ -204,11 +244,11 @@ struct NodeCommand: ParsableCommand {
           try await node.decline(instruction, reason: reason, since: started)
           continue
         }
-        let service = try service(for: instruction.content, share: share, cache: &services)
+        let service = try service(for: instruction.content, offset: offset, cache: &services)
         // The node's own books first: recorded on disk before anything leaves, or no reply.
         guard let reached = try ledgers[offset].authorize(service.answeredRoundEvent) else {
           let reason =
-            "partition \(share) declines round \(instruction.metadata.groupID): it would take this node past its own ε = \(epsilon)"
+            "\(name) declines round \(instruction.metadata.groupID): it would take this node past its own ε = \(epsilon)"
           log(reason)
           try await node.decline(instruction, reason: reason, since: started)
           continue
@@ -219,7 +259,7 @@ struct NodeCommand: ParsableCommand {
           runtime: Date().timeIntervalSince(started))
         answered += 1
         log(
-          "partition \(share): answered round \(instruction.metadata.groupID) (\(service.exampleCount) examples, \(String(format: "%.2f", Date().timeIntervalSince(started))) s; its own ε \(String(format: "%.4g", reached)) of \(epsilon))"
+          "\(name): answered round \(instruction.metadata.groupID) (\(service.exampleCount) examples, \(String(format: "%.2f", Date().timeIntervalSince(started))) s; its own ε \(String(format: "%.4g", reached)) of \(epsilon))"
         )
       }
       if idle { try await Task.sleep(for: .seconds(pollInterval)) }
@@ -233,27 +273,49 @@ struct NodeCommand: ParsableCommand {
     return answered
   }
 
-  /// The client service of partition `share` for the instruction's configuration, built once.
+  /// The client service of hosted node `offset` for the instruction's configuration, built
+  /// once.
   private func service(
-    for content: FlowerRecordDict, share: Int, cache: inout [Int: FlowerClientService]
+    for content: FlowerRecordDict, offset: Int, cache: inout [Int: FlowerClientService]
   ) throws -> FlowerClientService {
     let instruction = try FlowerRoundContent.instruction(content)
-    if let cached = cache[share], cached.configurationJSON == instruction.configurationJSON {
+    if let cached = cache[offset], cached.configurationJSON == instruction.configurationJSON,
+      cached.dataJSON == instruction.dataJSON
+    {
       return cached
     }
     let configuration = try FlowerFederation.configuration(json: instruction.configurationJSON)
-    guard configuration.population == partitions else {
-      throw FederatedError.invalidConfiguration(
-        field: "--partitions", value: "\(partitions)",
-        allowed: "\(configuration.population), the nodes of the server's run")
+    let builder: FlowerClientService.Builder
+    if configuration.task == .jsonl {
+      builder = .init(
+        nodes: configuration.population, configurationJSON: instruction.configurationJSON,
+        ownData: data.isEmpty
+          ? nil
+          : .init(
+            file: URL(fileURLWithPath: data[offset]),
+            publicData: publicData.map(URL.init(fileURLWithPath:)),
+            schemaJSON: instruction.dataJSON ?? ""))
+    } else {
+      guard let partitions, configuration.population == partitions else {
+        throw FederatedError.invalidConfiguration(
+          field: "--partitions", value: partitions.map(String.init) ?? "none",
+          allowed:
+            "\(configuration.population), the nodes of the server's run on \(configuration.task.rawValue)"
+        )
+      }
+      builder = .init(
+        partition: partition + offset, partitions: partitions,
+        configurationJSON: instruction.configurationJSON)
     }
     let service = try TrainingRun.run(
-      configuration: configuration, assets: TrainCommand.assets,
-      runner: FlowerClientService.Builder(
-        partition: share, partitions: partitions,
-        configurationJSON: instruction.configurationJSON))
-    cache[share] = service
+      configuration: configuration, assets: TrainCommand.assets, runner: builder)
+    cache[offset] = service
     return service
+  }
+
+  /// The ledger file of the node whose data is `file`.
+  static func ledgerName(_ file: String) -> String {
+    "node-ledger-\(URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent).json"
   }
 
   private func log(_ line: String) {

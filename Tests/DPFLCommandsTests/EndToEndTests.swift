@@ -123,6 +123,34 @@ struct EndToEndTests {
       ))
   }
 
+  @Test(
+    "node: --data once per hosted node, without --partition; a missing file or a built-in share without --partitions exits 64 naming it"
+  )
+  func nodeDataChoices() throws {
+    let file = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "dpfl-node-\(UUID()).jsonl")
+    try "{}\n".write(to: file, atomically: true, encoding: .utf8)
+    defer { try? FileManager.default.removeItem(at: file) }
+    let cases: [([String], String)] = [
+      (["--data", file.path, "--nodes", "2"], "Error: --data is given 1 time(s) for --nodes 2"),
+      (["--data", "/nonexistent/a.jsonl"], "Error: /nonexistent/a.jsonl: no readable file"),
+      (
+        ["--data", file.path, "--partitions", "4"],
+        "Error: --partition and --partitions choose a built-in task's share"
+      ),
+      (["--partition", "1"], "Error: --partitions none must be at least 1"),
+      (
+        ["--partitions", "2", "--public-data", file.path],
+        "Error: --public-data \(file.path) goes with --data"
+      ),
+    ]
+    for (arguments, message) in cases {
+      let output = try BinaryRunner.run(["node", "--superlink", "127.0.0.1:1"] + arguments)
+      #expect(output.status == 64, "\(arguments)")
+      #expect(output.stderr.hasPrefix(message), "\(arguments): \(output.stderr)")
+    }
+  }
+
   @Test("a batch answers every good line in order and reports bad lines by number")
   func batch() throws {
     let input = """

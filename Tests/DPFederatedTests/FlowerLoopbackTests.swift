@@ -111,14 +111,17 @@ struct FlowerLoopbackTests {
     }
   }
 
+  /// `configuration` run on Flower nodes with `services` (default: partitions of its
+  /// built-in task).
   static func flowerRun(
-    _ configuration: FederatedConfiguration, folder: RunFolder, silent: Set<Int> = []
+    _ configuration: FederatedConfiguration, folder: RunFolder, silent: Set<Int> = [],
+    services given: [FlowerClientService]? = nil
   )
     throws -> (TrainingSummary, [String: Any]?)
   {
     let toApp = Pipe()
     let toServer = Pipe()
-    let services = try services(configuration)
+    let services = try given ?? services(configuration)
     final class Box: @unchecked Sendable { var summary: [String: Any]?; var error: (any Error)? }
     let box = Box()
     let app = Thread {
@@ -214,7 +217,10 @@ struct FlowerLoopbackTests {
   func partitionsRefused() throws {
     var configuration = Self.configuration()
     configuration.partitions = 1
-    #expect(configuration.problems.map { "\($0)" }.contains { $0.hasPrefix("--partitions must be ≥ --cohort-size (2)") && $0.hasSuffix("got 1.") })
+    #expect(
+      configuration.problems.map { "\($0)" }.contains {
+        $0.hasPrefix("--partitions must be ≥ --cohort-size (2)") && $0.hasSuffix("got 1.")
+      })
     configuration.partitions = Self.nodes
     #expect(configuration.problems.isEmpty)
     #expect(throws: FederatedError.self) {

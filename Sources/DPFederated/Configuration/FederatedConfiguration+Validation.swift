@@ -96,9 +96,6 @@ extension FederatedConfiguration {
     func atLeastOne(_ value: Int, _ field: String) {
       check(value >= 1, field, value, "an integer ≥ 1")
     }
-    check(
-      task != .jsonl || data != nil, "--data", "none", "given with --task jsonl (a JSON Lines file)"
-    )
     for (value, flag) in [
       (data, "--data"), (evaluationData, "--evaluation-data"), (publicData, "--public-data"),
     ] {

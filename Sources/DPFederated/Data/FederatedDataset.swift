@@ -32,6 +32,9 @@ public struct FederatedDataset<Example: Sendable>: Sendable {
   public var publicSplit: ClientData<Example>
   /// The number of classes.
   public var classCount: Int
+  /// The class names in class-id order, when the data names its classes (JSON Lines with
+  /// name labels).
+  public var classNames: [String]? = nil
 
   /// The number of private examples over all clients.
   public var privateExampleCount: Int { clients.reduce(0) { $0 + $1.examples.count } }

@@ -66,10 +66,19 @@ extension JSONLDataset {
       var file: String
       var line: Int
 
-      /// "line 3" in the same file, "train.jsonl:3" in another.
+      /// "line 3" in the same file, "train.jsonl:3" in another; at line 0, what `file` says.
       func named(from other: String) -> String {
-        other == file ? "line \(line)" : "\(file):\(line)"
+        line == 0 ? file : other == file ? "line \(line)" : "\(file):\(line)"
       }
+    }
+
+    /// A reader that checks every line against a Flower server's schema (its kind of
+    /// examples and of labels), as against a first line.
+    init(schema: Schema?) {
+      guard let schema else { return }
+      let server = Place(file: "the server's data", line: 0)
+      reference = (server, schema.featureCount)
+      labelReference = (server, schema.classNames != nil)
     }
 
     /// The first line with content: text (`featureCount == nil`) or features of that length.
@@ -102,7 +111,8 @@ extension JSONLDataset {
     ) {
       guard let decoded = decode(bytes, file: file, line: number) else { return }
       let place = Place(file: file, line: number)
-      let whats = decoded.problems + shapeProblems(decoded, at: place)
+      let whats =
+        decoded.problems + shapeProblems(decoded, at: place)
         + labelProblems(decoded, at: place)
       guard whats.isEmpty else {
         problems.add(file: file, line: number, whats)
@@ -124,7 +134,8 @@ extension JSONLDataset {
         }
         return line
       }
-      if Self.mayHoldNonFiniteNumbers(bytes), let line = try? lenient.decode(Line.self, from: bytes),
+      if Self.mayHoldNonFiniteNumbers(bytes),
+        let line = try? lenient.decode(Line.self, from: bytes),
         line.hasNonFiniteFeatures
       {
         return line
@@ -138,7 +149,9 @@ extension JSONLDataset {
       switch decoded.shape {
       case .text?:
         if let reference, reference.featureCount != nil {
-          return ["the line must have features like \(reference.place.named(from: place.file)) (got text)"]
+          return [
+            "the line must have features like \(reference.place.named(from: place.file)) (got text)"
+          ]
         }
         if reference == nil { reference = (place, nil) }
       case .features(let count)?:
@@ -153,7 +166,9 @@ extension JSONLDataset {
           ]
         }
         if reference.featureCount == nil {
-          return ["the line must have text like \(reference.place.named(from: place.file)) (got features)"]
+          return [
+            "the line must have text like \(reference.place.named(from: place.file)) (got features)"
+          ]
         }
       case nil:
         break
@@ -166,7 +181,9 @@ extension JSONLDataset {
       switch decoded.label {
       case .id(let id)?:
         if let labelReference, labelReference.isName {
-          return ["label must be a class name like \(labelReference.place.named(from: place.file)) (got \(id))"]
+          return [
+            "label must be a class name like \(labelReference.place.named(from: place.file)) (got \(id))"
+          ]
         }
         if labelReference == nil { labelReference = (place, false) }
       case .name(let name)?:
@@ -184,7 +201,8 @@ extension JSONLDataset {
     }
 
     /// Adds a valid line's example to its user.
-    mutating func keep(_ decoded: Line, at place: Place, into users: inout Users, groupByUser: Bool) {
+    mutating func keep(_ decoded: Line, at place: Place, into users: inout Users, groupByUser: Bool)
+    {
       guard let id = decoded.userID, let label = decoded.label, let content = decoded.content
       else { return }
       let user = groupByUser ? users.user(id) : users.user("evaluation")
@@ -227,7 +245,8 @@ extension JSONLDataset {
       } catch {
         guard error.message.hasPrefix("duplicate key ") else { return nil }
         let column = StrictJSON.lineAndColumn(of: error.offset, in: array).column
-        let message = error.message.replacingOccurrences(of: "(first at line 1, column ", with: "(first at column ")
+        let message = error.message.replacingOccurrences(
+          of: "(first at line 1, column ", with: "(first at column ")
         return "the line is ambiguous: \(message), again at column \(column)"
       }
     }

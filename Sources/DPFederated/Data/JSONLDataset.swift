@@ -22,7 +22,7 @@ import Foundation
 /// `NaN` and `Infinity` (which Python's `json` writes) are reported as non-finite numbers.
 ///
 /// **All or nothing.** Both files are read and validated to the end before anything is
-/// returned. If any line is malformed, ``load(training:evaluation:publicData:evaluationFraction:seed:)``
+/// returned. If any line is malformed, ``load(training:evaluation:publicData:evaluationFraction:seed:schema:)``
 /// throws one ``FederatedError/malformedData(file:line:reason:)`` that lists every malformed
 /// line (the first ``reportedLineLimit`` of them, then how many more), so a user fixes the
 /// file in one go and nothing is ever trained on part of it.
@@ -52,13 +52,18 @@ public enum JSONLDataset {
     }
   }
 
-  /// What ``load(training:evaluation:publicData:evaluationFraction:seed:)`` returns.
+  /// What ``load(training:evaluation:publicData:evaluationFraction:seed:schema:)`` returns.
   public struct Loaded: Sendable {
     /// The dataset: users in first-appearance order, the evaluation set, an empty public split.
     public var examples: Examples
     /// Class names in class-id order (`classNames[id]`) when labels are names; `nil` when
     /// labels are integer class ids.
-    public var classNames: [String]?
+    public var classNames: [String]? {
+      switch examples {
+      case .text(let dataset): dataset.classNames
+      case .features(let dataset): dataset.classNames
+      }
+    }
   }
 
   /// Reads and validates a training file and an optional evaluation file.
@@ -74,17 +79,22 @@ public enum JSONLDataset {
   /// least one user when `evaluationFraction > 0`, and never all of them.
   ///
   /// `classCount` is the largest integer label + 1 over both files, or the number of names.
-  /// The dataset's `name` is the training file's name. `publicSplit` holds the lines of the
-  /// public file (empty without one): data that may be used without privacy (the head's
-  /// centre, pre-training), never a client's.
+  /// The dataset's `name` is the training file's name (`jsonl (the nodes' files)` without
+  /// one). `publicSplit` holds the lines of the public file (empty without one): data that
+  /// may be used without privacy (the head's centre, pre-training), never a client's.
+  ///
+  /// With a Flower server's `schema` (on a node), classes are numbered as the server
+  /// numbered them and the class count is the server's; a line whose kind, label or class
+  /// the server's run does not have, or a public file other than the server's, is refused.
   ///
   /// - Parameters:
-  ///   - training: the users' data.
+  ///   - training: the users' data; `nil` on a Flower server, which holds none (no clients).
   ///   - evaluation: held-out data; when given, `evaluationFraction` is not used.
   ///   - publicData: public examples in the same format (their `user_id`s are ignored).
   ///   - evaluationFraction: the share of training users held out when `evaluation` is `nil`,
   ///     in [0, 1); 0 gives an empty evaluation set.
   ///   - seed: the seed of the held-out draw (public; the same seed gives the same split).
+  ///   - schema: the Flower server's classes, kind of examples and public file, on a node.
   /// - Returns: the dataset, text or features as the files hold, and the class names if any.
   /// - Throws: ``FederatedError/malformedData(file:line:reason:)`` when a file cannot be read
   ///   (line 0), holds no examples (line 0), or has malformed lines: then the error names the
@@ -95,16 +105,16 @@ public enum JSONLDataset {
   /// - Complexity: one streaming pass per file, O(lines + total feature count); examples are
   ///   stored once.
   public static func load(
-    training: URL, evaluation: URL? = nil, publicData: URL? = nil,
-    evaluationFraction: Double = 0.2, seed: UInt64
+    training: URL?, evaluation: URL? = nil, publicData: URL? = nil,
+    evaluationFraction: Double = 0.2, seed: UInt64, schema: Schema? = nil
   ) throws -> Loaded {
     guard evaluationFraction.isFinite, (0..<1).contains(evaluationFraction) else {
       throw FederatedError.invalidConfiguration(
         field: "evaluationFraction", value: "\(evaluationFraction)", allowed: "in [0, 1)")
     }
-    var reader = Reader()
+    var reader = Reader(schema: schema)
     var users = Users()
-    try reader.read(training, into: &users, groupByUser: true)
+    if let training { try reader.read(training, into: &users, groupByUser: true) }
     var evaluationUsers: Users?
     if let evaluation {
       var held = Users()
@@ -119,7 +129,7 @@ public enum JSONLDataset {
     }
     if let error = reader.problems.error { throw error }
     let emptyFile =
-      users.exampleCount == 0
+      training != nil && users.exampleCount == 0
       ? training
       : evaluationUsers?.exampleCount == 0
         ? evaluation : publicUsers?.exampleCount == 0 ? publicData : nil
@@ -127,46 +137,78 @@ public enum JSONLDataset {
       throw FederatedError.malformedData(
         file: emptyFile.relativePath, line: 0, reason: "the file holds no examples")
     }
+    if let schema { try check(schema, reader: reader, training: training, publicData: publicData) }
 
-    // Number class names in sorted order: labels were stored as first-appearance indices.
+    // Number class names as the schema does, else in sorted order: labels were stored as
+    // first-appearance indices.
     var classNames: [String]?
     if reader.labelsAreNames == true {
       let sorted = reader.names.indices.sorted { reader.names[$0] < reader.names[$1] }
       var rank = [Int](repeating: 0, count: sorted.count)
       for (position, provisional) in sorted.enumerated() { rank[provisional] = position }
+      if let schema { rank = schema.ranks(reader) }
       users.relabel(rank)
       evaluationUsers?.relabel(rank)
       publicUsers?.relabel(rank)
-      classNames = sorted.map { reader.names[$0] }
+      classNames = schema?.classNames ?? sorted.map { reader.names[$0] }
     }
-    let classCount = classNames?.count ?? (reader.maximumLabel + 1)
+    let classCount = schema?.classCount ?? classNames?.count ?? (reader.maximumLabel + 1)
 
     let heldOut =
       evaluationUsers == nil
       ? evaluationUserIndices(userCount: users.ids.count, fraction: evaluationFraction, seed: seed)
       : []
-    let name = training.lastPathComponent
+    let name = training?.lastPathComponent ?? "jsonl (the nodes' files)"
     let examples: Examples =
       reader.reference?.featureCount == nil
       ? .text(
         assemble(
           name: name, users: users, examples: users.text, heldOut: heldOut,
           evaluation: evaluationUsers.map { ($0.text, $0.labels) },
-          publicSplit: publicUsers.map { ($0.text, $0.labels) }, classCount: classCount))
+          publicSplit: publicUsers.map { ($0.text, $0.labels) }, classCount: classCount,
+          classNames: classNames))
       : .features(
         assemble(
           name: name, users: users, examples: users.features, heldOut: heldOut,
           evaluation: evaluationUsers.map { ($0.features, $0.labels) },
-          publicSplit: publicUsers.map { ($0.features, $0.labels) }, classCount: classCount))
-    return Loaded(examples: examples, classNames: classNames)
+          publicSplit: publicUsers.map { ($0.features, $0.labels) }, classCount: classCount,
+          classNames: classNames))
+    return Loaded(examples: examples)
+  }
+
+  /// Checks that files read as `reader` did fit a Flower server's `schema`: the same kind of
+  /// examples and labels, only its classes, and the same public file.
+  /// - Throws: ``FederatedError/invalidConfiguration(field:value:allowed:)`` naming the
+  ///   mismatch.
+  static func check(_ schema: Schema, reader: Reader, training: URL?, publicData: URL?) throws {
+    let file = training?.relativePath ?? "the data"
+    if let mismatch = schema.mismatch(reader, file: file) {
+      throw FederatedError.invalidConfiguration(
+        field: "--data", value: file, allowed: "data that fits the server's run: \(mismatch)")
+    }
+    let digest = try publicData.map { try RunManifest.sha256(file: $0) }
+    guard digest == schema.publicDataSHA256 else {
+      func described(_ digest: String?) -> String {
+        digest.map { "SHA-256 \($0.prefix(12))…" } ?? "none"
+      }
+      throw FederatedError.invalidConfiguration(
+        field: "--public-data", value: publicData?.relativePath ?? "none",
+        allowed:
+          "the server's public file (\(described(schema.publicDataSHA256)); this one: \(described(digest)))"
+      )
+    }
   }
 
   /// The files of a `--task jsonl` run of `configuration`: its `data`, and its
   /// `evaluation_data` and `public_data` when given; its seed draws the held-out users.
-  /// - Throws: as ``load(training:evaluation:publicData:evaluationFraction:seed:)``.
+  /// - Throws: as ``load(training:evaluation:publicData:evaluationFraction:seed:schema:)``.
   public static func load(_ configuration: FederatedConfiguration) throws -> Loaded {
-    try load(
-      training: URL(fileURLWithPath: configuration.data ?? ""),
+    guard let data = configuration.data else {
+      throw FederatedError.invalidConfiguration(
+        field: "--data", value: "none", allowed: "a JSON Lines file with --task jsonl")
+    }
+    return try load(
+      training: URL(fileURLWithPath: data),
       evaluation: configuration.evaluationData.map { URL(fileURLWithPath: $0) },
       publicData: configuration.publicData.map { URL(fileURLWithPath: $0) },
       seed: configuration.seed)
@@ -177,7 +219,8 @@ public enum JSONLDataset {
   static func assemble<Example>(
     name: String, users: Users, examples: [[Example]], heldOut: [Int],
     evaluation file: (examples: [[Example]], labels: [[Int]])?,
-    publicSplit shared: (examples: [[Example]], labels: [[Int]])?, classCount: Int
+    publicSplit shared: (examples: [[Example]], labels: [[Int]])?, classCount: Int,
+    classNames: [String]?
   ) -> FederatedDataset<Example> {
     var isHeldOut = [Bool](repeating: false, count: users.ids.count)
     for user in heldOut { isHeldOut[user] = true }
@@ -197,7 +240,7 @@ public enum JSONLDataset {
       publicSplit: ClientData(
         id: "public", examples: shared?.examples.flatMap { $0 } ?? [],
         labels: shared?.labels.flatMap { $0 } ?? []),
-      classCount: classCount)
+      classCount: classCount, classNames: classNames)
   }
 
   /// The training users held out for evaluation, ascending: `fraction · userCount` rounded,

@@ -16,6 +16,17 @@ public protocol TaskRunner {
     makeBatch: @escaping @Sendable ([Example]) -> Model.Batch,
     export: @escaping (Model, RunFolder) throws -> Void
   ) throws -> Output where Model.Scalar == Float
+
+  /// Reads a JSON Lines run's files as this runner's process holds them: by default the
+  /// configuration's (``JSONLDataset/load(_:)``); a Flower server holds no user's data, and
+  /// a node holds its own.
+  func loadJSONL(_ configuration: FederatedConfiguration) throws -> JSONLDataset.Loaded
+}
+
+extension TaskRunner {
+  public func loadJSONL(_ configuration: FederatedConfiguration) throws -> JSONLDataset.Loaded {
+    try JSONLDataset.load(configuration)
+  }
 }
 
 /// Trains in this process with the simulated backend (or an instrument's) and writes the

@@ -169,7 +169,7 @@ public enum TrainingRun {
         assets: assets, runner: runner)
     case .jsonl:
       var configuration = configuration
-      switch try JSONLDataset.load(configuration).examples {
+      switch try runner.loadJSONL(configuration).examples {
       case .text(let dataset):
         configuration.resolveStepDefaults(isText: true)
         let tokenizer = try assets.tokenizer()

@@ -15,6 +15,8 @@ where Model.Scalar == Float {
   public let link: FlowerServerLink
   /// The configuration as the nodes receive it.
   public let configurationJSON: String
+  /// A JSON Lines run's data schema as the nodes receive it (``JSONLDataset/Schema``).
+  public let dataJSON: String?
   /// How long a round waits for replies, in seconds.
   public let timeout: Double
   /// The run's mechanism, whose client-side constraint every reply is put through.
@@ -23,11 +25,12 @@ where Model.Scalar == Float {
   public let log: FlowerReplyLog
 
   public init(
-    link: FlowerServerLink, configurationJSON: String, timeout: Double,
+    link: FlowerServerLink, configurationJSON: String, dataJSON: String? = nil, timeout: Double,
     mechanism: any PrivacyMechanism, log: FlowerReplyLog
   ) {
     self.link = link
     self.configurationJSON = configurationJSON
+    self.dataJSON = dataJSON
     self.timeout = timeout
     self.mechanism = mechanism
     self.log = log
@@ -41,7 +44,8 @@ where Model.Scalar == Float {
       (
         node: client,
         config: FlowerRoundContent.config(
-          configurationJSON: configurationJSON, client: client, context: context)
+          configurationJSON: configurationJSON, dataJSON: dataJSON, client: client,
+          context: context)
       )
     }
     let arrays = FlowerRoundContent.arrays(template)

@@ -9,6 +9,8 @@ import Foundation
 public struct FlowerClientService: Sendable {
   /// The configuration it serves, as the server sent it.
   public let configurationJSON: String
+  /// The data schema it serves (`--task jsonl`), as the server sent it.
+  public let dataJSON: String?
   /// Its user's examples.
   public let exampleCount: Int
   /// The event a round this node answers costs its data, as the node sees it
@@ -22,10 +24,27 @@ public struct FlowerClientService: Sendable {
   ///   configuration.
   public func reply(to content: FlowerRecordDict) throws -> FlowerRecordDict {
     let instruction = try FlowerRoundContent.instruction(content)
-    guard instruction.configurationJSON == configurationJSON else {
+    guard instruction.configurationJSON == configurationJSON, instruction.dataJSON == dataJSON
+    else {
       throw FederatedError.invalidSettings("the instruction is for another run configuration")
     }
     return FlowerRoundContent.reply(respond(instruction))
+  }
+
+  /// A node's own files of a JSON Lines run.
+  public struct OwnData: Sendable {
+    /// Its examples, all of them one client (the node's user).
+    public var file: URL
+    /// Its copy of the server's public file, if the run has one.
+    public var publicData: URL?
+    /// The data schema, as the server sent it.
+    public var schemaJSON: String
+
+    public init(file: URL, publicData: URL?, schemaJSON: String) {
+      self.file = file
+      self.publicData = publicData
+      self.schemaJSON = schemaJSON
+    }
   }
 
   /// Builds the service of partition `partition` of `partitions` for a configuration
@@ -33,17 +52,42 @@ public struct FlowerClientService: Sendable {
   /// server builds, by the same code).
   public struct Builder: TaskRunner {
     public typealias Output = FlowerClientService
-    /// This node's partition.
+    /// This node's partition (0 on `--task jsonl`).
     public var partition: Int
     /// The partitions of the task (the federation's nodes).
     public var partitions: Int
     /// The configuration as the server sent it.
     public var configurationJSON: String
+    /// The node's own files, on `--task jsonl`.
+    public var ownData: OwnData?
 
+    /// The builder of partition `partition` of `partitions` of a built-in task.
     public init(partition: Int, partitions: Int, configurationJSON: String) {
       self.partition = partition
       self.partitions = partitions
       self.configurationJSON = configurationJSON
+    }
+
+    /// The builder of a node of a JSON Lines run of `nodes` nodes, on its own files (`nil`:
+    /// the node has none, which ``loadJSONL(_:)`` reports).
+    public init(nodes: Int, configurationJSON: String, ownData: OwnData?) {
+      self.init(partition: 0, partitions: nodes, configurationJSON: configurationJSON)
+      self.ownData = ownData
+    }
+
+    /// The node's own file (no held-out users: the server evaluates), read to fit the
+    /// server's schema.
+    /// - Throws: ``FederatedError`` when the node has no file of its own, or it does not
+    ///   load or fit.
+    public func loadJSONL(_ configuration: FederatedConfiguration) throws -> JSONLDataset.Loaded {
+      guard let ownData else {
+        throw FederatedError.invalidConfiguration(
+          field: "--data", value: "none",
+          allowed: "this node's JSON Lines file (the server's run is --task jsonl)")
+      }
+      return try JSONLDataset.load(
+        training: ownData.file, publicData: ownData.publicData, evaluationFraction: 0,
+        seed: configuration.seed, schema: JSONLDataset.Schema(json: ownData.schemaJSON))
     }
 
     public func run<Model: ClassificationModel, Example: Sendable>(
@@ -52,7 +96,13 @@ public struct FlowerClientService: Sendable {
       export: @escaping (Model, RunFolder) throws -> Void
     ) throws -> FlowerClientService where Model.Scalar == Float {
       let federated = try FlowerFederation.configuration(configuration, nodes: partitions)
-      let layout = FlowerFederation.partitioned(dataset, into: partitions)
+      // Its own file is one user (the node) of the federation's `partitions`.
+      var layout = FlowerFederation.partitioned(dataset, into: ownData == nil ? partitions : 1)
+      if ownData != nil {
+        layout.clients += (1..<partitions).map {
+          ClientData(id: "node-\($0)", examples: [], labels: [])
+        }
+      }
       let trainer = try FederatedTrainer(
         configuration: federated, model: model, dataset: layout, makeBatch: makeBatch)
       let program = ClientProgram(
@@ -61,7 +111,8 @@ public struct FlowerClientService: Sendable {
       let data = layout.clients[partition]
       let secretLocalRandomness = federated.privacy && federated.privacyUnit == .example
       return FlowerClientService(
-        configurationJSON: configurationJSON, exampleCount: data.examples.count,
+        configurationJSON: configurationJSON, dataJSON: ownData?.schemaJSON,
+        exampleCount: data.examples.count,
         answeredRoundEvent: Self.answeredRoundEvent(trainer, exampleCount: data.examples.count)
       ) { instruction in
         var global = model

@@ -5,8 +5,9 @@ import Foundation
 /// supports, how the task's users are laid out over the nodes, and the configuration as the
 /// nodes receive it.
 ///
-/// Each node is one client: node i holds partition i of N, the task's clients c with
-/// c mod N = i merged into one. At user level the node is the privacy unit; at example level
+/// Each node is one client: node i holds partition i of N of a built-in task, the task's
+/// clients c with c mod N = i merged into one; on `--task jsonl` each node holds its own file
+/// (all its lines one client) and the server only its evaluation and public files. At user level the node is the privacy unit; at example level
 /// (a silo's records, each a person) one of its examples is, with DP-SGD inside the node or
 /// the server's noise on the sum (``ExampleNoise``). The server draws cohorts among the N
 /// nodes and accounts for N clients with no simulation.
@@ -15,7 +16,8 @@ public enum FlowerFederation {
   public static let flowerVersion = "1.42.0"
 
   /// `configuration` as a federation of `nodes` nodes runs it: the population is the nodes
-  /// and the noise is calibrated for the cohort that trains (nothing simulated).
+  /// and the noise is calibrated for the cohort that trains (nothing simulated). A JSON Lines
+  /// run's cohort and rounds not given are derived from the nodes (``DataDefaults``).
   /// - Throws: ``FederatedError/invalidConfiguration(field:value:allowed:)`` for what a
   ///   Flower run does not support yet.
   public static func configuration(_ configuration: FederatedConfiguration, nodes: Int) throws
@@ -29,8 +31,24 @@ public enum FlowerFederation {
       throw refuse(
         "--partitions", "\(partitions)", "omitted (the nodes are the partitions: --nodes)")
     }
-    guard configuration.task != .jsonl else {
-      throw refuse("--task", "jsonl", "a built-in task (digits, shakespeare-genre, chitchat-topic)")
+    var configuration = configuration
+    if configuration.task == .jsonl {
+      if let data = configuration.data {
+        throw refuse("--data", data, "omitted (each node gives its own: dpfl node --data FILE)")
+      }
+      guard configuration.evaluationData != nil else {
+        throw refuse(
+          "--evaluation-data", "none",
+          "a JSON Lines file with --task jsonl (the server evaluates on held-out data of its own)")
+      }
+      guard !(configuration.privacy && configuration.privacyUnit == .example) else {
+        throw refuse(
+          "--privacy-unit", "example",
+          "user with --task jsonl (example level calibrates σ for the least protected node, whose number of examples the server does not know before the first round)"
+        )
+      }
+      // The population is the nodes: public, so the schedule they give costs no privacy.
+      configuration.resolveDataDefaults(userCount: nodes) { nil }
     }
     guard ![.dpREC, .dpBREM].contains(configuration.method) else {
       throw refuse(

@@ -9,7 +9,8 @@ import Foundation
 /// 2-D float32 arrays) and `config`: the run's configuration (`dpfl-configuration`, the
 /// settings of `config.json` as JSON), the client's index in the population (`client`), and
 /// the round's public choices (`round`, `seed`, `clipping-bound`, and `active-rank` and
-/// `live-components` for DP-DyLoRA). The cohort is not sent: who else takes part must stay
+/// `live-components` for DP-DyLoRA); on `--task jsonl` also `dpfl-data`, the data schema the
+/// nodes' files must fit (``JSONLDataset/Schema``). The cohort is not sent: who else takes part must stay
 /// secret for sampling to amplify privacy.
 ///
 /// The reply holds `arrays` (the client's message: its update after the mechanism's clip,
@@ -19,7 +20,9 @@ public enum FlowerRoundContent {
   /// The `config` record of client `client`'s instruction (its `arrays` record,
   /// ``arrays(_:)`` of the global parameters, is the same for every client of the round; the
   /// ServerApp puts the two together).
-  public static func config(configurationJSON: String, client: Int, context: RoundContext)
+  public static func config(
+    configurationJSON: String, dataJSON: String? = nil, client: Int, context: RoundContext
+  )
     -> NamedValues<FlowerValue>
   {
     var config: NamedValues<FlowerValue> = [
@@ -27,6 +30,7 @@ public enum FlowerRoundContent {
       "round": .int(Int64(context.round)), "seed": .uint(context.seed),
       "clipping-bound": .double(context.clippingBound),
     ]
+    if let dataJSON { config["dpfl-data"] = .string(dataJSON) }
     if let rank = context.activeRank { config["active-rank"] = .int(Int64(rank)) }
     if let live = context.live.components {
       config["live-components"] = .ints([Int64(live.lowerBound), Int64(live.upperBound)])
@@ -37,6 +41,8 @@ public enum FlowerRoundContent {
   /// An instruction read back: its configuration, client, round and global parameters.
   public struct Instruction: Sendable {
     public var configurationJSON: String
+    /// A JSON Lines run's data schema (``JSONLDataset/Schema``), as JSON.
+    public var dataJSON: String?
     public var client: Int
     public var context: RoundContext
     public var global: ParameterSet<Float>
@@ -73,8 +79,13 @@ public enum FlowerRoundContent {
     }
     let activeRank = config["active-rank"] == nil ? nil : try integer("active-rank")
     guard case .arrays(let arrays)? = content["arrays"] else { throw malformed("no arrays record") }
+    var dataJSON: String?
+    if let entry = config["dpfl-data"] {
+      guard case .string(let json) = entry else { throw malformed("dpfl-data is not a string") }
+      dataJSON = json
+    }
     return Instruction(
-      configurationJSON: configurationJSON, client: try integer("client"),
+      configurationJSON: configurationJSON, dataJSON: dataJSON, client: try integer("client"),
       context: RoundContext(
         round: try integer("round"), seed: seed, cohort: [], activeRank: activeRank,
         live: live, clippingBound: bound, cohortKey: nil, centeredClip: nil),

@@ -33,13 +33,49 @@ public struct FlowerServerRunner: TaskRunner {
     var layout = FlowerFederation.partitioned(dataset, into: nodes)
     let sizes = layout.clients.map(\.examples.count)
     layout.clients = layout.clients.map { ClientData(id: $0.id, examples: [], labels: []) }
+    let schema =
+      configuration.task == .jsonl
+      ? try JSONLDataset.Schema(
+        dataset, publicData: configuration.publicData.map(URL.init(fileURLWithPath:))) : nil
     var local = local
     local.engine = FlowerEngine(
       link: link, configurationJSON: FlowerFederation.configurationJSON(federated),
-      timeout: timeout, clientSizes: sizes)
+      dataJSON: schema?.json, timeout: timeout, clientSizes: sizes)
     return try local.run(
       configuration: federated, dataset: layout, model: model, makeBatch: makeBatch,
       export: export)
+  }
+
+  /// The server's files of a JSON Lines run: its evaluation and public files, and one user
+  /// per node whose examples are on that node (the nodes' files never reach the server).
+  /// - Throws: ``FederatedError`` for what a Flower run on JSON Lines does not support, and
+  ///   for files that do not load.
+  public func loadJSONL(_ configuration: FederatedConfiguration) throws -> JSONLDataset.Loaded {
+    _ = try FlowerFederation.configuration(configuration, nodes: nodes)
+    var loaded = try JSONLDataset.load(
+      training: nil, evaluation: configuration.evaluationData.map(URL.init(fileURLWithPath:)),
+      publicData: configuration.publicData.map(URL.init(fileURLWithPath:)),
+      seed: configuration.seed)
+    func onNodes<Example>(_ dataset: FederatedDataset<Example>) -> FederatedDataset<Example> {
+      var federation = dataset
+      federation.clients = (0..<nodes).map {
+        ClientData(id: "node-\($0)", examples: [], labels: [])
+      }
+      return federation
+    }
+    switch loaded.examples {
+    case .text(let dataset):
+      guard configuration.maxLength != nil || configuration.publicData != nil else {
+        throw FederatedError.invalidConfiguration(
+          field: "--max-length", value: "none",
+          allowed:
+            "given, or --public-data, for text on Flower (the server holds no training texts to size it from)"
+        )
+      }
+      loaded.examples = .text(onNodes(dataset))
+    case .features(let dataset): loaded.examples = .features(onNodes(dataset))
+    }
+    return loaded
   }
 }
 
@@ -49,6 +85,7 @@ public struct FlowerServerRunner: TaskRunner {
 struct FlowerEngine: RunEngine {
   let link: FlowerServerLink
   let configurationJSON: String
+  let dataJSON: String?
   let timeout: Double
   let clientSizes: [Int]?
   let log = FlowerReplyLog()
@@ -57,7 +94,7 @@ struct FlowerEngine: RunEngine {
     -> any FederatedBackend<Model>
   {
     FlowerBackend<Model>(
-      link: link, configurationJSON: configurationJSON, timeout: timeout,
+      link: link, configurationJSON: configurationJSON, dataJSON: dataJSON, timeout: timeout,
       mechanism: trainer.mechanism, log: log)
   }
 
