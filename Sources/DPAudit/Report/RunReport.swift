@@ -89,15 +89,16 @@ public struct RunReport: Sendable {
 
   var lossOverRounds: LineChart {
     LineChart(
-      title: "Training loss (the cohort's mean per example)", xLabel: "round", yLabel: "loss",
+      title: "Training loss (the cohort's mean per example; un-noised, outside ε)",
+      xLabel: "round", yLabel: "loss",
       series: [.init("loss", metrics.map { (Double($0.round + 1), $0.loss) })])
   }
 
   var clipFraction: LineChart {
     LineChart(
       title: summary.privacyUnit == "user"
-        ? "Fraction of clients whose update was clipped"
-        : "Fraction of per-example gradients clipped",
+        ? "Fraction of clients whose update was clipped (un-noised, outside ε)"
+        : "Fraction of per-example gradients clipped (un-noised, outside ε)",
       xLabel: "round", yLabel: "fraction",
       series: [.init("clipped", metrics.map { (Double($0.round + 1), $0.clipFraction) })])
   }

@@ -1,4 +1,10 @@
 /// What one round did, as a line of `metrics.jsonl`.
+///
+/// **Outside ε.** ``loss``, ``clipFraction`` and ``examples`` are the cohort's own numbers,
+/// without noise: what the server sees in the central model (it sees the clipped updates
+/// too), kept as diagnostics. The run's ε covers the released model (and the adaptive clip's
+/// noisy count), not these. Publish the adapter and the summary; give `metrics.jsonl` only to
+/// whom the server's view may go, as with Opacus's training loss.
 public struct RoundMetrics: Codable, Equatable, Sendable {
   /// The round, from 0.
   public var round: Int
