@@ -125,6 +125,34 @@ struct DiscreteGridTests {
     }
   }
 
+  @Test(
+    "a message already on the grid within C/γ is held as sent; off the grid, over the bound or not finite it is not"
+  )
+  func receivedMessages() throws {
+    let grid = DiscreteGrid(clippingBound: 0.5, coordinates: 400)
+    let limit = grid.gridBound(clippingBound: 0.5)
+    var generator = SeededGenerator(seed: 9)
+    let values = (0..<400).map { _ in Float(Double.random(in: -1...1, using: &generator)) }
+    let update = ParameterSet<Float>([("w", Matrix(rows: 20, columns: 20, values: values))])
+    let (steps, _) = grid.steps(update, clippingBound: 0.5, live: .all)
+    let sent = grid.message(steps, like: update)
+    #expect(grid.holdsMessage(sent, clippingBound: 0.5))
+    #expect(!grid.holdsMessage(update, clippingBound: 0.5))
+    // Twice the honest steps: on the grid, but past C/γ.
+    var doubled = steps.map { 2 * $0 }
+    #expect(Double(DiscreteGrid.squaredNorm(doubled)) > limit * limit)
+    #expect(!grid.holdsMessage(grid.message(doubled, like: update), clippingBound: 0.5))
+    doubled = steps
+    doubled[0] = Int64(limit) + 1
+    #expect(!grid.holdsMessage(grid.message(doubled, like: update), clippingBound: 0.5))
+    var nan = sent.flattened()
+    nan[3] = .nan
+    #expect(!grid.holdsMessage(sent.with(flattened: nan), clippingBound: 0.5))
+    var offGrid = sent.flattened()
+    offGrid[5] += Float(grid.granularity / 2)
+    #expect(!grid.holdsMessage(sent.with(flattened: offGrid), clippingBound: 0.5))
+  }
+
   @Test("it needs rdp or moments, user level, Poisson cohorts and a fixed bound (one line each)")
   func problems() throws {
     var configuration = Self.configuration()

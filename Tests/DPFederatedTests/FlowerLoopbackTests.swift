@@ -27,9 +27,10 @@ struct FlowerLoopbackTests {
 
   /// Plays the ServerApp: answers each request line with the nodes' replies, as the
   /// Python ServerApp does (arrays as base64 .npy, config and metrics as JSON numbers).
+  /// Nodes in `silent` never answer; nodes in `garbled` answer with every value NaN.
   static func playServerApp(
     requests: FileHandle, answers: FileHandle, services: [FlowerClientService],
-    silent: Set<Int> = []
+    silent: Set<Int> = [], garbled: Set<Int> = []
   ) throws -> [String: Any]? {
     defer { try? answers.close() }  // the server then sees the app gone, not a hang
     var buffer = Data()
@@ -69,8 +70,13 @@ struct FlowerLoopbackTests {
           replies.append([
             "node": node,
             "arrays": Dictionary(
-              uniqueKeysWithValues: replyArrays.entries.map {
-                ($0, Data($1.npy).base64EncodedString())
+              uniqueKeysWithValues: replyArrays.entries.map { name, array in
+                let sent =
+                  garbled.contains(node)
+                  ? NumpyArray(
+                    float32: [Float](repeating: .nan, count: array.shape.reduce(1, *)),
+                    shape: array.shape) : array
+                return (name, Data(sent.npy).base64EncodedString())
               }),
             "metrics": Dictionary(
               uniqueKeysWithValues: metrics.entries.map {
@@ -115,7 +121,7 @@ struct FlowerLoopbackTests {
   /// built-in task).
   static func flowerRun(
     _ configuration: FederatedConfiguration, folder: RunFolder, silent: Set<Int> = [],
-    services given: [FlowerClientService]? = nil
+    garbled: Set<Int> = [], services given: [FlowerClientService]? = nil
   )
     throws -> (TrainingSummary, [String: Any]?)
   {
@@ -128,7 +134,7 @@ struct FlowerLoopbackTests {
       do {
         box.summary = try playServerApp(
           requests: toApp.fileHandleForReading, answers: toServer.fileHandleForWriting,
-          services: services, silent: silent)
+          services: services, silent: silent, garbled: garbled)
       } catch { box.error = error }
     }
     app.start()
@@ -239,6 +245,37 @@ struct FlowerLoopbackTests {
     let engine = try #require(summary.assumptions.first { $0.hasPrefix("engine: Flower") })
     #expect(engine.hasSuffix("replies per round: 2, 2, 2"))
     #expect(summary.assumptions.contains { $0.contains("node 1: no reply") })
+  }
+
+  @Test(
+    "discrete noise on Flower nodes: their grid messages are summed as sent, giving the simulated run's model and ε"
+  )
+  func discreteNoise() throws {
+    var configuration = Self.configuration()
+    configuration.noiseDistribution = .discrete
+    configuration.accountant = .rdp
+    let twins = try Self.twins(configuration, name: "discrete")
+    #expect(twins.flower.epsilon == twins.simulated.epsilon && twins.flower.epsilon > 5)
+    #expect(twins.flower.accountant == "rdp")
+    #expect(twins.largestDifference < 1e-5, "largest difference \(twins.largestDifference)")
+    #expect(twins.flower.assumptions.contains { $0.contains("exact discrete Gaussian noise") })
+  }
+
+  @Test("a reply that is not finite is left out like a missing one, and the run goes on")
+  func garbledNode() throws {
+    let folder = try Self.folder("garbled")
+    defer { try? FileManager.default.removeItem(at: folder.url) }
+    var configuration = Self.configuration()
+    configuration.cohortSize = Self.nodes
+    let (summary, _) = try Self.flowerRun(configuration, folder: folder, garbled: [2])
+    #expect(summary.rounds == 3)
+    #expect(try Self.adapter(folder).allSatisfy(\.isFinite))
+    let engine = try #require(summary.assumptions.first { $0.hasPrefix("engine: Flower") })
+    #expect(engine.hasSuffix("replies per round: 2, 2, 2"))
+    #expect(
+      summary.assumptions.contains {
+        $0.contains("node 2: a malformed reply was left out") && $0.contains("not finite")
+      })
   }
 
   @Test(

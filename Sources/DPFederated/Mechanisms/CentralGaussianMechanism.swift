@@ -84,6 +84,10 @@ public struct CentralGaussianMechanism: PrivacyMechanism {
     -> ClientMessage
   {
     if let grid {
+      // A message already on the grid (a node's, received by a Flower server) is kept.
+      if grid.holdsMessage(update, clippingBound: context.clippingBound) {
+        return ClientMessage(client: client, payload: .update(update), withinBound: true)
+      }
       let (steps, clipped) = grid.steps(
         update, clippingBound: context.clippingBound, live: context.live)
       return ClientMessage(

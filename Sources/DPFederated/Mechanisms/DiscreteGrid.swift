@@ -68,6 +68,20 @@ public struct DiscreteGrid: Equatable, Sendable {
     return (steps, norm > bound)
   }
 
+  /// Whether `update` is already a grid message within the bound: every value exactly k·γ
+  /// and Σk² ≤ (C/γ)², as ``message(_:like:)`` sends (a message that arrived over a network:
+  /// it is summed as sent, and anything else is clipped and rounded again).
+  public func holdsMessage(_ update: ParameterSet<Float>, clippingBound: Double) -> Bool {
+    let limit = gridBound(clippingBound: clippingBound)
+    var steps: [Int64] = []
+    for value in update.flattened() {
+      let step = Double(value) / granularity
+      guard step.isFinite, step == step.rounded(), abs(step) <= limit else { return false }
+      steps.append(Int64(step))
+    }
+    return Double(Self.squaredNorm(steps)) <= limit * limit
+  }
+
   /// Σk² exactly (each |k| ≤ C/γ + 1 < 2²⁵, so the sum fits in `UInt64` for any model).
   static func squaredNorm(_ steps: [Int64]) -> UInt64 {
     steps.reduce(UInt64(0)) { $0 &+ $1.magnitude * $1.magnitude }

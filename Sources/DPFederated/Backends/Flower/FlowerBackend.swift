@@ -53,16 +53,23 @@ where Model.Scalar == Float {
       round: context.round, arrays: arrays, configs: configs, timeout: timeout)
     let cohort = Set(context.cohort)
     var results: [ClientResult] = []
+    var failures = answer.failures.map { (node: $0.node, reason: $0.reason) }
     for reply in answer.replies.sorted(by: { $0.node < $1.node }) where cohort.contains(reply.node)
     {
-      results.append(
-        try FlowerRoundContent.result(
-          reply.content, client: reply.node, template: template
-        ) { update in mechanism.message(for: update, client: reply.node, context: context) })
+      // A reply that does not read as an update of this model, or holds a value that is not
+      // finite, counts as no reply: one node cannot stop the run.
+      do {
+        results.append(
+          try FlowerRoundContent.result(
+            reply.content, client: reply.node, template: template
+          ) { update in mechanism.message(for: update, client: reply.node, context: context) })
+      } catch {
+        failures.append((reply.node, "a malformed reply was left out (\(error))"))
+      }
     }
     log.record(
       replies: results.count,
-      failures: answer.failures.map { "round \(context.round + 1), node \($0.node): \($0.reason)" })
+      failures: failures.map { "round \(context.round + 1), node \($0.node): \($0.reason)" })
     return results
   }
 }

@@ -56,9 +56,6 @@ public enum FlowerFederation {
         "a method whose clients keep no state and send plain updates (dp-lora, dp-dylora, ffa-lora, fed-sb, flora, head-only, full)"
       )
     }
-    guard configuration.noise == .continuous else {
-      throw refuse("--noise-distribution", "discrete", "continuous")
-    }
     guard configuration.byzantineFraction == 0 else {
       throw refuse(
         "--byzantine-fraction", "\(configuration.byzantineFraction)",

@@ -113,7 +113,7 @@ public enum FlowerRoundContent {
   /// clip is clipped again here, so the sensitivity the noise is calibrated for holds
   /// whatever a node sends (an honest node's update passes unchanged).
   /// - Throws: ``FederatedError/malformedData(file:line:reason:)`` for a reply that does
-  ///   not fit.
+  ///   not fit, or holds a value that is not finite.
   public static func result(
     _ content: FlowerRecordDict, client: Int, template: ParameterSet<Float>,
     constraint: (ParameterSet<Float>) -> ClientMessage
@@ -133,6 +133,9 @@ public enum FlowerRoundContent {
         )
       }
       update.append(name, matrix)
+    }
+    guard update.flattened().allSatisfy(\.isFinite) else {
+      throw malformed("client \(client)'s update is not finite")
     }
     func number(_ key: String) -> Double { metrics[key]?.number ?? 0 }
     // The node applied the constraint already; applying it again changes nothing when it
