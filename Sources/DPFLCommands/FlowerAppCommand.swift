@@ -16,14 +16,19 @@ struct FlowerAppCommand: ParsableCommand {
       population is the nodes, with no simulation. At user level a node is the privacy unit; \
       at example level (--privacy-unit example: a silo of people's records) one of its \
       examples is, with DP-SGD on each node or, with --example-noise server, the noise added \
-      once to the cohort's sum. Continuous noise and the methods whose clients keep no state \
-      (dp-lora, dp-dylora, ffa-lora, fed-sb, flora, head-only, full) run on Flower.
+      once to the cohort's sum. Continuous and discrete noise and the methods whose clients \
+      keep no state (dp-lora, dp-dylora, ffa-lora, fed-sb, flora, head-only, full) run on \
+      Flower. With --task jsonl (user level) the server holds only --evaluation-data and \
+      --public-data, and each node trains on its own file (dpfl node --data FILE); the \
+      instructions carry the classes, the kind of examples and the public file's SHA-256, \
+      which every node's data must fit.
 
       Examples:
         dpfl flower-app app --nodes 4 --cohort-size 4 --rounds 20 --method dp-lora
         flower-superlink --insecure &
         dpfl node --superlink 127.0.0.1:9092 --insecure --partition 0 --partitions 4 --nodes 4 &
         flwr run app local --stream
+        dpfl flower-app app --nodes 20 --task jsonl --evaluation-data eval.jsonl --public-data public.jsonl
       """)
 
   @Argument(help: "The folder to write the App into (created).")
