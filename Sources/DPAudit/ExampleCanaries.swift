@@ -118,6 +118,7 @@ struct CanaryHostMechanism: PrivacyMechanism {
   }
   var roundEvent: DPEvent { inner.roundEvent }
   var localSteps: any LocalStepRule { steps }
+  var samplesLocally: Bool { inner.samplesLocally }
   var assumptions: [String] { inner.assumptions }
 
   func message(for update: ParameterSet<Float>, client: Int, context: RoundContext)

@@ -54,6 +54,7 @@ public struct CenteredClippingMechanism: PrivacyMechanism {
   }
 
   public var localSteps: any LocalStepRule { PerRecordClippedSteps(clippingBound: clippingBound) }
+  public var samplesLocally: Bool { true }
 
   /// The noise on the sum: σ times the sensitivity R/B.
   public var noise: GaussianNoise {

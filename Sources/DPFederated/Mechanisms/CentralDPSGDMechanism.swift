@@ -49,6 +49,7 @@ public struct CentralDPSGDMechanism: PrivacyMechanism {
   public var roundEvent: DPEvent { plan.roundEvent(noiseMultiplier: noiseMultiplier) }
 
   public var localSteps: any LocalStepRule { PerRecordClippedSteps(clippingBound: clippingBound) }
+  public var samplesLocally: Bool { true }
 
   /// The noise on the sum: σ times the sensitivity ηC/B of one client's update.
   public var noise: GaussianNoise {

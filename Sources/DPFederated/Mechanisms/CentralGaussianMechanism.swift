@@ -68,6 +68,7 @@ public struct CentralGaussianMechanism: PrivacyMechanism {
   }
 
   public var localSteps: any LocalStepRule { MinibatchSteps() }
+  public var samplesLocally: Bool { false }
 
   public var assumptions: [String] {
     let noise =

@@ -58,6 +58,7 @@ public struct CodedGaussianMechanism: PrivacyMechanism {
   }
 
   public var localSteps: any LocalStepRule { MinibatchSteps() }
+  public var samplesLocally: Bool { false }
 
   public var assumptions: [String] {
     [

@@ -41,6 +41,8 @@ public struct LocalDPSGDMechanism: PlainSumMechanism {
         noiseMultiplier: noiseMultiplier * plan.sampler.noiseScale.squareRoot()))
   }
 
+  public var samplesLocally: Bool { true }
+
   public var assumptions: [String] {
     [
       "example level: add or remove one example; per-example clipping and local noise inside each client (DP-SGD)",

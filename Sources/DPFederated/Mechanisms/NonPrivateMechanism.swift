@@ -12,6 +12,7 @@ public struct NonPrivateMechanism: PlainSumMechanism {
   public var roundEvent: DPEvent { .nonPrivate }
 
   public var localSteps: any LocalStepRule { MinibatchSteps() }
+  public var samplesLocally: Bool { false }
 
   public var assumptions: [String] { ["no privacy: no clipping, no noise"] }
 }

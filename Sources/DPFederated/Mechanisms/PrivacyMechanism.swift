@@ -24,6 +24,10 @@ public protocol PrivacyMechanism: Sendable {
   var roundEvent: DPEvent { get }
   /// How a client's local training forms its batches and steps.
   var localSteps: any LocalStepRule { get }
+  /// Whether the round's event counts on each client's own local sampling (example level:
+  /// its Poisson batches), so that randomness must be the client's secret: a Flower node
+  /// then draws it from its OS CSPRNG, not from the server's round seed.
+  var samplesLocally: Bool { get }
   /// What the run's ε means, in words (for the summary).
   var assumptions: [String] { get }
 

@@ -109,7 +109,7 @@ public struct FlowerClientService: Sendable {
         algorithm: trainer.algorithm, mechanism: trainer.mechanism,
         noiseSource: federated.randomness)
       let data = layout.clients[partition]
-      let secretLocalRandomness = federated.privacy && federated.privacyUnit == .example
+      let secretLocalRandomness = trainer.mechanism.samplesLocally
       return FlowerClientService(
         configurationJSON: configurationJSON, dataJSON: ownData?.schemaJSON,
         exampleCount: data.examples.count,
@@ -119,9 +119,9 @@ public struct FlowerClientService: Sendable {
         global.updateTrainables(instruction.global)
         var context = instruction.context
         if secretLocalRandomness {
-          // Example level rests on the node's own randomness (its local Poisson batches, and
-          // its local noise with each client's noise): drawn from the server's round seed,
-          // the server could tell which examples a step used and remove the noise.
+          // The event rests on the node's own randomness (its local Poisson batches, and its
+          // local noise with each client's noise): drawn from the server's round seed, the
+          // server could tell which examples a step used and remove the noise.
           var secret = SystemRandomNumberGenerator()
           context.seed = secret.next()
         }
@@ -130,15 +130,17 @@ public struct FlowerClientService: Sendable {
     }
 
     /// The event a round this node answers costs its data, without the cohort sampling
-    /// (``NodeLedger/unsampled(_:)``): the run's round event at user level; at example level
-    /// the local DP-SGD of a client of the node's own `exampleCount` examples (its own
-    /// sampling rate and steps, which it draws itself), not that of the least protected one.
+    /// (``NodeLedger/unsampled(_:)``): the run's round event at user level; when the
+    /// mechanism samples locally (example level) the local DP-SGD of a client of the node's
+    /// own `exampleCount` examples (its own sampling rate and steps, which it draws itself),
+    /// not that of the least protected one.
     static func answeredRoundEvent<Model, Example>(
       _ trainer: FederatedTrainer<Model, Example>, exampleCount: Int
     ) -> DPEvent {
-      let configuration = trainer.configuration
-      guard configuration.privacy, configuration.privacyUnit == .example,
-        let own = NoiseCalibration.localSamplings(clientSizes: [exampleCount], configuration).first
+      guard trainer.mechanism.samplesLocally,
+        let own = NoiseCalibration.localSamplings(
+          clientSizes: [exampleCount], trainer.configuration
+        ).first
       else { return NodeLedger.unsampled(trainer.mechanism.roundEvent) }
       return NodeLedger.unsampled(
         trainer.ledger.plan.with(localSampling: own).roundEvent(
