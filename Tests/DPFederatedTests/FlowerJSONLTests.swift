@@ -102,28 +102,18 @@ struct FlowerJSONLTests {
     let configuration = Self.configuration(files)
     let schema = try Self.schema(configuration)
     #expect(schema.classNames == (0..<10).map { "digit-\($0)" } && schema.featureCount == 64)
-    let flowerFolder = try FlowerLoopbackTests.folder("flower-jsonl")
-    let simulatedFolder = try FlowerLoopbackTests.folder("simulated-jsonl")
-    defer {
-      try? FileManager.default.removeItem(at: flowerFolder.url)
-      try? FileManager.default.removeItem(at: simulatedFolder.url)
-    }
-    let (flower, _) = try FlowerLoopbackTests.flowerRun(
-      configuration, folder: flowerFolder,
-      services: Self.services(configuration, files: files, schemaJSON: schema.json))
+    // The reference: dpfl train on the nodes' files concatenated, one user per node.
     var reference = configuration
     reference.data = files.combined.path
     reference.partitions = Self.nodes
-    let simulated = try TrainingRun.run(
-      configuration: reference, assets: FlowerLoopbackTests.noAssets,
-      runner: LocalTrainingRunner(folder: simulatedFolder, resume: false, workers: 1))
-    let flowerAdapter = try FlowerLoopbackTests.adapter(flowerFolder)
-    let simulatedAdapter = try FlowerLoopbackTests.adapter(simulatedFolder)
-    #expect(flower.epsilon == simulated.epsilon && flower.epsilon > 5)
-    #expect(flowerAdapter.count == simulatedAdapter.count && flowerAdapter.contains { $0 != 0 })
-    let largest = zip(flowerAdapter, simulatedAdapter).map { abs($0 - $1) }.max() ?? .infinity
-    #expect(largest < 1e-5, "largest difference \(largest)")
-    #expect(flower.accuracyAfter == simulated.accuracyAfter)
+    let twins = try FlowerLoopbackTests.twins(
+      configuration, name: "jsonl",
+      services: Self.services(configuration, files: files, schemaJSON: schema.json),
+      reference: reference)
+    #expect(twins.flower.epsilon == twins.simulated.epsilon && twins.flower.epsilon > 5)
+    #expect(twins.adapter.contains { $0 != 0 })
+    #expect(twins.largestDifference < 1e-5, "largest difference \(twins.largestDifference)")
+    #expect(twins.flower.accuracyAfter == twins.simulated.accuracyAfter)
   }
 
   @Test(

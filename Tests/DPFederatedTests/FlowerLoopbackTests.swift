@@ -177,19 +177,26 @@ struct FlowerLoopbackTests {
     var largestDifference: Float
   }
 
-  static func twins(_ configuration: FederatedConfiguration, name: String) throws -> Twins {
+  /// - Parameters:
+  ///   - services: the nodes (default: partitions of the built-in task).
+  ///   - reference: the run in this process (default: `configuration` over the federation's
+  ///     partitions).
+  static func twins(
+    _ configuration: FederatedConfiguration, name: String,
+    services: [FlowerClientService]? = nil, reference: FederatedConfiguration? = nil
+  ) throws -> Twins {
     let flowerFolder = try folder("flower-\(name)")
     let simulatedFolder = try folder("simulated-\(name)")
     defer {
       try? FileManager.default.removeItem(at: flowerFolder.url)
       try? FileManager.default.removeItem(at: simulatedFolder.url)
     }
-    let (flower, reported) = try flowerRun(configuration, folder: flowerFolder)
-    // The reference: the run in this process over the federation's partitions.
+    let (flower, reported) = try flowerRun(
+      configuration, folder: flowerFolder, services: services)
     var partitioned = configuration
     partitioned.partitions = nodes
     let simulated = try TrainingRun.run(
-      configuration: partitioned, assets: noAssets,
+      configuration: reference ?? partitioned, assets: noAssets,
       runner: LocalTrainingRunner(folder: simulatedFolder, resume: false, workers: 1))
     let flowerAdapter = try adapter(flowerFolder)
     let simulatedAdapter = try adapter(simulatedFolder)

@@ -36,6 +36,13 @@ public struct FederatedDataset<Example: Sendable>: Sendable {
   /// name labels).
   public var classNames: [String]? = nil
 
+  /// The first example of the clients, else of the evaluation split, else of the public
+  /// split (a Flower server's clients hold none): what fixes a feature vector's length.
+  public var firstExample: Example? {
+    clients.lazy.flatMap(\.examples).first ?? evaluation.examples.first
+      ?? publicSplit.examples.first
+  }
+
   /// The number of private examples over all clients.
   public var privateExampleCount: Int { clients.reduce(0) { $0 + $1.examples.count } }
 }

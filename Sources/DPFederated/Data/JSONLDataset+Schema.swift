@@ -25,8 +25,7 @@ extension JSONLDataset {
     public init<Example>(_ dataset: FederatedDataset<Example>, publicData: URL?) throws {
       classNames = dataset.classNames
       classCount = dataset.classCount
-      let example = dataset.evaluation.examples.first ?? dataset.publicSplit.examples.first
-      featureCount = (example as? [Float])?.count
+      featureCount = (dataset.firstExample as? [Float])?.count
       publicDataSHA256 = try publicData.map { try RunManifest.sha256(file: $0) }
     }
 
@@ -61,12 +60,6 @@ extension JSONLDataset {
           "\(file) has label \(reader.maximumLabel); the server's run has classes 0..<\(classCount)"
       }
       return nil
-    }
-
-    /// The class id of each of `reader`'s provisional (first-appearance) name indices.
-    func ranks(_ reader: Reader) -> [Int] {
-      let index = Dictionary(uniqueKeysWithValues: (classNames ?? []).enumerated().map { ($1, $0) })
-      return reader.names.map { index[$0]! }
     }
   }
 }

@@ -139,18 +139,18 @@ public enum JSONLDataset {
     }
     if let schema { try check(schema, reader: reader, training: training, publicData: publicData) }
 
-    // Number class names as the schema does, else in sorted order: labels were stored as
-    // first-appearance indices.
+    // Number class names in the schema's order, else in sorted order: labels were stored as
+    // first-appearance indices. (With a schema the reader took only names when the schema
+    // has them, and `check` refused any name outside them.)
     var classNames: [String]?
     if reader.labelsAreNames == true {
-      let sorted = reader.names.indices.sorted { reader.names[$0] < reader.names[$1] }
-      var rank = [Int](repeating: 0, count: sorted.count)
-      for (position, provisional) in sorted.enumerated() { rank[provisional] = position }
-      if let schema { rank = schema.ranks(reader) }
+      let names = schema?.classNames ?? reader.names.sorted()
+      let id = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, $0) })
+      let rank = reader.names.map { id[$0]! }
       users.relabel(rank)
       evaluationUsers?.relabel(rank)
       publicUsers?.relabel(rank)
-      classNames = schema?.classNames ?? sorted.map { reader.names[$0] }
+      classNames = names
     }
     let classCount = schema?.classCount ?? classNames?.count ?? (reader.maximumLabel + 1)
 

@@ -81,12 +81,8 @@ extension TrainingRun {
         field: "--frozen-precision", value: "bf16",
         allowed: "float32 for feature vectors (bf16 is for the text encoder)")
     }
-    // A Flower server's clients hold no examples: its evaluation split gives the width.
-    let example =
-      dataset.clients.lazy.flatMap(\.examples).first ?? dataset.evaluation.examples.first
-      ?? dataset.publicSplit.examples.first
     var base = MultilayerPerceptron<Float>(
-      inputs: example?.count ?? 0, hidden: digitsHidden,
+      inputs: dataset.firstExample?.count ?? 0, hidden: digitsHidden,
       classes: max(2, dataset.classCount), seed: configuration.seed ^ 0x6D6C70)
     let publicSplit = dataset.publicSplit
     if !publicSplit.examples.isEmpty {

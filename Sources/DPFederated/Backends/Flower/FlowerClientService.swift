@@ -98,11 +98,7 @@ public struct FlowerClientService: Sendable {
       let federated = try FlowerFederation.configuration(configuration, nodes: partitions)
       // Its own file is one user (the node) of the federation's `partitions`.
       var layout = FlowerFederation.partitioned(dataset, into: ownData == nil ? partitions : 1)
-      if ownData != nil {
-        layout.clients += (1..<partitions).map {
-          ClientData(id: "node-\($0)", examples: [], labels: [])
-        }
-      }
+      if ownData != nil { layout.clients += FlowerFederation.usersOnNodes(1..<partitions) }
       let trainer = try FederatedTrainer(
         configuration: federated, model: model, dataset: layout, makeBatch: makeBatch)
       let program = ClientProgram(

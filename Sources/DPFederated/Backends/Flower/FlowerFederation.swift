@@ -101,6 +101,12 @@ public enum FlowerFederation {
     return grouped
   }
 
+  /// Users `indices` of a federation whose examples are on their nodes, not in this process
+  /// (ids `node-i`, no examples).
+  static func usersOnNodes<Example>(_ indices: Range<Int>) -> [ClientData<Example>] {
+    indices.map { ClientData(id: "node-\($0)", examples: [], labels: []) }
+  }
+
   /// The configuration as nodes receive it: `config.json`'s settings as JSON, keys sorted.
   public static func configurationJSON(_ configuration: FederatedConfiguration) -> String {
     let encoder = JSONEncoder()

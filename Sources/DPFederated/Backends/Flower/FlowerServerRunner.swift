@@ -58,9 +58,7 @@ public struct FlowerServerRunner: TaskRunner {
       seed: configuration.seed)
     func onNodes<Example>(_ dataset: FederatedDataset<Example>) -> FederatedDataset<Example> {
       var federation = dataset
-      federation.clients = (0..<nodes).map {
-        ClientData(id: "node-\($0)", examples: [], labels: [])
-      }
+      federation.clients = FlowerFederation.usersOnNodes(0..<nodes)
       return federation
     }
     switch loaded.examples {
