@@ -43,7 +43,7 @@ EXAMPLE_SETTINGS = {
 # client and round, which is the text loop's; on text only.
 SERVER_NOISE = "example ε = 8, server noise"
 # The rows run with EXAMPLE_SETTINGS.
-EXAMPLE_LOOP_ROWS = ("example ε = 8", SERVER_NOISE)
+EXAMPLE_LOOP_ROWS = ("example ε = 8", SERVER_NOISE, "no privacy, example loop")
 # The rows of text tasks only.
 TEXT_ONLY_ROWS = (SERVER_NOISE,)
 # --quick: fewer rounds (and clients), the rest as above.
@@ -69,6 +69,14 @@ ROWS = (
           "--example-noise", "server"])
         for method in METHODS
     ]
+    # FLoRA (fresh adapters of the clients' ranks, merged into the weights each round) at
+    # user level, and DP-BREM (client momentum, centered clipping) at its record level, each
+    # beside its own run without noise.
+    + [("no privacy", "flora", ["--no-privacy"]),
+       ("user ε = 2", "flora", ["--epsilon", "2", "--delta", "1e-6"])]
+    + [("no privacy, example loop", "dp-brem", ["--privacy-unit", "example", "--no-privacy"]),
+       ("example ε = 8", "dp-brem",
+        ["--privacy-unit", "example", "--epsilon", "8", "--delta", "1e-6"])]
     # DP-REC needs fixed-size cohorts (accounted by RDP, replace-one); DP-LoRA under the
     # same accounting is its like-for-like comparison.
     + [
@@ -165,6 +173,9 @@ def main(argv):
     parser.add_argument("--rows", nargs="+", metavar="PRIVACY",
                         help="rerun only the rows of these privacy labels (e.g. 'no privacy' "
                              "'example ε = 8'); the task's other rows are kept")
+    parser.add_argument("--methods", nargs="+", metavar="METHOD",
+                        help="rerun only the rows of these methods (e.g. flora dp-brem); the "
+                             "task's other rows are kept")
     parser.add_argument("--cache", type=pathlib.Path,
                         help="folder of finished runs' summaries, keyed by command: a run found "
                              "there is not run again (delete it after a change that moves results)")
@@ -172,11 +183,16 @@ def main(argv):
                         help="seeds run at once (each run is single-threaded; wall times then include contention)")
     args = parser.parse_args(argv)
     seeds = list(range(1 if args.quick else args.seeds))
+
+    def chosen(label, method):
+        return ((not args.rows or label in args.rows)
+                and (not args.methods or method in args.methods))
+
     runs = []
     table = []
     for task in args.tasks:
         for label, method, flags in ROWS:
-            if args.rows and label not in args.rows:
+            if not chosen(label, method):
                 continue
             if label in TEXT_ONLY_ROWS and not is_text(task):
                 continue
@@ -211,12 +227,12 @@ def main(argv):
         # Rows not run this time (other tasks, or other --rows) keep their rows and runs.
         previous = json.loads(json_path.read_text())
 
-        def kept(task, label):
-            return task not in args.tasks or (args.rows is not None and label not in args.rows)
+        def kept(task, row):
+            return task not in args.tasks or not chosen(*row)
 
-        table = [row for row in previous["rows"] if kept(row["task"], row["privacy"])] + table
-        runs = [run for run in previous["runs"]
-                if kept(run["task"], (row_of(run) or ("",))[0])] + runs
+        table = [row for row in previous["rows"]
+                 if kept(row["task"], (row["privacy"], row["method"]))] + table
+        runs = [run for run in previous["runs"] if kept(run["task"], row_of(run) or ("", ""))] + runs
     task_order = {task: index for index, task in enumerate(TASKS)}
     row_order = {(label, method): index for index, (label, method, _) in enumerate(ROWS)}
     table.sort(key=lambda row: (task_order.get(row["task"], len(task_order)),

@@ -54,7 +54,7 @@ public struct FederatedConfiguration: ParsableArguments, Equatable, Sendable {
 
   @Option(
     help:
-      "dp-lora, dp-dylora, ffa-lora, fed-sb, dp-rec (adapter updates sent by an exact relative entropy coder; fixed-size cohorts, RDP), dp-brem (client momentum and centered clipping against Byzantine clients; --privacy-unit example), flora (fresh LoRA of each client's rank every round, merged into the weights; feature-vector tasks), head-only or full (every linear weight)."
+      "dp-lora, dp-dylora, ffa-lora, fed-sb, dp-rec (adapter updates sent by an exact relative entropy coder; fixed-size cohorts, RDP), dp-brem (client momentum and centered clipping against Byzantine clients; --privacy-unit example), flora (fresh LoRA of each client's rank every round, merged into the weights), head-only or full (every linear weight)."
   )
   public var method: FederatedMethod = .dpDyLoRA
   @Option(

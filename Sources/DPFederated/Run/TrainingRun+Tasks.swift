@@ -3,21 +3,14 @@ import Foundation
 
 extension TrainingRun {
   /// A text task on all-MiniLM-L6-v2 (its first `encoderLayers` blocks; `tokenizer` is its
-  /// WordPiece tokenizer) with the method's adapters on the query and value projections and
-  /// a fresh head; the adapter is also written in PEFT's layout to `adapter/`. When the task
+  /// WordPiece tokenizer) with the method's adapters on the query and value projections (for
+  /// FLoRA, those projections' weights, which its clients adapt afresh) and a fresh head; the adapter is also written in PEFT's layout to `adapter/`. When the task
   /// has a public split, the mean of its unit-norm embeddings under the pre-trained encoder
   /// is the classifier's ``TextClassifier/embeddingCenter``.
   static func text<Runner: TaskRunner>(
     configuration: FederatedConfiguration, dataset: FederatedDataset<String>,
     tokenizer: WordPieceTokenizer, assets: Assets, runner: Runner
   ) throws -> Runner.Output {
-    guard configuration.method != .flora else {
-      throw FederatedError.invalidConfiguration(
-        field: "--method", value: "flora",
-        allowed:
-          "a method other than flora on text: merging adapters into the encoder's weights is not built yet (flora runs on digits and --task jsonl with features)"
-      )
-    }
     guard dataset.classCount <= 1_000 else {
       throw FederatedError.invalidConfiguration(
         field: "the number of classes", value: "\(dataset.classCount)", allowed: "at most 1,000")
@@ -28,7 +21,12 @@ extension TrainingRun {
       folder: assets.miniLM, layers: configuration.layers,
       adapters: configuration.adapterConfiguration)
     try tokenizer.checkFits(modelVocabularySize: encoder.configuration.vocabSize)
-    if configuration.method == .full { encoder.trainAllProjections() }
+    switch configuration.method {
+    case .full: encoder.trainProjections(Set(BertProjection.allCases))
+    // FLoRA's server model: the weights its clients adapt afresh each round train dense.
+    case .flora: encoder.trainProjections(BertProjection.loraTargets)
+    default: break
+    }
     if configuration.frozenPrecision == .bf16 {
       guard BFloat16Weight.isSupported else {
         throw FederatedError.invalidConfiguration(

@@ -29,7 +29,7 @@ public struct BertEncoder<Scalar: BLASScalar>: Sendable {
   ///   when `layers` is outside 1…numHiddenLayers.
   public init(
     configuration: BertConfiguration, weights: Safetensors.Contents, layers keep: Int? = nil,
-    adapters: AdapterConfiguration? = nil, targets: Set<BertProjection> = [.query, .value]
+    adapters: AdapterConfiguration? = nil, targets: Set<BertProjection> = BertProjection.loraTargets
   ) throws {
     let count = keep ?? configuration.numHiddenLayers
     guard count >= 1 && count <= configuration.numHiddenLayers else {
@@ -57,7 +57,7 @@ public struct BertEncoder<Scalar: BLASScalar>: Sendable {
     self.layers = try (0..<count).map { index in
       let prefix = "encoder.layer.\(index)."
       var projections: [BertProjection: AdaptedLinear<Scalar>] = [:]
-      for (position, name) in BertProjection.allCases.enumerated() {
+      for name in BertProjection.allCases {
         let (inputs, outputs) =
           switch name {
           case .intermediate: (width, configuration.intermediateSize)
@@ -69,8 +69,7 @@ public struct BertEncoder<Scalar: BLASScalar>: Sendable {
         let adapter: (any Adapter<Scalar>)? =
           targets.contains(name)
           ? adapters?.makeAdapter(
-            inputs: inputs, outputs: outputs,
-            layerIndex: index * BertProjection.allCases.count + position) : nil
+            inputs: inputs, outputs: outputs, layerIndex: name.adapterIndex(inLayer: index)) : nil
         projections[name] = AdaptedLinear(base, adapter: adapter)
       }
       return BertLayer(
@@ -86,7 +85,7 @@ public struct BertEncoder<Scalar: BLASScalar>: Sendable {
   /// Loads `config.json` and `model.safetensors` from a model folder.
   public init(
     folder: URL, layers: Int? = nil, adapters: AdapterConfiguration? = nil,
-    targets: Set<BertProjection> = [.query, .value]
+    targets: Set<BertProjection> = BertProjection.loraTargets
   ) throws {
     try self.init(
       configuration: try BertConfiguration(
@@ -166,11 +165,12 @@ public struct BertEncoder<Scalar: BLASScalar>: Sendable {
     }
   }
 
-  /// Makes every projection's weight and bias trainable (full fine-tuning of the linear
-  /// layers; embeddings and layer norms stay frozen).
-  public mutating func trainAllProjections() {
+  /// Makes the weights and biases of `targets` trainable, dense and without adapters (every
+  /// projection: full fine-tuning of the linear layers; ``BertProjection/loraTargets``:
+  /// FLoRA's server model). Embeddings and layer norms stay frozen.
+  public mutating func trainProjections(_ targets: Set<BertProjection>) {
     for index in layers.indices {
-      for name in BertProjection.allCases { layers[index].projections[name]!.trainsBase = true }
+      for name in targets { layers[index].projections[name]!.trainsBase = true }
     }
   }
 

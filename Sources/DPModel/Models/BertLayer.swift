@@ -7,6 +7,15 @@ public enum BertProjection: String, Codable, CaseIterable, Sendable {
   case attentionOutput = "attention.output.dense"
   case intermediate = "intermediate.dense"
   case output = "output.dense"
+
+  /// Where adapters go by default: the query and value projections (LoRA's choice).
+  public static let loraTargets: Set<BertProjection> = [.query, .value]
+
+  /// The index of this projection's adapter in block `layer` among all of the encoder's
+  /// projections, which sets the adapter's seed (``AdapterConfiguration/makeAdapter``).
+  func adapterIndex(inLayer layer: Int) -> Int {
+    layer * Self.allCases.count + Self.allCases.firstIndex(of: self)!
+  }
 }
 
 /// One post-norm transformer block of BERT:
