@@ -16,9 +16,9 @@ struct FlowerAppCommand: ParsableCommand {
       population is the nodes, with no simulation. At user level a node is the privacy unit; \
       at example level (--privacy-unit example: a silo of people's records) one of its \
       examples is, with DP-SGD on each node or, with --example-noise server, the noise added \
-      once to the cohort's sum. Continuous and discrete noise and the methods whose clients \
-      keep no state (dp-lora, dp-dylora, ffa-lora, fed-sb, flora, head-only, full) run on \
-      Flower. With --task jsonl (user level) the server holds only --evaluation-data and \
+      once to the cohort's sum. Continuous and discrete noise and every method whose clients \
+      send plain updates (dp-lora, dp-dylora, ffa-lora, fed-sb, flora, head-only, full, and \
+      dp-brem, whose nodes keep their users' momenta while they run) run on Flower. With --task jsonl (user level) the server holds only --evaluation-data and \
       --public-data, and each node trains on its own file (dpfl node --data FILE); the \
       instructions carry the classes, the kind of examples and the public file's SHA-256, \
       which every node's data must fit.

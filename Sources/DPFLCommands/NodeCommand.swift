@@ -26,7 +26,10 @@ struct NodeCommand: ParsableCommand {
       there, without amplification by the cohort sampling (the node cannot check the \
       server's secret draw), and written to disk before the reply leaves; at example level \
       the event is the node's own local DP-SGD, at its own number of examples. A round that \
-      would take the node past its own --epsilon at --delta gets no reply.
+      would take the node past its own --epsilon at --delta gets no reply. With DP-BREM a \
+      node keeps its user's momentum between rounds, in --ledger-dir too \
+      (node-state-partition-I.json), written before each reply: a node that restarts \
+      continues from it.
 
       \(ExitStatus.help)
 
@@ -66,7 +69,10 @@ struct NodeCommand: ParsableCommand {
   var epsilon = 10.0
   @Option(help: "δ of the node's own budget.")
   var delta = 1e-6
-  @Option(help: "Folder of the nodes' own ledgers (node-ledger-partition-I.json).")
+  @Option(
+    help:
+      "Folder of the nodes' own ledgers (node-ledger-partition-I.json) and DP-BREM momenta (node-state-partition-I.json)."
+  )
   var ledgerDir = "."
   @Option(
     help:
@@ -104,7 +110,7 @@ struct NodeCommand: ParsableCommand {
       where !FileManager.default.isReadableFile(atPath: file) {
         throw ValidationError("\(file): no readable file (a JSON Lines file).")
       }
-      let stems = data.map(Self.ledgerName)
+      let stems = data.map(Self.fileStem)
       guard Set(stems).count == stems.count else {
         throw ValidationError(
           "--data files \(data.joined(separator: ", ")) share a name: each node's ledger is named after its file."
@@ -185,8 +191,7 @@ struct NodeCommand: ParsableCommand {
     var ledgers = try (0..<nodes).map { offset in
       try NodeLedger(
         url: URL(fileURLWithPath: ledgerDir).appendingPathComponent(
-          data.isEmpty
-            ? "node-ledger-partition-\(partition + offset).json" : Self.ledgerName(data[offset])),
+          "node-ledger-" + nodeFileStem(offset: offset) + ".json"),
         epsilon: epsilon, delta: delta)
     }
     var answered = 0
@@ -285,7 +290,7 @@ struct NodeCommand: ParsableCommand {
       return cached
     }
     let configuration = try FlowerFederation.configuration(json: instruction.configurationJSON)
-    let builder: FlowerClientService.Builder
+    var builder: FlowerClientService.Builder
     if configuration.task == .jsonl {
       builder = .init(
         nodes: configuration.population, configurationJSON: instruction.configurationJSON,
@@ -307,15 +312,24 @@ struct NodeCommand: ParsableCommand {
         partition: partition + offset, partitions: partitions,
         configurationJSON: instruction.configurationJSON)
     }
+    builder.stateFile = URL(fileURLWithPath: ledgerDir).appendingPathComponent(
+      "node-state-" + nodeFileStem(offset: offset) + ".json")
     let service = try TrainingRun.run(
       configuration: configuration, assets: TrainCommand.assets, runner: builder)
     cache[offset] = service
     return service
   }
 
-  /// The ledger file of the node whose data is `file`.
-  static func ledgerName(_ file: String) -> String {
-    "node-ledger-\(URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent).json"
+  /// What names hosted node `offset`'s ledger and state files: `partition-<k>`, or its data
+  /// file's name without the extension.
+  func nodeFileStem(offset: Int) -> String {
+    data.isEmpty
+      ? "partition-\(partition + offset)" : Self.fileStem(data[offset])
+  }
+
+  /// `file`'s name without its extension.
+  static func fileStem(_ file: String) -> String {
+    URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
   }
 
   private func log(_ line: String) {

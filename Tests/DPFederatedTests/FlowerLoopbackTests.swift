@@ -304,6 +304,29 @@ struct FlowerLoopbackTests {
   }
 
   @Test(
+    "DP-BREM on Flower nodes: v travels with the model, each node keeps its user's momentum, and the run is the simulated one"
+  )
+  func dpBREM() throws {
+    var configuration = Self.configuration()
+    configuration.method = .dpBREM
+    configuration.privacyUnit = .example
+    configuration.epsilon = 8
+    configuration.clippingBound = 1
+    configuration.robustnessRadius = 0.05
+    configuration.rounds = 4
+    // Every record in every gradient (rate 1): the nodes' secret sampling draws what the
+    // simulation's seeded one does.
+    configuration.localBatchSize = 2_000
+    let twins = try Self.twins(configuration, name: "brem")
+    #expect(twins.flower.epsilon == twins.simulated.epsilon && twins.flower.epsilon > 4)
+    #expect(twins.flower.noiseMultiplier == twins.simulated.noiseMultiplier)
+    // τ = 0.05 is below the momenta's deviations, so the centered clip bites: a node that
+    // clipped around 0, or a server that subtracted v twice, would move the model.
+    #expect(twins.largestDifference < 1e-4, "largest difference \(twins.largestDifference)")
+    #expect(twins.adapter.contains { $0 != 0 })
+  }
+
+  @Test(
     "example level with each node's noise: the node's noise and batches are its own secret, and its ledger counts its own local DP-SGD"
   )
   func exampleLevelNodeNoise() throws {
@@ -337,6 +360,52 @@ struct FlowerLoopbackTests {
       return
     }
     #expect(rate == 64.0 / Double(n) && count == steps && sigma > 0)
+  }
+
+  @Test(
+    "a DP-BREM node that restarts continues from the momentum it saved before its last reply; another run's saved state is not read"
+  )
+  func dpBREMNodeRestarts() throws {
+    var configuration = Self.configuration()
+    configuration.method = .dpBREM
+    configuration.privacyUnit = .example
+    configuration.epsilon = 8
+    configuration.clippingBound = 1
+    configuration.localBatchSize = 2_000  // every record in every gradient: no secret draw
+    let json = FlowerFederation.configurationJSON(
+      try FlowerFederation.configuration(configuration, nodes: Self.nodes))
+    let folder = try Self.folder("node-state")
+    defer { try? FileManager.default.removeItem(at: folder.url) }
+    func node(_ stateFile: URL?) throws -> (FlowerClientService, ParameterSet<Float>) {
+      var builder = FlowerClientService.Builder(
+        partition: 0, partitions: Self.nodes, configurationJSON: json)
+      builder.stateFile = stateFile
+      return try TrainingRun.run(
+        configuration: try FlowerFederation.configuration(json: json), assets: Self.noAssets,
+        runner: ServiceAndModel(builder: builder))
+    }
+    func instruction(round: Int, global: ParameterSet<Float>) -> FlowerRecordDict {
+      [
+        "arrays": .arrays(FlowerRoundContent.arrays(global)),
+        "config": .config([
+          "dpfl-configuration": .string(json), "client": .int(0), "round": .int(Int64(round)),
+          "seed": .uint(42), "clipping-bound": .double(1), "centered-clip-radius": .double(100),
+        ]),
+      ]
+    }
+    let saved = folder.url.appendingPathComponent("node-state-partition-0.json")
+    let copy = folder.url.appendingPathComponent("after-round-1.json")
+    let (first, global) = try node(saved)
+    _ = try first.reply(to: instruction(round: 0, global: global))
+    try FileManager.default.copyItem(at: saved, to: copy)
+    let continued = try first.reply(to: instruction(round: 1, global: global))
+    let restarted = try node(copy).0.reply(to: instruction(round: 1, global: global))
+    let forgetful = try node(nil).0.reply(to: instruction(round: 1, global: global))
+    #expect(restarted == continued)
+    #expect(forgetful != continued)
+    #expect(
+      try NodeAlgorithmState.read(from: copy, configurationJSON: json + " ")
+        == nil)
   }
 
   /// A node's service and the trainable parameters of the model it starts from.

@@ -36,6 +36,24 @@ struct FlowerRoundContentTests {
     #expect(read.context == expected)
   }
 
+  @Test(
+    "DP-BREM's v travels among the arrays and τ in the config, and both read back into the context; v = 0 is not sent",
+    arguments: [[Float](), [0.25, -1, 2, 0, 3, 4, 5, 6]])
+  func centeredClipRoundTrip(center: [Float]) throws {
+    let context = RoundContext(
+      round: 2, seed: 11, cohort: [0, 3], activeRank: nil, live: .all, clippingBound: 1,
+      cohortKey: nil, centeredClip: CenteredClip(center: center, radius: 0.75))
+    let arrays = FlowerRoundContent.arrays(Self.template, context: context)
+    #expect(arrays.names.count == (center.isEmpty ? 2 : 3))
+    let read = try FlowerRoundContent.instruction([
+      "arrays": .arrays(arrays),
+      "config": .config(
+        FlowerRoundContent.config(configurationJSON: "{}", client: 3, context: context)),
+    ])
+    #expect(read.global == Self.template)
+    #expect(read.context.centeredClip == context.centeredClip)
+  }
+
   @Test("an instruction missing a field is refused, naming it")
   func malformedInstruction() {
     var config = FlowerRoundContent.config(

@@ -99,6 +99,17 @@ public struct CenteredClippingMechanism: PrivacyMechanism {
       to: centeredClip.radius, client: client)
   }
 
+  /// clip_τ of a node's message, which is already the deviation m − v (subtracting v again
+  /// would move an honest node's message).
+  public func received(_ sent: ParameterSet<Float>, client: Int, context: RoundContext)
+    -> ClientMessage
+  {
+    guard let centeredClip = context.centeredClip else {
+      preconditionFailure("a centered-clipping round without DP-BREM's centre")
+    }
+    return .clipped(sent, to: centeredClip.radius, client: client)
+  }
+
   /// The sum of the clipped deviations plus N(0, (scale·σR/B)²) on every live coordinate.
   public mutating func release(
     _ results: [ClientResult], template: ParameterSet<Float>, context: RoundContext,

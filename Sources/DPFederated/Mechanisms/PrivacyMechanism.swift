@@ -44,6 +44,14 @@ public protocol PrivacyMechanism: Sendable {
   func message(for update: ParameterSet<Float>, client: Int, context: RoundContext)
     -> ClientMessage
 
+  /// Server side: the message a client sent from another process (a Flower node), put
+  /// through the constraint of ``message(for:client:context:)`` again, so that the
+  /// sensitivity the noise is calibrated for holds whatever a node sends; an honest node's
+  /// passes unchanged (the default: ``message(for:client:context:)`` again, whose clip is
+  /// idempotent).
+  func received(_ sent: ParameterSet<Float>, client: Int, context: RoundContext)
+    -> ClientMessage
+
   /// Server side: the cohort's released sum (noised, decoded) from the clients' results.
   /// - Parameters:
   ///   - template: the global parameters (names and shapes of the sum).
@@ -57,6 +65,12 @@ public protocol PrivacyMechanism: Sendable {
 extension PrivacyMechanism {
   public func cohortKey(roundSeed: UInt64) -> UInt64? { nil }
   public func codingReport(adapter: FederatedMethod) -> CodingReport? { nil }
+
+  public func received(_ sent: ParameterSet<Float>, client: Int, context: RoundContext)
+    -> ClientMessage
+  {
+    message(for: sent, client: client, context: context)
+  }
 }
 
 /// What the server releases in a round.

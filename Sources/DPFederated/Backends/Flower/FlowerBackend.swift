@@ -48,7 +48,7 @@ where Model.Scalar == Float {
           context: context)
       )
     }
-    let arrays = FlowerRoundContent.arrays(template)
+    let arrays = FlowerRoundContent.arrays(template, context: context)
     let answer = try link.exchange(
       round: context.round, arrays: arrays, configs: configs, timeout: timeout)
     let cohort = Set(context.cohort)
@@ -62,7 +62,7 @@ where Model.Scalar == Float {
         results.append(
           try FlowerRoundContent.result(
             reply.content, client: reply.node, template: template
-          ) { update in mechanism.message(for: update, client: reply.node, context: context) })
+          ) { sent in mechanism.received(sent, client: reply.node, context: context) })
       } catch {
         failures.append((reply.node, "a malformed reply was left out (\(error))"))
       }

@@ -17,18 +17,18 @@ public struct FlowerClientService: Sendable {
   /// (``Builder/answeredRoundEvent(_:exampleCount:)``, with the σ the node calibrates
   /// itself).
   public let answeredRoundEvent: DPEvent
-  private let respond: @Sendable (FlowerRoundContent.Instruction) -> ClientResult
+  private let respond: @Sendable (FlowerRoundContent.Instruction) throws -> ClientResult
 
   /// The reply to `content`, an instruction for this configuration.
   /// - Throws: ``FederatedError`` when the instruction is malformed or names another
-  ///   configuration.
+  ///   configuration, or the node's state cannot be written (then it must not reply).
   public func reply(to content: FlowerRecordDict) throws -> FlowerRecordDict {
     let instruction = try FlowerRoundContent.instruction(content)
     guard instruction.configurationJSON == configurationJSON, instruction.dataJSON == dataJSON
     else {
       throw FederatedError.invalidSettings("the instruction is for another run configuration")
     }
-    return FlowerRoundContent.reply(respond(instruction))
+    return FlowerRoundContent.reply(try respond(instruction))
   }
 
   /// A node's own files of a JSON Lines run.
@@ -60,6 +60,10 @@ public struct FlowerClientService: Sendable {
     public var configurationJSON: String
     /// The node's own files, on `--task jsonl`.
     public var ownData: OwnData?
+    /// Where the node keeps what its clients carry between rounds (DP-BREM's momentum; see
+    /// ``NodeAlgorithmState``), read when the service is built and written before each
+    /// reply; `nil`: in memory only.
+    public var stateFile: URL?
 
     /// The builder of partition `partition` of `partitions` of a built-in task.
     public init(partition: Int, partitions: Int, configurationJSON: String) {
@@ -101,9 +105,16 @@ public struct FlowerClientService: Sendable {
       if ownData != nil { layout.clients += FlowerFederation.usersOnNodes(1..<partitions) }
       let trainer = try FederatedTrainer(
         configuration: federated, model: model, dataset: layout, makeBatch: makeBatch)
+      var algorithm = trainer.algorithm
+      if let stateFile,
+        let saved = try NodeAlgorithmState.read(
+          from: stateFile, configurationJSON: configurationJSON)
+      {
+        algorithm.algorithmState = saved
+      }
       let program = ClientProgram(
-        algorithm: trainer.algorithm, mechanism: trainer.mechanism,
-        noiseSource: federated.randomness)
+        algorithm: algorithm, mechanism: trainer.mechanism, noiseSource: federated.randomness)
+      let (stateFile, configurationJSON) = (self.stateFile, self.configurationJSON)
       let data = layout.clients[partition]
       let secretLocalRandomness = trainer.mechanism.samplesLocally
       return FlowerClientService(
@@ -121,7 +132,14 @@ public struct FlowerClientService: Sendable {
           var secret = SystemRandomNumberGenerator()
           context.seed = secret.next()
         }
-        return program.run(data, index: instruction.client, global: global, context: context)
+        let result = program.run(
+          data, index: instruction.client, global: global, context: context)
+        // Kept before the reply leaves: a node that restarts continues from this round.
+        if let stateFile, !program.algorithm.algorithmState.isEmpty {
+          try NodeAlgorithmState.write(
+            program.algorithm.algorithmState, to: stateFile, configurationJSON: configurationJSON)
+        }
+        return result
       }
     }
 

@@ -50,10 +50,10 @@ public enum FlowerFederation {
       // The population is the nodes: public, so the schedule they give costs no privacy.
       configuration.resolveDataDefaults(userCount: nodes) { nil }
     }
-    guard ![.dpREC, .dpBREM].contains(configuration.method) else {
+    guard configuration.method != .dpREC else {
       throw refuse(
         "--method", configuration.method.rawValue,
-        "a method whose clients keep no state and send plain updates (dp-lora, dp-dylora, ffa-lora, fed-sb, flora, head-only, full)"
+        "a method whose clients send plain updates (dp-lora, dp-dylora, ffa-lora, fed-sb, dp-brem, flora, head-only, full): DP-REC's clients carry the noise, which a node that drops out would take with it"
       )
     }
     guard configuration.byzantineFraction == 0 else {

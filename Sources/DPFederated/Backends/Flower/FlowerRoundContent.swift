@@ -9,9 +9,11 @@ import Foundation
 /// 2-D float32 arrays) and `config`: the run's configuration (`dpfl-configuration`, the
 /// settings of `config.json` as JSON), the client's index in the population (`client`), and
 /// the round's public choices (`round`, `seed`, `clipping-bound`, and `active-rank` and
-/// `live-components` for DP-DyLoRA); on `--task jsonl` also `dpfl-data`, the data schema the
-/// nodes' files must fit (``JSONLDataset/Schema``). The cohort is not sent: who else takes part must stay
-/// secret for sampling to amplify privacy.
+/// `live-components` for DP-DyLoRA, `centered-clip-radius` for DP-BREM); on `--task jsonl`
+/// also `dpfl-data`, the data schema the nodes' files must fit (``JSONLDataset/Schema``).
+/// DP-BREM's server momentum v, once it is not zero, travels in `arrays` as the 1 × D array
+/// ``serverMomentumName``. The cohort is not sent: who else takes part must stay secret for
+/// sampling to amplify privacy.
 ///
 /// The reply holds `arrays` (the client's message: its update after the mechanism's clip,
 /// live coordinates only being non-zero) and `metrics` (`client`, `num-examples`, `loss`,
@@ -35,7 +37,26 @@ public enum FlowerRoundContent {
     if let live = context.live.components {
       config["live-components"] = .ints([Int64(live.lowerBound), Int64(live.upperBound)])
     }
+    if let centeredClip = context.centeredClip {
+      config["centered-clip-radius"] = .double(centeredClip.radius)
+    }
     return config
+  }
+
+  /// The name of DP-BREM's server momentum among an instruction's arrays (no parameter's
+  /// name: those are `encoder.…`, `layers.…` or `classifier.…`).
+  public static let serverMomentumName = "dpfl-server-momentum"
+
+  /// The `arrays` record of every instruction of a round: the global model's trainable
+  /// parameters, and DP-BREM's server momentum v once it is not zero.
+  public static func arrays(_ global: ParameterSet<Float>, context: RoundContext)
+    -> NamedValues<NumpyArray>
+  {
+    var record = arrays(global)
+    if let center = context.centeredClip?.center, !center.isEmpty {
+      record[serverMomentumName] = NumpyArray(float32: center, shape: [1, center.count])
+    }
+    return record
   }
 
   /// An instruction read back: its configuration, client, round and global parameters.
@@ -78,7 +99,17 @@ public enum FlowerRoundContent {
       live = LiveCoordinates(components: Int(range[0])..<Int(range[1]))
     }
     let activeRank = config["active-rank"] == nil ? nil : try integer("active-rank")
-    guard case .arrays(let arrays)? = content["arrays"] else { throw malformed("no arrays record") }
+    guard case .arrays(var arrays)? = content["arrays"] else { throw malformed("no arrays record") }
+    var centeredClip: CenteredClip?
+    if let entry = config["centered-clip-radius"] {
+      guard let radius = entry.number, radius > 0 else {
+        throw malformed("no positive centered-clip-radius")
+      }
+      // v = 0 (before the first release) is not sent.
+      let center = try arrays[serverMomentumName].map { try parameters([serverMomentumName: $0]) }
+      arrays[serverMomentumName] = nil
+      centeredClip = CenteredClip(center: center?.flattened() ?? [], radius: radius)
+    }
     var dataJSON: String?
     if let entry = config["dpfl-data"] {
       guard case .string(let json) = entry else { throw malformed("dpfl-data is not a string") }
@@ -88,7 +119,7 @@ public enum FlowerRoundContent {
       configurationJSON: configurationJSON, dataJSON: dataJSON, client: try integer("client"),
       context: RoundContext(
         round: try integer("round"), seed: seed, cohort: [], activeRank: activeRank,
-        live: live, clippingBound: bound, cohortKey: nil, centeredClip: nil),
+        live: live, clippingBound: bound, cohortKey: nil, centeredClip: centeredClip),
       global: try parameters(arrays))
   }
 
@@ -109,8 +140,8 @@ public enum FlowerRoundContent {
 
   /// Reads a reply from client `client`, checking it against the model's trainable
   /// parameters (`template`: every name, every shape) and putting the update through
-  /// `constraint`, the mechanism's client-side constraint: an update longer than a user-level
-  /// clip is clipped again here, so the sensitivity the noise is calibrated for holds
+  /// `constraint`, the mechanism's client-side constraint (``PrivacyMechanism/received(_:client:context:)``):
+  /// an update longer than a user-level clip is clipped again here, so the sensitivity the noise is calibrated for holds
   /// whatever a node sends (an honest node's update passes unchanged).
   /// - Throws: ``FederatedError/malformedData(file:line:reason:)`` for a reply that does
   ///   not fit, or holds a value that is not finite.
