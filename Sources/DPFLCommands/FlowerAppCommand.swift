@@ -18,8 +18,10 @@ struct FlowerAppCommand: ParsableCommand {
       examples is, with DP-SGD on each node or, with --example-noise server, the noise added \
       once to the cohort's sum. Continuous and discrete noise and every method whose clients \
       send plain updates (dp-lora, dp-dylora, ffa-lora, fed-sb, flora, head-only, full, and \
-      dp-brem, whose nodes keep their users' momenta while they run) run on Flower. With --task jsonl (user level) the server holds only --evaluation-data and \
-      --public-data, and each node trains on its own file (dpfl node --data FILE); the \
+      dp-brem, whose nodes keep their users' momenta while they run) run on Flower. With --task jsonl the server holds only --evaluation-data and --public-data, \
+      and each node trains on its own file (dpfl node --data FILE); at example level \
+      --client-examples MIN...MAX says which node sizes σ protects (a node outside is \
+      refused), since the server sees no node's data. The \
       instructions carry the classes, the kind of examples and the public file's SHA-256, \
       which every node's data must fit.
 

@@ -117,6 +117,38 @@ struct FlowerJSONLTests {
   }
 
   @Test(
+    "example level on the nodes' own files (--client-examples): the model and ε of dpfl train on the same users; a node outside the range is refused"
+  )
+  func exampleLevel() throws {
+    let files = try Files()
+    defer { try? FileManager.default.removeItem(at: files.folder) }
+    var configuration = Self.configuration(files)
+    configuration.privacyUnit = .example
+    configuration.exampleNoise = .server
+    configuration.epsilon = 8
+    configuration.clippingBound = 1
+    // Every record in every step (rate 1): the nodes' secret sampling draws what the
+    // simulation's seeded one does.
+    configuration.localBatchSize = 2_000
+    configuration.clientExamples = "1...2000"
+    let schema = try Self.schema(configuration)
+    var reference = configuration
+    reference.data = files.combined.path
+    reference.partitions = Self.nodes
+    let twins = try FlowerLoopbackTests.twins(
+      configuration, name: "jsonl-example",
+      services: Self.services(configuration, files: files, schemaJSON: schema.json),
+      reference: reference)
+    #expect(twins.flower.epsilon == twins.simulated.epsilon && twins.flower.epsilon > 4)
+    #expect(twins.flower.noiseMultiplier == twins.simulated.noiseMultiplier)
+    #expect(twins.largestDifference < 1e-4, "largest difference \(twins.largestDifference)")
+    configuration.clientExamples = "1...100"
+    #expect {
+      try Self.services(configuration, files: files, schemaJSON: schema.json)
+    } throws: { "\($0)".contains("--client-examples") && "\($0)".contains("a client has") }
+  }
+
+  @Test(
     "a node refuses a file with a class the server's run lacks, a public file other than the server's, and features of another length"
   )
   func nodeRefusesWhatDoesNotFit() throws {
@@ -156,7 +188,9 @@ struct FlowerJSONLTests {
       try refusal(#"{"user_id": 1, "label": "digit-3", "features": [\#(features)]}"#) == "loaded")
   }
 
-  @Test("a Flower server on JSON Lines refuses --data, a missing evaluation file and example level")
+  @Test(
+    "a Flower server on JSON Lines refuses --data, a missing evaluation file, and example level without --client-examples"
+  )
   func serverRefusals() throws {
     let files = try Files()
     defer { try? FileManager.default.removeItem(at: files.folder) }
@@ -170,7 +204,12 @@ struct FlowerJSONLTests {
     }
     #expect(refused { $0.data = files.combined.path }.contains("--data"))
     #expect(refused { $0.evaluationData = nil }.contains("--evaluation-data"))
-    #expect(refused { $0.privacyUnit = .example }.contains("--privacy-unit"))
+    #expect(refused { $0.privacyUnit = .example }.contains("--client-examples"))
+    #expect(
+      refused {
+        $0.privacyUnit = .example
+        $0.clientExamples = "1...2000"
+      } == "accepted")
     #expect(refused { _ in } == "accepted")
     // Without a cohort or rounds, the nodes give them (public: the federation's size).
     var open = Self.configuration(files)

@@ -293,6 +293,52 @@ struct PrivacyMechanismTests {
   }
 
   @Test(
+    "--client-examples: σ protects every size in the range (checked one by one), including sizes just above a multiple of B that are less protected than the smallest; a client outside is refused"
+  )
+  func declaredClientSizes() throws {
+    var configuration = Kind.local.configuration
+    configuration.clippingBound = 1
+    configuration.localBatchSize = 8
+    configuration.accountant = .rdp
+    let sampler = try Self.trainer(configuration).sampler
+    var declared = configuration
+    declared.clientExamples = "5...40"
+    #expect(declared.problems.isEmpty)
+    let calibration = try NoiseCalibration(
+      configuration: declared, sampler: sampler, clientSizes: [])
+    let sigma = calibration.noiseMultiplier
+    let rounds = declared.plannedRounds
+    var worst = 0.0
+    for size in 5...40 {
+      let own = try #require(NoiseCalibration.localSamplings(clientSizes: [size], declared).first)
+      let plan = calibration.plan.with(localSampling: own)
+      let epsilon = try plan.epsilon(
+        of: .selfComposed(plan.roundEvent(noiseMultiplier: sigma), count: rounds))
+      #expect(epsilon <= 8 * (1 + 1e-9), "\(size) examples: ε \(epsilon)")
+      worst = max(worst, epsilon)
+    }
+    expectClose(worst, 8, relative: 1e-3)
+    // The smallest size alone (one step at rate 1) needs less noise than 9 (two at 8/9).
+    let smallest = try NoiseCalibration(
+      configuration: configuration, sampler: sampler, clientSizes: [5])
+    #expect(smallest.noiseMultiplier < sigma * 0.99)
+    #expect(throws: FederatedError.self) {
+      try NoiseCalibration(configuration: declared, sampler: sampler, clientSizes: [12, 0, 41])
+    }
+    for (bad, reason) in [
+      ("5..40", "MIN...MAX"), ("0...4", "MIN...MAX"), ("9...5", "MIN...MAX"),
+      ("1...90000", "at most 10,000 local batches"),
+    ] {
+      var wrong = configuration
+      wrong.clientExamples = bad
+      #expect(wrong.problems.contains { "\($0)".contains(reason) }, "\(bad)")
+    }
+    var user = declared
+    user.privacyUnit = .user
+    #expect(user.problems.contains { "\($0)".hasPrefix("--client-examples") })
+  }
+
+  @Test(
     "example noise at the server: one step per client and round, accounted as one; σ no more than local DP-SGD's"
   )
   func exampleNoiseAtServer() throws {

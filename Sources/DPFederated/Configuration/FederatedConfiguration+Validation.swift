@@ -139,6 +139,7 @@ extension FederatedConfiguration {
     codingProblems(check)
     noiseDistributionProblems(check)
     exampleNoiseProblems(check)
+    clientExamplesProblems(check)
     centeredClippingProblems(check)
     if let clientRanks {
       let entries = clientRanks.split(separator: ",", omittingEmptySubsequences: false)
@@ -241,6 +242,25 @@ extension FederatedConfiguration {
       samplingScheme == .poisson, "--sampling", samplingScheme.rawValue,
       "poisson with --noise-distribution discrete")
     check(!adaptiveClipping, "--adaptive-clipping", "with --noise-distribution discrete", allowed)
+  }
+
+  private func clientExamplesProblems(_ check: Check) {
+    guard let clientExamples else { return }
+    let flag = "--client-examples"
+    guard let bounds = clientExampleBounds else {
+      check(false, flag, clientExamples, "MIN...MAX, integers with 1 ≤ MIN ≤ MAX (e.g. 20...5000)")
+      return
+    }
+    check(
+      privacy && privacyUnit == .example, flag, clientExamples,
+      "omitted unless --privacy-unit example with privacy (it sets which client sizes σ protects)")
+    // One candidate size per local batch count in the range (NoiseCalibration.declaredSizes).
+    let batch = steps.localBatchSize
+    let candidates =
+      (bounds.upperBound + batch - 1) / batch - (bounds.lowerBound + batch - 1) / batch
+    check(
+      candidates <= 10_000, flag, clientExamples,
+      "a range of at most 10,000 local batches of \(batch) (each is a size σ is checked against)")
   }
 
   private func exampleNoiseProblems(_ check: Check) {

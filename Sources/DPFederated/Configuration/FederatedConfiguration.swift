@@ -114,6 +114,11 @@ public struct FederatedConfiguration: ParsableArguments, Equatable, Sendable {
       "Example level: client (each client's DP-SGD adds its own noise; the server sees only noised updates; the default) or server (one clipped step per client and round, the noise added once to the cohort's sum as at user level: √(noise cohort) times less noise on the mean at the same ε, if the server or a secure aggregation is trusted with the clipped updates)."
   )
   public var exampleNoise: ExampleNoise?
+  @Option(
+    help:
+      "Example level: MIN...MAX, the numbers of examples a client may hold. σ is calibrated for the least protected size in that range instead of the clients at hand, and a client outside it is refused. A Flower server on --task jsonl needs it: it sees no node's data."
+  )
+  public var clientExamples: String?
   @Flag(
     inversion: .prefixedNo,
     help: "--no-privacy trains the same loop without clipping or noise (the comparison row; ε = ∞)."
@@ -358,6 +363,15 @@ extension FederatedConfiguration {
     return clientRanks.split(separator: ",").compactMap {
       Int($0.filter { !$0.isWhitespace })
     }
+  }
+
+  /// ``clientExamples`` parsed (`nil` when absent or not of the form `MIN...MAX`).
+  public var clientExampleBounds: ClosedRange<Int>? {
+    let parts = clientExamples?.components(separatedBy: "...") ?? []
+    guard parts.count == 2, let low = Int(parts[0]), let high = Int(parts[1]), 1 <= low,
+      low <= high
+    else { return nil }
+    return low...high
   }
 
   /// The method whose adapters the model carries: ``recAdapter`` (or DP-LoRA) for DP-REC,

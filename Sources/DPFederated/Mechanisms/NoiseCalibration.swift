@@ -20,9 +20,12 @@ struct NoiseCalibration {
       noiseMultiplier = 0
       return
     }
+    let sizes = try configuration.clientExampleBounds.map {
+      try Self.declaredSizes($0, clientSizes: clientSizes, configuration)
+    }
     let samplings =
       configuration.privacyUnit == .example
-      ? Self.localSamplings(clientSizes: clientSizes, configuration) : []
+      ? Self.localSamplings(clientSizes: sizes ?? clientSizes, configuration) : []
     // The first guess, the smallest client, is usually the least protected.
     var sigma = 0.0
     var candidate = samplings.first
@@ -64,6 +67,28 @@ struct NoiseCalibration {
       if !seen.contains(sampling) { seen.append(sampling) }
     }
     return seen
+  }
+
+  /// The client sizes whose schedules dominate that of every size in `bounds`
+  /// (`--client-examples`): a client of n examples takes ⌈n/B⌉ local steps per epoch at
+  /// rate min(1, B/n), so among the sizes with the same step count the smallest has the
+  /// largest rate, and a Poisson-subsampled Gaussian's privacy loss only grows with its rate.
+  /// Hence the bound's lower end and the first size of each further step count.
+  /// - Throws: ``FederatedError/invalidConfiguration(field:value:allowed:)`` when a client
+  ///   with examples holds a number outside `bounds`.
+  static func declaredSizes(
+    _ bounds: ClosedRange<Int>, clientSizes: [Int], _ configuration: FederatedConfiguration
+  ) throws -> [Int] {
+    if let outside = clientSizes.first(where: { $0 > 0 && !bounds.contains($0) }) {
+      throw FederatedError.invalidConfiguration(
+        field: "--client-examples", value: "\(bounds.lowerBound)...\(bounds.upperBound)",
+        allowed: "a range holding every client's number of examples (a client has \(outside))")
+    }
+    let batch = configuration.steps.localBatchSize
+    let firstOfEachStepCount = stride(
+      from: ((bounds.lowerBound + batch - 1) / batch) * batch + 1, through: bounds.upperBound,
+      by: batch)
+    return [bounds.lowerBound] + firstOfEachStepCount
   }
 
   /// The schedule with the largest ε over the whole run at σ (`nil` when there are none),

@@ -41,10 +41,13 @@ public enum FlowerFederation {
           "--evaluation-data", "none",
           "a JSON Lines file with --task jsonl (the server evaluates on held-out data of its own)")
       }
-      guard !(configuration.privacy && configuration.privacyUnit == .example) else {
+      guard
+        !(configuration.privacy && configuration.privacyUnit == .example)
+          || configuration.clientExampleBounds != nil
+      else {
         throw refuse(
-          "--privacy-unit", "example",
-          "user with --task jsonl (example level calibrates σ for the least protected node, whose number of examples the server does not know before the first round)"
+          "--client-examples", "none",
+          "MIN...MAX with example level on --task jsonl: the server sees no node's data, so σ is calibrated for any node holding between MIN and MAX examples, and a node outside the range is refused"
         )
       }
       // The population is the nodes: public, so the schedule they give costs no privacy.
