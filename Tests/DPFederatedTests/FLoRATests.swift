@@ -65,6 +65,36 @@ struct FLoRATests {
     return rank
   }
 
+  /// Gives every adapter's B random entries (seed 3), as training would make them non-zero.
+  static func randomizingUp<Model: ClassificationModel>(_ model: inout Model)
+  where Model.Scalar == Float {
+    let trained = model.trainableParameters
+    model.updateTrainables(
+      ParameterSet(
+        zip(trained.names, trained.matrices).map { name, value in
+          (
+            name,
+            name.hasSuffix("lora_B")
+              ? random(rows: value.rows, columns: value.columns, seed: 3)
+              : value
+          )
+        }))
+  }
+
+  /// `base` with `deltas` added to the trainable weights they name.
+  static func merging<Model: ClassificationModel>(_ deltas: ParameterSet<Float>, into base: Model)
+    -> Model where Model.Scalar == Float
+  {
+    var merged = base
+    let weights = base.trainableParameters
+    merged.updateTrainables(
+      ParameterSet(
+        zip(weights.names, weights.matrices).map { name, value in
+          (name, deltas[name].map { value + $0 } ?? value)
+        }))
+    return merged
+  }
+
   @Test(
     "a fresh adapter leaves the logits unchanged (B = 0), and adding a trained one's s·B·A to the weights keeps them"
   )
@@ -76,26 +106,11 @@ struct FLoRATests {
       base.withFreshAdapters(AdapterConfiguration(kind: .lora, rank: 3, seed: 9)))
     #expect(
       fresh.logits(batch, activeRank: nil).values == base.logits(batch, activeRank: nil).values)
-    let trained = fresh.trainableParameters
-    fresh.updateTrainables(
-      ParameterSet(
-        zip(trained.names, trained.matrices).map { name, value in
-          (
-            name,
-            name.hasSuffix("lora_B")
-              ? Self.random(rows: value.rows, columns: value.columns, seed: 3) : value
-          )
-        }))
+    Self.randomizingUp(&fresh)
     // The dense model plus the deltas computes what the adapted one does.
     let deltas = try #require(fresh.adapterWeightDeltas())
     #expect(deltas.names == ["layers.0.weight", "layers.1.weight"])
-    var merged = base
-    let weights = base.trainableParameters
-    merged.updateTrainables(
-      ParameterSet(
-        zip(weights.names, weights.matrices).map { name, value in
-          (name, deltas[name].map { value + $0 } ?? value)
-        }))
+    let merged = Self.merging(deltas, into: base)
     #expect(
       Self.maximumDifference(
         merged.logits(batch, activeRank: nil), fresh.logits(batch, activeRank: nil)) < 1e-4)
@@ -254,9 +269,19 @@ struct FLoRATests {
   @Test("at user level FLoRA clips the dense update and costs DP-FedAvg's event")
   func privateRoundIsDPFedAvg() throws {
     var trainer = try Self.trainer(Self.configuration())
+    try Self.expectDPFedAvg(&trainer, clients: FederatedTrainerTests.dataset.clients)
+  }
+
+  /// Every message of round 0's cohort is within C, and two rounds cost DP-FedAvg's event.
+  static func expectDPFedAvg<Model: ClassificationModel, Example: Sendable>(
+    _ trainer: inout FederatedTrainer<Model, Example>, clients: [ClientData<Example>]
+  ) throws where Model.Scalar == Float {
     let context = trainer.context(round: 0)
     for client in context.cohort {
-      let update = FederatedTrainerTests.update(trainer, client: client, context: context)
+      let update = trainer.algorithm.trainClient(
+        clients[client], index: client, global: trainer.model, context: context,
+        steps: trainer.mechanism.localSteps, noiseSource: trainer.configuration.randomness
+      ).update
       let message = trainer.mechanism.message(for: update, client: client, context: context)
       guard case .update(let sent) = message.payload else { continue }
       #expect(Double(sent.l2Norm) <= trainer.configuration.effectiveClippingBound * (1 + 1e-5))

@@ -57,16 +57,7 @@ struct FLoRATextTests {
     #expect(
       fresh.logits(batch, activeRank: nil).values == server.logits(batch, activeRank: nil).values)
     #expect(fresh.trainableParameters.names.filter { $0.hasPrefix("encoder.") }.count == 2 * 2 * 2)
-    let trained = fresh.trainableParameters
-    fresh.updateTrainables(
-      ParameterSet(
-        zip(trained.names, trained.matrices).map { name, value in
-          (
-            name,
-            name.hasSuffix("lora_B")
-              ? FLoRATests.random(rows: value.rows, columns: value.columns, seed: 3) : value
-          )
-        }))
+    FLoRATests.randomizingUp(&fresh)
     let deltas = try #require(fresh.adapterWeightDeltas())
     #expect(
       deltas.names == [
@@ -75,13 +66,7 @@ struct FLoRATextTests {
         "encoder.layer.1.attention.self.query.weight",
         "encoder.layer.1.attention.self.value.weight",
       ])
-    var merged = server
-    let weights = server.trainableParameters
-    merged.updateTrainables(
-      ParameterSet(
-        zip(weights.names, weights.matrices).map { name, value in
-          (name, deltas[name].map { value + $0 } ?? value)
-        }))
+    let merged = FLoRATests.merging(deltas, into: server)
     let adaptedLogits = fresh.logits(batch, activeRank: nil)
     #expect(
       FLoRATests.maximumDifference(adaptedLogits, server.logits(batch, activeRank: nil)) > 1e-2)
@@ -139,20 +124,6 @@ struct FLoRATextTests {
     "at user level each client's dense update is clipped, and two rounds cost DP-FedAvg's event")
   func privateRounds() throws {
     var trainer = try Self.trainer(Self.configuration(privacy: true))
-    let context = trainer.context(round: 0)
-    for client in context.cohort {
-      let update = trainer.algorithm.trainClient(
-        TextTrainingTests.dataset().clients[client], index: client, global: trainer.model,
-        context: context, steps: trainer.mechanism.localSteps,
-        noiseSource: trainer.configuration.randomness
-      ).update
-      let message = trainer.mechanism.message(for: update, client: client, context: context)
-      guard case .update(let sent) = message.payload else { continue }
-      #expect(Double(sent.l2Norm) <= trainer.configuration.effectiveClippingBound * (1 + 1e-5))
-    }
-    for _ in 0..<2 { _ = try trainer.runRound(record: { _ in }) }
-    #expect(
-      trainer.ledger.events.build()
-        == .selfComposed(trainer.sampler.event(noiseMultiplier: trainer.noiseMultiplier), count: 2))
+    try FLoRATests.expectDPFedAvg(&trainer, clients: TextTrainingTests.dataset().clients)
   }
 }

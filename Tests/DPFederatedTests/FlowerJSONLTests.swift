@@ -93,6 +93,21 @@ struct FlowerJSONLTests {
       dataset, publicData: configuration.publicData.map(URL.init(fileURLWithPath:)))
   }
 
+  /// The run on nodes with their own files, and its reference: dpfl train on the nodes'
+  /// files concatenated, one user per node.
+  static func twins(_ configuration: FederatedConfiguration, files: Files, name: String) throws
+    -> FlowerLoopbackTests.Twins
+  {
+    var reference = configuration
+    reference.data = files.combined.path
+    reference.partitions = nodes
+    return try FlowerLoopbackTests.twins(
+      configuration, name: name,
+      services: services(
+        configuration, files: files, schemaJSON: try schema(configuration).json),
+      reference: reference)
+  }
+
   @Test(
     "nodes on their own files give the model and ε of dpfl train on the same users, classes numbered as the server numbers them"
   )
@@ -102,14 +117,7 @@ struct FlowerJSONLTests {
     let configuration = Self.configuration(files)
     let schema = try Self.schema(configuration)
     #expect(schema.classNames == (0..<10).map { "digit-\($0)" } && schema.featureCount == 64)
-    // The reference: dpfl train on the nodes' files concatenated, one user per node.
-    var reference = configuration
-    reference.data = files.combined.path
-    reference.partitions = Self.nodes
-    let twins = try FlowerLoopbackTests.twins(
-      configuration, name: "jsonl",
-      services: Self.services(configuration, files: files, schemaJSON: schema.json),
-      reference: reference)
+    let twins = try Self.twins(configuration, files: files, name: "jsonl")
     #expect(twins.flower.epsilon == twins.simulated.epsilon && twins.flower.epsilon > 5)
     #expect(twins.adapter.contains { $0 != 0 })
     #expect(twins.largestDifference < 1e-5, "largest difference \(twins.largestDifference)")
@@ -122,29 +130,17 @@ struct FlowerJSONLTests {
   func exampleLevel() throws {
     let files = try Files()
     defer { try? FileManager.default.removeItem(at: files.folder) }
-    var configuration = Self.configuration(files)
-    configuration.privacyUnit = .example
+    var configuration = FlowerLoopbackTests.exampleLevelAtRateOne(Self.configuration(files))
     configuration.exampleNoise = .server
-    configuration.epsilon = 8
-    configuration.clippingBound = 1
-    // Every record in every step (rate 1): the nodes' secret sampling draws what the
-    // simulation's seeded one does.
-    configuration.localBatchSize = 2_000
     configuration.clientExamples = "1...2000"
-    let schema = try Self.schema(configuration)
-    var reference = configuration
-    reference.data = files.combined.path
-    reference.partitions = Self.nodes
-    let twins = try FlowerLoopbackTests.twins(
-      configuration, name: "jsonl-example",
-      services: Self.services(configuration, files: files, schemaJSON: schema.json),
-      reference: reference)
+    let twins = try Self.twins(configuration, files: files, name: "jsonl-example")
     #expect(twins.flower.epsilon == twins.simulated.epsilon && twins.flower.epsilon > 4)
     #expect(twins.flower.noiseMultiplier == twins.simulated.noiseMultiplier)
     #expect(twins.largestDifference < 1e-4, "largest difference \(twins.largestDifference)")
     configuration.clientExamples = "1...100"
     #expect {
-      try Self.services(configuration, files: files, schemaJSON: schema.json)
+      try Self.services(
+        configuration, files: files, schemaJSON: try Self.schema(configuration).json)
     } throws: { "\($0)".contains("--client-examples") && "\($0)".contains("a client has") }
   }
 

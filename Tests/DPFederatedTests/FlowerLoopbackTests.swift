@@ -285,17 +285,25 @@ struct FlowerLoopbackTests {
       })
   }
 
+  /// `configuration` at example level (ε = 8, C = 1) with every record in every step
+  /// (rate 1): the nodes' secret local sampling then draws what the simulation's seeded one
+  /// does, so the two runs can be twins.
+  static func exampleLevelAtRateOne(_ configuration: FederatedConfiguration)
+    -> FederatedConfiguration
+  {
+    var configuration = configuration
+    configuration.privacyUnit = .example
+    configuration.epsilon = 8
+    configuration.clippingBound = 1
+    configuration.localBatchSize = 2_000
+    return configuration
+  }
+
   @Test(
     "example level with the server's noise on Flower nodes gives the simulated run's model and ε")
   func exampleLevelServerNoise() throws {
-    var configuration = Self.configuration()
-    configuration.privacyUnit = .example
+    var configuration = Self.exampleLevelAtRateOne(Self.configuration())
     configuration.exampleNoise = .server
-    configuration.epsilon = 8
-    configuration.clippingBound = 1
-    // Every partition in every step (rate 1): the nodes' secret local sampling then draws
-    // what the simulation's seeded one does.
-    configuration.localBatchSize = 2_000
     let twins = try Self.twins(configuration, name: "example")
     #expect(twins.flower.epsilon == twins.simulated.epsilon && twins.flower.epsilon > 4)
     #expect(twins.flower.noiseMultiplier == twins.simulated.noiseMultiplier)
@@ -307,16 +315,10 @@ struct FlowerLoopbackTests {
     "DP-BREM on Flower nodes: v travels with the model, each node keeps its user's momentum, and the run is the simulated one"
   )
   func dpBREM() throws {
-    var configuration = Self.configuration()
+    var configuration = Self.exampleLevelAtRateOne(Self.configuration())
     configuration.method = .dpBREM
-    configuration.privacyUnit = .example
-    configuration.epsilon = 8
-    configuration.clippingBound = 1
     configuration.robustnessRadius = 0.05
     configuration.rounds = 4
-    // Every record in every gradient (rate 1): the nodes' secret sampling draws what the
-    // simulation's seeded one does.
-    configuration.localBatchSize = 2_000
     let twins = try Self.twins(configuration, name: "brem")
     #expect(twins.flower.epsilon == twins.simulated.epsilon && twins.flower.epsilon > 4)
     #expect(twins.flower.noiseMultiplier == twins.simulated.noiseMultiplier)
@@ -366,12 +368,8 @@ struct FlowerLoopbackTests {
     "a DP-BREM node that restarts continues from the momentum it saved before its last reply; another run's saved state is not read"
   )
   func dpBREMNodeRestarts() throws {
-    var configuration = Self.configuration()
+    var configuration = Self.exampleLevelAtRateOne(Self.configuration())
     configuration.method = .dpBREM
-    configuration.privacyUnit = .example
-    configuration.epsilon = 8
-    configuration.clippingBound = 1
-    configuration.localBatchSize = 2_000  // every record in every gradient: no secret draw
     let json = FlowerFederation.configurationJSON(
       try FlowerFederation.configuration(configuration, nodes: Self.nodes))
     let folder = try Self.folder("node-state")
