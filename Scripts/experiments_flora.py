@@ -7,6 +7,7 @@ import datetime
 import json
 import pathlib
 import platform
+import sys
 import tempfile
 
 from experiments_digits import export_digits, parse_arguments, run_jobs, spread, train
@@ -60,9 +61,17 @@ def main():
             for key, flags in every if key[0] in arguments.testbeds]
     out = pathlib.Path(arguments.out)
     previous = out / "experiments-flora.json"
+    # Runs of the testbeds not rerun, by their row label ("row": a summary has its own
+    # "method", dpfl's name of the method).
     results = {} if not previous.exists() else {
-        (run["testbed"], run["method"], run["column"], run["seed"]): run
-        for run in json.loads(previous.read_text()) if run["testbed"] not in arguments.testbeds}
+        (run["testbed"], run["row"], run["column"], run["seed"]): run
+        for run in json.loads(previous.read_text())
+        if "row" in run and run["testbed"] not in arguments.testbeds}
+    missing = sorted({key[0] for key, _ in every if key[0] not in arguments.testbeds
+                      and key not in results})
+    if missing:
+        sys.exit(f"experiments flora: no earlier runs of {missing} in {previous}; "
+                 "add them to --testbeds")
     results.update(run_jobs(todo, arguments.jobs, lambda flags: train(arguments.dpfl, flags)[0]))
 
     def cell(task, label, column):
@@ -110,7 +119,7 @@ def main():
     ]
     (out / "experiments-flora.md").write_text("\n".join(lines))
     (out / "experiments-flora.json").write_text(json.dumps(
-        [{"testbed": k[0], "method": k[1], "column": k[2], "seed": k[3], **results[k]}
+        [{**results[k], "testbed": k[0], "row": k[1], "column": k[2], "seed": k[3]}
          for k, _ in every],
         indent=1) + "\n")
 
