@@ -135,9 +135,9 @@ public struct FlowerClientService: Sendable {
         let result = program.run(
           data, index: instruction.client, global: global, context: context)
         // Kept before the reply leaves: a node that restarts continues from this round.
-        if let stateFile, !program.algorithm.algorithmState.isEmpty {
-          try NodeAlgorithmState.write(
-            program.algorithm.algorithmState, to: stateFile, configurationJSON: configurationJSON)
+        let state = program.algorithm.algorithmState
+        if let stateFile, !state.isEmpty {
+          try NodeAlgorithmState.write(state, to: stateFile, configurationJSON: configurationJSON)
         }
         return result
       }
