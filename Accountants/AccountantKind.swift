@@ -10,8 +10,9 @@ public enum AccountantKind: String, CaseIterable, Codable, Sendable {
   /// ``CertifiedRDPAccountant``: a proven upper bound at integer orders (Poisson-sampled
   /// Gaussians and participation sampling of them, under add/remove neighbours only).
   case certified
-  /// ``PLDAccountant``: the privacy-loss distribution, tight (Poisson-sampled Gaussians
-  /// and participation sampling of them, under add/remove neighbours only).
+  /// ``PLDAccountant``: the privacy-loss distribution, tight (Poisson-sampled Gaussians,
+  /// participation sampling of them and momentum Gaussians, under add/remove neighbours
+  /// only).
   case pld
 
   /// A fresh accountant for an RDP-based kind (`nil` for ``pld``). `conversion` applies to

@@ -16,6 +16,8 @@
 ///  "success_probability": 0.1}, "event": {…}}
 /// {"type": "Tuned", "runs": {"type": "Poisson", "mean": 10}, "event": {…}}
 /// {"type": "DiscreteGaussian", "noise_multiplier": 0.8}
+/// {"type": "MomentumGaussian", "noise_multiplier": 0.5, "momentum": 0.9,
+///  "sampling_probability": 0.25, "participation_probability": 0.001, "rounds": 100}
 /// ```
 ///
 /// The names are part of dpfl's file format: a name is never reused for a new meaning.
@@ -32,6 +34,8 @@ extension DPEvent: Codable {
     case coder
     case participationProbability = "participation_probability"
     case runs
+    case momentum
+    case rounds
   }
 
   private enum TypeName: String, Codable {
@@ -47,6 +51,7 @@ extension DPEvent: Codable {
     case relativeEntropyCoded = "RelativeEntropyCoded"
     case participationSampled = "ParticipationSampled"
     case tuned = "Tuned"
+    case momentumGaussian = "MomentumGaussian"
   }
 
   /// Decodes an event from its stable JSON form.
@@ -92,6 +97,15 @@ extension DPEvent: Codable {
       self = .tuned(
         runs: try container.decode(TuningDistribution.self, forKey: .runs),
         try container.decode(DPEvent.self, forKey: .event))
+    case .momentumGaussian:
+      self = .momentumGaussian(
+        MomentumGaussian(
+          noiseMultiplier: try container.decode(Double.self, forKey: .noiseMultiplier),
+          momentum: try container.decode(Double.self, forKey: .momentum),
+          recordProbability: try container.decode(Double.self, forKey: .samplingProbability),
+          participationProbability: try container.decode(
+            Double.self, forKey: .participationProbability),
+          rounds: try container.decode(Int.self, forKey: .rounds)))
     }
   }
 
@@ -140,6 +154,13 @@ extension DPEvent: Codable {
       try container.encode(TypeName.tuned, forKey: .type)
       try container.encode(runs, forKey: .runs)
       try container.encode(event, forKey: .event)
+    case .momentumGaussian(let release):
+      try container.encode(TypeName.momentumGaussian, forKey: .type)
+      try container.encode(release.noiseMultiplier, forKey: .noiseMultiplier)
+      try container.encode(release.momentum, forKey: .momentum)
+      try container.encode(release.recordProbability, forKey: .samplingProbability)
+      try container.encode(release.participationProbability, forKey: .participationProbability)
+      try container.encode(release.rounds, forKey: .rounds)
     }
   }
 }

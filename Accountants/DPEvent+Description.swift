@@ -25,6 +25,9 @@ extension DPEvent: CustomStringConvertible {
       return "ParticipationSampled(q=\(probability), \(event.summary))"
     case .tuned(let runs, let event):
       return "Tuned(\(runs.summary), \(event.summary))"
+    case .momentumGaussian(let release):
+      return
+        "MomentumGaussian(σ=\(release.noiseMultiplier), β=\(release.momentum), p=\(release.recordProbability), q=\(release.participationProbability), T=\(release.rounds))"
     case .relativeEntropyCoded(let coder, let event):
       return
         "RelativeEntropyCoded(d=\(coder.blockDimension), K=\(coder.candidateCount), \(event.summary))"

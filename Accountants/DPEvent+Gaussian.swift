@@ -19,7 +19,7 @@ extension DPEvent {
     case .composed(let events):
       return events.lazy.compactMap { $0.firstSubEvent(outsideGaussians: allowingDiscrete) }.first
     case .noOp, .nonPrivate, .laplace, .poissonSampled, .sampledWithoutReplacement,
-      .participationSampled, .tuned:
+      .participationSampled, .tuned, .momentumGaussian:
       return self
     }
   }
@@ -47,10 +47,11 @@ enum SampledGaussianObstacle {
 extension DPEvent {
   /// The first obstacle, depth first, for the accountants of Poisson-sampled Gaussians;
   /// `nil` when the event is made of no-ops, non-private releases, Gaussians,
-  /// Poisson-sampled Gaussians and participation sampling of such events only.
+  /// Poisson-sampled Gaussians, momentum Gaussians and participation sampling of such
+  /// events only.
   var sampledGaussianObstacle: SampledGaussianObstacle? {
     switch self {
-    case .noOp, .nonPrivate, .gaussian:
+    case .noOp, .nonPrivate, .gaussian, .momentumGaussian:
       return nil
     case .laplace, .sampledWithoutReplacement, .tuned:
       return .mechanism(self)

@@ -47,7 +47,7 @@ extension DPEvent {
       // Beyond the limit the exact depth does not matter.
       if deepest > Self.maximumNestingDepth { return deepest }
       switch event {
-      case .noOp, .nonPrivate, .gaussian, .discreteGaussian, .laplace:
+      case .noOp, .nonPrivate, .gaussian, .discreteGaussian, .laplace, .momentumGaussian:
         continue
       case .poissonSampled(_, let inner), .sampledWithoutReplacement(_, _, let inner),
         .relativeEntropyCoded(_, let inner), .participationSampled(_, let inner),
@@ -98,12 +98,35 @@ extension DPEvent {
     case .selfComposed(let event, let count):
       guard count >= 0 else { return fail("count must be ≥ 0; got \(count).") }
       return event.parameterFailureWithinDepth()
+    case .momentumGaussian(let release):
+      return momentumFailure(release)
     case .composed(let events):
       for event in events {
         if let failure = event.parameterFailureWithinDepth() { return failure }
       }
       return nil
     }
+  }
+
+  private func momentumFailure(_ release: MomentumGaussian) -> CompositionFailure? {
+    guard release.noiseMultiplier.isFinite, release.noiseMultiplier >= 0 else {
+      return fail("noise multiplier must be finite and ≥ 0; got \(release.noiseMultiplier).")
+    }
+    guard release.momentum >= 0, release.momentum < 1 else {
+      return fail("momentum must be in [0, 1); got \(release.momentum).")
+    }
+    guard release.recordProbability > 0, release.recordProbability <= 1 else {
+      return fail("sampling probability must be in (0, 1]; got \(release.recordProbability).")
+    }
+    guard release.participationProbability >= 0, release.participationProbability <= 1 else {
+      return fail(
+        "participation probability must be in [0, 1]; got \(release.participationProbability).")
+    }
+    guard release.rounds >= 0, release.rounds <= MomentumGaussian.maximumRounds else {
+      return fail(
+        "rounds must be in [0, \(MomentumGaussian.maximumRounds)]; got \(release.rounds).")
+    }
+    return nil
   }
 
   private func fail(_ reason: String) -> CompositionFailure {

@@ -157,6 +157,16 @@ public indirect enum DPEvent: Hashable, Sendable {
   /// the inner event's own RDP (K ≡ 1).
   case tuned(runs: TuningDistribution, DPEvent)
 
+  /// A client's momentum released round after round under Gaussian noise, the whole run at
+  /// once (DP-BREM); see ``MomentumGaussian`` for the mechanism and the bound. Analysed under
+  /// ``NeighboringRelation/addOrRemoveOne``.
+  ///
+  /// Mathematical properties (each has a test): never above `participationSampled(q,
+  /// gaussian(σ))` composed T times, and equal to it at β = 0 with every record in every
+  /// round; with every record in every round, never below one inclusion's Gaussian through
+  /// the momentum; never below the mixture computed by enumerating every inclusion pattern.
+  case momentumGaussian(MomentumGaussian)
+
   /// The inner event run `count` ≥ 0 times (each run on fresh randomness).
   case selfComposed(DPEvent, count: Int)
 

@@ -38,7 +38,7 @@ public enum LedgerAccounting {
     switch ledger {
     case .sampledWithoutReplacement:
       return .replaceOne
-    case .noOp, .nonPrivate, .gaussian, .discreteGaussian, .laplace:
+    case .noOp, .nonPrivate, .gaussian, .discreteGaussian, .laplace, .momentumGaussian:
       return .addOrRemoveOne
     case .poissonSampled(_, let inner), .selfComposed(let inner, _),
       .relativeEntropyCoded(_, let inner), .participationSampled(_, let inner),

@@ -152,6 +152,13 @@ public struct CertifiedRDPAccountant: PrivacyAccountant, Equatable {
 
   /// The innermost sub-event this accountant cannot handle, assuming valid parameters.
   private static func supportFailure(_ event: DPEvent) -> CompositionFailure? {
+    if let momentum = firstMomentumGaussian(in: event) {
+      return CompositionFailure(
+        event: momentum,
+        reason:
+          "the certified RDP accountant does not support MomentumGaussian (its bound is a grid computation in floating point): use RDPAccountant or PLDAccountant for it."
+      )
+    }
     switch event.sampledGaussianObstacle {
     case nil:
       return nil
@@ -164,14 +171,26 @@ public struct CertifiedRDPAccountant: PrivacyAccountant, Equatable {
       case .laplace, .sampledWithoutReplacement, .tuned:
         return notYetSupported(offending)
       case .noOp, .nonPrivate, .gaussian, .discreteGaussian, .poissonSampled, .selfComposed,
-        .composed,
-        .relativeEntropyCoded, .participationSampled:
+        .composed, .relativeEntropyCoded, .participationSampled, .momentumGaussian:
         return CompositionFailure(
           event: offending,
           reason:
             "the certified RDP accountant supports PoissonSampled only around a Gaussian or a composition of Gaussians."
         )
       }
+    }
+  }
+
+  /// The first momentum Gaussian in `event`, depth first.
+  private static func firstMomentumGaussian(in event: DPEvent) -> DPEvent? {
+    switch event {
+    case .momentumGaussian: return event
+    case .poissonSampled(_, let inner), .sampledWithoutReplacement(_, _, let inner),
+      .relativeEntropyCoded(_, let inner), .participationSampled(_, let inner),
+      .tuned(_, let inner), .selfComposed(let inner, _):
+      return firstMomentumGaussian(in: inner)
+    case .composed(let events): return events.lazy.compactMap(firstMomentumGaussian).first
+    case .noOp, .nonPrivate, .gaussian, .discreteGaussian, .laplace: return nil
     }
   }
 
@@ -182,7 +201,7 @@ public struct CertifiedRDPAccountant: PrivacyAccountant, Equatable {
     case .sampledWithoutReplacement: name = "SampledWithoutReplacement"
     case .tuned: name = "Tuned"
     case .noOp, .nonPrivate, .gaussian, .discreteGaussian, .poissonSampled, .selfComposed,
-      .composed, .relativeEntropyCoded, .participationSampled:
+      .composed, .relativeEntropyCoded, .participationSampled, .momentumGaussian:
       preconditionFailure("notYetSupported called on a supported event \(event)")
     }
     return CompositionFailure(
@@ -298,7 +317,7 @@ public struct CertifiedRDPAccountant: PrivacyAccountant, Equatable {
         } else if probability > 0 {
           add(.participationSampled(probability: probability, inner: inner), count)
         }
-      case .laplace, .discreteGaussian, .sampledWithoutReplacement, .tuned:
+      case .laplace, .discreteGaussian, .sampledWithoutReplacement, .tuned, .momentumGaussian:
         preconditionFailure("the certified accountant composed an unsupported event \(event)")
       }
     }

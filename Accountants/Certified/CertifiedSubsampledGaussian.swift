@@ -173,7 +173,8 @@ enum CertifiedSubsampledGaussian {
         mpfr_add(result.raw, result.raw, part.raw, MPFR_RNDU)
       }
     case .noOp, .nonPrivate, .laplace, .discreteGaussian, .poissonSampled,
-      .sampledWithoutReplacement, .relativeEntropyCoded, .participationSampled, .tuned:
+      .sampledWithoutReplacement, .relativeEntropyCoded, .participationSampled, .tuned,
+      .momentumGaussian:
       preconditionFailure("inverseVariance called on an unsupported event \(event)")
     }
   }

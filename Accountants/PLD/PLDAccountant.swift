@@ -30,7 +30,9 @@ import RealModule
 /// compositions of Gaussians), `participationSampled` around any supported event (its inner
 /// composition discretised and composed untilted, then mixed with a mass 1 − q at loss 0:
 /// the privacy-loss distribution of the pair (qP + (1−q)⊥, qQ + (1−q)⊥), in each direction),
-/// `selfComposed`, `composed`. Other events are rejected; `tuned` has RDP bounds only.
+/// `selfComposed`, `composed`, and `momentumGaussian` (its dominating mixture of Gaussians
+/// with every record in every round, each component discretised, mixed by weight). Other
+/// events are rejected; `tuned` has RDP bounds only.
 ///
 /// Resources: a query refuses (``AccountingError/resourceLimitExceeded(reason:)``) a
 /// release composed more than ``maximumCount`` times, more than ``maximumDistinctReleases``
@@ -301,8 +303,8 @@ public struct PLDAccountant: PrivacyAccountant, Equatable {
     var result: [Single] = []
     for release in composition.releases {
       let pmf: PLDPmf
-      switch release.kind {
-      case .sampledGaussian(let probability, let noiseMultiplier):
+      // The discretised loss of one Poisson-subsampled Gaussian (its exact δ grid kept).
+      func leaf(probability: Double, noiseMultiplier: Double) throws(AccountingError) -> PLDPmf {
         let loss = SubsampledGaussianLoss(
           probability: probability, noiseMultiplier: noiseMultiplier, direction: direction)
         let range = loss.lossRange(truncation: truncation)
@@ -316,7 +318,21 @@ public struct PLDAccountant: PrivacyAccountant, Equatable {
         let reusable = previous.indices.contains(computed.count) ? previous[computed.count] : nil
         let grid = HockeyStickGrid(loss, discretization: h, range: range, reusing: reusable)
         computed.append(grid)
-        pmf = PLDPmf(connectingDots: grid)
+        return PLDPmf(connectingDots: grid)
+      }
+      switch release.kind {
+      case .sampledGaussian(let probability, let noiseMultiplier):
+        pmf = try leaf(probability: probability, noiseMultiplier: noiseMultiplier)
+      case .gaussianMixture(let components, let beyond):
+        var parts: [(weight: Double, pmf: PLDPmf)] = []
+        for component in components {
+          let part =
+            component.noiseMultiplier.isFinite
+            ? try leaf(probability: 1, noiseMultiplier: component.noiseMultiplier)
+            : PLDPmf.noRelease(discretization: h)
+          parts.append((component.weight, part))
+        }
+        pmf = PLDPmf.mixture(parts, infinityMass: beyond)
       case .participation(let probability, let inner):
         let innerSingles = try singles(
           of: inner, direction, h: h, truncation: truncation, previous: previous,
@@ -413,8 +429,7 @@ public struct PLDAccountant: PrivacyAccountant, Equatable {
   /// (it is still bounded by the round-off margin).
   static let untiltedShare = 1e-3
 
-  private static let noOpPmf = PLDPmf(
-    discretization: 1, offset: 0, probabilities: [1], infinityMass: 0)
+  private static let noOpPmf = PLDPmf.noRelease(discretization: 1)
   private static let nonPrivatePmf = PLDPmf(
     discretization: 1, offset: 0, probabilities: [0], infinityMass: 1)
 

@@ -15,7 +15,21 @@ struct PLDComposition: Hashable, Sendable {
     case sampledGaussian(probability: Double, noiseMultiplier: Double)
     /// Participation sampling, 0 < probability < 1, around a non-empty inner composition.
     case participation(probability: Double, PLDComposition)
+    /// A revealed mixture of Gaussians (``DPEvent/momentumGaussian(_:)``'s dominating pair):
+    /// each component with its weight (noise multiplier ∞: nothing released), and an
+    /// unbounded loss with the weight `beyond`.
+    case gaussianMixture([MixtureComponent], beyond: Double)
   }
+
+  /// One Gaussian of a ``Kind/gaussianMixture(_:beyond:)``.
+  struct MixtureComponent: Hashable, Sendable {
+    var weight: Double
+    var noiseMultiplier: Double
+  }
+
+  /// The weight a momentum Gaussian's mixture may move to its ends (see
+  /// ``MomentumGaussian/participationMixture(tail:)``): far below any δ asked of it.
+  static let mixtureTail = 1e-16
 
   struct Release: Hashable, Sendable {
     var kind: Kind
@@ -68,6 +82,23 @@ struct PLDComposition: Hashable, Sendable {
       for inner in events { add(inner, count: count) }
     case .relativeEntropyCoded(_, let inner):
       add(inner, count: count)
+    case .momentumGaussian(let release):
+      if release.releasesNothing { return }
+      if release.noiseMultiplier == 0 {
+        nonPrivate = true
+        return
+      }
+      let (components, beyond) = release.participationMixture(tail: Self.mixtureTail)
+      let mixture = components.map {
+        MixtureComponent(
+          weight: $0.weight, noiseMultiplier: release.noiseMultiplier / $0.shift.squareRoot())
+      }
+      // A single component (every round taken part in, or none) is one Gaussian, exactly.
+      if mixture.count == 1, beyond == 0 {
+        record(probability: 1, mixture[0].noiseMultiplier, count: count)
+      } else {
+        record(.gaussianMixture(mixture, beyond: beyond), count: count)
+      }
     case .laplace, .discreteGaussian, .sampledWithoutReplacement, .tuned:
       preconditionFailure("PLDComposition.add called on an unsupported event \(event)")
     }
@@ -114,7 +145,7 @@ struct PLDComposition: Hashable, Sendable {
   var expectedLeafReleases: Double {
     releases.reduce(0) { total, release in
       switch release.kind {
-      case .sampledGaussian: return total + Double(release.count)
+      case .sampledGaussian, .gaussianMixture: return total + Double(release.count)
       case .participation(let probability, let inner):
         return total + Double(release.count) * probability * inner.expectedLeafReleases
       }
@@ -141,20 +172,27 @@ struct PLDComposition: Hashable, Sendable {
   func checkResources(h: Double, truncation: Double) throws(AccountingError) {
     var leaves = 0
     var points = 0.0
+    func leaf(probability: Double, noiseMultiplier: Double) {
+      leaves += 1
+      for direction in [SubsampledGaussianLoss.Direction.remove, .add] {
+        let range = SubsampledGaussianLoss(
+          probability: probability, noiseMultiplier: noiseMultiplier, direction: direction
+        ).lossRange(truncation: truncation)
+        let width = range.upperBound - range.lowerBound
+        points += width.isFinite ? width / h + 2 : .infinity
+      }
+    }
     func visit(_ composition: PLDComposition) {
       for release in composition.releases {
         switch release.kind {
         case .sampledGaussian(let probability, let noiseMultiplier):
-          leaves += 1
-          for direction in [SubsampledGaussianLoss.Direction.remove, .add] {
-            let range = SubsampledGaussianLoss(
-              probability: probability, noiseMultiplier: noiseMultiplier, direction: direction
-            ).lossRange(truncation: truncation)
-            let width = range.upperBound - range.lowerBound
-            points += width.isFinite ? width / h + 2 : .infinity
-          }
+          leaf(probability: probability, noiseMultiplier: noiseMultiplier)
         case .participation(_, let inner):
           visit(inner)
+        case .gaussianMixture(let components, _):
+          for component in components where component.noiseMultiplier.isFinite {
+            leaf(probability: 1, noiseMultiplier: component.noiseMultiplier)
+          }
         }
       }
     }

@@ -58,15 +58,36 @@ struct PLDPmf: Sendable {
   /// 1 − q sits exactly where it belongs; the grid is widened to reach it.
   /// - Precondition: untilted; q ∈ (0, 1).
   func mixedWithNoRelease(probability q: Double) -> PLDPmf {
-    precondition(tilt == 0 && logScale == 0, "mixedWithNoRelease takes an untilted PMF")
-    let low = min(offset, 0)
-    let high = max(offset + probabilities.count - 1, 0)
+    Self.mixture(
+      [(q, self), (1 - q, Self.noRelease(discretization: discretization))], infinityMass: 0)
+  }
+
+  /// All mass at loss 0: a release that does not depend on the data.
+  static func noRelease(discretization h: Double) -> PLDPmf {
+    PLDPmf(discretization: h, offset: 0, probabilities: [1], infinityMass: 0)
+  }
+
+  /// The privacy-loss distribution of a revealed mixture Σ wᵢ·(Pᵢ, Qᵢ): Σ wᵢ·PLDᵢ, plus
+  /// `extra` at +∞. Elementwise upper bounds of the parts give one of the mixture.
+  /// - Precondition: the parts are untilted and share one interval.
+  static func mixture(_ parts: [(weight: Double, pmf: PLDPmf)], infinityMass extra: Double)
+    -> PLDPmf
+  {
+    precondition(
+      parts.allSatisfy { $0.pmf.tilt == 0 && $0.pmf.logScale == 0 },
+      "mixture takes untilted PMFs")
+    let h = parts[0].pmf.discretization
+    let low = parts.map(\.pmf.offset).min()!
+    let high = parts.map { $0.pmf.offset + $0.pmf.probabilities.count - 1 }.max()!
     var values = [Double](repeating: 0, count: high - low + 1)
-    for (i, mass) in probabilities.enumerated() { values[offset - low + i] = q * mass }
-    values[-low] += 1 - q
-    return PLDPmf(
-      discretization: discretization, offset: low, probabilities: values,
-      infinityMass: q * infinityMass)
+    var infinity = extra
+    for (weight, pmf) in parts {
+      for (i, mass) in pmf.probabilities.enumerated() {
+        values[pmf.offset - low + i] += weight * mass
+      }
+      infinity += weight * pmf.infinityMass
+    }
+    return PLDPmf(discretization: h, offset: low, probabilities: values, infinityMass: infinity)
   }
 
   /// The loss at index i.

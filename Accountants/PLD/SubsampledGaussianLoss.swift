@@ -67,7 +67,10 @@ struct SubsampledGaussianLoss: Hashable, Sendable {
   func lossRange(truncation z: Double) -> ClosedRange<Double> {
     let sigma = noiseMultiplier
     func loss(_ x: Double) -> Double {
-      Double.log(onePlus: probability * Double.expMinusOne((2 * x - 1) / (2 * sigma * sigma)))
+      let gaussian = (2 * x - 1) / (2 * sigma * sigma)
+      // Unsampled, the loss is linear in x: no log1p(−1) = −∞ far in the lower tail.
+      return probability == 1
+        ? gaussian : Double.log(onePlus: probability * Double.expMinusOne(gaussian))
     }
     switch direction {
     case .remove:

@@ -123,6 +123,15 @@ public struct RDPAccountant: PrivacyAccountant, Equatable {
     switch event {
     case .noOp, .nonPrivate, .gaussian, .discreteGaussian, .laplace:
       return nil
+    case .momentumGaussian:
+      guard neighboringRelation == .addOrRemoveOne else {
+        return CompositionFailure(
+          event: event,
+          reason:
+            "MomentumGaussian needs add/remove neighbours; this accountant uses \(neighboringRelation.rawValue)."
+        )
+      }
+      return nil
     case .poissonSampled(_, let inner):
       guard neighboringRelation == .addOrRemoveOne else {
         return CompositionFailure(
@@ -201,6 +210,10 @@ public struct RDPAccountant: PrivacyAccountant, Equatable {
       return [(.gaussian(noiseMultiplier: noiseMultiplier), count)]
     case .laplace(let noiseMultiplier):
       return [(.laplace(noiseMultiplier: noiseMultiplier), count)]
+    case .momentumGaussian(let release):
+      if release.releasesNothing { return [] }
+      if release.noiseMultiplier == 0 { return [(.nonPrivate, count)] }
+      return [(.momentumGaussian(release), count)]
     case .poissonSampled(let probability, let inner):
       let sigma = Self.effectiveNoiseMultiplier(inner)
       // MTZ19's formulas hold for the continuous mixture only; anything discrete inside takes
@@ -283,7 +296,7 @@ public struct RDPAccountant: PrivacyAccountant, Equatable {
     case .composed(let events):
       return events.reduce(0) { $0 + inverseSquareSum($1) }
     case .noOp, .nonPrivate, .laplace, .poissonSampled, .sampledWithoutReplacement,
-      .relativeEntropyCoded, .participationSampled, .tuned:
+      .relativeEntropyCoded, .participationSampled, .tuned, .momentumGaussian:
       preconditionFailure("effectiveNoiseMultiplier called on an unsupported event \(event)")
     }
   }

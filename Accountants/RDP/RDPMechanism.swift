@@ -17,6 +17,10 @@ enum RDPMechanism: Hashable, Sendable {
   /// A bound known only on the accountant's grid (``DPEvent/tuned(runs:_:)``), evaluated
   /// when the event is composed: `values[i]` at `orders[i]`, +∞ at any other order.
   case tabulated(orders: [Double], values: [Double])
+  /// ``DPEvent/momentumGaussian(_:)`` (σ > 0, releasing something): the Rényi divergence
+  /// of its dominating mixture, log E[e^{λS}]/(α − 1) with λ = α(α − 1)/(2σ²) (each
+  /// component is a Gaussian of shift √S/σ, whose E[(P/Q)^α] is e^{α(α−1)S/(2σ²)}).
+  case momentumGaussian(MomentumGaussian)
 
   /// Per-step RDP at order α.
   func epsilon(order alpha: Double) -> Double {
@@ -30,6 +34,9 @@ enum RDPMechanism: Hashable, Sendable {
       return values[index]
     case .nonPrivate:
       return .infinity
+    case .momentumGaussian(let release):
+      let sigma = release.noiseMultiplier
+      return release.logMomentGenerating(alpha * (alpha - 1) / (2 * sigma * sigma)) / (alpha - 1)
     case .gaussian(let sigma):
       return SubsampledGaussianRDP.epsilon(
         samplingProbability: 1, noiseMultiplier: sigma, order: alpha)
@@ -90,6 +97,7 @@ enum RDPMechanism: Hashable, Sendable {
       return q == 0 || q == 1
     case .sampledWithoutReplacementGaussian(let fraction, _): return fraction == 0 || fraction == 1
     case .participationSampled(_, let terms): return terms.allSatisfy(\.mechanism.hasClosedForm)
+    case .momentumGaussian: return false
     }
   }
 
@@ -111,6 +119,9 @@ enum RDPMechanism: Hashable, Sendable {
       return false
     case .participationSampled(_, let terms):
       return terms.allSatisfy { $0.mechanism.isExactAnchor(order: alpha) }
+    case .momentumGaussian(let release):
+      // With p = 1 the divergence of a genuine pair (the mixture); a grid bound otherwise.
+      return release.recordProbability == 1
     }
   }
 
@@ -120,7 +131,7 @@ enum RDPMechanism: Hashable, Sendable {
     switch self {
     case .poissonSampledGaussian: return true
     case .nonPrivate, .gaussian, .laplace, .poissonSampledDiscreteGaussian,
-      .sampledWithoutReplacementGaussian, .tabulated:
+      .sampledWithoutReplacementGaussian, .tabulated, .momentumGaussian:
       return false
     case .participationSampled(_, let terms):
       // Closed forms (Gaussian, Laplace, non-private) are exact at every order.
@@ -146,7 +157,7 @@ enum RDPMechanism: Hashable, Sendable {
       let totalVariation = q * Double.erf(1 / (2 * 2.0.squareRoot() * sigma))
       return 2 * totalVariation * totalVariation
     case .laplace, .poissonSampledDiscreteGaussian, .sampledWithoutReplacementGaussian,
-      .participationSampled, .tabulated:
+      .participationSampled, .tabulated, .momentumGaussian:
       return 0
     }
   }

@@ -117,6 +117,7 @@ struct CanaryHostMechanism: PrivacyMechanism {
     set { inner.clippingBound = newValue }
   }
   var roundEvent: DPEvent { inner.roundEvent }
+  func ledger(rounds: Int) -> DPEvent { inner.ledger(rounds: rounds) }
   var localSteps: any LocalStepRule { steps }
   var samplesLocally: Bool { inner.samplesLocally }
   var assumptions: [String] { inner.assumptions }

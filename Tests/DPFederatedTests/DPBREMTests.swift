@@ -226,12 +226,12 @@ struct DPBREMTests {
     #expect(abs(deviation / expected - 1) < 6 / (2 * n).squareRoot())
   }
 
-  /// ε of `rounds` rounds of the run's event, by `accountant`.
+  /// ε of the run's ledger after `rounds` rounds, by `accountant`.
   static func epsilon(_ trainer: Trainer, rounds: Int, accountant: AccountantKind = .pld) throws
     -> Double
   {
     try trainer.ledger.plan.with(accountant: accountant).epsilon(
-      of: .selfComposed(trainer.mechanism.roundEvent, count: rounds))
+      of: trainer.mechanism.ledger(rounds: rounds))
   }
 
   @Test("accounting: β = 0 is the Poisson-subsampled Gaussian at the smallest client's B/n")
@@ -252,25 +252,39 @@ struct DPBREMTests {
   }
 
   @Test(
-    "accounting: β > 0 is never below one participation's Gaussian through the momentum, σ/√((1−β)/(1+β)), which fresh-gradient accounting undercuts",
+    "accounting: β > 0 is the run's MomentumGaussian at the smallest client's B/n, never below one inclusion's Gaussian through the momentum over the same rounds, which fresh-gradient accounting undercuts",
     arguments: [0.5, 0.9, 0.99])
   func momentumNotBelowSingleParticipation(beta: Double) throws {
     var configuration = Self.configuration(momentum: beta)
     configuration.noiseMultiplier = 3
     configuration.epsilon = 1e6
     let trainer = try Self.trainer(configuration)
-    let columnNorm = ((1 - beta) / (1 + beta)).squareRoot()
-    var single = PLDAccountant()
-    try single.compose(.gaussian(noiseMultiplier: 3 / columnNorm), count: 1)
-    let floor = try single.epsilon(delta: 1e-6)
-    for rounds in [1, 5, 40] {
-      #expect(try Self.epsilon(trainer, rounds: rounds) >= floor, "\(rounds) rounds")
+    let smallest = FederatedTrainerTests.dataset.clients.map(\.examples.count).filter { $0 > 0 }
+      .min()!
+    let rate = min(1, Double(configuration.steps.localBatchSize) / Double(smallest))
+    #expect(
+      trainer.mechanism.ledger(rounds: 20)
+        == .momentumGaussian(
+          MomentumGaussian(
+            noiseMultiplier: 3, momentum: beta, recordProbability: rate,
+            participationProbability: 1, rounds: 20)))
+    // One inclusion in the first of T rounds moves the k-th release by (1 − β)β^k R/B.
+    func floor(rounds: Int) throws -> Double {
+      let column = (0..<rounds).reduce(0.0) {
+        $0 + Foundation.pow((1 - beta) * Foundation.pow(beta, Double($1)), 2)
+      }
+      var single = PLDAccountant()
+      try single.compose(.gaussian(noiseMultiplier: 3 / column.squareRoot()), count: 1)
+      return try single.epsilon(delta: 1e-6)
     }
-    // The same participation counted by its fresh gradient's (1 − β)R/B: below the floor,
-    // since (1 − β)² < (1 − β)/(1 + β).
+    for rounds in [1, 5, 40] {
+      #expect(
+        try Self.epsilon(trainer, rounds: rounds) >= floor(rounds: rounds), "\(rounds) rounds")
+    }
+    // The same inclusion counted by its fresh gradient's (1 − β)R/B alone: below the floor.
     var naive = PLDAccountant()
     try naive.compose(.gaussian(noiseMultiplier: 3 / (1 - beta)), count: 1)
-    #expect(try naive.epsilon(delta: 1e-6) < floor)
+    #expect(try naive.epsilon(delta: 1e-6) < floor(rounds: 40))
   }
 
   @Test("an empty Poisson batch contributes 0/B: the momentum only decays")

@@ -288,7 +288,7 @@ struct FLoRATests {
     }
     for _ in 0..<2 { _ = try trainer.runRound(record: { _ in }) }
     #expect(
-      trainer.ledger.events.build()
+      trainer.ledger.events
         == .selfComposed(trainer.sampler.event(noiseMultiplier: trainer.noiseMultiplier), count: 2))
   }
 

@@ -147,7 +147,7 @@ struct FederatedTrainerTests {
     for _ in 0..<3 {
       _ = try trainer.runRound { recorded.append($0) }
     }
-    #expect(recorded.last == trainer.ledger.events.build())
+    #expect(recorded.last == trainer.ledger.events)
     var accountant = RDPAccountant()
     try accountant.compose(recorded.last!)
     expectClose(

@@ -55,6 +55,7 @@ struct PrivacyMechanismTests {
     case .sampledWithoutReplacement(_, _, let inner):
       return eventNoiseMultiplier(inner).map { 2 * $0 }
     case .selfComposed(let inner, _): return eventNoiseMultiplier(inner)
+    case .momentumGaussian(let release): return release.noiseMultiplier
     case .noOp, .nonPrivate, .laplace, .composed: return nil
     }
   }
@@ -215,7 +216,7 @@ struct PrivacyMechanismTests {
     }
     #expect(metrics.bytesPerClient == (codebook.bitsPerClient + 7) / 8)
     #expect(
-      trainer.ledger.events.build()
+      trainer.ledger.events
         == .relativeEntropyCoded(
           coded.coder,
           .sampledWithoutReplacement(sourceSize: 30, sampleSize: 6, .gaussian(noiseMultiplier: 1))))
@@ -282,7 +283,7 @@ struct PrivacyMechanismTests {
     #expect(metrics.epsilon > 0 && metrics.epsilon <= 8)
     let schedule = try #require(local.plan.localSampling)
     #expect(
-      trainer.ledger.events.build()
+      trainer.ledger.events
         == .participationSampled(
           probability: 200.0 / 100_000,
           .selfComposed(
@@ -437,7 +438,7 @@ struct PrivacyMechanismTests {
     let sigma = trainer.noiseMultiplier
     let event = DPEvent.sampledWithoutReplacement(
       sourceSize: 100_000, sampleSize: 200, .gaussian(noiseMultiplier: sigma / 2))
-    #expect(trainer.ledger.events.build() == event)
+    #expect(trainer.ledger.events == event)
     var accountant = RDPAccountant(neighboringRelation: .replaceOne)
     try accountant.compose(event, count: 6)
     #expect(try accountant.epsilon(delta: 1e-6) <= 2)
@@ -476,7 +477,7 @@ struct PrivacyMechanismTests {
         #expect(bounds.last! < start / 50, "\(bounds)")
       }
       #expect(
-        trainer.ledger.events.build()
+        trainer.ledger.events
           == .selfComposed(trainer.sampler.event(noiseMultiplier: 0.5), count: 12))
     }
   }

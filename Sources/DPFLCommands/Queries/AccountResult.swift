@@ -108,7 +108,7 @@ extension AccountResult.Schedule {
       self.init(sampling: sampling, steps: steps, noiseMultiplier: 2 * sigma)
     case .noOp, .nonPrivate, .gaussian, .discreteGaussian, .laplace, .poissonSampled,
       .sampledWithoutReplacement, .selfComposed, .composed, .relativeEntropyCoded,
-      .participationSampled, .tuned:
+      .participationSampled, .tuned, .momentumGaussian:
       return nil
     }
   }

@@ -9,12 +9,14 @@ public struct PrivacyLedger: Sendable {
   public let plan: PrivacyPlan
   /// What each round releases.
   public let roundEvent: DPEvent
+  /// The ledger after n rounds (``PrivacyMechanism/ledger(rounds:)``).
+  private let ledgerOfRounds: @Sendable (Int) -> DPEvent
   /// The ε no round may take the run past (`nil`: no privacy, no budget).
   public let targetEpsilon: Double?
   /// The rounds the run plans (milestones of the per-round bound are fractions of it).
   public let plannedRounds: Int
   /// The events released so far.
-  public private(set) var events: DPEventBuilder
+  public private(set) var events: DPEvent
   /// Rounds charged so far.
   public private(set) var chargedRounds: Int
   /// An upper bound on ε spent so far (see ``spentBound(rounds:)``); ∞ without privacy.
@@ -30,14 +32,16 @@ public struct PrivacyLedger: Sendable {
     case refused(wouldReach: Double)
   }
 
-  /// An empty ledger for a run whose rounds each release `roundEvent`.
-  public init(plan: PrivacyPlan, roundEvent: DPEvent, targetEpsilon: Double?, plannedRounds: Int)
-  {
+  /// An empty ledger for a run whose rounds `mechanism` releases.
+  public init(
+    plan: PrivacyPlan, mechanism: any PrivacyMechanism, targetEpsilon: Double?, plannedRounds: Int
+  ) {
     self.plan = plan
-    self.roundEvent = roundEvent
+    roundEvent = mechanism.roundEvent
+    ledgerOfRounds = { [mechanism] in mechanism.ledger(rounds: $0) }
     self.targetEpsilon = targetEpsilon
     self.plannedRounds = plannedRounds
-    events = DPEventBuilder()
+    events = .noOp
     chargedRounds = 0
     epsilonSpent = 0
   }
@@ -51,16 +55,15 @@ public struct PrivacyLedger: Sendable {
   ///   ledger is unchanged.
   /// - Throws: ``FederatedError/accounting(_:)``, or what `record` throws.
   public mutating func authorize(record: (DPEvent) throws -> Void) throws -> Decision {
-    var next = events
-    next.compose(roundEvent)
+    let next = ledgerOfRounds(chargedRounds + 1)
     var spent = Double.infinity
     if isPrivate {
       let target = targetEpsilon ?? .infinity
       spent = try spentBound(rounds: chargedRounds + 1)
-      if spent > target { spent = try plan.epsilon(of: next.build()) }
+      if spent > target { spent = try plan.epsilon(of: next) }
       if spent > target { return .refused(wouldReach: spent) }
     }
-    try record(next.build())
+    try record(next)
     events = next
     chargedRounds += 1
     epsilonSpent = spent
@@ -68,13 +71,7 @@ public struct PrivacyLedger: Sendable {
   }
 
   /// The ledger of `rounds` rounds of this run.
-  public func expectedLedger(rounds: Int) -> DPEvent { builder(rounds: rounds).build() }
-
-  private func builder(rounds: Int) -> DPEventBuilder {
-    var builder = DPEventBuilder()
-    if rounds > 0 { builder.compose(roundEvent, count: rounds) }
-    return builder
-  }
+  public func expectedLedger(rounds: Int) -> DPEvent { ledgerOfRounds(rounds) }
 
   /// Restores the ledger a run folder recorded, given the rounds its checkpoint completed.
   ///
@@ -101,7 +98,7 @@ public struct PrivacyLedger: Sendable {
       )
     }
     let charged = reproducibleNoise ? completedRounds : recordedRounds
-    events = builder(rounds: charged)
+    events = ledgerOfRounds(charged)
     chargedRounds = charged
     epsilonSpent = isPrivate && charged > 0 ? try spentBound(rounds: charged) : fallbackEpsilon
   }
@@ -125,7 +122,7 @@ public struct PrivacyLedger: Sendable {
 
   /// ε(δ) of the rounds released so far by the plan's accountant (∞ without privacy).
   public func exactEpsilonSpent() throws -> Double {
-    isPrivate ? try plan.epsilon(of: events.build()) : .infinity
+    isPrivate ? try plan.epsilon(of: events) : .infinity
   }
 }
 

@@ -17,10 +17,12 @@ public struct PrivacyPlan: Equatable, Sendable {
   public let noise: NoiseDistribution
 
   /// Local DP-SGD in one client for one round: `steps` steps, each including each example
-  /// independently with probability `probability`.
+  /// independently with probability `probability`; with `momentum` β > 0 (DP-BREM) one
+  /// step whose gradient enters the client's momentum, released round after round.
   public struct LocalSampling: Equatable, Sendable {
     public var probability: Double
     public var steps: Int
+    public var momentum = 0.0
   }
 
   /// A plan for user-level (`localSampling == nil`) or example-level runs.
@@ -49,9 +51,17 @@ public struct PrivacyPlan: Equatable, Sendable {
   /// probability q = m_noise/N, independently of the data, and visibly
   /// (``Accountants/DPEvent/participationSampled(probability:_:)``; exact for a server that
   /// sees who took part, and so for anyone who sees less).
+  ///
+  /// With momentum this is the per-round charge, each round at the full sensitivity with no
+  /// record sampling: sound for a round on its own (a Flower node's own ledger composes it),
+  /// and looser than the run's joint event (``runEvent(noiseMultiplier:rounds:)``).
   public func roundEvent(noiseMultiplier: Double) -> DPEvent {
     guard let localSampling else {
       return sampler.event(noiseMultiplier: noiseMultiplier, noise: noise)
+    }
+    if localSampling.momentum > 0 {
+      return .participationSampled(
+        probability: sampler.samplingProbability, .gaussian(noiseMultiplier: noiseMultiplier))
     }
     return .participationSampled(
       probability: sampler.samplingProbability,
@@ -59,6 +69,28 @@ public struct PrivacyPlan: Equatable, Sendable {
         .poissonSampled(
           probability: localSampling.probability, .gaussian(noiseMultiplier: noiseMultiplier)),
         count: localSampling.steps))
+  }
+
+  /// The ledger of `rounds` rounds at σ: the round's event composed that many times, or
+  /// with momentum the whole run's ``Accountants/DPEvent/momentumGaussian(_:)`` (a record
+  /// stays in the momentum, so its rounds are one release).
+  public func runEvent(noiseMultiplier: Double, rounds: Int) -> DPEvent {
+    guard let localSampling, localSampling.momentum > 0, rounds > 0 else {
+      return Self.repeated(roundEvent(noiseMultiplier: noiseMultiplier), rounds: rounds)
+    }
+    return .momentumGaussian(
+      MomentumGaussian(
+        noiseMultiplier: noiseMultiplier, momentum: localSampling.momentum,
+        recordProbability: localSampling.probability,
+        participationProbability: sampler.samplingProbability, rounds: rounds))
+  }
+
+  /// `event` composed `rounds` times, as a ``Accountants/DPEventBuilder`` writes it
+  /// (`noOp`, the event, or `selfComposed`).
+  public static func repeated(_ event: DPEvent, rounds: Int) -> DPEvent {
+    var builder = DPEventBuilder()
+    if rounds > 0 { builder.compose(event, count: rounds) }
+    return builder.build()
   }
 
   /// The same plan with another accountant.
@@ -80,9 +112,7 @@ public struct PrivacyPlan: Equatable, Sendable {
   public func calibrate(targetEpsilon: Double, rounds: Int) throws -> Double {
     do {
       let target = try PrivacyBudget(epsilon: targetEpsilon, delta: delta)
-      let event = { (sigma: Double) in
-        DPEvent.selfComposed(roundEvent(noiseMultiplier: sigma), count: rounds)
-      }
+      let event = { (sigma: Double) in runEvent(noiseMultiplier: sigma, rounds: rounds) }
       return try accountant.noiseMultiplier(
         target: target, neighboringRelation: relation, event: event)
     } catch {

@@ -257,7 +257,8 @@ extension FederatedConfiguration {
     // One candidate size per local batch count in the range (NoiseCalibration.declaredSizes).
     let batch = steps.localBatchSize
     let candidates =
-      (bounds.upperBound + batch - 1) / batch - (bounds.lowerBound + batch - 1) / batch
+      batchCount(exampleCount: bounds.upperBound, batchSize: batch)
+      - batchCount(exampleCount: bounds.lowerBound, batchSize: batch)
     check(
       candidates <= 10_000, flag, clientExamples,
       "a range of at most 10,000 local batches of \(batch) (each is a size σ is checked against)")

@@ -16,10 +16,12 @@ import DPModel
 /// - with β = 0 a record enters with probability p = min(1, B/n) and nowhere else: the
 ///   Poisson-subsampled Gaussian;
 /// - with β > 0 a record sampled once stays in its client's momentum, hidden, in every later
-///   round, so record sampling amplifies nothing that is proved: each round the client takes
-///   part in is charged as a Gaussian release at the full sensitivity R/B (sound by adaptive
-///   composition: given the released history, that round's shift is at most R/B). Counting
-///   only the fresh gradient's (1 − β)·R/B would under-count ρ about 1/(1 − β²)-fold.
+///   round, so the rounds are one release: the run's ledger is
+///   ``Accountants/DPEvent/momentumGaussian(_:)`` (``ledger(rounds:)``), which bounds the
+///   momentum's shift in each round by the record's inclusions so far. ``roundEvent`` is the
+///   per-round charge, each round at the full sensitivity R/B (what a Flower node's own
+///   ledger composes). Counting only the fresh gradient's (1 − β)·R/B in every round would
+///   under-count ρ about 1/(1 − β²)-fold.
 ///
 /// Without privacy (`plan == nil`) the same round runs without the noise: the per-record
 /// clip (which sets the gradients' scale against τ) and the centered clip (which makes the
@@ -53,6 +55,11 @@ public struct CenteredClippingMechanism: PrivacyMechanism {
     plan.map { $0.roundEvent(noiseMultiplier: noiseMultiplier) } ?? .nonPrivate
   }
 
+  public func ledger(rounds: Int) -> DPEvent {
+    plan.map { $0.runEvent(noiseMultiplier: noiseMultiplier, rounds: rounds) }
+      ?? PrivacyPlan.repeated(.nonPrivate, rounds: rounds)
+  }
+
   public var localSteps: any LocalStepRule { PerRecordClippedSteps(clippingBound: clippingBound) }
   public var samplesLocally: Bool { true }
 
@@ -78,7 +85,7 @@ public struct CenteredClippingMechanism: PrivacyMechanism {
     }
     let rounds =
       momentum > 0
-      ? "with momentum β = \(momentum) a record stays in its client's momentum after it is sampled, so every round its client takes part in is charged at the full sensitivity R/B, with no amplification from the records' sampling"
+      ? "with momentum β = \(momentum) a record stays in its client's momentum after it is sampled, so the run is one release (MomentumGaussian): in the k-th round its client takes part in, the momentum moves by at most c_k·R/B, c_k = (1 − β)·Σ_j β^(k−j)·b_j over the record's inclusions b_j (each with probability at most \(plan.localSampling?.probability ?? 1)), and ε is that of the mixture over every participation and inclusion pattern of Gaussians with shift √(Σ c_k²)/σ (PLD takes every b_j = 1; RDP counts the inclusions)"
       : "without momentum a record enters a round's gradient with probability min(1, B/n) (Poisson), at most \(plan.localSampling?.probability ?? 1) for the smallest client"
     return [
       "example level: add or remove one record of a client; per-record clip R = \(clippingBound), each client's gradient divided by the expected batch size B = \(batchSize) (sensitivity R/B), Gaussian noise σR/B on the sum of the clients' centered-clipped momenta (central DP: the server sees the clipped momenta)",

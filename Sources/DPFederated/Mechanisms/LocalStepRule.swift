@@ -31,8 +31,14 @@ public protocol LocalStepRule: Sendable {
 
 extension LocalStepRule {
   public func stepsPerEpoch(exampleCount: Int, batchSize: Int) -> Int {
-    (exampleCount + batchSize - 1) / batchSize
+    batchCount(exampleCount: exampleCount, batchSize: batchSize)
   }
+}
+
+/// ⌈n/B⌉: the batches of `batchSize` that one pass over `exampleCount` examples takes, the
+/// local steps of an epoch that training takes and that the accounting charges.
+func batchCount(exampleCount: Int, batchSize: Int) -> Int {
+  (exampleCount + batchSize - 1) / batchSize
 }
 
 /// Plain mini-batch SGD: consecutive slices of the shuffled order, the mean gradient.

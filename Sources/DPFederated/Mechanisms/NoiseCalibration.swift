@@ -46,9 +46,8 @@ struct NoiseCalibration {
   /// Each client's local schedule per round (example level), distinct schedules only, most
   /// exposed (largest q) first. DP-SGD: Poisson sampling with q = min(1, B/n) and
   /// `localEpochs`·⌈n/B⌉ steps; with the server's noise (``CentralDPSGDMechanism``) one step
-  /// at q = min(1, B/n). DP-BREM: one gradient per round, at q = min(1, B/n) without
-  /// momentum and at q = 1 with it (``CenteredClippingMechanism``: a record sampled once
-  /// stays in the momentum).
+  /// at q = min(1, B/n). DP-BREM: one gradient per round at q = min(1, B/n), into the
+  /// momentum β (``CenteredClippingMechanism``).
   static func localSamplings(clientSizes: [Int], _ configuration: FederatedConfiguration)
     -> [PrivacyPlan.LocalSampling]
   {
@@ -58,12 +57,12 @@ struct NoiseCalibration {
       let rate = min(1, Double(batch) / Double(size))
       let sampling =
         configuration.centeredClipping().map {
-          PrivacyPlan.LocalSampling(probability: $0.momentum > 0 ? 1 : rate, steps: 1)
+          PrivacyPlan.LocalSampling(probability: rate, steps: 1, momentum: $0.momentum)
         }
         ?? PrivacyPlan.LocalSampling(
           probability: rate,
           steps: configuration.exampleNoisePlacement == .server
-            ? 1 : configuration.localEpochs * ((size + batch - 1) / batch))
+            ? 1 : configuration.localEpochs * batchCount(exampleCount: size, batchSize: batch))
       if !seen.contains(sampling) { seen.append(sampling) }
     }
     return seen
@@ -86,7 +85,8 @@ struct NoiseCalibration {
     }
     let batch = configuration.steps.localBatchSize
     let firstOfEachStepCount = stride(
-      from: ((bounds.lowerBound + batch - 1) / batch) * batch + 1, through: bounds.upperBound,
+      from: batchCount(exampleCount: bounds.lowerBound, batchSize: batch) * batch + 1,
+      through: bounds.upperBound,
       by: batch)
     return [bounds.lowerBound] + firstOfEachStepCount
   }
@@ -94,7 +94,8 @@ struct NoiseCalibration {
   /// The schedule with the largest ε over the whole run at σ (`nil` when there are none),
   /// by the plan's accountant. A schedule whose RDP ε (milliseconds) is already no more than
   /// the largest found so far cannot be larger by the tighter accountant, so only the others
-  /// are evaluated with it.
+  /// are evaluated with it; except with momentum, where PLD does not count the records'
+  /// sampling and so is not always the tighter.
   static func leastProtected(
     _ samplings: [PrivacyPlan.LocalSampling], plan: PrivacyPlan, noiseMultiplier: Double,
     rounds: Int
@@ -102,12 +103,16 @@ struct NoiseCalibration {
     func epsilon(_ sampling: PrivacyPlan.LocalSampling, _ plan: PrivacyPlan) throws -> Double {
       let candidate = plan.with(localSampling: sampling)
       return try candidate.epsilon(
-        of: .selfComposed(candidate.roundEvent(noiseMultiplier: noiseMultiplier), count: rounds))
+        of: candidate.runEvent(noiseMultiplier: noiseMultiplier, rounds: rounds))
     }
     let rdp = plan.with(accountant: .rdp)
     var worst: (PrivacyPlan.LocalSampling, Double)?
     for sampling in samplings {
-      if let worst, plan.accountant != .rdp, try epsilon(sampling, rdp) <= worst.1 { continue }
+      if let worst, plan.accountant != .rdp, sampling.momentum == 0,
+        try epsilon(sampling, rdp) <= worst.1
+      {
+        continue
+      }
       let value = try epsilon(sampling, plan)
       if worst == nil || value > worst!.1 { worst = (sampling, value) }
     }

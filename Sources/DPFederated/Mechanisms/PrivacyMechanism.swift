@@ -22,6 +22,9 @@ public protocol PrivacyMechanism: Sendable {
   var clippingBound: Double { get set }
   /// The event one round releases, cohort sampling included.
   var roundEvent: DPEvent { get }
+  /// The ledger after `rounds` rounds (``PrivacyPlan/repeated(_:rounds:)`` of
+  /// ``roundEvent`` unless the rounds are one release, as DP-BREM's momentum makes them).
+  func ledger(rounds: Int) -> DPEvent
   /// How a client's local training forms its batches and steps.
   var localSteps: any LocalStepRule { get }
   /// Whether the round's event counts on each client's own local sampling (example level:
@@ -63,6 +66,7 @@ public protocol PrivacyMechanism: Sendable {
 }
 
 extension PrivacyMechanism {
+  public func ledger(rounds: Int) -> DPEvent { PrivacyPlan.repeated(roundEvent, rounds: rounds) }
   public func cohortKey(roundSeed: UInt64) -> UInt64? { nil }
   public func codingReport(adapter: FederatedMethod) -> CodingReport? { nil }
 

@@ -8,10 +8,10 @@ extension TrainingRun {
     stopReason: String?, folder: RunFolder, wallSeconds: Double
   ) throws -> TrainingSummary {
     let configuration = trainer.configuration
-    let ledger = trainer.ledger.events.build()
+    let ledger = trainer.ledger.events
     let rdpFindings =
       configuration.privacy
-      ? try? LedgerAccounting.epsilon(ledger: ledger, delta: configuration.delta, methods: [.rdp])
+      ? LedgerAccounting.epsilon(ledger: ledger, delta: configuration.delta, methods: [.rdp])
       : nil
     let rdpEpsilon = try? rdpFindings?[0].finding.get().bound.value
     let byRank =

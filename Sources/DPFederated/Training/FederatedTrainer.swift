@@ -74,7 +74,7 @@ where Model.Scalar == Float {
       plan: PrivacyPlan(
         sampler: sampler, delta: configuration.delta, accountant: configuration.accountantKind,
         noise: configuration.noise),
-      roundEvent: mechanism.roundEvent, targetEpsilon: configuration.targetEpsilon,
+      mechanism: mechanism, targetEpsilon: configuration.targetEpsilon,
       plannedRounds: configuration.plannedRounds)
     backend = configuration.simulation(
       clients: dataset.clients,
