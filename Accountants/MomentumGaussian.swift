@@ -69,6 +69,15 @@ public struct MomentumGaussian: Hashable, Sendable {
   /// The most rounds one release may span, 10⁵ (its accounting costs time linear in T).
   public static let maximumRounds = 100_000
 
+  /// The most grid steps (rounds × ``gridSize``) the RDP accountant spends per order on a
+  /// release whose records are sampled (p < 1): 2·10⁷, a few seconds over the default orders.
+  static let maximumGridWork = 20_000_000.0
+
+  /// Whether the RDP accountant's grid for it stays within ``maximumGridWork``.
+  var gridWorkIsAffordable: Bool {
+    recordProbability == 1 || Double(rounds) * Double(gridSize) <= Self.maximumGridWork
+  }
+
   /// Whether it releases nothing that depends on the record: no round, or no participation.
   var releasesNothing: Bool { rounds == 0 || participationProbability == 0 }
 

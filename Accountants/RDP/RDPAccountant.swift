@@ -123,12 +123,19 @@ public struct RDPAccountant: PrivacyAccountant, Equatable {
     switch event {
     case .noOp, .nonPrivate, .gaussian, .discreteGaussian, .laplace:
       return nil
-    case .momentumGaussian:
+    case .momentumGaussian(let release):
       guard neighboringRelation == .addOrRemoveOne else {
         return CompositionFailure(
           event: event,
           reason:
             "MomentumGaussian needs add/remove neighbours; this accountant uses \(neighboringRelation.rawValue)."
+        )
+      }
+      guard release.gridWorkIsAffordable else {
+        return CompositionFailure(
+          event: event,
+          reason:
+            "the RDP accountant bounds a MomentumGaussian with sampled records (p < 1) on a grid of \(release.gridSize) steps per round, at most \(Int(MomentumGaussian.maximumGridWork)) in all; got \(release.rounds) rounds. Hint: p = 1 (every record in every round) or the PLD accountant costs no grid."
         )
       }
       return nil

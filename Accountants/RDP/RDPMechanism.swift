@@ -36,7 +36,10 @@ enum RDPMechanism: Hashable, Sendable {
       return .infinity
     case .momentumGaussian(let release):
       let sigma = release.noiseMultiplier
-      return release.logMomentGenerating(alpha * (alpha - 1) / (2 * sigma * sigma)) / (alpha - 1)
+      let lambda = alpha * (alpha - 1) / (2 * sigma * sigma)
+      // σ so small that λ overflows: no finite bound.
+      guard lambda.isFinite else { return .infinity }
+      return release.logMomentGenerating(lambda) / (alpha - 1)
     case .gaussian(let sigma):
       return SubsampledGaussianRDP.epsilon(
         samplingProbability: 1, noiseMultiplier: sigma, order: alpha)

@@ -178,6 +178,12 @@ struct MomentumGaussianTests {
       #expect(bad.parameterFailure()?.reason.contains(rule) == true)
     }
     #expect(try CertifiedRDPAccountant().check(event)?.reason.contains("MomentumGaussian") == true)
+    // Sampled records cost the RDP accountant a grid pass per round: a bounded amount.
+    let long = Self.release(sigma: 0.5, beta: 0.999, p: 0.5, q: 1, rounds: 100_000)
+    #expect(RDPAccountant().check(long)?.reason.contains("at most 20000000 in all") == true)
+    #expect(
+      RDPAccountant().check(Self.release(sigma: 0.5, beta: 0.999, p: 1, q: 1, rounds: 100_000))
+        == nil)
     // Nothing released: no rounds, or a holder that never takes part.
     for nothing in [
       Self.release(sigma: 0.5, beta: 0.9, p: 1, q: 1, rounds: 0),

@@ -60,9 +60,11 @@ func resume(_ url: URL) throws {
     scheme: configuration.samplingScheme, clientCount: 100,
     cohortSize: min(configuration.clientsPerRound, 100), population: configuration.population,
     noiseCohortSize: configuration.noiseCohortSize)
+  let mechanism = try CentralGaussianMechanism(
+    noiseMultiplier: 1, clippingBound: 1, sampler: sampler, adaptive: nil, noiseSource: .seeded)
   var ledger = PrivacyLedger(
     plan: PrivacyPlan(sampler: sampler, delta: configuration.delta, accountant: .rdp),
-    roundEvent: sampler.event(noiseMultiplier: 1), targetEpsilon: configuration.targetEpsilon,
+    mechanism: mechanism, targetEpsilon: configuration.targetEpsilon,
     plannedRounds: configuration.plannedRounds)
   try ledger.restore(
     recorded: recorded, completedRounds: checkpoint.round, reproducibleNoise: true,
