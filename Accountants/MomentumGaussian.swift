@@ -89,7 +89,8 @@ public struct MomentumGaussian: Hashable, Sendable {
   func participationMixture(tail: Double) -> (
     components: [(weight: Double, shift: Double)], beyond: Double
   ) {
-    let weights = Self.binomialWeights(count: rounds, probability: participationProbability)
+    let weights = Self.logBinomialWeights(count: rounds, probability: participationProbability)
+      .map(Double.exp)
     let shifts = Self.exactShifts(rounds: rounds, momentum: momentum)
     var low = 0
     var lowMass = 0.0
@@ -113,16 +114,18 @@ public struct MomentumGaussian: Hashable, Sendable {
   /// coefficient c runs on the grid {0, 1/G, …, 1}, rounded up after every step: the
   /// rounded path is above the true one at every step (c ↦ βc + (1 − β)b is increasing), so
   /// its S is too, and e^{λS} grows with S. One pass over n participations gives
-  /// log E[e^{λS_n}] for every n, which the binomial law of N then mixes.
+  /// log E[e^{λS_n}] for every n, which the binomial law of N then mixes, in log space: a
+  /// weight below Double's range can still carry the largest term.
   func logMomentGenerating(_ lambda: Double) -> Double {
-    let weights = Self.binomialWeights(count: rounds, probability: participationProbability)
+    let logWeights = Self.logBinomialWeights(
+      count: rounds, probability: participationProbability)
     let perCount =
       recordProbability == 1
       ? Self.exactShifts(rounds: rounds, momentum: momentum).map { lambda * $0 }
       : gridLogMoments(lambda)
     var total = -Double.infinity
-    for (n, weight) in weights.enumerated() where weight > 0 {
-      total = LogSpace.add(total, Double.log(weight) + perCount[n])
+    for (n, logWeight) in logWeights.enumerated() where logWeight > -.infinity {
+      total = LogSpace.add(total, logWeight + perCount[n])
     }
     return total
   }
@@ -182,18 +185,17 @@ public struct MomentumGaussian: Hashable, Sendable {
     return result
   }
 
-  /// The Binomial(count, probability) law, from its log terms (no overflow for large counts).
-  static func binomialWeights(count: Int, probability: Double) -> [Double] {
-    if probability == 0 { return [1] + [Double](repeating: 0, count: count) }
-    if probability == 1 { return [Double](repeating: 0, count: count) + [1] }
+  /// The log of the Binomial(count, probability) law (−∞ where it is 0).
+  static func logBinomialWeights(count: Int, probability: Double) -> [Double] {
+    let none = [Double](repeating: -.infinity, count: count)
+    if probability == 0 { return [0] + none }
+    if probability == 1 { return none + [0] }
     let n = Double(count)
     let logQ = Double.log(probability)
     let logNotQ = Double.log(onePlus: -probability)
     return (0...count).map { k in
       let k = Double(k)
-      return Double.exp(
-        Double.logGamma(n + 1) - Double.logGamma(k + 1) - Double.logGamma(n - k + 1) + k * logQ
-          + (n - k) * logNotQ)
+      return LogSpace.binomialMagnitude(n, k) + k * logQ + (n - k) * logNotQ
     }
   }
 }

@@ -155,6 +155,20 @@ struct MomentumGaussianTests {
   }
 
   @Test(
+    "RDP keeps a participation count whose probability is below Double's range when its e^{λS} makes it the largest term"
+  )
+  func underflowingWeightStillCounts() throws {
+    // q^T = 10⁻⁴⁰⁰ underflows, yet at α = 128, σ = 0.1 its log term −921 + λ·S_T dominates.
+    let (sigma, beta, q, rounds, alpha) = (0.1, 0.5, 1e-20, 20, 128.0)
+    var rdp = RDPAccountant(orders: try RDPOrders([alpha]))
+    try rdp.compose(Self.release(sigma: sigma, beta: beta, p: 1, q: q, rounds: rounds))
+    let shift = (1...rounds).reduce(0.0) { $0 + pow(1 - pow(beta, Double($1)), 2) }
+    let lambda = alpha * (alpha - 1) / (2 * sigma * sigma)
+    let allRounds = (Double(rounds) * log(q) + lambda * shift) / (alpha - 1)
+    #expect(rdp.rdp[0] >= allRounds)
+  }
+
+  @Test(
     "It round-trips through JSON, renders, and is refused out of range and by the certified accountant"
   )
   func formatsAndRefusals() throws {
