@@ -36,7 +36,8 @@ extension DPEvent {
 
 /// Why an accountant of Poisson-sampled Gaussians (certified RDP, PLD) cannot take an event.
 enum SampledGaussianObstacle {
-  /// A Laplace, sampling-without-replacement or tuning event, which these accountants lack.
+  /// A Laplace, sampling-without-replacement or tuning event, which these accountants lack
+  /// (or a momentum Gaussian, for the one that lacks it).
   case mechanism(DPEvent)
   /// A discrete Gaussian, anywhere: these accountants have no sound bound for it.
   case discreteGaussian(DPEvent)
@@ -47,12 +48,14 @@ enum SampledGaussianObstacle {
 extension DPEvent {
   /// The first obstacle, depth first, for the accountants of Poisson-sampled Gaussians;
   /// `nil` when the event is made of no-ops, non-private releases, Gaussians,
-  /// Poisson-sampled Gaussians, momentum Gaussians and participation sampling of such
-  /// events only.
-  var sampledGaussianObstacle: SampledGaussianObstacle? {
+  /// Poisson-sampled Gaussians, momentum Gaussians (when `allowingMomentum`) and
+  /// participation sampling of such events only.
+  func sampledGaussianObstacle(allowingMomentum: Bool) -> SampledGaussianObstacle? {
     switch self {
-    case .noOp, .nonPrivate, .gaussian, .momentumGaussian:
+    case .noOp, .nonPrivate, .gaussian:
       return nil
+    case .momentumGaussian:
+      return allowingMomentum ? nil : .mechanism(self)
     case .laplace, .sampledWithoutReplacement, .tuned:
       return .mechanism(self)
     case .discreteGaussian:
@@ -64,9 +67,11 @@ extension DPEvent {
       }
     case .selfComposed(let inner, _), .relativeEntropyCoded(_, let inner),
       .participationSampled(_, let inner):
-      return inner.sampledGaussianObstacle
+      return inner.sampledGaussianObstacle(allowingMomentum: allowingMomentum)
     case .composed(let events):
-      return events.lazy.compactMap(\.sampledGaussianObstacle).first
+      return events.lazy.compactMap {
+        $0.sampledGaussianObstacle(allowingMomentum: allowingMomentum)
+      }.first
     }
   }
 }

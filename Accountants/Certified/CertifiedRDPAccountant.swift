@@ -152,14 +152,7 @@ public struct CertifiedRDPAccountant: PrivacyAccountant, Equatable {
 
   /// The innermost sub-event this accountant cannot handle, assuming valid parameters.
   private static func supportFailure(_ event: DPEvent) -> CompositionFailure? {
-    if let momentum = firstMomentumGaussian(in: event) {
-      return CompositionFailure(
-        event: momentum,
-        reason:
-          "the certified RDP accountant does not support MomentumGaussian (its bound is a grid computation in floating point): use RDPAccountant or PLDAccountant for it."
-      )
-    }
-    switch event.sampledGaussianObstacle {
+    switch event.sampledGaussianObstacle(allowingMomentum: false) {
     case nil:
       return nil
     case .discreteGaussian(let offending):
@@ -181,27 +174,15 @@ public struct CertifiedRDPAccountant: PrivacyAccountant, Equatable {
     }
   }
 
-  /// The first momentum Gaussian in `event`, depth first.
-  private static func firstMomentumGaussian(in event: DPEvent) -> DPEvent? {
-    switch event {
-    case .momentumGaussian: return event
-    case .poissonSampled(_, let inner), .sampledWithoutReplacement(_, _, let inner),
-      .relativeEntropyCoded(_, let inner), .participationSampled(_, let inner),
-      .tuned(_, let inner), .selfComposed(let inner, _):
-      return firstMomentumGaussian(in: inner)
-    case .composed(let events): return events.lazy.compactMap(firstMomentumGaussian).first
-    case .noOp, .nonPrivate, .gaussian, .discreteGaussian, .laplace: return nil
-    }
-  }
-
   private static func notYetSupported(_ event: DPEvent) -> CompositionFailure {
     let name: String
     switch event {
     case .laplace: name = "Laplace"
     case .sampledWithoutReplacement: name = "SampledWithoutReplacement"
     case .tuned: name = "Tuned"
+    case .momentumGaussian: name = "MomentumGaussian"
     case .noOp, .nonPrivate, .gaussian, .discreteGaussian, .poissonSampled, .selfComposed,
-      .composed, .relativeEntropyCoded, .participationSampled, .momentumGaussian:
+      .composed, .relativeEntropyCoded, .participationSampled:
       preconditionFailure("notYetSupported called on a supported event \(event)")
     }
     return CompositionFailure(

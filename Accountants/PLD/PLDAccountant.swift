@@ -434,7 +434,7 @@ public struct PLDAccountant: PrivacyAccountant, Equatable {
     discretization: 1, offset: 0, probabilities: [0], infinityMass: 1)
 
   private static func supportFailure(_ event: DPEvent) -> CompositionFailure? {
-    switch event.sampledGaussianObstacle {
+    switch event.sampledGaussianObstacle(allowingMomentum: true) {
     case nil:
       return nil
     case .discreteGaussian(let offending):

@@ -7,8 +7,8 @@ import Accountants
 public struct PrivacyLedger: Sendable {
   /// The accounting of the run: accountant, δ, sampling.
   public let plan: PrivacyPlan
-  /// What each round releases.
-  public let roundEvent: DPEvent
+  /// Whether rounds cost privacy (a `.nonPrivate` run has no budget).
+  public let isPrivate: Bool
   /// The ledger after n rounds (``PrivacyMechanism/ledger(rounds:)``).
   private let ledgerOfRounds: @Sendable (Int) -> DPEvent
   /// The ε no round may take the run past (`nil`: no privacy, no budget).
@@ -37,7 +37,7 @@ public struct PrivacyLedger: Sendable {
     plan: PrivacyPlan, mechanism: any PrivacyMechanism, targetEpsilon: Double?, plannedRounds: Int
   ) {
     self.plan = plan
-    roundEvent = mechanism.roundEvent
+    isPrivate = mechanism.roundEvent != .nonPrivate
     ledgerOfRounds = { [mechanism] in mechanism.ledger(rounds: $0) }
     self.targetEpsilon = targetEpsilon
     self.plannedRounds = plannedRounds
@@ -45,9 +45,6 @@ public struct PrivacyLedger: Sendable {
     chargedRounds = 0
     epsilonSpent = 0
   }
-
-  /// Whether rounds cost privacy (a `.nonPrivate` run has no budget).
-  public var isPrivate: Bool { roundEvent != .nonPrivate }
 
   /// Accounts one more round: composes its event, checks the target, and calls `record`
   /// with the new ledger before returning the authorization.
