@@ -70,8 +70,13 @@ public struct MomentumGaussian: Hashable, Sendable {
   public static let maximumRounds = 100_000
 
   /// The most grid steps (rounds × ``gridSize``) the RDP accountant spends per order on a
-  /// release whose records are sampled (p < 1): 2·10⁷, a few seconds over the default orders.
+  /// release whose records are sampled (p < 1): 2·10⁷, about 10 s over the 156 default
+  /// orders on one core.
   static let maximumGridWork = 20_000_000.0
+
+  /// The grid steps per order up to which the grid is refined for accuracy: 2·10⁶, about a
+  /// second over the default orders.
+  static let preferredGridWork = 2_000_000.0
 
   /// Whether the RDP accountant's grid for it stays within ``maximumGridWork``.
   var gridWorkIsAffordable: Bool {
@@ -141,9 +146,15 @@ public struct MomentumGaussian: Hashable, Sendable {
     return shifts
   }
 
-  /// The grid's size G: fine enough that the rounding, at most 1/G per step and
-  /// 1/(G(1 − β)) in all, stays small against c.
-  var gridSize: Int { min(16_384, max(1_024, Int((100 / (1 - momentum)).rounded(.up)))) }
+  /// The grid's size G: 100/(1 − β)² steps (at most 65,536), so that the rounding, at most
+  /// 1/G per step and 1/(G(1 − β)) in all, stays within 1 % of the smallest nonzero c,
+  /// 1 − β, where rounds × G stays within ``preferredGridWork``; else as fine as that
+  /// allows, but never coarser than 1,024.
+  var gridSize: Int {
+    let wanted = min(65_536, (100 / ((1 - momentum) * (1 - momentum))).rounded(.up))
+    let affordable = (Self.preferredGridWork / Double(max(rounds, 1))).rounded(.down)
+    return Int(max(1_024, min(wanted, affordable)))
+  }
 
   /// log E[e^{λS_n}] for n = 0 … T participations, with record sampling, from above (see
   /// ``logMomentGenerating(_:)``). The distribution over the grid is kept normalised (its
