@@ -401,6 +401,13 @@ struct FlowerLoopbackTests {
     let forgetful = try node(nil).0.reply(to: instruction(round: 1, global: global))
     #expect(restarted == continued)
     #expect(forgetful != continued)
+    // Its ledger's round: one round of its momentum release, taken part in (q = 1).
+    guard case .momentumGaussian(let release) = first.answeredRoundEvent else {
+      Issue.record("not a momentum release: \(String(describing: first.answeredRoundEvent))")
+      return
+    }
+    #expect(release.participationProbability == 1 && release.rounds == 1)
+    #expect(release.momentum == FederatedConfiguration.defaultMomentum && release.noiseMultiplier > 0)
     #expect(
       try NodeAlgorithmState.read(from: copy, configurationJSON: json + " ")
         == nil)

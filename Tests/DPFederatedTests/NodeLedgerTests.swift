@@ -72,6 +72,69 @@ struct NodeLedgerTests {
     }
   }
 
+  static func momentum(sigma: Double = 1, beta: Double = 0.9, p: Double = 1, rounds: Int = 1)
+    -> DPEvent
+  {
+    .momentumGaussian(
+      MomentumGaussian(
+        noiseMultiplier: sigma, momentum: beta, recordProbability: p,
+        participationProbability: 1, rounds: rounds))
+  }
+
+  @Test(
+    "a momentum's rounds are one release: merged per β (rounds summed, smallest σ, largest p); other events, and releases of another β or sampled participation, stay"
+  )
+  func mergedMomentum() {
+    let gaussian = DPEvent.gaussian(noiseMultiplier: 2)
+    let sampled = DPEvent.momentumGaussian(
+      MomentumGaussian(
+        noiseMultiplier: 1, momentum: 0.9, recordProbability: 1,
+        participationProbability: 0.5, rounds: 3))
+    let events = [
+      Self.momentum(sigma: 1.2, p: 0.5), gaussian, Self.momentum(beta: 0.5),
+      Self.momentum(sigma: 1, p: 0.25, rounds: 2), sampled, Self.momentum(sigma: 1.5, p: 1),
+    ]
+    #expect(
+      NodeLedger.merged(events) == [
+        Self.momentum(sigma: 1, p: 1, rounds: 4), gaussian, Self.momentum(beta: 0.5), sampled,
+      ])
+    #expect(
+      NodeLedger.unsampled(sampled) == Self.momentum(rounds: 3))
+  }
+
+  @Test(
+    "a merged momentum is never below the composition of its parts, so merging separate momenta is sound"
+  )
+  func mergingIsConservative() throws {
+    for (first, second) in [(1, 1), (3, 2), (5, 7)] {
+      let separate = try PrivacyPlan.epsilon(
+        of: .composed([Self.momentum(rounds: first), Self.momentum(rounds: second)]),
+        delta: 1e-6, accountant: .pld)
+      let merged = try PrivacyPlan.epsilon(
+        of: .composed(
+          NodeLedger.merged([Self.momentum(rounds: first), Self.momentum(rounds: second)])),
+        delta: 1e-6, accountant: .pld)
+      #expect(merged >= separate, "\(first) + \(second) rounds: \(merged) against \(separate)")
+    }
+  }
+
+  @Test(
+    "a DP-BREM node's rounds are charged as one momentum release: on disk as one event, below the per-round Gaussians"
+  )
+  func momentumRounds() throws {
+    let url = Self.url()
+    defer { try? FileManager.default.removeItem(at: url) }
+    var ledger = try NodeLedger(url: url, epsilon: 100, delta: 1e-6)
+    var reached = 0.0
+    for _ in 0..<5 { reached = try #require(try ledger.authorize(Self.momentum())) }
+    let reloaded = try NodeLedger(url: url, epsilon: 100, delta: 1e-6)
+    #expect(reloaded.events == [Self.momentum(rounds: 5)])
+    let whole = try PrivacyPlan.epsilon(of: Self.momentum(rounds: 5), delta: 1e-6, accountant: .pld)
+    #expect(abs(reached - whole) <= 1e-9 * whole)
+    let perRound = try Self.gaussianEpsilon(1, rounds: 5, delta: 1e-6)
+    #expect(reached < perRound / 2, "\(reached) against \(perRound) per round")
+  }
+
   @Test("a damaged ledger is refused, naming the file")
   func damaged() throws {
     let url = Self.url()

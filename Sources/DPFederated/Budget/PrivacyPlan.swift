@@ -53,8 +53,8 @@ public struct PrivacyPlan: Equatable, Sendable {
   /// sees who took part, and so for anyone who sees less).
   ///
   /// With momentum this is the per-round charge, each round at the full sensitivity with no
-  /// record sampling: sound for a round on its own (a Flower node's own ledger composes it),
-  /// and looser than the run's joint event (``runEvent(noiseMultiplier:rounds:)``).
+  /// record sampling: sound for a round on its own, and looser than the run's joint event
+  /// (``runEvent(noiseMultiplier:rounds:)``), which the ledgers use.
   public func roundEvent(noiseMultiplier: Double) -> DPEvent {
     guard let localSampling else {
       return sampler.event(noiseMultiplier: noiseMultiplier, noise: noise)

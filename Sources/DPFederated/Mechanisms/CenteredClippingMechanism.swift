@@ -19,8 +19,9 @@ import DPModel
 ///   round, so the rounds are one release: the run's ledger is
 ///   ``Accountants/DPEvent/momentumGaussian(_:)`` (``ledger(rounds:)``), which bounds the
 ///   momentum's shift in each round by the record's inclusions so far. ``roundEvent`` is the
-///   per-round charge, each round at the full sensitivity R/B (what a Flower node's own
-///   ledger composes). Counting only the fresh gradient's (1 − β)·R/B in every round would
+///   per-round charge, each round at the full sensitivity R/B; a Flower node's own ledger
+///   keeps the momentum release over the rounds it answers (``NodeLedger/merged(_:)``).
+///   Counting only the fresh gradient's (1 − β)·R/B in every round would
 ///   under-count ρ about 1/(1 − β²)-fold.
 ///
 /// Without privacy (`plan == nil`) the same round runs without the noise: the per-record

@@ -147,7 +147,8 @@ public struct FlowerClientService: Sendable {
     /// (``NodeLedger/unsampled(_:)``): the run's round event at user level; when the
     /// mechanism samples locally (example level) the local DP-SGD of a client of the node's
     /// own `exampleCount` examples (its own sampling rate and steps, which it draws itself),
-    /// not that of the least protected one.
+    /// not that of the least protected one; with momentum (DP-BREM) one round of its
+    /// momentum release, which the ledger merges with the others (``NodeLedger/merged(_:)``).
     static func answeredRoundEvent<Model, Example>(
       _ trainer: FederatedTrainer<Model, Example>, exampleCount: Int
     ) -> DPEvent {
@@ -157,8 +158,8 @@ public struct FlowerClientService: Sendable {
         ).first
       else { return NodeLedger.unsampled(trainer.mechanism.roundEvent) }
       return NodeLedger.unsampled(
-        trainer.ledger.plan.with(localSampling: own).roundEvent(
-          noiseMultiplier: trainer.noiseMultiplier))
+        trainer.ledger.plan.with(localSampling: own).runEvent(
+          noiseMultiplier: trainer.noiseMultiplier, rounds: 1))
     }
   }
 }

@@ -15,6 +15,9 @@ import Foundation
 /// sampling were not what it claims. At user level the noise is the server's to add (central
 /// DP); at example level a node's own local sampling (and, with each client's noise, its
 /// noise) is drawn from its OS CSPRNG, so the amplification it takes from it is its own.
+///
+/// DP-BREM's momentum (β > 0) is one release over the rounds the node answers, not one per
+/// round (see ``merged(_:)``).
 public struct NodeLedger: Sendable {
   /// Where the ledger lives.
   public let url: URL
@@ -24,7 +27,7 @@ public struct NodeLedger: Sendable {
   public let delta: Double
   /// The accountant of the budget check.
   public let accountant: AccountantKind
-  /// One event per answered round, in order.
+  /// The answered rounds' events, in order, with momentum rounds merged (``merged(_:)``).
   public private(set) var events: [DPEvent]
 
   /// The ledger at `url` (empty when there is no file yet).
@@ -48,7 +51,8 @@ public struct NodeLedger: Sendable {
 
   /// The ε of the ledger with `event` added.
   public func epsilon(adding event: DPEvent) throws -> Double {
-    try PrivacyPlan.epsilon(of: .composed(events + [event]), delta: delta, accountant: accountant)
+    try PrivacyPlan.epsilon(
+      of: .composed(Self.merged(events + [event])), delta: delta, accountant: accountant)
   }
 
   /// Records `event` if the budget affords it, writing the ledger before returning; the ε
@@ -58,10 +62,11 @@ public struct NodeLedger: Sendable {
   public mutating func authorize(_ event: DPEvent) throws -> Double? {
     let reached = try epsilon(adding: event)
     guard reached <= epsilon else { return nil }
+    let charged = Self.merged(events + [event])
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-    try AtomicFile.write(encoder.encode(events + [event]), to: url)
-    events.append(event)
+    try AtomicFile.write(encoder.encode(charged), to: url)
+    events = charged
     return reached
   }
 
@@ -75,7 +80,47 @@ public struct NodeLedger: Sendable {
       inner
     case .selfComposed(let inner, let count): .selfComposed(unsampled(inner), count: count)
     case .composed(let events): .composed(events.map(unsampled))
+    case .momentumGaussian(let release):
+      .momentumGaussian(
+        MomentumGaussian(
+          noiseMultiplier: release.noiseMultiplier, momentum: release.momentum,
+          recordProbability: release.recordProbability, participationProbability: 1,
+          rounds: release.rounds))
     default: event
     }
+  }
+
+  /// `events` with the momentum releases taken part in every round (q = 1) of each β merged
+  /// into one: T the sum of their rounds, σ the smallest, p the largest. A node answers the
+  /// rounds of one configuration with one momentum, so one of its rounds is not a release of
+  /// its own (its record stays in the momentum), and composing them would under-report.
+  /// Merging is sound even where they were separate momenta (another configuration of the
+  /// same β, or a node that restarted without its state): a momentum carried over is, round
+  /// by round, at least the one started afresh (c_k ≥ c'_k, so S ≥ S₁ + S₂), a larger p
+  /// includes the record more often, and a smaller σ bounds each round's Gaussian. Releases of
+  /// different β come from different configurations, whose momenta are separate
+  /// (``NodeAlgorithmState``), and compose.
+  public static func merged(_ events: [DPEvent]) -> [DPEvent] {
+    var result: [DPEvent] = []
+    var momentumIndex: [Double: Int] = [:]
+    for event in events {
+      guard case .momentumGaussian(let release) = event, release.participationProbability == 1
+      else {
+        result.append(event)
+        continue
+      }
+      guard let index = momentumIndex[release.momentum],
+        case .momentumGaussian(var kept) = result[index]
+      else {
+        momentumIndex[release.momentum] = result.count
+        result.append(event)
+        continue
+      }
+      kept.rounds += release.rounds
+      kept.noiseMultiplier = min(kept.noiseMultiplier, release.noiseMultiplier)
+      kept.recordProbability = max(kept.recordProbability, release.recordProbability)
+      result[index] = .momentumGaussian(kept)
+    }
+    return result
   }
 }
