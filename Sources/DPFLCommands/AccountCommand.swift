@@ -23,6 +23,8 @@ struct AccountCommand: ParsableCommand {
 
   @OptionGroup var schedule: ScheduleOptions
 
+  @OptionGroup var momentum: MomentumOptions
+
   @Option(parsing: .unconditional, help: "δ in (0, 1): report ε at this δ.")
   var delta: Double?
 
@@ -70,6 +72,7 @@ struct AccountCommand: ParsableCommand {
       noiseMultiplier: noiseMultiplier, delta: delta, epsilon: epsilon, accountant: accountant,
       conversion: conversion)
     schedule.apply(to: &raw)
+    momentum.apply(to: &raw)
     return raw
   }
 

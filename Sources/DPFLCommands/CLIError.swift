@@ -21,6 +21,8 @@ enum QueryField: String, CaseIterable, Sendable {
   case solve
   case tuningRuns = "tuning_runs"
   case tuningDistribution = "tuning_distribution"
+  case momentum
+  case recordRate = "record_rate"
   case ledger
   case compare
   case config

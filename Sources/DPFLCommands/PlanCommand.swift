@@ -34,6 +34,8 @@ struct PlanCommand: ParsableCommand {
 
   @OptionGroup var schedule: ScheduleOptions
 
+  @OptionGroup var momentum: MomentumOptions
+
   @Option(
     help: "What to solve for: noise-multiplier (default) or rounds (needs --noise-multiplier).")
   var solve: PlanUnknown?
@@ -106,6 +108,7 @@ struct PlanCommand: ParsableCommand {
       conversion: conversion, clippingBound: clippingBound, solve: solve, tuningRuns: tuningRuns,
       tuningDistribution: tuningDistribution)
     schedule.apply(to: &raw)
+    momentum.apply(to: &raw)
     guard let config else { return raw }
     return raw.overriding(try Self.query(from: RunConfigFile.configuration(config), path: config))
   }

@@ -117,6 +117,11 @@ enum Rendering {
       "  accountant  \(describe(query.method.choice, query.method.conversion, query.method.orders, bound: result.achieved, pld: nil))"
     )
     lines.append("  schedule    \(describe(query.sampling, steps: result.steps))")
+    if let momentum = query.momentum {
+      lines.append(
+        "  momentum    β = \(number(momentum.beta)), record rate p = \(number(momentum.recordRate)): the rounds are one release (MomentumGaussian), record level"
+      )
+    }
     switch result.search {
     case .random(let law)?:
       let tuning = PlanResult.Tuning(.random(law))
@@ -187,7 +192,8 @@ enum Rendering {
   }
 
   private static func describe(
-    _ method: AccountantKind, _ conversion: RDPConversion?, _ orders: RDPOrders?, bound: PrivacyBound,
+    _ method: AccountantKind, _ conversion: RDPConversion?, _ orders: RDPOrders?,
+    bound: PrivacyBound,
     pld: PLDAccountant.Bound?
   ) -> String {
     let name: String

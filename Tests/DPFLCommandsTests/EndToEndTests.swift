@@ -335,4 +335,53 @@ struct LedgerEndToEndTests {
     #expect(orphan.status == 64 && orphan.stderr.hasPrefix("Error: --tuning-runs is required"))
   }
 
+  @Test(
+    "plan and account --momentum: the rounds are one MomentumGaussian release; σ re-accounts to the target, where the per-round charge would spend more than twice it; bad values are refused with exit 64"
+  )
+  func momentumRelease() throws {
+    let schedule = [
+      "--population", "1000000", "--cohort-size", "1000", "--rounds", "30", "--delta", "1e-6",
+    ]
+    let planned = try BinaryRunner.run(
+      ["plan", "--epsilon", "4", "--momentum", "0.9", "--format", "json"] + schedule)
+    #expect(planned.status == 0, "\(planned.stderr)")
+    let plan = try BinaryRunner.json(planned)
+    let sigma = try #require(plan["noise_multiplier"] as? Double)
+    #expect(plan["momentum"] as? Double == 0.9 && plan["record_rate"] as? Double == 1)
+    let release = DPEvent.momentumGaussian(
+      MomentumGaussian(
+        noiseMultiplier: sigma, momentum: 0.9, recordProbability: 1,
+        participationProbability: 1e-3, rounds: 30))
+    var rdp = RDPAccountant()
+    try rdp.compose(release)
+    let epsilon = try rdp.epsilon(delta: 1e-6)
+    #expect(epsilon <= 4 && epsilon > 3.9, "ε \(epsilon) at the planned σ \(sigma)")
+    // The per-round charge it replaces (each round taken part in at the full sensitivity)
+    // would spend more than the target at this σ.
+    var perRound = RDPAccountant()
+    try perRound.compose(
+      .participationSampled(probability: 1e-3, .gaussian(noiseMultiplier: sigma)), count: 30)
+    #expect(try perRound.epsilon(delta: 1e-6) > 8)
+    // account at the planned σ, with the record sampling: the same event.
+    let accounted = try BinaryRunner.json(
+      try BinaryRunner.run(
+        [
+          "account", "--noise-multiplier", "\(sigma)", "--momentum", "0.9", "--record-rate", "1",
+          "--format", "json",
+        ] + schedule))
+    expectClose(try #require(accounted["epsilon"] as? Double), epsilon, relative: 1e-9)
+    #expect((accounted["ledger"] as? String)?.hasPrefix("MomentumGaussian(") == true)
+    for (flags, message) in [
+      (["--momentum", "1"], "Error: --momentum must be in (0, 1)"),
+      (["--momentum", "0"], "Error: --momentum must be in (0, 1)"),
+      (["--record-rate", "0.5"], "Error: --momentum is required"),
+      (["--momentum", "0.9", "--record-rate", "1.5"], "Error: --record-rate must be in (0, 1]"),
+      (["--momentum", "0.9", "--sampling", "fixed-size"], "Error: --momentum and --sampling"),
+    ] {
+      let refused = try BinaryRunner.run(["plan", "--epsilon", "4"] + schedule + flags)
+      #expect(
+        refused.status == 64 && refused.stderr.hasPrefix(message), "\(flags): \(refused.stderr)")
+    }
+  }
+
 }

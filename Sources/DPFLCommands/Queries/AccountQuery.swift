@@ -11,7 +11,7 @@ struct AccountQuery: Equatable, Sendable {
   /// The fields `dpfl account` accepts, as flags and as batch keys.
   static let fields: Set<QueryField> = [
     .noiseMultiplier, .samplingRate, .steps, .population, .cohortSize, .rounds,
-    .delta, .epsilon, .accountant, .conversion, .sampling,
+    .delta, .epsilon, .accountant, .conversion, .sampling, .momentum, .recordRate,
   ]
 
   var noiseMultiplier: Double
@@ -19,6 +19,8 @@ struct AccountQuery: Equatable, Sendable {
   var steps: Int
   var target: Target
   var method: AccountingMethod
+  /// `nil`: each step is a sampled Gaussian release.
+  var momentum: MomentumRelease?
 
   /// Validates every field; the first problem is reported.
   init(_ raw: RawQuery) throws(CLIError) {
@@ -33,13 +35,17 @@ struct AccountQuery: Equatable, Sendable {
     self.steps = steps
     target = try Target(raw)
     method = try AccountingMethod(raw, sampling: sampling)
+    momentum = try MomentumRelease(raw, sampling: sampling)
   }
 
   /// Runs the accountant.
   func evaluate() throws(CLIError) -> AccountResult {
-    let event = sampling.event(noiseMultiplier: noiseMultiplier, steps: steps)
-    let schedule = AccountResult.Schedule(
-      sampling: sampling, steps: steps, noiseMultiplier: noiseMultiplier)
+    let event = sampling.event(noiseMultiplier: noiseMultiplier, steps: steps, momentum: momentum)
+    // A momentum release is shown as its ledger event, not as a sampled-Gaussian schedule.
+    let schedule =
+      momentum == nil
+      ? AccountResult.Schedule(sampling: sampling, steps: steps, noiseMultiplier: noiseMultiplier)
+      : nil
     return AccountResult(
       finding: try method.finding(of: event, target: target), target: target, schedule: schedule,
       ledger: event)

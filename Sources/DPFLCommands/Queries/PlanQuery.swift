@@ -15,7 +15,7 @@ struct PlanQuery: Equatable, Sendable {
   static let fields: Set<QueryField> = [
     .epsilon, .delta, .samplingRate, .steps, .population, .cohortSize, .rounds,
     .accountant, .conversion, .sampling, .clippingBound, .solve, .noiseMultiplier, .tuningRuns,
-    .tuningDistribution,
+    .tuningDistribution, .momentum, .recordRate,
   ]
 
   var target: PrivacyBudget
@@ -32,6 +32,8 @@ struct PlanQuery: Equatable, Sendable {
   var tuning: TuningDistribution?
   /// ⌈K⌉, the runs of a search of fixed size that costs the same on average.
   var tuningRuns: Int?
+  /// `nil`: each step is a sampled Gaussian release.
+  var momentum: MomentumRelease?
   /// Human-readable descriptions of the defaults that were filled in.
   var assumedDefaults: [String]
 
@@ -73,6 +75,7 @@ struct PlanQuery: Equatable, Sendable {
     assumedDefaults = assumed
     tuning = try Self.tuning(raw)
     tuningRuns = raw.tuningRuns.map { Int($0.rounded(.up)) }
+    momentum = try MomentumRelease(raw, sampling: sampling)
     switch unknown {
     case .noiseMultiplier:
       if raw.noiseMultiplier != nil {
@@ -103,7 +106,8 @@ struct PlanQuery: Equatable, Sendable {
   private static func tuning(_ raw: RawQuery) throws(CLIError) -> TuningDistribution? {
     guard let runs = raw.tuningRuns else {
       if raw.tuningDistribution != nil {
-        throw .missing(.tuningRuns, hint: "--tuning-distribution needs the expected number of runs.")
+        throw .missing(
+          .tuningRuns, hint: "--tuning-distribution needs the expected number of runs.")
       }
       return nil
     }
@@ -111,7 +115,8 @@ struct PlanQuery: Equatable, Sendable {
     do { return try TuningDistribution.withExpectedRuns(runs, family: family) } catch {
       throw .invalidValue(
         .tuningRuns, value: "\(runs)",
-        requirement: family == .poisson ? "be finite and > 0" : "be finite and > 1 (a search of at least one run)")
+        requirement: family == .poisson
+          ? "be finite and > 0" : "be finite and > 1 (a search of at least one run)")
     }
   }
 
@@ -125,9 +130,10 @@ struct PlanQuery: Equatable, Sendable {
     case fixed(runs: Int)
   }
 
-  /// The event of `steps` steps at σ: one run, or a search over runs.
+  /// The event of `steps` steps at σ: one run, or a search over runs. With momentum the run
+  /// is one release over its rounds.
   func event(noiseMultiplier: Double, steps: Int, search: Search?) -> DPEvent {
-    let run = sampling.event(noiseMultiplier: noiseMultiplier, steps: steps)
+    let run = sampling.event(noiseMultiplier: noiseMultiplier, steps: steps, momentum: momentum)
     switch search {
     case nil: return run
     case .random(let law): return .tuned(runs: law, run)

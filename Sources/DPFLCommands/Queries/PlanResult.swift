@@ -96,7 +96,8 @@ struct PlanResult: Encodable, Equatable, Sendable {
     case neighboringRelation = "neighboring_relation"
     case assumedDefaults = "assumed_defaults"
     case budgetCurve = "budget_curve"
-    case coding, tuning
+    case coding, tuning, momentum
+    case recordRate = "record_rate"
   }
 
   func encode(to encoder: any Encoder) throws {
@@ -124,6 +125,8 @@ struct PlanResult: Encodable, Equatable, Sendable {
     try container.encodeIfPresent(budgetCurve, forKey: .budgetCurve)
     try container.encodeIfPresent(coding, forKey: .coding)
     try container.encode(tuning, forKey: .tuning)
+    try container.encode(query.momentum?.beta, forKey: .momentum)
+    try container.encode(query.momentum?.recordRate, forKey: .recordRate)
     try container.encode("upper", forKey: .bound)
     let certified = query.method.choice == .certified
     try container.encode(certified, forKey: .certified)

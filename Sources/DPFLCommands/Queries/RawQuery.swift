@@ -20,6 +20,8 @@ struct RawQuery: Equatable, Sendable {
   var solve: PlanUnknown?
   var tuningRuns: Double?
   var tuningDistribution: TuningDistribution.Family?
+  var momentum: Double?
+  var recordRate: Double?
 
   /// The fields of `self`, falling back to those of `defaults` where `self` has none.
   /// Batch lines override the flags given with `--batch`.
@@ -38,7 +40,8 @@ struct RawQuery: Equatable, Sendable {
       sampling: sampling ?? defaults.sampling,
       clippingBound: clippingBound ?? defaults.clippingBound,
       solve: solve ?? defaults.solve, tuningRuns: tuningRuns ?? defaults.tuningRuns,
-      tuningDistribution: tuningDistribution ?? defaults.tuningDistribution)
+      tuningDistribution: tuningDistribution ?? defaults.tuningDistribution,
+      momentum: momentum ?? defaults.momentum, recordRate: recordRate ?? defaults.recordRate)
   }
 
   /// Reads a JSON object whose keys are ``QueryField`` raw values.
@@ -66,6 +69,8 @@ struct RawQuery: Equatable, Sendable {
       case .solve: solve = try value.choice(key)
       case .tuningRuns: tuningRuns = try value.number(key)
       case .tuningDistribution: tuningDistribution = try value.choice(key)
+      case .momentum: momentum = try value.number(key)
+      case .recordRate: recordRate = try value.number(key)
       case .ledger, .compare:
         throw .malformedField(
           key: key, reason: "not available in batches; use dpfl account --ledger.")
@@ -81,7 +86,8 @@ struct RawQuery: Equatable, Sendable {
     delta: Double? = nil, epsilon: Double? = nil, accountant: AccountantKind? = nil,
     conversion: RDPConversion? = nil, sampling: SamplingScheme? = nil,
     clippingBound: Double? = nil, solve: PlanUnknown? = nil, tuningRuns: Double? = nil,
-    tuningDistribution: TuningDistribution.Family? = nil
+    tuningDistribution: TuningDistribution.Family? = nil, momentum: Double? = nil,
+    recordRate: Double? = nil
   ) {
     self.noiseMultiplier = noiseMultiplier
     self.samplingRate = samplingRate
@@ -98,5 +104,7 @@ struct RawQuery: Equatable, Sendable {
     self.solve = solve
     self.tuningRuns = tuningRuns
     self.tuningDistribution = tuningDistribution
+    self.momentum = momentum
+    self.recordRate = recordRate
   }
 }

@@ -70,6 +70,55 @@ struct Sampling: Equatable, Sendable {
     }
     return .selfComposed(single, count: steps)
   }
+
+  /// ``event(noiseMultiplier:steps:)``, or with `momentum` the steps' one momentum release
+  /// at participation q.
+  func event(noiseMultiplier: Double, steps: Int, momentum: MomentumRelease?) -> DPEvent {
+    guard let momentum else { return event(noiseMultiplier: noiseMultiplier, steps: steps) }
+    return .momentumGaussian(
+      MomentumGaussian(
+        noiseMultiplier: noiseMultiplier, momentum: momentum.beta,
+        recordProbability: momentum.recordRate, participationProbability: rate, rounds: steps))
+  }
+}
+
+/// DP-BREM's client momentum (`--momentum β --record-rate p`): the steps are one
+/// ``Accountants/MomentumGaussian`` release at record level, the schedule's rate being each
+/// client's participation q.
+struct MomentumRelease: Equatable, Sendable {
+  /// β ∈ (0, 1).
+  var beta: Double
+  /// p ∈ (0, 1]: the probability that a record is in its client's gradient in a round the
+  /// client takes part in (B/n of the least protected client).
+  var recordRate: Double
+
+  /// Reads `--momentum β` with `--record-rate p` (default 1); `nil` without `--momentum`.
+  init?(_ raw: RawQuery, sampling: Sampling) throws(CLIError) {
+    guard let beta = raw.momentum else {
+      if raw.recordRate != nil {
+        throw .missing(
+          .momentum, hint: "--record-rate is the record sampling of a momentum release.")
+      }
+      return nil
+    }
+    guard beta > 0, beta < 1 else {
+      throw .invalidValue(
+        .momentum, value: "\(beta)",
+        requirement: "be in (0, 1) (β = 0 is no momentum: leave --momentum out)")
+    }
+    guard sampling.scheme == .poisson else {
+      throw .conflict(
+        .momentum, .sampling,
+        reason: "a momentum release is accounted for Poisson participation only.")
+    }
+    if let steps = try raw.stepCount(), steps > MomentumGaussian.maximumRounds {
+      throw .invalidValue(
+        raw.steps == nil ? .rounds : .steps, value: "\(steps)",
+        requirement: "be at most \(MomentumGaussian.maximumRounds) with --momentum")
+    }
+    self.beta = beta
+    recordRate = try Validate.samplingRate(raw.recordRate ?? 1, .recordRate)
+  }
 }
 
 extension RawQuery {
