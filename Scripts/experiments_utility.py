@@ -280,7 +280,10 @@ def main(argv):
             f"{row['bits_per_parameter']:.3g}; {row['deployment_bits_per_parameter']:.3g} | {row['rounds']} | "
             f"{row['wall_seconds']:.1f} |")
     lines += ["", "Commands (one seed shown; `--seed` varies):", ""]
-    lines += [f"    {run['command']}" for run in runs if run["command"].find("--seed 0") >= 0]
+    # In the table's order (rows kept from an earlier run come first in `runs`).
+    first_seeds = [run for run in runs if "--seed 0 " in run["command"] + " "]
+    lines += [f"    {run['command']}" for row in table for run in first_seeds
+              if run["task"] == row["task"] and row_of(run) == (row["privacy"], row["method"])]
     write_keeping_discussion(markdown_path, lines)
     print("\n".join(lines))
 
