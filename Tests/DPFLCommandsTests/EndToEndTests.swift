@@ -251,6 +251,38 @@ struct LedgerEndToEndTests {
     #expect(try #require(account["epsilon"] as? Double) <= 2)
   }
 
+  @Test(
+    "a Flower node's books (a JSON array of events) re-account as their composition; a bad element is named by its index"
+  )
+  func nodeBooks() throws {
+    let books =
+      #"[{"type": "MomentumGaussian", "noise_multiplier": 0.714, "momentum": 0.9, "sampling_probability": 1, "participation_probability": 1, "rounds": 2}, {"type": "Gaussian", "noise_multiplier": 2}]"#
+    let output = try BinaryRunner.run(
+      ["account", "--ledger", "-", "--delta", "1e-6", "--accountant", "pld", "--format", "json"],
+      stdin: books)
+    #expect(output.status == 0, "\(output.stderr)")
+    var accountant = PLDAccountant()
+    try accountant.compose(
+      .composed([
+        .momentumGaussian(
+          MomentumGaussian(
+            noiseMultiplier: 0.714, momentum: 0.9, recordProbability: 1,
+            participationProbability: 1, rounds: 2)),
+        .gaussian(noiseMultiplier: 2),
+      ]))
+    expectClose(
+      try #require(try BinaryRunner.json(output)["epsilon"] as? Double),
+      try accountant.epsilon(delta: 1e-6), relative: 1e-9)
+    let bad = try BinaryRunner.run(
+      ["account", "--ledger", "-", "--delta", "1e-6"],
+      stdin: #"[{"type": "Gaussian", "noise_multiplier": 2}, {"type": "Gaussian"}]"#)
+    #expect(bad.status == 65)
+    #expect(
+      bad.stderr
+        == "Error: stdin:1:47: not a DPEvent ledger: [1] must have the key \"noise_multiplier\"; got none.\n"
+    )
+  }
+
   @Test("a file that is not a ledger exits 65 with one line naming what is missing")
   func malformed() throws {
     let output = try BinaryRunner.run(

@@ -3,8 +3,9 @@ import DPModel
 import Foundation
 
 /// A validated `dpfl account --ledger FILE` query: re-account a ledger (the `DPEvent` JSON
-/// that training runs and ``DPEventBuilder`` write) at a fixed δ or ε, with one accountant
-/// or, with `--compare`, with every accountant side by side.
+/// that training runs and ``DPEventBuilder`` write, or a Flower node's own books, a JSON
+/// array of events that compose) at a fixed δ or ε, with one accountant or, with
+/// `--compare`, with every accountant side by side.
 struct LedgerQuery: Sendable {
   var ledger: DPEvent
   var target: AccountQuery.Target
@@ -39,11 +40,12 @@ struct LedgerQuery: Sendable {
 
   /// The ledger in `data`, read strictly (``StrictJSON/decode(_:from:source:decoder:)``): a
   /// repeated key, a number out of range, nesting deeper than 256 levels or a field of the
-  /// wrong type is refused with the line, column and key path.
+  /// wrong type is refused with the line, column and key path. An array of events (a node's
+  /// books) is their composition.
   /// - Throws: ``CLIError/malformedFile(path:reason:)`` naming `source:line:column`.
   static func decodeLedger(_ data: Data, source: String) throws(CLIError) -> DPEvent {
     do {
-      return try StrictJSON.decode(DPEvent.self, from: data, source: source)
+      return try StrictJSON.decode(LedgerFile.self, from: data, source: source).ledger
     } catch let error as ModelError {
       guard case .malformedJSON(let file, let line, let column, let reason) = error else {
         throw .malformedFile(path: source, reason: error.description)
@@ -90,6 +92,20 @@ extension AccountQuery.Target {
     case (nil, nil): throw .missing(.delta, hint: "give --delta to get ε, or --epsilon to get δ.")
     case (.some, .some):
       throw .conflict(.delta, .epsilon, reason: "give --delta to get ε, or --epsilon to get δ.")
+    }
+  }
+}
+
+/// What a ledger file holds: one event (a run's `ledger.json`), or a JSON array of events (a
+/// Flower node's own books, `node-ledger-partition-I.json`), which compose.
+private struct LedgerFile: Decodable {
+  var ledger: DPEvent
+
+  init(from decoder: any Decoder) throws {
+    if (try? decoder.unkeyedContainer()) != nil {
+      ledger = .composed(try [DPEvent](from: decoder))
+    } else {
+      ledger = try DPEvent(from: decoder)
     }
   }
 }
