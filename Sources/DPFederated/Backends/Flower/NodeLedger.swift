@@ -51,8 +51,12 @@ public struct NodeLedger: Sendable {
 
   /// The ε of the ledger with `event` added.
   public func epsilon(adding event: DPEvent) throws -> Double {
-    try PrivacyPlan.epsilon(
-      of: .composed(Self.merged(events + [event])), delta: delta, accountant: accountant)
+    try epsilon(of: Self.merged(events + [event]))
+  }
+
+  /// The ε of `charged`, a whole ledger's events.
+  private func epsilon(of charged: [DPEvent]) throws -> Double {
+    try PrivacyPlan.epsilon(of: .composed(charged), delta: delta, accountant: accountant)
   }
 
   /// Records `event` if the budget affords it, writing the ledger before returning; the ε
@@ -60,9 +64,9 @@ public struct NodeLedger: Sendable {
   /// - Throws: ``FederatedError`` when the ledger cannot be accounted or written (then the
   ///   node must not reply).
   public mutating func authorize(_ event: DPEvent) throws -> Double? {
-    let reached = try epsilon(adding: event)
-    guard reached <= epsilon else { return nil }
     let charged = Self.merged(events + [event])
+    let reached = try epsilon(of: charged)
+    guard reached <= epsilon else { return nil }
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
     try AtomicFile.write(encoder.encode(charged), to: url)
